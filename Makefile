@@ -1,0 +1,18 @@
+# The two commands in the README. Both install what is missing first.
+.PHONY: run test watch fmt
+
+## Serve Onboard on http://127.0.0.1:3000 with SQLite under data/.
+run:
+	scripts/run.sh
+
+## Run every test: Rust on SQLite and PostgreSQL, then Playwright against the release build.
+test:
+	scripts/test.sh
+
+## Rebuild and reload while developing (debug build).
+watch:
+	scripts/setup.sh
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos watch
+
+fmt:
+	cargo fmt --all

@@ -1,0 +1,144 @@
+//! Budgets (issue 3): store a batch of 10,000 invitations with their outbox jobs on SQLite
+//! in at most 300 ms; deliver to a loopback SMTP sink at 1,300 emails/s or more.
+//! Run with `cargo bench --features ssr --bench invitations`.
+
+#[path = "../tests/integration/common/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use onboard::server::auth::Caller;
+use onboard::server::{bootstrap, db, invitations, jobs, AppState, Settings};
+use std::time::{Duration, Instant};
+
+async fn fresh_state(smtp_url: Option<&str>) -> (AppState, Caller, i64, i64) {
+    let dir = std::env::temp_dir().join("onboard-bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("b-{}-{}.db", std::process::id(), rand_suffix()));
+    let mut settings = Settings::default();
+    settings.set("DATABASE_URL", &format!("sqlite://{}", file.display())).unwrap();
+    if let Some(url) = smtp_url {
+        settings.set("ONBOARD_SMTP_URL", url).unwrap();
+    }
+    settings.outbox.workers = 8;
+    settings.outbox.poll_millis = 20;
+    let state = AppState::new(settings).await.unwrap();
+    let owner = bootstrap::create_owner(&state, "owner@bench.example", Some("Bench")).await.unwrap();
+    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = 'owner@bench.example'")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    let membership = db::accounts::active_membership(&state.db, account, owner.org_id).await.unwrap().unwrap();
+    let caller =
+        Caller { account_id: account, org_id: owner.org_id, permissions: membership.permission_set(), membership };
+    let area: i64 = sqlx::query_scalar("SELECT id FROM service_areas WHERE org_id = $1")
+        .bind(owner.org_id)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    let role: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'")
+        .bind(owner.org_id)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    (state, caller, area, role)
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+fn paste(n: usize) -> String {
+    (0..n).map(|i| format!("Person {i} <person{i}@bench.example>\n")).collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut group = c.benchmark_group("invitations");
+    group.sample_size(10).measurement_time(Duration::from_secs(30));
+    let text = paste(10_000);
+    group.bench_function("store a batch of 10,000 invitations with their outbox jobs (SQLite)", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (state, caller, area, role) = fresh_state(None).await;
+                    let start = Instant::now();
+                    invitations::send_batch(&state, &caller, &text, area, role).await.unwrap();
+                    total += start.elapsed();
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+
+    // Delivery throughput: 5,000 queued invitation emails drained by one instance's workers.
+    rt.block_on(async {
+        let sink = smtp::SmtpSink::start().await;
+        let (state, caller, area, role) = fresh_state(Some(&sink.url())).await;
+        invitations::send_batch(&state, &caller, &paste(5_000), area, role).await.unwrap();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let start = Instant::now();
+        let workers = jobs::spawn_workers(state.clone(), stop.clone());
+        while sink.messages().len() < 5_000 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let elapsed = start.elapsed();
+        stop.cancel();
+        for w in workers {
+            let _ = w.await;
+        }
+        println!(
+            "deliver 5,000 emails to a loopback SMTP sink: {:.2} s, {:.0} emails/s",
+            elapsed.as_secs_f64(),
+            5_000.0 / elapsed.as_secs_f64()
+        );
+    });
+}
+
+/// The Users list with 100,000 members: a page, a search, a status filter, the last page.
+fn users_list(c: &mut Criterion) {
+    use onboard::domain::members::MemberFilter;
+    use onboard::domain::MembershipStatus;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (state, caller) = rt.block_on(async {
+        let (state, caller, area, role) = fresh_state(None).await;
+        let mut tx = state.db.pool.begin().await.unwrap();
+        for chunk in (0..100_000).collect::<Vec<i64>>().chunks(500) {
+            let rows: Vec<String> = chunk.iter().map(|i| format!("('member{i:06}@bench.example', 'First{i}', 'Last{i}', 0)")).collect();
+            sqlx::query(&format!("INSERT INTO accounts (email, first_name, last_name, created_at) VALUES {}", rows.join(", ")))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, created_at)
+             SELECT $1, id, $2, $3, CASE WHEN id % 4 = 0 THEN 'pending' ELSE 'active' END, 0 FROM accounts WHERE email LIKE 'member%'",
+        )
+        .bind(caller.org_id)
+        .bind(area)
+        .bind(role)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        (state, caller)
+    });
+    let mut group = c.benchmark_group("users list, 100,000 members (SQLite)");
+    let cases = [
+        ("first page", MemberFilter { page: 1, ..Default::default() }),
+        ("search", MemberFilter { search: "member09999".into(), page: 1, ..Default::default() }),
+        ("pending only", MemberFilter { status: Some(MembershipStatus::Pending), page: 1, ..Default::default() }),
+        ("last page", MemberFilter { page: 2_001, ..Default::default() }),
+    ];
+    for (name, filter) in cases {
+        group.bench_function(name, |b| {
+            b.iter(|| rt.block_on(async { db::memberships::page(&state.db, caller.org_id, &filter).await.unwrap() }))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, users_list);
+criterion_main!(benches);

@@ -1,0 +1,60 @@
+const { expect } = require('@playwright/test');
+const AxeBuilder = require('@axe-core/playwright').default;
+
+const OWNER_EMAIL = 'owner@northwind.test';
+const OWNER_PASSWORD = 'northwind owner passphrase';
+
+/** Opens a page and waits until the WASM has hydrated it, so clicks are wired up. */
+async function open(page, path) {
+  await page.goto(path);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+/** Runs axe-core on the page as it is now; any violation fails the test with a readable list. */
+async function expectAccessible(page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help}\n  ${v.nodes.map((n) => n.target.join(' ')).join('\n  ')}`,
+  );
+  expect(summary, `accessibility violations on ${page.url()}`).toEqual([]);
+}
+
+/** Signs in; when the organization requires a second factor, enters the emailed code. */
+async function signIn(page, email = OWNER_EMAIL, password = OWNER_PASSWORD) {
+  await open(page, '/sign-in');
+  const seen = (await mailTo(email)).length;
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const welcome = page.getByRole('heading', { level: 1, name: /Welcome/ });
+  const codeStep = page.getByRole('heading', { level: 1, name: 'Enter your code' });
+  await expect(welcome.or(codeStep)).toBeVisible();
+  if (await codeStep.isVisible()) {
+    const mail = await nextMail(email, seen);
+    await page.getByLabel('Code').fill(mail.match(/Your Onboard code: (\d{6})/)[1]);
+    await page.getByRole('button', { name: 'Verify and sign in' }).click();
+  }
+  await expect(welcome).toBeVisible();
+}
+
+/** Messages the SMTP sink received for an address, oldest first, with quoted-printable undone. */
+async function mailTo(address) {
+  const res = await fetch('http://127.0.0.1:3126/messages');
+  const all = await res.json();
+  return all
+    .filter((m) => m.to.includes(address))
+    .map((m) => m.data.replace(/=\r\n/g, '').replace(/=3D/g, '='));
+}
+
+/** Waits for the next message to `address` after `seen` earlier ones, and returns it. */
+async function nextMail(address, seen) {
+  let found;
+  await expect(async () => {
+    const mail = await mailTo(address);
+    expect(mail.length).toBeGreaterThan(seen);
+    found = mail[mail.length - 1];
+  }).toPass({ timeout: 20_000 });
+  return found;
+}
+
+module.exports = { open, expectAccessible, signIn, mailTo, nextMail, OWNER_EMAIL, OWNER_PASSWORD };

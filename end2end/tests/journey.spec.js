@@ -1,0 +1,94 @@
+// The whole invitation journey, as people do it: an admin at a desk invites a messy list; an
+// invitee registers on a phone with a second factor and the EULA; the admin sees them Active.
+const { test, expect } = require('@playwright/test');
+const { open, expectAccessible, signIn, mailTo, nextMail } = require('./helpers');
+
+const INVITEE = 'ada.journey@northwind.test';
+const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+test('an admin invites a messy list and the invitee registers on a phone', async ({ page, browser }, testInfo) => {
+  test.skip(testInfo.project.name !== 'desktop', 'one journey across two devices');
+  await signIn(page);
+
+  // The organization requires 2FA and has an agreement to accept.
+  await open(page, '/settings');
+  await page.getByLabel('Require two-factor authentication for every member').check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved.');
+  const publish = page.getByRole('button', { name: /Publish version \d+/ });
+  const version = Number((await publish.textContent()).match(/\d+/)[0]);
+  await page.getByLabel(`Text of version ${version}`).fill('Journey terms: treat people well.');
+  await publish.click();
+  await expect(page.getByText(`Version ${version} is current`)).toBeVisible();
+
+  // The admin pastes a messy list and sees the count and the classes before sending.
+  await open(page, '/users');
+  await page.getByRole('link', { name: '✈ Invite users' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: '✈ Invite users' })).toBeVisible();
+  await open(page, '/users/invite');
+  const paste = `Ada Lovelace <Ada.Journey@Northwind.test>, bad@\n\n${INVITEE};owner@northwind.test\n"Hopper, Grace" <grace.journey@northwind.test>`;
+  await page.getByLabel('Email addresses').fill(paste);
+  await expect(page.getByText('3 addresses recognised')).toBeVisible();
+  await expect(page.getByText('New: 2')).toBeVisible();
+  await expect(page.getByText('Invalid: 1')).toBeVisible();
+  await expect(page.getByText('Duplicate in this list: 1')).toBeVisible();
+  await expect(page.getByText('Already a member: 1')).toBeVisible();
+  await expectAccessible(page);
+  const before = (await mailTo(INVITEE)).length;
+  await page.getByRole('button', { name: '✈ Invite', exact: true }).click();
+
+  await expect(page.getByRole('heading', { name: '2 invitation emails sent' })).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByRole('heading', { name: 'Not invited: 3' })).toBeVisible();
+  await expect(page.getByText('bad@', { exact: true })).toBeVisible();
+  await expectAccessible(page);
+
+  // The invitee opens the link from the delivered email on a phone.
+  const invitation = await nextMail(INVITEE, before);
+  const link = invitation.match(/http:\/\/127\.0\.0\.1:3100(\/register\/[A-Za-z0-9_-]+)/)[1];
+  const phone = await browser.newContext(PHONE);
+  const p = await phone.newPage();
+  await open(p, link);
+  await expect(p.getByRole('heading', { name: 'Join Northwind' })).toBeVisible();
+  await expect(p.getByLabel('Email address')).toHaveValue(INVITEE);
+  await expectAccessible(p);
+
+  await p.getByLabel('First name').fill('Ada');
+  await p.getByLabel('Last name').fill('Lovelace');
+  await p.getByLabel('Mobile number').fill('07911 123456');
+  await p.getByLabel('Password').fill('analytical engine passphrase');
+  await p.getByRole('button', { name: 'Continue' }).click();
+  // A local number is refused next to its field, and what was typed stays.
+  await expect(p.locator('#mobile-error')).toContainText('international format');
+  await expect(p.getByLabel('First name')).toHaveValue('Ada');
+  await p.getByLabel('Mobile number').fill('+44 7911 123456');
+  await p.getByRole('button', { name: 'Continue' }).click();
+
+  await expect(p.getByText("Northwind asks everyone to confirm a second way of reaching them.")).toBeVisible();
+  await expect(p.getByLabel('Text message to my mobile number')).toBeDisabled();
+  await expectAccessible(p);
+  const seen = (await mailTo(INVITEE)).length;
+  await p.getByRole('button', { name: 'Send me a code' }).click();
+  const codeMail = await nextMail(INVITEE, seen);
+  const code = codeMail.match(/Your Onboard code: (\d{6})/)[1];
+  await p.getByLabel('Code').fill(code);
+  await p.getByRole('button', { name: 'Confirm' }).click();
+
+  await expect(p.getByRole('heading', { name: `End-user licence agreement, version ${version}` })).toBeVisible();
+  await expect(p.getByText('Journey terms: treat people well.')).toBeVisible();
+  await expectAccessible(p);
+  await p.getByLabel('I have read and accept the agreement').check();
+  await p.getByRole('button', { name: 'Accept and finish' }).click();
+  await expect(p.getByRole('heading', { level: 1, name: 'Welcome, Ada Lovelace' })).toBeVisible();
+  await phone.close();
+
+  // Back at the desk, the admin sees the new member Active.
+  await open(page, '/users?q=ada.journey');
+  await expect(page.getByRole('row').filter({ has: page.getByRole('cell', { name: INVITEE, exact: true }) }).getByText('Active')).toBeVisible();
+  await expectAccessible(page);
+
+  // Leave 2FA optional for the other tests.
+  await open(page, '/settings');
+  await page.getByLabel('Require two-factor authentication for every member').uncheck();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await expect(page.getByRole('status')).toHaveText('Saved.');
+});

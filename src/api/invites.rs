@@ -1,0 +1,87 @@
+//! Access management › Users › Invite users, and the invitation actions on the Users list.
+
+use super::types::{BatchProgress, InviteFormData};
+use crate::domain::invites::ClassifiedEntry;
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+#[cfg(feature = "ssr")]
+use super::ssr::*;
+#[cfg(feature = "ssr")]
+use crate::domain::Permission;
+#[cfg(feature = "ssr")]
+use crate::server::invitations;
+
+#[server(input = GetUrl, endpoint = "invite_form")]
+pub async fn invite_form() -> Result<InviteFormData, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let db = &state().db;
+    let roles = db::roles::list(db, caller.org_id).await?;
+    Ok(InviteFormData {
+        areas: db::service_areas::list(db, caller.org_id).await?,
+        roles: roles.into_iter().filter(|r| invitations::may_grant(&caller.permissions, &r.permission_set())).collect(),
+        lifetime_days: db::organizations::general(db, caller.org_id)
+            .await?
+            .map(|g| g.invite_lifetime_days)
+            .unwrap_or(7),
+    })
+}
+
+/// Classifies a paste against the organization, for the page to show before sending.
+/// Reads only; it is a POST because a paste can be large.
+#[server(endpoint = "check_invites")]
+pub async fn check_invites(emails: String) -> Result<Vec<ClassifiedEntry>, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    Ok(invitations::classify(&state(), caller.org_id, &emails).await?.0)
+}
+
+#[server(endpoint = "send_invites")]
+pub async fn send_invites(emails: String, area: i64, role: i64) -> Result<i64, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    invitations::send_batch(&state(), &caller, &emails, area, role).await
+}
+
+#[server(input = GetUrl, endpoint = "invite_batch")]
+pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let db = &state().db;
+    let batch = db::invitations::batch(db, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let (mut sent, mut failed, mut remaining) = (0, 0, 0);
+    for (status, n) in db::invitations::batch_delivery(db, id).await? {
+        match status.as_str() {
+            "done" => sent += n,
+            "failed" => failed += n,
+            _ => remaining += n,
+        }
+    }
+    let mut not_invited: Vec<ClassifiedEntry> = serde_json::from_str(&batch.not_invited).unwrap_or_default();
+    for (email, error) in db::invitations::batch_failures(db, id).await? {
+        not_invited.push(ClassifiedEntry {
+            raw: email,
+            class: crate::domain::invites::InviteClass::DeliveryFailed,
+            detail: error,
+        });
+    }
+    Ok(BatchProgress {
+        area: batch.area,
+        role: batch.role,
+        created_at: batch.created_at,
+        sent,
+        failed,
+        remaining,
+        not_invited,
+    })
+}
+
+#[server(endpoint = "resend_invitation")]
+pub async fn resend_invitation(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    invitations::resend(&state(), &caller, id).await
+}
+
+#[server(endpoint = "revoke_invitation")]
+pub async fn revoke_invitation(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    invitations::revoke(&state(), &caller, id).await
+}

@@ -1,0 +1,18 @@
+//! Server functions: the API between the browser and the server. Each one is thin: who is
+//! calling and may they → domain rules → one transaction → a DTO.
+
+pub mod account;
+pub mod invites;
+pub mod outbox;
+pub mod registration;
+pub mod settings;
+pub mod types;
+pub mod users;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::server::auth::{self, fail, require, require_any, signed_in, state};
+    pub use crate::server::change::AuditedChange;
+    pub use crate::server::db;
+    pub use crate::server::secret::Secret;
+}

@@ -1,0 +1,57 @@
+//! Self-registration from an invitation link. Anyone holding the link may call these: the
+//! token is the credential, and each function checks it.
+
+use super::types::{RegistrationInfo, RegistrationStep};
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+#[cfg(feature = "ssr")]
+use super::ssr::*;
+#[cfg(feature = "ssr")]
+use crate::server::registration;
+
+/// Where the person is in registering. Opening the link spends nothing (mail scanners open links).
+#[server(input = GetUrl, endpoint = "registration")]
+pub async fn registration(token: String) -> Result<RegistrationInfo, AppError> {
+    registration::info(&state(), &auth::session().await?, &token).await
+}
+
+#[server(endpoint = "register_details")]
+pub async fn register_details(
+    token: String,
+    first_name: String,
+    last_name: String,
+    mobile: String,
+    password: String,
+) -> Result<RegistrationStep, AppError> {
+    let details = registration::Details { first_name, last_name, mobile, password: Secret::new(password) };
+    registration::save_details(&state(), &auth::session().await?, &token, details).await
+}
+
+/// `factor` is "email" or "sms".
+#[server(endpoint = "send_registration_code")]
+pub async fn send_registration_code(token: String, factor: String) -> Result<(), AppError> {
+    registration::send_registration_code(&state(), &auth::session().await?, &token, &factor).await
+}
+
+#[server(endpoint = "verify_registration_code")]
+pub async fn verify_registration_code(token: String, code: String) -> Result<RegistrationStep, AppError> {
+    registration::verify_registration_code(&state(), &auth::session().await?, &token, &code).await
+}
+
+/// `accept` is the agreement's checkbox: present when ticked.
+#[server(endpoint = "complete_registration")]
+pub async fn complete_registration(token: String, eula: Option<i64>, accept: Option<String>) -> Result<(), AppError> {
+    let ip = auth::client_ip().await.to_string();
+    let user_agent: String = leptos::prelude::use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|s| s.chars().take(400).collect::<String>())
+        })
+        .unwrap_or_default();
+    let session = auth::session().await?;
+    registration::complete(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+}

@@ -1,0 +1,175 @@
+//! Organization settings: general options, service areas, roles and permissions, EULA versions.
+
+use super::types::OrgSettings;
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+#[cfg(feature = "ssr")]
+use super::ssr::*;
+#[cfg(feature = "ssr")]
+use crate::domain::{settings as rules, Permission};
+
+#[cfg(feature = "ssr")]
+fn invalid(field: &str) -> impl FnOnce(String) -> AppError + '_ {
+    move |reason| fail(AppError::invalid(field, reason))
+}
+
+#[server(input = GetUrl, endpoint = "load_org_settings")]
+pub async fn load_org_settings() -> Result<OrgSettings, AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let db = &state().db;
+    let general = db::organizations::general(db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    Ok(OrgSettings {
+        general,
+        areas: db::service_areas::list(db, caller.org_id).await?,
+        roles: db::roles::list(db, caller.org_id).await?,
+        eulas: db::eula::list(db, caller.org_id).await?,
+        audit: db::audit::recent(db, caller.org_id, 20).await?,
+    })
+}
+
+/// `require_2fa` is a checkbox: present when ticked.
+#[server(endpoint = "update_general_settings")]
+pub async fn update_general_settings(
+    name: String,
+    sender_name: String,
+    invite_lifetime_days: String,
+    require_2fa: Option<String>,
+) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let general = super::types::OrgGeneral {
+        id: caller.org_id,
+        name: rules::name(&name, "organization name").map_err(invalid("name"))?,
+        sender_name: rules::name(&sender_name, "sender name").map_err(invalid("sender_name"))?,
+        invite_lifetime_days: rules::invite_days(&invite_lifetime_days).map_err(invalid("invite_lifetime_days"))?,
+        require_2fa: require_2fa.is_some(),
+    };
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::organizations::update_general(&mut change, caller.org_id, &general).await?;
+    let detail = format!(
+        "name “{}”, sender “{}”, 2FA {}, invitations valid {} days",
+        general.name,
+        general.sender_name,
+        if general.require_2fa { "required" } else { "optional" },
+        general.invite_lifetime_days
+    );
+    change.commit("settings.updated", &detail).await
+}
+
+#[cfg(feature = "ssr")]
+fn name_taken(what: &str) -> impl FnOnce(sqlx::Error) -> AppError + '_ {
+    move |e| {
+        if db::is_unique_violation(&e) {
+            fail(AppError::invalid("name", format!("There is already a {what} with that name.")))
+        } else {
+            e.into()
+        }
+    }
+}
+
+#[server(endpoint = "add_service_area")]
+pub async fn add_service_area(name: String) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let name = rules::name(&name, "service area name").map_err(invalid("name"))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::service_areas::create(&mut change, caller.org_id, &name).await.map_err(name_taken("service area"))?;
+    change.commit("service_area.added", &name).await
+}
+
+#[server(endpoint = "rename_service_area")]
+pub async fn rename_service_area(id: i64, name: String) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let name = rules::name(&name, "service area name").map_err(invalid("name"))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    if !db::service_areas::rename(&mut change, caller.org_id, id, &name).await.map_err(name_taken("service area"))? {
+        return Err(fail(AppError::NotFound));
+    }
+    change.commit("service_area.renamed", &format!("#{id} → {name}")).await
+}
+
+#[server(endpoint = "delete_service_area")]
+pub async fn delete_service_area(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    match db::service_areas::member_count(&mut change, caller.org_id, id).await? {
+        None => return Err(fail(AppError::NotFound)),
+        Some(n) if n > 0 => {
+            return Err(fail(AppError::Conflict(format!(
+                "This service area still has {n} member(s). Move them to another area first."
+            ))))
+        }
+        Some(_) => {}
+    }
+    db::service_areas::delete(&mut change, caller.org_id, id).await?;
+    change.commit("service_area.deleted", &format!("#{id}")).await
+}
+
+#[server(endpoint = "add_role")]
+pub async fn add_role(name: String) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let name = rules::name(&name, "role name").map_err(invalid("name"))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::roles::create(&mut change, caller.org_id, &name).await.map_err(name_taken("role"))?;
+    change.commit("role.added", &name).await
+}
+
+/// This organization's role, if it may be edited.
+#[cfg(feature = "ssr")]
+async fn editable_role(change: &mut AuditedChange, org_id: i64, id: i64) -> Result<super::types::Role, AppError> {
+    let role = db::roles::get(change, org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    if role.locked {
+        return Err(fail(AppError::Conflict(
+            "The Owner role always has every permission and cannot be changed.".into(),
+        )));
+    }
+    Ok(role)
+}
+
+#[server(endpoint = "rename_role")]
+pub async fn rename_role(id: i64, name: String) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let name = rules::name(&name, "role name").map_err(invalid("name"))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let role = editable_role(&mut change, caller.org_id, id).await?;
+    db::roles::rename(&mut change, caller.org_id, id, &name).await.map_err(name_taken("role"))?;
+    change.commit("role.renamed", &format!("{} → {name}", role.name)).await
+}
+
+#[server(endpoint = "set_role_permission")]
+pub async fn set_role_permission(id: i64, permission: String, granted: bool) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let permission =
+        Permission::parse(&permission).ok_or_else(|| fail(AppError::invalid("permission", "Unknown permission.")))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let role = editable_role(&mut change, caller.org_id, id).await?;
+    db::roles::set_permissions(&mut change, caller.org_id, id, role.permission_set().with(permission, granted)).await?;
+    let verb = if granted { "granted" } else { "revoked" };
+    change.commit("role.permission_changed", &format!("{} {verb} {permission}", role.name)).await
+}
+
+#[server(endpoint = "delete_role")]
+pub async fn delete_role(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let role = editable_role(&mut change, caller.org_id, id).await?;
+    if role.members > 0 {
+        return Err(fail(AppError::Conflict(format!(
+            "{} role still has {} member(s). Give them another role first.",
+            role.name, role.members
+        ))));
+    }
+    db::roles::delete(&mut change, caller.org_id, id).await?;
+    change.commit("role.deleted", &role.name).await
+}
+
+/// Publishes a new EULA version; earlier versions stay exactly as people accepted them.
+#[server(endpoint = "publish_eula")]
+pub async fn publish_eula(body: String) -> Result<i64, AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let body = rules::eula_text(&body).map_err(invalid("body"))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let version = db::eula::publish(&mut change, caller.org_id, &body, caller.account_id).await?;
+    change.commit("eula.published", &format!("version {version}")).await?;
+    Ok(version)
+}

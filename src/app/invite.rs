@@ -1,0 +1,233 @@
+//! Access management › Users › Invite users, and the confirmation of a sent batch.
+
+use crate::api::invites::{invite_batch, invite_form, CheckInvites, SendInvites};
+use crate::api::types::{BatchProgress, InviteFormData};
+use crate::components::{
+    action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loading, ProgressBar,
+};
+use crate::domain::email_list::parse_paste;
+use crate::domain::invites::{ClassifiedEntry, InviteClass};
+use crate::domain::time;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    let form = Resource::new(|| (), |_| invite_form());
+    view! {
+        <Title text="Invite users · Onboard"/>
+        <div class="page">
+            <p><a href="/users">"← Users"</a></p>
+            <h1>"✈ Invite users"</h1>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match form.await {
+                        Ok(data) => view! { <InviteForm data/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+const CLASS_ORDER: [InviteClass; 5] = [
+    InviteClass::New,
+    InviteClass::Invalid,
+    InviteClass::DuplicateInList,
+    InviteClass::AlreadyMember,
+    InviteClass::AlreadyPending,
+];
+
+#[component]
+fn InviteForm(data: InviteFormData) -> impl IntoView {
+    let send = ServerAction::<SendInvites>::new();
+    let check = ServerAction::<CheckInvites>::new();
+    let (text, set_text) = signal(String::new());
+    // Counted in the browser by the same parser the server uses.
+    let (recognised, set_recognised) = signal(0usize);
+    let recount = debounced(250, move || {
+        let report = parse_paste(&text.get_untracked());
+        set_recognised.set(report.valid_count());
+        if !report.entries.is_empty() {
+            check.dispatch(CheckInvites { emails: text.get_untracked() });
+        }
+    });
+    let classes = move || check.value().get().and_then(Result::ok).unwrap_or_default();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(batch)) = send.value().get() {
+            navigate(&format!("/users/invite/{batch}"), Default::default());
+        }
+    });
+    let emails_error = field_error(send, "emails");
+    let area_error = field_error(send, "area");
+    let role_error = field_error(send, "role");
+    let days = data.lifetime_days;
+    view! {
+        <section class="card">
+            <FormError error=action_error(send)/>
+            <ActionForm action=send>
+                <div class="field">
+                    <label for="invite-emails">"Email addresses"</label>
+                    <textarea id="invite-emails" name="emails" rows="10" required
+                        aria-describedby="invite-emails-hint invite-count invite-emails-error"
+                        on:input=move |ev| {
+                            set_text.set(event_target_value(&ev));
+                            recount();
+                        }></textarea>
+                    <p class="hint" id="invite-emails-hint">
+                        "One per line, or separated by commas or semicolons. Names as pasted from a mail client, like "
+                        <code>"Ada Lovelace <ada@example.com>"</code> ", are fine."
+                    </p>
+                    <p id="invite-count" class="recognised" aria-live="polite">
+                        {move || match recognised.get() {
+                            1 => "1 address recognised".to_string(),
+                            n => format!("{n} addresses recognised"),
+                        }}
+                    </p>
+                    <FieldError id="invite-emails-error" message=emails_error/>
+                    <ClassSummary entries=Signal::derive(classes)/>
+                </div>
+                <div class="field">
+                    <label for="invite-area">"Service area"</label>
+                    <select id="invite-area" name="area" required aria-describedby="invite-area-error">
+                        {data.areas.into_iter().map(|a| view! { <option value=a.id.to_string()>{a.name}</option> }).collect_view()}
+                    </select>
+                    <FieldError id="invite-area-error" message=area_error/>
+                </div>
+                <div class="field">
+                    <label for="invite-role">"Role"</label>
+                    <select id="invite-role" name="role" required aria-describedby="invite-role-error">
+                        {data
+                            .roles
+                            .into_iter()
+                            .map(|r| {
+                                let member = r.name == "Member";
+                                view! { <option value=r.id.to_string() selected=member>{r.name}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                    <FieldError id="invite-role-error" message=role_error/>
+                </div>
+                <p class="hint">{format!("Each person gets an email with a link to register. Links stay valid for {days} days.")}</p>
+                <button type="submit" class="button-primary" disabled=move || send.pending().get()>
+                    {move || if send.pending().get() { "Inviting…" } else { "✈ Invite" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// How many addresses fall in each class, and the ones that will not be invited, with why.
+#[component]
+fn ClassSummary(#[prop(into)] entries: Signal<Vec<ClassifiedEntry>>) -> impl IntoView {
+    view! {
+        <div aria-live="polite">
+            {move || {
+                let entries = entries.get();
+                if entries.is_empty() {
+                    return ().into_any();
+                }
+                let counts = CLASS_ORDER
+                    .into_iter()
+                    .map(|class| (class, entries.iter().filter(|e| e.class == class).count()))
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(class, n)| view! { <li class=format!("class-{class:?}")>{format!("{}: {n}", class.label())}</li> })
+                    .collect_view();
+                view! {
+                    <ul class="class-counts" aria-label="Addresses by class">{counts}</ul>
+                    <EntryList entries=entries.into_iter().filter(|e| e.class != InviteClass::New).collect()/>
+                }
+                    .into_any()
+            }}
+        </div>
+    }
+}
+
+/// Entries with their class and reason; long lists are cut at 500 lines.
+#[component]
+fn EntryList(entries: Vec<ClassifiedEntry>) -> impl IntoView {
+    let more = entries.len().saturating_sub(500);
+    view! {
+        <ul class="problems">
+            {entries
+                .into_iter()
+                .take(500)
+                .map(|e| {
+                    let why = match e.detail {
+                        Some(d) => format!("{}: {d}", e.class.label()),
+                        None => e.class.label().to_string(),
+                    };
+                    view! { <li><span>{e.raw}</span> " " <span class="why">{format!("— {why}")}</span></li> }
+                })
+                .collect_view()}
+            {(more > 0).then(|| view! { <li class="why">{format!("…and {more} more")}</li> })}
+        </ul>
+    }
+}
+
+#[component]
+pub fn BatchPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("batch").and_then(|b| b.parse::<i64>().ok()).unwrap_or(0);
+    let (tick, set_tick) = signal(0u32);
+    let batch = Resource::new(move || (id(), tick.get()), |(id, _)| invite_batch(id));
+    // While emails are still going out, look again every second.
+    let refresh = debounced(1000, move || set_tick.update(|n| *n += 1));
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = batch.get() {
+            if p.remaining > 0 {
+                refresh();
+            }
+        }
+    });
+    view! {
+        <Title text="Invitations sent · Onboard"/>
+        <div class="page">
+            <p><a href="/users">"← Users"</a></p>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match batch.await {
+                        Ok(p) => view! { <BatchView progress=p/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn BatchView(progress: BatchProgress) -> impl IntoView {
+    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited } = progress;
+    let total = sent + failed + remaining;
+    let heading = if remaining > 0 {
+        format!("Sending {total} invitations…")
+    } else {
+        format!("{sent} invitation emails sent")
+    };
+    view! {
+        <h1>{heading}</h1>
+        <section class="card">
+            <p>{format!("To {area}, as {role}. Started {}.", time::format_utc(created_at))}</p>
+            <ProgressBar label="Invitation emails" done=sent + failed total/>
+            <dl class="counts">
+                <div><dt>"Sent"</dt><dd>{sent}</dd></div>
+                <div><dt>"Failed"</dt><dd>{failed}</dd></div>
+                <div><dt>"Remaining"</dt><dd>{remaining}</dd></div>
+            </dl>
+            <p class="hint">"You can leave this page: sending goes on in the background."</p>
+            <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
+        </section>
+        <section class="card" aria-labelledby="not-invited-heading">
+            <h2 id="not-invited-heading">{format!("Not invited: {}", not_invited.len())}</h2>
+            {if not_invited.is_empty() {
+                view! { <p>"Every address was invited."</p> }.into_any()
+            } else {
+                view! { <EntryList entries=not_invited/> }.into_any()
+            }}
+        </section>
+    }
+}

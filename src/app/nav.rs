@@ -1,0 +1,121 @@
+//! The top bar: product name, the caller's organization, navigation, account menu.
+
+use super::use_auth;
+use crate::api::types::{Me, SignInOutcome};
+use crate::domain::Permission;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+/// One navigation entry, shown only to callers holding its permission.
+pub struct NavItem {
+    pub group: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+    /// Shown to holders of any of these.
+    pub permissions: &'static [Permission],
+}
+
+/// Navigation in the order of DESIGN.md's menu; entries join as their pages land.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        group: "Access management",
+        label: "Users",
+        href: "/users",
+        permissions: &[Permission::UsersManage, Permission::UsersInvite],
+    },
+    NavItem { group: "Settings", label: "Organization", href: "/settings", permissions: &[Permission::OrgSettings] },
+    NavItem { group: "Settings", label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
+];
+
+pub fn visible_nav(me: &Me) -> Vec<&'static NavItem> {
+    NAV.iter().filter(|item| item.permissions.iter().any(|p| me.permissions.contains(*p))).collect()
+}
+
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let auth = use_auth();
+    follow_auth_changes(auth);
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Onboard"</a>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match auth.me.await {
+                        Ok(Some(me)) => view! { <SignedInBar me/> }.into_any(),
+                        _ => view! { <a class="topbar-link" href="/sign-in">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </header>
+    }
+}
+
+#[component]
+fn SignedInBar(me: Me) -> impl IntoView {
+    let auth = use_auth();
+    let items = visible_nav(&me);
+    let many_orgs = me.orgs.len() > 1;
+    let current_org = me.org_id;
+    let orgs = me.orgs.clone();
+    view! {
+        <nav class="mainnav" aria-label="Main">
+            <ul>
+                {items
+                    .into_iter()
+                    .map(|item| {
+                        view! {
+                            <li>
+                                <A href=item.href attr:title=item.group>{item.label}</A>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
+        </nav>
+        <div class="account">
+            {if many_orgs {
+                view! {
+                    <ActionForm action=auth.switch_org attr:class="org-switch">
+                        <label for="org-switch-select" class="visually-hidden">"Organization"</label>
+                        <select id="org-switch-select" name="org_id">
+                            {orgs
+                                .into_iter()
+                                .map(|o| view! { <option value=o.id.to_string() selected=o.id == current_org>{o.name}</option> })
+                                .collect_view()}
+                        </select>
+                        <button type="submit" class="button-quiet">"Switch"</button>
+                    </ActionForm>
+                }
+                    .into_any()
+            } else {
+                view! { <span class="org-name">{me.org_name.clone()}</span> }.into_any()
+            }}
+            <span class="who" title=me.email.clone()>{me.display_name.clone()}</span>
+            <ActionForm action=auth.sign_out>
+                <button type="submit" class="button-quiet">"Sign out"</button>
+            </ActionForm>
+        </div>
+    }
+}
+
+/// After signing in or out, go where the person now belongs. This runs once the action's
+/// result is in, by which time `auth.me` is already refetching, so the next page sees the
+/// new state. (Without JavaScript the server answers the form post with a redirect instead.)
+fn follow_auth_changes(auth: super::Auth) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let signed_in = matches!(auth.sign_in.value().get(), Some(Ok(SignInOutcome::SignedIn)))
+            || matches!(auth.verify_code.value().get(), Some(Ok(())))
+            || matches!(auth.register.value().get(), Some(Ok(())))
+            || matches!(auth.set_password.value().get(), Some(Ok(())))
+            || matches!(auth.switch_org.value().get(), Some(Ok(())));
+        let signed_out = matches!(auth.sign_out.value().get(), Some(Ok(())));
+        // Whichever happened last wins: compare versions.
+        if signed_out && auth.sign_out.version().get_untracked() >= auth.sign_in.version().get_untracked() {
+            navigate("/sign-in", Default::default());
+        } else if signed_in {
+            navigate("/", Default::default());
+        }
+    });
+}

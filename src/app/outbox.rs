@@ -1,0 +1,107 @@
+//! Settings › Outbox: every email and chat send, its state, and what it said.
+
+use crate::api::outbox::{load_outbox, RetryOutboxJob, SendTestEmail};
+use crate::api::types::{OutboxJob, OutboxOverview};
+use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::domain::time;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn OutboxPage() -> impl IntoView {
+    let retry = ServerAction::<RetryOutboxJob>::new();
+    let test = ServerAction::<SendTestEmail>::new();
+    let (refresh, set_refresh) = signal(0u32);
+    let overview =
+        Resource::new(move || (retry.version().get(), test.version().get(), refresh.get()), |_| load_outbox());
+    view! {
+        <Title text="Outbox · Onboard"/>
+        <div class="page">
+            <h1>"Outbox"</h1>
+            <p class="lead">"Every email and chat message Onboard sends goes through here, and is retried with backoff until it is delivered."</p>
+            <FormError error=action_error(test) all=true/>
+            <FormError error=action_error(retry) all=true/>
+            <div class="toolbar">
+                <ActionForm action=test>
+                    <button type="submit" class="button-primary">"Send me a test email"</button>
+                </ActionForm>
+                <button type="button" class="button-quiet" on:click=move |_| set_refresh.update(|n| *n += 1)>"Refresh"</button>
+            </div>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(o) => view! { <OutboxView overview=o retry/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn OutboxView(overview: OutboxOverview, retry: ServerAction<RetryOutboxJob>) -> impl IntoView {
+    let c = overview.counts;
+    view! {
+        {(!overview.smtp_configured).then(|| view! {
+            <p class="notice">
+                "No SMTP server is configured, so emails are not sent: each one is logged and kept here to read. "
+                "Set ONBOARD_SMTP_URL to deliver them."
+            </p>
+        })}
+        <dl class="counts">
+            <div><dt>"Queued"</dt><dd>{c.queued}</dd></div>
+            <div><dt>"Sending"</dt><dd>{c.running}</dd></div>
+            <div><dt>"Done"</dt><dd>{c.done}</dd></div>
+            <div><dt>"Failed"</dt><dd>{c.failed}</dd></div>
+        </dl>
+        {if overview.jobs.is_empty() {
+            view! { <p>"Nothing has been sent yet."</p> }.into_any()
+        } else {
+            view! {
+                <ul class="jobs">
+                    {overview.jobs.into_iter().map(|job| view! { <JobRow job retry/> }).collect_view()}
+                </ul>
+            }
+                .into_any()
+        }}
+    }
+}
+
+#[component]
+fn JobRow(job: OutboxJob, retry: ServerAction<RetryOutboxJob>) -> impl IntoView {
+    let body = job.text_body();
+    let failed = job.status == "failed";
+    let id = job.id;
+    let state = match (job.status.as_str(), job.delivery.as_deref()) {
+        ("done", Some("logged")) => "Logged (no SMTP)".to_string(),
+        ("done", _) => "Delivered".to_string(),
+        ("queued", _) if job.attempts > 0 => format!("Retrying at {}", time::format_utc(job.run_at)),
+        ("queued", _) => "Queued".to_string(),
+        ("running", _) => "Sending".to_string(),
+        _ => "Failed".to_string(),
+    };
+    view! {
+        <li class="job" data-status=job.status.clone()>
+            <details>
+                <summary>
+                    <span class=format!("badge badge-{}", job.status)>{state}</span>
+                    <span class="job-subject">{job.subject.clone()}</span>
+                    <span class="job-to">{format!("to {}", job.recipient)}</span>
+                    <time>{time::format_utc(job.created_at)}</time>
+                </summary>
+                <p class="hint">
+                    {format!("{} · attempt {} of {}", job.kind, job.attempts, job.max_attempts)}
+                    {job.last_error.map(|e| format!(" · last error: {e}"))}
+                </p>
+                {body.map(|b| view! { <pre class="mail-body">{b}</pre> })}
+                {failed.then(|| view! {
+                    <ActionForm action=retry>
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <button type="submit" class="button-quiet">"Try again"</button>
+                    </ActionForm>
+                })}
+            </details>
+        </li>
+    }
+}

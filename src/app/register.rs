@@ -1,0 +1,183 @@
+//! Self-registration from an invitation link, built for a phone: details, the second factor
+//! when the organization requires it, then the EULA.
+
+use super::use_auth;
+use crate::api::registration::{registration, RegisterDetails, SendRegistrationCode, VerifyRegistrationCode};
+use crate::api::types::{RegistrationInfo, RegistrationStep};
+use crate::components::{
+    action_error, field_error, CodeField, FieldError, FormError, LinkProblem, Loading, NewPasswordField,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let details = ServerAction::<RegisterDetails>::new();
+    let verify = ServerAction::<VerifyRegistrationCode>::new();
+    // Only looks: opening the link must not spend it, since mail scanners open links.
+    let info = Resource::new(
+        move || (token(), details.version().get(), verify.version().get()),
+        |(token, _, _)| registration(token),
+    );
+    view! {
+        <Title text="Register · Onboard"/>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match info.await {
+                    Ok(info) => view! { <Steps info token=token() details verify/> }.into_any(),
+                    Err(e) => view! { <LinkProblem title="This invitation cannot be used" error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Steps(
+    info: RegistrationInfo,
+    token: String,
+    details: ServerAction<RegisterDetails>,
+    verify: ServerAction<VerifyRegistrationCode>,
+) -> impl IntoView {
+    let step = info.step;
+    let names: Vec<&str> = if info.require_2fa {
+        vec!["Your details", "Confirm it's you", "Agreement"]
+    } else {
+        vec!["Your details", "Agreement"]
+    };
+    let current = match step {
+        RegistrationStep::Details => "Your details",
+        RegistrationStep::SecondFactor => "Confirm it's you",
+        RegistrationStep::Eula => "Agreement",
+    };
+    let body = match step {
+        RegistrationStep::Details => {
+            view! { <DetailsStep info=info.clone() token=token.clone() action=details/> }.into_any()
+        }
+        RegistrationStep::SecondFactor => view! { <CodeStep info=info.clone() token=token.clone() verify/> }.into_any(),
+        RegistrationStep::Eula => view! { <EulaStep info=info.clone() token=token.clone()/> }.into_any(),
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{format!("Join {}", info.org_name)}</h1>
+            <ol class="steps" aria-label="Registration steps">
+                {names
+                    .into_iter()
+                    .map(|n| view! { <li aria-current=(n == current).then_some("step")>{n}</li> })
+                    .collect_view()}
+            </ol>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn DetailsStep(info: RegistrationInfo, token: String, action: ServerAction<RegisterDetails>) -> impl IntoView {
+    let error = move |field| field_error(action, field);
+    view! {
+        <FormError error=action_error(action)/>
+        <ActionForm action=action>
+            <input type="hidden" name="token" value=token/>
+            <div class="field">
+                <label for="first-name">"First name"</label>
+                <input id="first-name" name="first_name" autocomplete="given-name" required aria-describedby="first-name-error"/>
+                <FieldError id="first-name-error" message=error("first_name")/>
+            </div>
+            <div class="field">
+                <label for="last-name">"Last name"</label>
+                <input id="last-name" name="last_name" autocomplete="family-name" required aria-describedby="last-name-error"/>
+                <FieldError id="last-name-error" message=error("last_name")/>
+            </div>
+            <div class="field">
+                <label for="mobile">"Mobile number"</label>
+                <input id="mobile" name="mobile" type="tel" autocomplete="tel" inputmode="tel" placeholder="+44 7911 123456" required
+                    aria-describedby="mobile-hint mobile-error"/>
+                <p class="hint" id="mobile-hint">"In international format, starting with + and your country code."</p>
+                <FieldError id="mobile-error" message=error("mobile")/>
+            </div>
+            <div class="field">
+                <label for="register-email">"Email address"</label>
+                <input id="register-email" type="email" value=info.email readonly autocomplete="username"/>
+            </div>
+            <NewPasswordField id="register-password" label="Password" error=error("password")/>
+            <button type="submit" class="button-primary" disabled=move || action.pending().get()>"Continue"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn CodeStep(info: RegistrationInfo, token: String, verify: ServerAction<VerifyRegistrationCode>) -> impl IntoView {
+    let send = ServerAction::<SendRegistrationCode>::new();
+    let sent = move || matches!(send.value().get(), Some(Ok(())));
+    let code_error = field_error(verify, "code");
+    let token_for_verify = token.clone();
+    let sms = info.sms_available;
+    view! {
+        <p>{format!("{} asks everyone to confirm a second way of reaching them.", info.org_name)}</p>
+        <FormError error=action_error(send) all=true/>
+        <ActionForm action=send>
+            <input type="hidden" name="token" value=token/>
+            <fieldset class="choices">
+                <legend>"Send my code by"</legend>
+                <div class="choice">
+                    <input type="radio" id="factor-email" name="factor" value="email" checked/>
+                    <label for="factor-email">{format!("Email to {}", info.email)}</label>
+                </div>
+                <div class="choice">
+                    <input type="radio" id="factor-sms" name="factor" value="sms" disabled=!sms
+                        aria-describedby=(!sms).then_some("factor-sms-note")/>
+                    <label for="factor-sms">"Text message to my mobile number"</label>
+                </div>
+                {(!sms).then(|| view! {
+                    <p class="hint" id="factor-sms-note">"Text messages are unavailable: this Onboard has no SMS provider set up."</p>
+                })}
+            </fieldset>
+            <button type="submit" class="button-quiet" disabled=move || send.pending().get()>
+                {move || if sent() { "Send a new code" } else { "Send me a code" }}
+            </button>
+        </ActionForm>
+        <Show when=sent>
+            <p class="notice" role="status">"We sent you a 6-digit code. It works for 10 minutes."</p>
+        </Show>
+        <FormError error=action_error(verify)/>
+        <ActionForm action=verify>
+            <input type="hidden" name="token" value=token_for_verify/>
+            <CodeField id="register-code" error=code_error/>
+            <button type="submit" class="button-primary">"Confirm"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn EulaStep(info: RegistrationInfo, token: String) -> impl IntoView {
+    let action = use_auth().register;
+    let accept_error = field_error(action, "accept");
+    view! {
+        <FormError error=action_error(action)/>
+        <ActionForm action=action>
+            <input type="hidden" name="token" value=token/>
+            {match info.eula {
+                Some(eula) => view! {
+                    <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
+                    <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>
+                    <input type="hidden" name="eula" value=eula.id.to_string()/>
+                    <div class="field field-check">
+                        <input id="accept-eula" name="accept" type="checkbox" required aria-describedby="accept-error"/>
+                        <label for="accept-eula">"I have read and accept the agreement"</label>
+                    </div>
+                    <FieldError id="accept-error" message=accept_error/>
+                    <button type="submit" class="button-primary">"Accept and finish"</button>
+                }
+                .into_any(),
+                None => view! {
+                    <p>"You are all set."</p>
+                    <button type="submit" class="button-primary">"Finish registration"</button>
+                }
+                .into_any(),
+            }}
+        </ActionForm>
+    }
+}

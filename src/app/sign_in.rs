@@ -1,0 +1,78 @@
+use super::use_auth;
+use crate::api::account::ResendSignInCode;
+use crate::api::types::SignInOutcome;
+use crate::components::{action_error, field_error, CodeField, FieldError, FormError};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let auth = use_auth();
+    let action = auth.sign_in;
+    let code_sent = move || matches!(action.value().get(), Some(Ok(SignInOutcome::CodeSent)));
+    view! {
+        <Title text="Sign in · Onboard"/>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(auth.me.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
+            })}
+        </Transition>
+        <Show when=code_sent fallback=move || view! { <PasswordForm/> }>
+            <CodeForm/>
+        </Show>
+    }
+}
+
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let action = use_auth().sign_in;
+    let email_error = field_error(action, "email");
+    let password_error = field_error(action, "password");
+    view! {
+        <section class="card narrow">
+            <h1>"Sign in"</h1>
+            <FormError error=action_error(action)/>
+            <ActionForm action=action>
+                <div class="field">
+                    <label for="email">"Email address"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" required
+                        aria-describedby="email-error" aria-invalid=move || email_error.get().is_some().to_string()/>
+                    <FieldError id="email-error" message=email_error/>
+                </div>
+                <div class="field">
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" autocomplete="current-password" required
+                        aria-describedby="password-error" aria-invalid=move || password_error.get().is_some().to_string()/>
+                    <FieldError id="password-error" message=password_error/>
+                </div>
+                <button type="submit" class="button-primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The second step when the organization requires a second factor.
+#[component]
+fn CodeForm() -> impl IntoView {
+    let verify = use_auth().verify_code;
+    let resend = ServerAction::<ResendSignInCode>::new();
+    let code_error = field_error(verify, "code");
+    view! {
+        <section class="card narrow">
+            <h1>"Enter your code"</h1>
+            <p>"We sent you a 6-digit code by email or text message. It works for 10 minutes."</p>
+            <FormError error=action_error(verify)/>
+            <FormError error=action_error(resend) all=true/>
+            <ActionForm action=verify>
+                <CodeField id="sign-in-code" error=code_error/>
+                <button type="submit" class="button-primary">"Verify and sign in"</button>
+            </ActionForm>
+            <ActionForm action=resend>
+                <button type="submit" class="button-quiet">"Send a new code"</button>
+            </ActionForm>
+        </section>
+    }
+}

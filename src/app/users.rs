@@ -1,0 +1,209 @@
+//! Access management › Users.
+
+use crate::api::invites::{ResendInvitation, RevokeInvitation};
+use crate::api::types::{MemberPage, MemberRow};
+use crate::api::users::{list_members, PauseMember, ResumeMember};
+use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::domain::members::{MemberFilter, PAGE_SIZE};
+use crate::domain::{time, MembershipStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let filter = Memo::new(move |_| query.with(|q| MemberFilter::from_query(|k| q.get(k))));
+    let actions = RowActions {
+        pause: ServerAction::new(),
+        resume: ServerAction::new(),
+        resend: ServerAction::new(),
+        revoke: ServerAction::new(),
+    };
+    let members = Resource::new(move || (filter.get(), actions.versions()), |(f, _)| list_members(f));
+    view! {
+        <Title text="Users · Onboard"/>
+        <div class="page">
+            <h1>"Users"</h1>
+            <FormError error=action_error(actions.pause) all=true/>
+            <FormError error=action_error(actions.resume) all=true/>
+            <FormError error=action_error(actions.resend) all=true/>
+            <FormError error=action_error(actions.revoke) all=true/>
+            <Show when=move || matches!(actions.resend.value().get(), Some(Ok(())))>
+                <p class="notice" role="status">"A new invitation is on its way; the old link no longer works."</p>
+            </Show>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Ok(page) => view! { <MembersView page filter=filter.get_untracked() actions/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> impl IntoView {
+    let MemberPage { rows, total, areas, roles, can_manage, can_invite, my_membership_id } = page;
+    let first = if total == 0 { 0 } else { filter.offset() + 1 };
+    let last = (filter.offset() + rows.len() as i64).min(total);
+    let has_prev = filter.page > 1;
+    let has_next = last < total;
+    let statuses =
+        [MembershipStatus::Active, MembershipStatus::Inactive, MembershipStatus::Pending, MembershipStatus::Expired];
+    let f = filter.clone();
+    view! {
+        {can_invite.then(|| view! { <p><a class="button-link" href="/users/invite">"✈ Invite users"</a></p> })}
+        <Form method="GET" action="/users" attr:class="filters" attr:role="search" attr:aria-label="Find users">
+            <div class="field">
+                <label for="filter-q">"Search"</label>
+                <input id="filter-q" name="q" type="search" value=f.search.clone() placeholder="Name or email"/>
+            </div>
+            <div class="field">
+                <label for="filter-status">"Status"</label>
+                <select id="filter-status" name="status">
+                    <option value="">"Any status"</option>
+                    {statuses.into_iter().map(|s| view! { <option value=s.key() selected=f.status == Some(s)>{s.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-area">"Service area"</label>
+                <select id="filter-area" name="area">
+                    <option value="">"Any area"</option>
+                    {areas.into_iter().map(|a| view! { <option value=a.id.to_string() selected=f.area == Some(a.id)>{a.name}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="filter-role">"Role"</label>
+                <select id="filter-role" name="role">
+                    <option value="">"Any role"</option>
+                    {roles.into_iter().map(|r| view! { <option value=r.id.to_string() selected=f.role == Some(r.id)>{r.name}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="button-primary">"Apply"</button>
+        </Form>
+        <p class="hint" aria-live="polite">{format!("Showing {first}–{last} of {total}")}</p>
+        {if rows.is_empty() {
+            view! { <p>"No members match."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Members">
+                    <table class="members">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Email"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Service area"</th>
+                                <th scope="col">"Role"</th>
+                                <th scope="col">"Invited by"</th>
+                                <th scope="col">"Since"</th>
+                                {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {rows
+                                .into_iter()
+                                .map(|row| {
+                                    let mine = row.id == my_membership_id;
+                                    view! { <MemberLine row can_manage mine actions/> }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }
+                .into_any()
+        }}
+        <nav class="pager" aria-label="Pages">
+            {has_prev.then(|| view! { <a href=filter.query_for_page(filter.page - 1)>"Previous page"</a> })}
+            {has_next.then(|| view! { <a href=filter.query_for_page(filter.page + 1)>"Next page"</a> })}
+            <span class="hint">{format!("{PAGE_SIZE} per page")}</span>
+        </nav>
+    }
+}
+
+#[component]
+fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions) -> impl IntoView {
+    let RowActions { pause, resume, resend, revoke } = actions;
+    let status = MembershipStatus::parse(&row.status);
+    let label = status.map(|s| s.label()).unwrap_or("Unknown");
+    let since = time::format_date(row.activated_at.unwrap_or(row.created_at));
+    let name = row.display_name();
+    let id = row.id;
+    let (pause_label, resume_label) = (format!("Pause {}", row.email), format!("Resume {}", row.email));
+    let (resend_label, revoke_label) =
+        (format!("Resend invitation to {}", row.email), format!("Revoke invitation to {}", row.email));
+    let resend_form = move |label: String| {
+        view! {
+            <ActionForm action=resend>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="button-quiet" aria-label=label>"✈ Resend"</button>
+            </ActionForm>
+        }
+    };
+    let action = can_manage.then(move || match status {
+        _ if mine => view! { <span class="hint">"You"</span> }.into_any(),
+        Some(MembershipStatus::Active) => view! {
+            <ActionForm action=pause>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="button-quiet" aria-label=pause_label>"⏸ Pause"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        Some(MembershipStatus::Inactive) => view! {
+            <ActionForm action=resume>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class="button-quiet" aria-label=resume_label>"▶ Resume"</button>
+            </ActionForm>
+        }
+        .into_any(),
+        Some(MembershipStatus::Pending) => view! {
+            <div class="row-actions">
+                {resend_form(resend_label.clone())}
+                <ActionForm action=revoke>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class="button-danger" aria-label=revoke_label.clone()>"Revoke"</button>
+                </ActionForm>
+            </div>
+        }
+        .into_any(),
+        Some(MembershipStatus::Expired) => resend_form(resend_label.clone()).into_any(),
+        None => ().into_any(),
+    });
+    view! {
+        <tr>
+            <td>{name}</td>
+            <td>{row.email.clone()}</td>
+            <td><span class=format!("badge badge-{}", row.status)>{label}</span></td>
+            <td>{row.area.unwrap_or_else(|| "—".into())}</td>
+            <td>{row.role}</td>
+            <td>{row.invited_by.unwrap_or_else(|| "—".into())}</td>
+            <td>{since}</td>
+            {action.map(|a| view! { <td>{a}</td> })}
+        </tr>
+    }
+}
+
+/// The actions a member row offers; the list refetches after any of them.
+#[derive(Clone, Copy)]
+struct RowActions {
+    pause: ServerAction<PauseMember>,
+    resume: ServerAction<ResumeMember>,
+    resend: ServerAction<ResendInvitation>,
+    revoke: ServerAction<RevokeInvitation>,
+}
+
+impl RowActions {
+    fn versions(&self) -> [usize; 4] {
+        [
+            self.pause.version().get(),
+            self.resume.version().get(),
+            self.resend.version().get(),
+            self.revoke.version().get(),
+        ]
+    }
+}

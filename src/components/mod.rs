@@ -1,0 +1,177 @@
+//! Reusable view pieces. They take values, signals and callbacks, never the world.
+
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+use leptos_router::components::Redirect;
+
+/// The latest error an action returned, if its last run failed.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err))
+}
+
+/// The message for one form field from an action's latest error.
+pub fn field_error<S>(action: ServerAction<S>, field: &'static str) -> Signal<Option<String>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(Result::err).and_then(|e| e.for_field(field)))
+}
+
+/// A field's error message, tied to its input through `id` (use it in `aria-describedby`).
+#[component]
+pub fn FieldError(#[prop(into)] id: String, #[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <p class="field-error" id=id role="alert">
+            {move || message.get()}
+        </p>
+    }
+}
+
+/// An error shown above a form: by default only those not about one field (which appear next
+/// to the field); with `all`, every error, for compact forms such as a row's rename box.
+#[component]
+pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>, #[prop(optional)] all: bool) -> impl IntoView {
+    let general = move || {
+        error
+            .get()
+            .filter(|e| all || !matches!(e, AppError::Invalid { field, .. } if !field.is_empty()))
+            .map(|e| e.to_string())
+    };
+    view! {
+        <Show when=move || general().is_some()>
+            <p class="notice notice-error" role="alert">{general}</p>
+        </Show>
+    }
+}
+
+/// A failure to load a page's data. Signed-out callers are sent to the sign-in page.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    match error {
+        AppError::Unauthenticated => view! { <Redirect path="/sign-in"/> }.into_any(),
+        AppError::NotAllowed => view! {
+            <section class="card">
+                <h1>"Not available"</h1>
+                <p>"Your role does not include this page. Ask an owner of your organization if you need it."</p>
+                <p><a href="/">"Back to the start page"</a></p>
+            </section>
+        }
+        .into_any(),
+        other => view! {
+            <section class="card">
+                <h1>"Something went wrong"</h1>
+                <p class="notice notice-error" role="alert">{other.to_string()}</p>
+                <p><a href="/">"Back to the start page"</a></p>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+/// Shown while a page's data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" aria-live="polite">"Loading…"</p> }
+}
+
+/// Returns a function that calls `f` once calls have stopped for `ms` milliseconds: typing
+/// does not trigger work on every keystroke. Browser only; on the server it never fires.
+pub fn debounced(ms: u32, f: impl Fn() + 'static) -> impl Fn() + Clone + 'static {
+    #[cfg(feature = "hydrate")]
+    {
+        // Handles to browser-only values, so the returned function is Send as views require.
+        let f = StoredValue::new_local(Box::new(f) as Box<dyn Fn()>);
+        let pending = StoredValue::new_local(None::<gloo_timers::callback::Timeout>);
+        move || {
+            // Replacing the timer drops, and so cancels, the previous one.
+            let timer = gloo_timers::callback::Timeout::new(ms, move || f.with_value(|f| f()));
+            pending.set_value(Some(timer));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ms, f);
+        || {}
+    }
+}
+
+/// A labelled progress bar.
+#[component]
+pub fn ProgressBar(#[prop(into)] label: String, done: i64, total: i64) -> impl IntoView {
+    let percent = if total > 0 { (done * 100 / total).clamp(0, 100) } else { 100 };
+    view! {
+        <div class="progress" role="progressbar" aria-label=label aria-valuemin="0" aria-valuemax=total.to_string()
+            aria-valuenow=done.to_string() aria-valuetext=format!("{done} of {total}")>
+            <div class="progress-fill" style=format!("width: {percent}%")></div>
+        </div>
+    }
+}
+
+/// A one-time link that cannot be used, saying what happened and what to do.
+#[component]
+pub fn LinkProblem(#[prop(into)] title: String, error: AppError) -> impl IntoView {
+    let message = match error {
+        AppError::NotFound => {
+            "This link is not valid. Check that you opened the whole link from the email, or ask for a new one."
+                .to_string()
+        }
+        other => other.to_string(),
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{title}</h1>
+            <p class="notice notice-error" role="alert">{message}</p>
+            <p><a href="/sign-in">"Go to sign in"</a></p>
+        </section>
+    }
+}
+
+/// A new-password input that shows the password rule, checked as the person types by the
+/// same function the server enforces. Submits as `password`.
+#[component]
+pub fn NewPasswordField(
+    #[prop(into)] id: String,
+    #[prop(into)] label: String,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let (typed, set_typed) = signal(String::new());
+    let rule = move || {
+        let typed = typed.get();
+        match crate::domain::password::check(&typed) {
+            _ if typed.is_empty() => format!("At least {} characters.", crate::domain::password::MIN_LEN),
+            Ok(()) => "Strong enough.".to_string(),
+            Err(reason) => reason.to_string(),
+        }
+    };
+    let (rule_id, error_id) = (format!("{id}-rule"), format!("{id}-error"));
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id name="password" type="password" autocomplete="new-password" required
+                aria-describedby=format!("{rule_id} {error_id}")
+                on:input=move |ev| set_typed.set(event_target_value(&ev))/>
+            <p class="hint" id=rule_id aria-live="polite">{rule}</p>
+            <FieldError id=error_id message=error/>
+        </div>
+    }
+}
+
+/// The input for a six-digit one-time code. Submits as `code`.
+#[component]
+pub fn CodeField(#[prop(into)] id: String, #[prop(into)] error: Signal<Option<String>>) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id.clone()>"Code"</label>
+            <input id=id name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="8" required
+                aria-describedby=error_id.clone()/>
+            <FieldError id=error_id message=error/>
+        </div>
+    }
+}

@@ -1,0 +1,228 @@
+//! The pasted list of addresses on the Invite users page. The browser's live count and the
+//! server's batch run this same parser, so they cannot disagree.
+
+use super::{EmailAddress, EmailError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// The most addresses one batch may hold.
+pub const MAX_BATCH: usize = 10_000;
+/// Text longer than this is shortened when echoed back in a report.
+const MAX_ECHO: usize = 120;
+
+/// One recognised piece of the paste and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasteEntry {
+    /// What was pasted for this entry, trimmed (and shortened when very long).
+    pub raw: String,
+    /// The display name from `Name <address>`, if any.
+    pub name: Option<String>,
+    pub outcome: PasteOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasteOutcome {
+    /// A valid address, first time in this list.
+    Valid(EmailAddress),
+    Invalid(String),
+    /// The same address (ignoring case) appeared earlier in this list.
+    DuplicateInList(EmailAddress),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasteReport {
+    pub entries: Vec<PasteEntry>,
+}
+
+impl PasteReport {
+    pub fn valid(&self) -> impl Iterator<Item = (&EmailAddress, Option<&str>)> {
+        self.entries.iter().filter_map(|e| match &e.outcome {
+            PasteOutcome::Valid(address) => Some((address, e.name.as_deref())),
+            _ => None,
+        })
+    }
+
+    pub fn valid_count(&self) -> usize {
+        self.valid().count()
+    }
+
+    pub fn invalid_count(&self) -> usize {
+        self.entries.iter().filter(|e| matches!(e.outcome, PasteOutcome::Invalid(_))).count()
+    }
+
+    pub fn duplicate_count(&self) -> usize {
+        self.entries.iter().filter(|e| matches!(e.outcome, PasteOutcome::DuplicateInList(_))).count()
+    }
+}
+
+/// Splits a paste into entries: one per line, or separated by commas or semicolons, also
+/// `Name <address>` and `"Last, First" <address>` as mail clients copy them. Blank pieces
+/// are skipped; whitespace between bare addresses separates them too.
+pub fn parse_paste(text: &str) -> PasteReport {
+    let mut seen = HashSet::new();
+    let mut entries = Vec::new();
+    for piece in split_pieces(text) {
+        for (raw, name, candidate) in candidates(piece) {
+            let outcome = match EmailAddress::parse(candidate) {
+                Ok(address) if seen.insert(address.clone()) => PasteOutcome::Valid(address),
+                Ok(address) => PasteOutcome::DuplicateInList(address),
+                Err(EmailError::Empty) => PasteOutcome::Invalid("No address was found here.".into()),
+                Err(e) => PasteOutcome::Invalid(e.to_string()),
+            };
+            entries.push(PasteEntry { raw: echo(raw), name: name.map(echo), outcome });
+        }
+    }
+    PasteReport { entries }
+}
+
+/// Splits on newlines, commas and semicolons that are outside quotes and angle brackets.
+fn split_pieces(text: &str) -> impl Iterator<Item = &str> {
+    let mut pieces = Vec::new();
+    let (mut start, mut in_quotes, mut in_angle) = (0, false, false);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' if !in_angle => in_quotes = !in_quotes,
+            '<' if !in_quotes => in_angle = true,
+            '>' if !in_quotes => in_angle = false,
+            // A line break always ends an entry, so one stray quote cannot swallow the rest.
+            '\n' | '\r' => {
+                pieces.push(&text[start..i]);
+                start = i + 1;
+                in_quotes = false;
+                in_angle = false;
+            }
+            ',' | ';' if !in_quotes && !in_angle => {
+                pieces.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&text[start..]);
+    pieces.into_iter().map(str::trim).filter(|p| !p.is_empty())
+}
+
+/// The addresses in one piece: `Name <address>` is one; bare words separated by spaces may be
+/// several. Yields (what was pasted, display name, the address to check).
+fn candidates(piece: &str) -> Vec<(&str, Option<&str>, &str)> {
+    if let Some(open) = piece.rfind('<') {
+        let inner = &piece[open + 1..];
+        let address = inner.split('>').next().unwrap_or(inner).trim();
+        let name = piece[..open].trim().trim_matches('"').trim();
+        return vec![(piece, (!name.is_empty()).then_some(name), strip_mailto(address))];
+    }
+    let words: Vec<&str> = piece.split_whitespace().collect();
+    if words.len() > 1 && words.iter().all(|w| w.contains('@')) {
+        return words.into_iter().map(|w| (w, None, strip_mailto(w))).collect();
+    }
+    vec![(piece, None, strip_mailto(piece))]
+}
+
+fn strip_mailto(s: &str) -> &str {
+    s.strip_prefix("mailto:").or_else(|| s.strip_prefix("MAILTO:")).unwrap_or(s)
+}
+
+fn echo(s: &str) -> String {
+    if s.chars().count() <= MAX_ECHO {
+        s.to_string()
+    } else {
+        let mut short: String = s.chars().take(MAX_ECHO).collect();
+        short.push('…');
+        short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid(report: &PasteReport) -> Vec<&str> {
+        report.valid().map(|(a, _)| a.as_str()).collect()
+    }
+
+    #[test]
+    fn lines_commas_and_semicolons_all_separate_addresses() {
+        let report = parse_paste("ada@example.com\ngrace@example.com, alan@example.com;edsger@example.com\r\n\r\n");
+        assert_eq!(valid(&report), ["ada@example.com", "grace@example.com", "alan@example.com", "edsger@example.com"]);
+        assert_eq!(report.entries.len(), 4, "blank lines are not entries");
+    }
+
+    #[test]
+    fn names_as_pasted_from_a_mail_client_are_kept() {
+        let report =
+            parse_paste(r#"Ada Lovelace <Ada@Example.com>, "Hopper, Grace" <grace@example.com>; <alan@example.com>"#);
+        assert_eq!(valid(&report), ["ada@example.com", "grace@example.com", "alan@example.com"]);
+        let names: Vec<Option<&str>> = report.entries.iter().map(|e| e.name.as_deref()).collect();
+        assert_eq!(names, [Some("Ada Lovelace"), Some("Hopper, Grace"), None]);
+    }
+
+    #[test]
+    fn stray_spaces_mixed_case_and_mailto_are_tidied() {
+        let report =
+            parse_paste("   ADA@EXAMPLE.COM   \n mailto:grace@example.com \n alan@example.com  edsger@example.com");
+        assert_eq!(valid(&report), ["ada@example.com", "grace@example.com", "alan@example.com", "edsger@example.com"]);
+    }
+
+    #[test]
+    fn duplicates_and_typos_are_reported_in_order() {
+        let report = parse_paste("ada@example.com\nADA@example.com\nada@example\ngrace at example.com\n<>");
+        let outcomes: Vec<&str> = report
+            .entries
+            .iter()
+            .map(|e| match e.outcome {
+                PasteOutcome::Valid(_) => "valid",
+                PasteOutcome::DuplicateInList(_) => "duplicate",
+                PasteOutcome::Invalid(_) => "invalid",
+            })
+            .collect();
+        assert_eq!(outcomes, ["valid", "duplicate", "invalid", "invalid", "invalid"]);
+        assert_eq!((report.valid_count(), report.duplicate_count(), report.invalid_count()), (1, 1, 3));
+    }
+
+    #[test]
+    fn an_unclosed_quote_spoils_only_its_own_line() {
+        let report = parse_paste("\"Ada <ada@example.com>, grace@example.com\nalan@example.com");
+        assert!(valid(&report).contains(&"alan@example.com"));
+    }
+
+    #[test]
+    fn markup_and_sql_are_just_invalid_text() {
+        let report = parse_paste("<script>alert(1)</script>\n'; DROP TABLE accounts; --");
+        assert_eq!(report.valid_count(), 0);
+        assert!(report.entries.iter().all(|e| matches!(e.outcome, PasteOutcome::Invalid(_))));
+    }
+
+    #[test]
+    fn a_megabyte_of_text_is_parsed_and_long_pieces_are_shortened_in_the_report() {
+        let junk = "x".repeat(1024 * 1024);
+        let report = parse_paste(&junk);
+        assert_eq!(report.entries.len(), 1);
+        assert!(report.entries[0].raw.chars().count() <= MAX_ECHO + 1);
+        let many: String = (0..20_000).map(|i| format!("person{i}@example.com\n")).collect();
+        assert_eq!(parse_paste(&many).valid_count(), 20_000);
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics_and_every_valid_address_is_unique(text in "\\PC{0,400}") {
+            let report = parse_paste(&text);
+            let valid: Vec<_> = report.valid().map(|(a, _)| a.clone()).collect();
+            let unique: HashSet<_> = valid.iter().cloned().collect();
+            prop_assert_eq!(valid.len(), unique.len());
+        }
+
+        #[test]
+        fn any_list_of_addresses_joined_by_any_separators_is_recovered(
+            locals in proptest::collection::vec("[a-z][a-z0-9.]{0,10}[a-z0-9]", 1..30),
+            seps in proptest::collection::vec(prop_oneof![Just("\n"), Just(", "), Just(";"), Just(" ,\r\n "), Just(";;")], 30),
+        ) {
+            let addresses: Vec<String> = locals.iter().enumerate().map(|(i, l)| format!("{l}{i}@example.org")).collect();
+            let text: String = addresses.iter().zip(seps.iter().cycle()).map(|(a, s)| format!("{a}{s}")).collect();
+            let report = parse_paste(&text);
+            let found: Vec<String> = report.valid().map(|(a, _)| a.to_string()).collect();
+            let expected: Vec<String> = addresses.into_iter().filter(|a| EmailAddress::parse(a).is_ok()).collect();
+            prop_assert_eq!(found, expected);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Pure domain logic, compiled for both the server and the browser.
+
+pub mod email;
+pub mod email_list;
+pub mod invites;
+pub mod members;
+pub mod membership;
+pub mod password;
+pub mod permissions;
+pub mod settings;
+pub mod time;
+
+pub use email::{EmailAddress, EmailError};
+pub use membership::MembershipStatus;
+pub use permissions::{Permission, PermissionSet};

@@ -1,0 +1,70 @@
+use serde::{Deserialize, Serialize};
+use server_fn_error::*;
+
+/// The one error type that crosses the wire. Each variant says what the person can act on;
+/// the database's or a provider's own text is logged on the server and never sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    #[error("Please sign in to continue.")]
+    Unauthenticated,
+    #[error("You do not have permission to do that.")]
+    NotAllowed,
+    #[error("{reason}")]
+    Invalid { field: String, reason: String },
+    #[error("That item no longer exists.")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+    #[error("Could not reach Onboard. Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    /// The message for a given form field, if this error is about it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field, reason } if field == name => Some(reason.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::NotAllowed => 403,
+            Self::Invalid { .. } => 422,
+            Self::NotFound => 404,
+            Self::Conflict(_) => 409,
+            Self::TooManyAttempts(_) => 429,
+            Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+}
+
+mod server_fn_error {
+    pub use leptos::server_fn::codec::JsonEncoding;
+    pub use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The arguments did not decode: a form was tampered with or sent incomplete.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                Self::invalid("", "The form was incomplete. Reload the page and try again.")
+            }
+            ServerFnErrorErr::Request(e) => Self::Transport(e),
+            _ => Self::Internal,
+        }
+    }
+}

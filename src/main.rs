@@ -1,0 +1,96 @@
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use onboard::server::{bootstrap, cli, AppState, Settings};
+    use std::process::ExitCode;
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&settings);
+    let outcome = match command {
+        cli::Command::Help => {
+            println!("{}", cli::USAGE);
+            Ok(())
+        }
+        cli::Command::Migrate => AppState::new(settings).await.map(|_| println!("migrations applied")),
+        cli::Command::CreateOwner { email, organization } => match AppState::new(settings).await {
+            Ok(state) => bootstrap::create_owner(&state, &email, organization.as_deref()).await.map(|owner| {
+                println!("Owner {} can set a password at:\n{}", owner.email, owner.link);
+            }),
+            Err(e) => Err(e),
+        },
+        cli::Command::Serve => serve(settings).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn serve(settings: onboard::server::Settings) -> anyhow::Result<()> {
+    use onboard::server::{bootstrap, Application};
+    let app = Application::build(settings).await?;
+    if let Some(owner) = bootstrap::ensure_first_organization(app.state()).await? {
+        println!(
+            "\nFirst run: created the organization and its Owner {}.\nSet the Owner's password here (the link works once):\n\n    {}\n",
+            owner.email, owner.link
+        );
+    }
+    tracing::info!(address = %app.state().settings.server.site_addr, port = app.port(), "serving Onboard");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+#[cfg(feature = "ssr")]
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing requests and outbox jobs");
+}
+
+#[cfg(feature = "ssr")]
+fn init_logging(settings: &onboard::server::Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if settings.log.format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build has no binary; `cargo leptos` builds the server with `--features ssr`.
+}

@@ -1,0 +1,164 @@
+//! Assembles the application: state, router, middleware, workers. `Application::build` with
+//! port 0 is what the integration tests start.
+
+use super::config::Settings;
+use super::csrf::{self, AllowedOrigin};
+use super::db::{self, Db};
+use super::jobs;
+use super::mail::Mailer;
+use super::sessions::DbSessionStore;
+use crate::app::{shell, App};
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
+
+/// Everything a request or a worker needs; passed around, never global.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub mailer: Mailer,
+    /// Text messages, when Twilio is configured.
+    pub sms: Option<super::sms::SmsSender>,
+    /// Wakes idle outbox workers when this instance queues a job.
+    pub outbox_wake: Arc<Notify>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub async fn new(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(settings.database.url.expose(), settings.database.max_connections).await?;
+        db.migrate().await?;
+        let mailer = Mailer::from_settings(&settings.mail)?;
+        let sms = super::sms::SmsSender::from_settings(&settings.sms)?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("onboard")
+            .site_root(settings.server.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(settings.server.site_addr)
+            .build();
+        Ok(Self { leptos_options, db, settings: Arc::new(settings), mailer, sms, outbox_wake: Arc::new(Notify::new()) })
+    }
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let state = AppState::new(settings).await?;
+        let listener = tokio::net::TcpListener::bind(state.settings.server.site_addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("listening on {}: {e}", state.settings.server.site_addr))?;
+        Ok(Self { listener, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests and jobs finish and hands
+    /// back any job still claimed.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let workers = jobs::spawn_workers(self.state.clone(), stop.clone());
+        let housekeeping = tokio::spawn(housekeeping(self.state.db.clone(), stop.clone()));
+        let router = router(self.state.clone());
+        axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        stop.cancel();
+        for worker in workers {
+            let _ = worker.await;
+        }
+        let _ = housekeeping.await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Drops expired sessions and old sign-in failures once an hour.
+async fn housekeeping(db: Db, stop: CancellationToken) {
+    loop {
+        let now = db::now_ms();
+        if let Err(e) = db::sessions::prune(&db, now).await {
+            tracing::warn!(error = %e, "pruning sessions failed");
+        }
+        if let Err(e) = db::sign_in_failures::prune(&db, now - crate::domain::time::DAY_MS).await {
+            tracing::warn!(error = %e, "pruning sign-in failures failed");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+        }
+    }
+}
+
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let host = rest.split('/').next().unwrap_or_default();
+    format!("{scheme}://{host}")
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name("onboard_session")
+        .with_secure(settings.secure_cookies())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.security.session_days)));
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            AllowedOrigin(origin_of(&settings.server.public_url)),
+            csrf::refuse_cross_site,
+        ))
+        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
+        // Links carry one-time tokens: never leak them to another site through Referer.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.db.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}

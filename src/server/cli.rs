@@ -1,0 +1,65 @@
+//! The command line: `onboard` serves; `onboard owner create --email …` makes an Owner.
+
+pub enum Command {
+    Serve,
+    Migrate,
+    CreateOwner { email: String, organization: Option<String> },
+    Help,
+}
+
+pub const USAGE: &str = "Usage:
+  onboard                                   serve Onboard (migrations are applied first)
+  onboard migrate                           apply database migrations and exit
+  onboard owner create --email ADDRESS [--org NAME]
+                                            make ADDRESS an Owner (of a new organization NAME,
+                                            or of the first organization) and print a one-time
+                                            link to set the password
+Configuration: Leptos.toml (or ONBOARD_CONFIG) and environment variables; see the README.";
+
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["serve"] => Ok(Command::Serve),
+        ["migrate"] => Ok(Command::Migrate),
+        ["help" | "--help" | "-h"] => Ok(Command::Help),
+        ["owner", "create", rest @ ..] => {
+            let (mut email, mut organization) = (None, None);
+            let mut it = rest.iter();
+            while let Some(flag) = it.next() {
+                let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                match *flag {
+                    "--email" => email = Some(value.to_string()),
+                    "--org" => organization = Some(value.to_string()),
+                    other => return Err(format!("unknown option {other}")),
+                }
+            }
+            let email = email.ok_or("owner create needs --email ADDRESS")?;
+            Ok(Command::CreateOwner { email, organization })
+        }
+        _ => Err(format!("unknown command: {}", words.join(" "))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn owner_create_reads_its_options_and_refuses_unknown_ones() {
+        match parse(&args("owner create --email a@b.co --org Acme")) {
+            Ok(Command::CreateOwner { email, organization }) => {
+                assert_eq!(email, "a@b.co");
+                assert_eq!(organization.as_deref(), Some("Acme"));
+            }
+            _ => panic!("expected owner create"),
+        }
+        assert!(parse(&args("owner create")).is_err());
+        assert!(parse(&args("owner create --email")).is_err());
+        assert!(parse(&args("owner create --email a@b.co --bogus x")).is_err());
+        assert!(matches!(parse(&args("")), Ok(Command::Serve)));
+    }
+}

@@ -1,0 +1,354 @@
+//! Runtime configuration: `Leptos.toml` (or the file named by `ONBOARD_CONFIG`), then environment
+//! variables, which win. Every key is documented in the README.
+
+use super::secret::Secret;
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub mail: MailSettings,
+    pub sms: SmsSettings,
+    pub first_run: FirstRunSettings,
+    pub invitations: InvitationSettings,
+    pub security: SecuritySettings,
+    pub outbox: OutboxSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Where the HTTP server listens; port 0 picks a free port (tests).
+    pub site_addr: SocketAddr,
+    /// The address people use to reach Onboard; links in emails are built from it.
+    pub public_url: String,
+    /// The folder cargo-leptos writes the WASM, JS and CSS to.
+    pub site_root: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// `smtp://host:port` (plain, loopback only), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS) or `smtps://user:pass@host:465`. Empty: messages are logged and kept in the outbox.
+    pub smtp_url: Secret,
+    pub from: String,
+    /// Most SMTP connections open at once.
+    pub pool_size: usize,
+}
+
+/// Text messages (2FA codes) through Twilio's send API. Unset: the mobile choice says it is
+/// unavailable.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsSettings {
+    pub twilio_account_sid: String,
+    pub twilio_auth_token: Secret,
+    /// The sending number, in E.164 form.
+    pub twilio_from: String,
+    pub twilio_base_url: String,
+}
+
+impl SmsSettings {
+    pub fn configured(&self) -> bool {
+        !self.twilio_account_sid.is_empty() && !self.twilio_auth_token.is_empty() && !self.twilio_from.is_empty()
+    }
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        Self {
+            twilio_account_sid: String::new(),
+            twilio_auth_token: Secret::default(),
+            twilio_from: String::new(),
+            twilio_base_url: "https://api.twilio.com".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FirstRunSettings {
+    pub organization: String,
+    pub owner_email: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InvitationSettings {
+    /// Lifetime given to new organizations; each organization can change its own.
+    pub default_lifetime_days: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    pub max_failed_sign_ins_per_account: i64,
+    pub max_failed_sign_ins_per_ip: i64,
+    pub throttle_window_minutes: i64,
+    pub session_days: i64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub workers: usize,
+    pub max_attempts: i64,
+    /// How long a claimed job stays claimed before another instance may take it over.
+    pub lease_seconds: i64,
+    pub poll_millis: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info,onboard=debug`; `RUST_LOG` wins.
+    pub filter: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            mail: MailSettings::default(),
+            sms: SmsSettings::default(),
+            first_run: FirstRunSettings::default(),
+            invitations: InvitationSettings::default(),
+            security: SecuritySettings::default(),
+            outbox: OutboxSettings::default(),
+            log: LogSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            site_addr: "127.0.0.1:3000".parse().expect("valid default address"),
+            public_url: "http://127.0.0.1:3000".into(),
+            site_root: "target/site".into(),
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self { url: Secret::new("sqlite://data/onboard.db"), max_connections: 10 }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self { smtp_url: Secret::default(), from: "Onboard <onboard@localhost>".into(), pool_size: 16 }
+    }
+}
+
+impl Default for FirstRunSettings {
+    fn default() -> Self {
+        Self { organization: "My organization".into(), owner_email: "owner@example.com".into() }
+    }
+}
+
+impl Default for InvitationSettings {
+    fn default() -> Self {
+        Self { default_lifetime_days: crate::domain::settings::DEFAULT_INVITE_DAYS }
+    }
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            max_failed_sign_ins_per_account: 5,
+            max_failed_sign_ins_per_ip: 30,
+            throttle_window_minutes: 15,
+            session_days: 14,
+        }
+    }
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        Self { workers: 16, max_attempts: 8, lease_seconds: 120, poll_millis: 1000 }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: "pretty".into(), filter: "info".into() }
+    }
+}
+
+/// Each environment variable and the setting it overrides.
+const ENV_KEYS: &[&str] = &[
+    "ONBOARD_SITE_ADDR",
+    "ONBOARD_PUBLIC_URL",
+    "ONBOARD_SITE_ROOT",
+    "ONBOARD_MAX_BODY_BYTES",
+    "DATABASE_URL",
+    "ONBOARD_DB_MAX_CONNECTIONS",
+    "ONBOARD_SMTP_URL",
+    "ONBOARD_MAIL_FROM",
+    "ONBOARD_SMTP_POOL_SIZE",
+    "ONBOARD_TWILIO_ACCOUNT_SID",
+    "ONBOARD_TWILIO_AUTH_TOKEN",
+    "ONBOARD_TWILIO_FROM",
+    "ONBOARD_TWILIO_BASE_URL",
+    "ONBOARD_FIRST_ORGANIZATION",
+    "ONBOARD_OWNER_EMAIL",
+    "ONBOARD_INVITE_LIFETIME_DAYS",
+    "ONBOARD_MAX_FAILED_SIGN_INS_PER_ACCOUNT",
+    "ONBOARD_MAX_FAILED_SIGN_INS_PER_IP",
+    "ONBOARD_THROTTLE_WINDOW_MINUTES",
+    "ONBOARD_SESSION_DAYS",
+    "ONBOARD_OUTBOX_WORKERS",
+    "ONBOARD_OUTBOX_MAX_ATTEMPTS",
+    "ONBOARD_OUTBOX_LEASE_SECONDS",
+    "ONBOARD_OUTBOX_POLL_MILLIS",
+    "ONBOARD_LOG_FORMAT",
+    "RUST_LOG",
+];
+
+impl Settings {
+    /// Reads the configuration file if there is one, then applies the environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let path = std::env::var("ONBOARD_CONFIG").unwrap_or_else(|_| "Leptos.toml".into());
+        let mut settings = if Path::new(&path).exists() {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+            toml::from_str(&text).with_context(|| format!("{path} is not valid configuration"))?
+        } else {
+            Settings::default()
+        };
+        // cargo-leptos tells the server where it put the site and which address to use.
+        for (leptos, ours) in [("LEPTOS_SITE_ROOT", "ONBOARD_SITE_ROOT"), ("LEPTOS_SITE_ADDR", "ONBOARD_SITE_ADDR")] {
+            if std::env::var_os(ours).is_none() {
+                if let Ok(v) = std::env::var(leptos) {
+                    settings.set(ours, &v)?;
+                }
+            }
+        }
+        for key in ENV_KEYS {
+            if let Ok(value) = std::env::var(key) {
+                settings.set(key, &value)?;
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Sets one setting by its environment variable name, with a message naming the variable.
+    pub fn set(&mut self, key: &str, value: &str) -> anyhow::Result<()> {
+        fn num<T: std::str::FromStr>(key: &str, value: &str) -> anyhow::Result<T> {
+            value.trim().parse().map_err(|_| anyhow::anyhow!("{key} must be a number, not “{value}”"))
+        }
+        match key {
+            "ONBOARD_SITE_ADDR" => {
+                self.server.site_addr = value.parse().with_context(|| format!("{key} must look like 127.0.0.1:3000"))?
+            }
+            "ONBOARD_PUBLIC_URL" => self.server.public_url = value.into(),
+            "ONBOARD_SITE_ROOT" => self.server.site_root = value.into(),
+            "ONBOARD_MAX_BODY_BYTES" => self.server.max_body_bytes = num(key, value)?,
+            "DATABASE_URL" => self.database.url = Secret::new(value),
+            "ONBOARD_DB_MAX_CONNECTIONS" => self.database.max_connections = num(key, value)?,
+            "ONBOARD_SMTP_URL" => self.mail.smtp_url = Secret::new(value),
+            "ONBOARD_MAIL_FROM" => self.mail.from = value.into(),
+            "ONBOARD_SMTP_POOL_SIZE" => self.mail.pool_size = num(key, value)?,
+            "ONBOARD_TWILIO_ACCOUNT_SID" => self.sms.twilio_account_sid = value.into(),
+            "ONBOARD_TWILIO_AUTH_TOKEN" => self.sms.twilio_auth_token = Secret::new(value),
+            "ONBOARD_TWILIO_FROM" => self.sms.twilio_from = value.into(),
+            "ONBOARD_TWILIO_BASE_URL" => self.sms.twilio_base_url = value.into(),
+            "ONBOARD_FIRST_ORGANIZATION" => self.first_run.organization = value.into(),
+            "ONBOARD_OWNER_EMAIL" => self.first_run.owner_email = value.into(),
+            "ONBOARD_INVITE_LIFETIME_DAYS" => self.invitations.default_lifetime_days = num(key, value)?,
+            "ONBOARD_MAX_FAILED_SIGN_INS_PER_ACCOUNT" => {
+                self.security.max_failed_sign_ins_per_account = num(key, value)?
+            }
+            "ONBOARD_MAX_FAILED_SIGN_INS_PER_IP" => self.security.max_failed_sign_ins_per_ip = num(key, value)?,
+            "ONBOARD_THROTTLE_WINDOW_MINUTES" => self.security.throttle_window_minutes = num(key, value)?,
+            "ONBOARD_SESSION_DAYS" => self.security.session_days = num(key, value)?,
+            "ONBOARD_OUTBOX_WORKERS" => self.outbox.workers = num(key, value)?,
+            "ONBOARD_OUTBOX_MAX_ATTEMPTS" => self.outbox.max_attempts = num(key, value)?,
+            "ONBOARD_OUTBOX_LEASE_SECONDS" => self.outbox.lease_seconds = num(key, value)?,
+            "ONBOARD_OUTBOX_POLL_MILLIS" => self.outbox.poll_millis = num(key, value)?,
+            "ONBOARD_LOG_FORMAT" => self.log.format = value.into(),
+            "RUST_LOG" => self.log.filter = value.into(),
+            _ => bail!("unknown setting {key}"),
+        }
+        Ok(())
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.server.public_url.starts_with("http://") || self.server.public_url.starts_with("https://")) {
+            bail!("ONBOARD_PUBLIC_URL must start with http:// or https://");
+        }
+        let days = self.invitations.default_lifetime_days;
+        if crate::domain::settings::invite_days(&days.to_string()).is_err() {
+            bail!("ONBOARD_INVITE_LIFETIME_DAYS must be from 1 to 90");
+        }
+        if crate::domain::EmailAddress::parse(&self.first_run.owner_email).is_err() {
+            bail!("ONBOARD_OWNER_EMAIL must be an email address");
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            bail!("ONBOARD_LOG_FORMAT must be pretty or json");
+        }
+        if self.outbox.workers == 0 || self.database.max_connections == 0 {
+            bail!("ONBOARD_OUTBOX_WORKERS and ONBOARD_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The public URL without a trailing slash, for building links.
+    pub fn public_base(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_overrides_the_file_and_bad_numbers_name_the_variable() {
+        let mut s: Settings = toml::from_str("[server]\npublic_url = \"https://onboard.example\"\n").unwrap();
+        assert_eq!(s.server.public_url, "https://onboard.example");
+        s.set("ONBOARD_INVITE_LIFETIME_DAYS", "14").unwrap();
+        assert_eq!(s.invitations.default_lifetime_days, 14);
+        let err = s.set("ONBOARD_OUTBOX_WORKERS", "many").unwrap_err().to_string();
+        assert!(err.contains("ONBOARD_OUTBOX_WORKERS"), "{err}");
+        assert!(s.secure_cookies());
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        assert!(toml::from_str::<Settings>("[server]\nsite_adr = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn the_shipped_leptos_toml_is_valid() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")).unwrap();
+        let s: Settings = toml::from_str(&text).unwrap();
+        s.validate().unwrap();
+    }
+}

@@ -1,0 +1,109 @@
+use super::{now_ms, Db};
+use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
+use sqlx::{Any, Transaction};
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: i64,
+    pub password_hash: Option<String>,
+    pub second_factor: Option<String>,
+    pub mobile: Option<String>,
+}
+
+pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credentials>, sqlx::Error> {
+    sqlx::query_as("SELECT id, password_hash, second_factor, mobile FROM accounts WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(&db.pool)
+        .await
+}
+
+pub async fn id_by_email(db: &Db, email: &EmailAddress) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1").bind(email.as_str()).fetch_optional(&db.pool).await
+}
+
+/// Creates the account, or returns the existing one with that address.
+pub async fn find_or_create(tx: &mut Transaction<'static, Any>, email: &EmailAddress) -> Result<i64, sqlx::Error> {
+    sqlx::query("INSERT INTO accounts (email, first_name, last_name, created_at) VALUES ($1, '', '', $2) ON CONFLICT (email) DO NOTHING")
+        .bind(email.as_str())
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1").bind(email.as_str()).fetch_one(&mut **tx).await
+}
+
+pub async fn set_password_hash(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    hash: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET password_hash = $2 WHERE id = $1")
+        .bind(account_id)
+        .bind(hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Who is calling, as far as authorization needs to know: their Active membership in one organization.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ActiveMembership {
+    pub membership_id: i64,
+    pub org_id: i64,
+    pub org_name: String,
+    pub role_name: String,
+    pub permissions: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+impl ActiveMembership {
+    pub fn permission_set(&self) -> PermissionSet {
+        PermissionSet::parse(&self.permissions)
+    }
+}
+
+pub async fn active_membership(db: &Db, account_id: i64, org_id: i64) -> Result<Option<ActiveMembership>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, r.name AS role_name, r.permissions,
+                a.email, a.first_name, a.last_name
+         FROM memberships m
+         JOIN organizations o ON o.id = m.org_id
+         JOIN roles r ON r.id = m.role_id
+         JOIN accounts a ON a.id = m.account_id
+         WHERE m.account_id = $1 AND m.org_id = $2 AND m.status = $3",
+    )
+    .bind(account_id)
+    .bind(org_id)
+    .bind(MembershipStatus::Active.key())
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Adds the account to an organization with its Owner role, or makes an existing member Owner.
+pub async fn make_owner(tx: &mut Transaction<'static, Any>, org_id: i64, account_id: i64) -> Result<(), sqlx::Error> {
+    let role_id: i64 =
+        sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND locked = TRUE ORDER BY id LIMIT 1")
+            .bind(org_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let area_id: Option<i64> = sqlx::query_scalar("SELECT id FROM service_areas WHERE org_id = $1 ORDER BY id LIMIT 1")
+        .bind(org_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, created_at, activated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (org_id, account_id) DO UPDATE SET role_id = $4, status = $5",
+    )
+    .bind(org_id)
+    .bind(account_id)
+    .bind(area_id)
+    .bind(role_id)
+    .bind(MembershipStatus::Active.key())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,37 @@
+use super::now_ms;
+use sqlx::{Any, Transaction};
+
+/// Records an admin action in the same transaction as the change it describes.
+pub async fn record(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    actor: i64,
+    action: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO audit_log (org_id, actor_account_id, action, detail, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(org_id)
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn recent(
+    db: &super::Db,
+    org_id: i64,
+    limit: i64,
+) -> Result<Vec<crate::api::types::AuditEntry>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.id, l.action, l.detail, l.at, a.email AS actor
+         FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id
+         WHERE l.org_id = $1 ORDER BY l.id DESC LIMIT $2",
+    )
+    .bind(org_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await
+}

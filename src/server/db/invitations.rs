@@ -1,0 +1,310 @@
+//! Invitations and their batches.
+
+use super::{now_ms, Db};
+use crate::domain::MembershipStatus;
+use sqlx::{Any, Transaction};
+use std::collections::HashMap;
+
+/// Marks lapsed invitations expired, and their still-pending memberships with them.
+pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "UPDATE memberships SET status = 'expired' WHERE status = 'pending' AND id IN
+            (SELECT membership_id FROM invitations WHERE status = 'pending' AND expires_at <= $1)",
+    )
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE invitations SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The membership status, in this organization, of each address that has one.
+pub async fn statuses(db: &Db, org_id: i64, emails: &[&str]) -> Result<HashMap<String, MembershipStatus>, sqlx::Error> {
+    let mut found = HashMap::new();
+    // Bounded parameter lists: PostgreSQL allows 65,535, SQLite 32,766.
+    for chunk in emails.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT a.email, m.status FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = $1 AND a.email IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(org_id);
+        for email in chunk {
+            q = q.bind(*email);
+        }
+        for (email, status) in q.fetch_all(&db.pool).await? {
+            if let Some(s) = MembershipStatus::parse(&status) {
+                found.insert(email, s);
+            }
+        }
+    }
+    Ok(found)
+}
+
+pub struct NewBatch<'a> {
+    pub org_id: i64,
+    pub inviter: i64,
+    pub area_id: i64,
+    pub role_id: i64,
+    pub not_invited_json: &'a str,
+}
+
+pub async fn create_batch(tx: &mut Transaction<'static, Any>, b: &NewBatch<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO invite_batches (org_id, inviter_account_id, service_area_id, role_id, not_invited, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(b.org_id)
+    .bind(b.inviter)
+    .bind(b.area_id)
+    .bind(b.role_id)
+    .bind(b.not_invited_json)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub struct NewInvitation<'a> {
+    pub org_id: i64,
+    pub membership_id: i64,
+    pub batch_id: Option<i64>,
+    pub email: &'a str,
+    pub token_hash: &'a str,
+    pub invited_by: i64,
+    pub expires_at: i64,
+    pub outbox_job_id: i64,
+}
+
+/// A fresh invitation; any earlier one for the membership stops working.
+pub async fn create(tx: &mut Transaction<'static, Any>, i: &NewInvitation<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "UPDATE invitations SET status = 'replaced' WHERE membership_id = $1 AND status IN ('pending', 'expired')",
+    )
+    .bind(i.membership_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_scalar(
+        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
+    )
+    .bind(i.org_id)
+    .bind(i.membership_id)
+    .bind(i.batch_id)
+    .bind(i.email)
+    .bind(i.token_hash)
+    .bind(i.invited_by)
+    .bind(i.expires_at)
+    .bind(i.outbox_job_id)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct BatchSummary {
+    pub area: String,
+    pub role: String,
+    pub not_invited: String,
+    pub created_at: i64,
+}
+
+pub async fn batch(db: &Db, org_id: i64, id: i64) -> Result<Option<BatchSummary>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.name AS area, r.name AS role, b.not_invited, b.created_at
+         FROM invite_batches b JOIN service_areas s ON s.id = b.service_area_id JOIN roles r ON r.id = b.role_id
+         WHERE b.id = $2 AND b.org_id = $1",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// How the batch's emails stand in the outbox: (status, count).
+pub async fn batch_delivery(db: &Db, batch_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT j.status, COUNT(*) FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
+         WHERE i.batch_id = $1 GROUP BY j.status",
+    )
+    .bind(batch_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Addresses in the batch whose email could not be delivered, with the reason.
+pub async fn batch_failures(db: &Db, batch_id: i64) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.email, j.last_error FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
+         WHERE i.batch_id = $1 AND j.status = 'failed' ORDER BY i.email",
+    )
+    .bind(batch_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Link {
+    pub id: i64,
+    pub org_id: i64,
+    pub membership_id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub status: String,
+    pub expires_at: i64,
+    pub org_name: String,
+    #[sqlx(try_from = "super::Flag")]
+    pub require_2fa: bool,
+}
+
+/// Looks an invitation up by its token's hash, without using it.
+pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
+                o.name AS org_name, o.require_2fa
+         FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
+         WHERE i.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// Spends the invitation in one conditional update: two tabs cannot both succeed.
+pub async fn redeem(tx: &mut Transaction<'static, Any>, id: i64) -> Result<bool, sqlx::Error> {
+    let now = now_ms();
+    let done = sqlx::query("UPDATE invitations SET status = 'accepted', accepted_at = $2 WHERE id = $1 AND status = 'pending' AND expires_at > $2")
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes the pending invitation of a membership; false when there is none.
+pub async fn revoke(tx: &mut Transaction<'static, Any>, org_id: i64, membership_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE invitations SET status = 'revoked' WHERE org_id = $1 AND membership_id = $2 AND status = 'pending'",
+    )
+    .bind(org_id)
+    .bind(membership_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// One address of a batch, ready to store: its token's hash and its email as an outbox payload.
+pub struct BatchItem<'a> {
+    pub email: &'a str,
+    pub token_hash: String,
+    pub subject: String,
+    pub payload: String,
+}
+
+pub struct BatchTarget {
+    pub org_id: i64,
+    pub batch_id: i64,
+    pub inviter: i64,
+    pub area_id: i64,
+    pub role_id: i64,
+    pub expires_at: i64,
+    pub max_attempts: i64,
+}
+
+/// `($a, $b…), ($c, $d…)`: numbered placeholders for `rows` rows of `per_row` values after `first`.
+fn values(rows: usize, per_row: usize, first: usize, row: impl Fn(&[String]) -> String) -> String {
+    (0..rows)
+        .map(|r| {
+            let slots: Vec<String> = (0..per_row).map(|c| format!("${}", first + r * per_row + c)).collect();
+            row(&slots)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Stores a chunk of a batch with one statement per table rather than per address: accounts,
+/// pending memberships, the end of earlier links, outbox jobs and invitations.
+pub async fn store_chunk(
+    tx: &mut Transaction<'static, Any>,
+    t: &BatchTarget,
+    items: &[BatchItem<'_>],
+) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let n = items.len();
+    let in_list = |first: usize| (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(", ");
+
+    let sql = format!(
+        "INSERT INTO accounts (email, first_name, last_name, created_at) VALUES {} ON CONFLICT (email) DO NOTHING",
+        values(n, 1, 2, |s| format!("({}, '', '', $1)", s[0]))
+    );
+    let mut q = sqlx::query(&sql).bind(now);
+    for item in items {
+        q = q.bind(item.email);
+    }
+    q.execute(&mut **tx).await?;
+    let sql = format!("SELECT email, id FROM accounts WHERE email IN ({})", in_list(1));
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+    for item in items {
+        q = q.bind(item.email);
+    }
+    let accounts: HashMap<String, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+    let account_ids: Vec<i64> = items.iter().map(|i| accounts[i.email]).collect();
+
+    let sql = format!(
+        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at) VALUES {}
+         ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
+             role_id = excluded.role_id, invited_by = excluded.invited_by",
+        values(n, 1, 6, |s| format!("($1, {}, $2, $3, 'pending', $4, $5)", s[0]))
+    );
+    let mut q = sqlx::query(&sql).bind(t.org_id).bind(t.area_id).bind(t.role_id).bind(t.inviter).bind(now);
+    for id in &account_ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut **tx).await?;
+    let sql = format!("SELECT account_id, id FROM memberships WHERE org_id = $1 AND account_id IN ({})", in_list(2));
+    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(t.org_id);
+    for id in &account_ids {
+        q = q.bind(*id);
+    }
+    let memberships: HashMap<i64, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+    let membership_ids: Vec<i64> = account_ids.iter().map(|a| memberships[a]).collect();
+
+    // Re-invited people (their earlier invitation expired): that link stops working.
+    let sql = format!(
+        "UPDATE invitations SET status = 'replaced' WHERE status IN ('pending', 'expired') AND membership_id IN ({})",
+        in_list(1)
+    );
+    let mut q = sqlx::query(&sql);
+    for id in &membership_ids {
+        q = q.bind(*id);
+    }
+    q.execute(&mut **tx).await?;
+
+    let sql = format!(
+        "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
+         VALUES {} RETURNING recipient, id",
+        values(n, 3, 4, |s| format!("($1, 'email', {}, {}, {}, 'queued', 0, $2, $3, $3)", s[0], s[1], s[2]))
+    );
+    let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(t.org_id).bind(t.max_attempts).bind(now);
+    for item in items {
+        q = q.bind(item.email).bind(&item.subject).bind(&item.payload);
+    }
+    let jobs: HashMap<String, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+
+    let sql = format!(
+        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
+         VALUES {}",
+        values(n, 4, 6, |s| format!("($1, {}, $2, {}, {}, $3, 'pending', $4, {}, $5)", s[0], s[1], s[2], s[3]))
+    );
+    let mut q = sqlx::query(&sql).bind(t.org_id).bind(t.batch_id).bind(t.inviter).bind(t.expires_at).bind(now);
+    for (item, membership) in items.iter().zip(&membership_ids) {
+        q = q.bind(*membership).bind(item.email).bind(&item.token_hash).bind(jobs[item.email]);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}

@@ -1,0 +1,81 @@
+use super::Db;
+use crate::api::types::MemberRow;
+use crate::domain::members::{MemberFilter, PAGE_SIZE};
+use crate::domain::MembershipStatus;
+use sqlx::{Any, Transaction};
+
+/// The filter's conditions; $1 is the organization, $2–$5 the filter values.
+const MATCHING: &str = "FROM memberships m
+     JOIN accounts a ON a.id = m.account_id
+     JOIN roles r ON r.id = m.role_id
+     LEFT JOIN service_areas s ON s.id = m.service_area_id
+     LEFT JOIN accounts inviter ON inviter.id = m.invited_by
+     WHERE m.org_id = $1
+       AND ($2 = '%%' OR LOWER(a.email) LIKE $2 ESCAPE '\\' OR LOWER(a.first_name || ' ' || a.last_name) LIKE $2 ESCAPE '\\')
+       AND ($3 = '' OR m.status = $3)
+       AND ($4 = 0 OR m.service_area_id = $4)
+       AND ($5 = 0 OR m.role_id = $5)";
+
+fn bind_filter<'q, O>(
+    q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
+    org_id: i64,
+    f: &MemberFilter,
+) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+    q.bind(org_id)
+        .bind(f.like_pattern())
+        .bind(f.status.map(|s| s.key()).unwrap_or_default())
+        .bind(f.area.unwrap_or(0))
+        .bind(f.role.unwrap_or(0))
+}
+
+pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<(Vec<MemberRow>, i64), sqlx::Error> {
+    let sql = format!(
+        "SELECT m.id, a.email, a.first_name, a.last_name, m.status, s.name AS area, r.name AS role,
+                inviter.email AS invited_by, m.created_at, m.activated_at
+         {MATCHING} ORDER BY a.email LIMIT $6 OFFSET $7"
+    );
+    let rows =
+        bind_filter(sqlx::query_as(&sql), org_id, f).bind(PAGE_SIZE).bind(f.offset()).fetch_all(&db.pool).await?;
+    let count_sql = format!("SELECT COUNT(*) {MATCHING}");
+    let (total,): (i64,) = bind_filter(sqlx::query_as(&count_sql), org_id, f).fetch_one(&db.pool).await?;
+    Ok((rows, total))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Target {
+    pub account_id: i64,
+    pub email: String,
+    pub status: String,
+    pub permissions: String,
+}
+
+/// A member of this organization, as an admin action needs to judge it.
+pub async fn target(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<Option<Target>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.account_id, a.email, m.status, r.permissions
+         FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roles r ON r.id = m.role_id
+         WHERE m.id = $2 AND m.org_id = $1",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Moves a member from one status to another; false if it was not in `from` any more.
+pub async fn change_status(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+    from: MembershipStatus,
+    to: MembershipStatus,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE memberships SET status = $4 WHERE id = $2 AND org_id = $1 AND status = $3")
+        .bind(org_id)
+        .bind(id)
+        .bind(from.key())
+        .bind(to.key())
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

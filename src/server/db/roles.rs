@@ -1,0 +1,71 @@
+use super::{now_ms, Db};
+use crate::api::types::Role;
+use crate::domain::PermissionSet;
+use sqlx::{Any, Transaction};
+
+pub async fn list(db: &Db, org_id: i64) -> Result<Vec<Role>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, r.name, r.permissions, r.locked, (SELECT COUNT(*) FROM memberships m WHERE m.role_id = r.id) AS members
+         FROM roles r WHERE r.org_id = $1 ORDER BY r.id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO roles (org_id, name, permissions, locked, created_at) VALUES ($1, $2, '', FALSE, $3) RETURNING id",
+    )
+    .bind(org_id)
+    .bind(name)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// This organization's role, locked for update where the database supports it.
+pub async fn get(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id, r.name, r.permissions, r.locked, (SELECT COUNT(*) FROM memberships m WHERE m.role_id = r.id) AS members
+         FROM roles r WHERE r.id = $2 AND r.org_id = $1",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE roles SET name = $3 WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_permissions(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+    permissions: PermissionSet,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE roles SET permissions = $3 WHERE id = $2 AND org_id = $1 AND locked = FALSE")
+        .bind(org_id)
+        .bind(id)
+        .bind(permissions.to_stored())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM roles WHERE id = $2 AND org_id = $1 AND locked = FALSE")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

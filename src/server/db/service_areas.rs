@@ -1,0 +1,56 @@
+use super::{now_ms, Db};
+use crate::api::types::ServiceArea;
+use sqlx::{Any, Transaction};
+
+pub async fn list(db: &Db, org_id: i64) -> Result<Vec<ServiceArea>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.name, (SELECT COUNT(*) FROM memberships m WHERE m.service_area_id = s.id) AS members
+         FROM service_areas s WHERE s.org_id = $1 ORDER BY s.name, s.id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO service_areas (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(org_id)
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+/// Renames an area of this organization; false when there is no such area here.
+pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE service_areas SET name = $3 WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn member_count(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM memberships m WHERE m.service_area_id = s.id) FROM service_areas s WHERE s.id = $2 AND s.org_id = $1",
+    )
+    .bind(org_id)
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn delete(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM service_areas WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,247 @@
+//! Inviting people: classify a pasted list against the organization, then store the batch,
+//! the pending memberships, the invitations and their emails in one transaction.
+
+use super::auth::{fail, new_token, Caller};
+use super::db::{self, now_ms};
+use super::jobs::enqueue_email;
+use super::mail::invitation_email;
+use super::AppState;
+use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH};
+use crate::domain::invites::{ClassifiedEntry, InviteClass};
+use crate::domain::time::DAY_MS;
+use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
+use crate::AppError;
+
+/// Every pasted entry with its class, and the addresses that would be invited.
+pub async fn classify(
+    state: &AppState,
+    org_id: i64,
+    text: &str,
+) -> Result<(Vec<ClassifiedEntry>, Vec<EmailAddress>), AppError> {
+    db::invitations::expire_lapsed(&state.db).await?;
+    let report = parse_paste(text);
+    let valid: Vec<&str> = report.valid().map(|(a, _)| a.as_str()).collect();
+    let known = db::invitations::statuses(&state.db, org_id, &valid).await?;
+    let mut entries = Vec::with_capacity(report.entries.len());
+    let mut new = Vec::new();
+    for entry in report.entries {
+        let (class, detail) = match entry.outcome {
+            PasteOutcome::Invalid(why) => (InviteClass::Invalid, Some(why)),
+            PasteOutcome::DuplicateInList(_) => (InviteClass::DuplicateInList, None),
+            PasteOutcome::Valid(address) => match known.get(address.as_str()) {
+                Some(MembershipStatus::Pending) => (InviteClass::AlreadyPending, None),
+                Some(MembershipStatus::Active | MembershipStatus::Inactive) => (InviteClass::AlreadyMember, None),
+                // Expired invitations may be sent again.
+                Some(MembershipStatus::Expired) | None => {
+                    new.push(address);
+                    (InviteClass::New, None)
+                }
+            },
+        };
+        entries.push(ClassifiedEntry { raw: entry.raw, class, detail });
+    }
+    Ok((entries, new))
+}
+
+/// The roles a caller may hand out: none with a permission the caller lacks.
+pub fn may_grant(caller: &PermissionSet, role: &PermissionSet) -> bool {
+    role.iter().all(|p| caller.contains(p))
+}
+
+/// Validates the choices, stores everything and queues the emails. Returns the batch id.
+pub async fn send_batch(
+    state: &AppState,
+    caller: &Caller,
+    text: &str,
+    area_id: i64,
+    role_id: i64,
+) -> Result<i64, AppError> {
+    let (entries, new) = classify(state, caller.org_id, text).await?;
+    if entries.is_empty() {
+        return Err(fail(AppError::invalid("emails", "Enter at least one email address.")));
+    }
+    if new.len() > MAX_BATCH {
+        return Err(fail(AppError::invalid(
+            "emails",
+            format!("That is {} new addresses; send at most {MAX_BATCH} at a time.", new.len()),
+        )));
+    }
+    if new.is_empty() {
+        return Err(fail(AppError::invalid(
+            "emails",
+            "None of these addresses can be invited: see the reason beside each one.",
+        )));
+    }
+    let not_invited: Vec<&ClassifiedEntry> = entries.iter().filter(|e| e.class != InviteClass::New).collect();
+    let not_invited_json = serde_json::to_string(&not_invited).map_err(|_| AppError::Internal)?;
+    let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    let inviter = inviter_name(caller);
+
+    // One transaction checks the choices and stores the batch. Classification came first,
+    // outside it, because sweeping lapsed invitations is a write of its own.
+    let mut tx = state.db.pool.begin().await?;
+    if db::service_areas::member_count(&mut tx, caller.org_id, area_id).await?.is_none() {
+        return Err(fail(AppError::invalid("area", "Choose a service area.")));
+    }
+    let role = db::roles::get(&mut tx, caller.org_id, role_id)
+        .await?
+        .ok_or_else(|| fail(AppError::invalid("role", "Choose a role.")))?;
+    if !may_grant(&caller.permissions, &role.permission_set()) {
+        return Err(fail(AppError::invalid(
+            "role",
+            format!("You cannot give the {} role: it has permissions you do not have.", role.name),
+        )));
+    }
+    let batch_id = db::invitations::create_batch(
+        &mut tx,
+        &db::invitations::NewBatch {
+            org_id: caller.org_id,
+            inviter: caller.account_id,
+            area_id,
+            role_id,
+            not_invited_json: &not_invited_json,
+        },
+    )
+    .await?;
+    let target = db::invitations::BatchTarget {
+        org_id: caller.org_id,
+        batch_id,
+        inviter: caller.account_id,
+        area_id,
+        role_id,
+        expires_at,
+        max_attempts: state.settings.outbox.max_attempts,
+    };
+    // Within both databases' limits on parameters per statement.
+    for chunk in new.chunks(100) {
+        let items = chunk
+            .iter()
+            .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        db::invitations::store_chunk(&mut tx, &target, &items).await?;
+    }
+    db::audit::record(
+        &mut tx,
+        caller.org_id,
+        caller.account_id,
+        "invitations.sent",
+        &format!("batch #{batch_id}: {} invited", new.len()),
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_waiters();
+    Ok(batch_id)
+}
+
+fn inviter_name(caller: &Caller) -> String {
+    let m = &caller.membership;
+    let name = format!("{} {}", m.first_name, m.last_name).trim().to_string();
+    if name.is_empty() {
+        m.email.clone()
+    } else {
+        name
+    }
+}
+
+/// A fresh token for one address and the email that carries it.
+fn batch_item<'a>(
+    state: &AppState,
+    org: &crate::api::types::OrgGeneral,
+    inviter: &str,
+    email: &'a str,
+    expires_at: i64,
+) -> Result<db::invitations::BatchItem<'a>, AppError> {
+    let (token, token_hash) = new_token();
+    let link = format!("{}/register/{}", state.settings.public_base(), token.expose());
+    let message = invitation_email(email, &org.name, &org.sender_name, inviter, &link, expires_at);
+    let subject = message.subject.clone();
+    let payload = serde_json::to_string(&super::jobs::JobPayload::Email(message)).map_err(|_| AppError::Internal)?;
+    Ok(db::invitations::BatchItem { email, token_hash, subject, payload })
+}
+
+/// One invitation with a fresh token and its email in the outbox.
+#[allow(clippy::too_many_arguments)]
+async fn invite(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    state: &AppState,
+    caller: &Caller,
+    org: &crate::api::types::OrgGeneral,
+    inviter: &str,
+    membership_id: i64,
+    batch_id: Option<i64>,
+    email: &str,
+    expires_at: i64,
+) -> Result<(), AppError> {
+    let (token, token_hash) = new_token();
+    let link = format!("{}/register/{}", state.settings.public_base(), token.expose());
+    let message = invitation_email(email, &org.name, &org.sender_name, inviter, &link, expires_at);
+    let job = enqueue_email(tx, state, caller.org_id, message).await?;
+    db::invitations::create(
+        tx,
+        &db::invitations::NewInvitation {
+            org_id: caller.org_id,
+            membership_id,
+            batch_id,
+            email,
+            token_hash: &token_hash,
+            invited_by: caller.account_id,
+            expires_at,
+            outbox_job_id: job,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Sends a pending or expired member a fresh invitation; the old link stops working.
+pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
+        .await?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    let status = MembershipStatus::parse(&target.status);
+    if !matches!(status, Some(MembershipStatus::Pending | MembershipStatus::Expired)) {
+        return Err(fail(AppError::Conflict(format!("{} has already registered.", target.email))));
+    }
+    let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    if status == Some(MembershipStatus::Expired) {
+        db::memberships::change_status(
+            &mut tx,
+            caller.org_id,
+            membership_id,
+            MembershipStatus::Expired,
+            MembershipStatus::Pending,
+        )
+        .await?;
+    }
+    invite(&mut tx, state, caller, &general, &inviter_name(caller), membership_id, None, &target.email, expires_at)
+        .await?;
+    db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.resent", &target.email).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_waiters();
+    Ok(())
+}
+
+/// Withdraws a pending invitation: the link stops working and the person is no longer a member.
+pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
+        .await?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    if !db::invitations::revoke(&mut tx, caller.org_id, membership_id).await? {
+        return Err(fail(AppError::Conflict(format!("{} has no pending invitation.", target.email))));
+    }
+    db::memberships::change_status(
+        &mut tx,
+        caller.org_id,
+        membership_id,
+        MembershipStatus::Pending,
+        MembershipStatus::Expired,
+    )
+    .await?;
+    db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.revoked", &target.email).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! The outbox worker: claims due jobs, runs them, and records the outcome with backoff.
+
+use super::db::{self, outbox::ClaimedJob};
+use super::mail::EmailMessage;
+use super::AppState;
+use serde::{Deserialize, Serialize};
+use sqlx::{Any, Transaction};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What a job does, stored as JSON in the outbox row.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobPayload {
+    Email(EmailMessage),
+    Sms { to: String, body: String },
+}
+
+impl JobPayload {
+    fn kind(&self) -> &'static str {
+        match self {
+            JobPayload::Email(_) => "email",
+            JobPayload::Sms { .. } => "sms",
+        }
+    }
+}
+
+/// Queues an email in the caller's transaction, so it goes out only if the change commits.
+pub async fn enqueue_email(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    message: EmailMessage,
+) -> Result<i64, sqlx::Error> {
+    let (recipient, subject) = (message.to.clone(), message.subject.clone());
+    enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Email(message)).await
+}
+
+/// Queues a text message in the caller's transaction.
+pub async fn enqueue_sms(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    to: &str,
+    body: &str,
+) -> Result<i64, sqlx::Error> {
+    let payload = JobPayload::Sms { to: to.into(), body: body.into() };
+    enqueue(tx, state, org_id, to, "Text message", payload).await
+}
+
+async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    recipient: &str,
+    subject: &str,
+    payload: JobPayload,
+) -> Result<i64, sqlx::Error> {
+    let json = serde_json::to_string(&payload).expect("job payloads always serialize");
+    db::outbox::enqueue(
+        tx,
+        &db::outbox::NewJob {
+            org_id: Some(org_id),
+            kind: payload.kind(),
+            recipient,
+            subject,
+            payload: &json,
+            max_attempts: state.settings.outbox.max_attempts,
+        },
+    )
+    .await
+}
+
+/// Exponential backoff from 5 s, capped at an hour, with jitter so retries from many jobs spread out.
+pub fn backoff_ms(attempt: i64) -> i64 {
+    let base = 5_000i64.saturating_mul(1 << attempt.clamp(0, 20).saturating_sub(1)).min(3_600_000);
+    base + rand::random::<u32>() as i64 % (base / 5 + 1)
+}
+
+/// Starts the configured number of workers; each stops after its current job when `shutdown` fires
+/// and hands back anything it still holds.
+pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+    let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+    (0..state.settings.outbox.workers)
+        .map(|n| {
+            let state = state.clone();
+            let shutdown = shutdown.clone();
+            let worker = format!("{instance}-{n}");
+            tokio::spawn(async move { run_worker(state, worker, shutdown).await })
+        })
+        .collect()
+}
+
+async fn run_worker(state: AppState, worker: String, shutdown: CancellationToken) {
+    let lease_ms = state.settings.outbox.lease_seconds * 1000;
+    let idle = Duration::from_millis(state.settings.outbox.poll_millis);
+    while !shutdown.is_cancelled() {
+        match db::outbox::claim(&state.db, &worker, lease_ms).await {
+            Ok(Some(job)) => run_job(&state, &worker, job).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = state.outbox_wake.notified() => {}
+                    _ = tokio::time::sleep(idle) => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming outbox job failed; will retry");
+                tokio::select! {
+                    _ = shutdown.cancelled() => {}
+                    _ = tokio::time::sleep(idle * 2) => {}
+                }
+            }
+        }
+    }
+    match db::outbox::release(&state.db, &worker).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(worker, released = n, "released claimed outbox jobs on shutdown"),
+        Err(e) => tracing::warn!(worker, error = %e, "releasing claimed outbox jobs failed; their lease will expire"),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(job = job.id, attempt = job.attempts))]
+async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
+    let outcome = match serde_json::from_str::<JobPayload>(&job.payload) {
+        Ok(JobPayload::Email(message)) => state.mailer.send(&message).await.map_err(|f| (f.message, f.permanent)),
+        Ok(JobPayload::Sms { to, body }) => match &state.sms {
+            Some(sms) => sms.send(&to, &body).await.map(|_| "twilio").map_err(|f| (f.message, f.permanent)),
+            None => Err(("no SMS provider is configured".to_string(), true)),
+        },
+        Err(e) => Err((format!("unreadable job payload: {e}"), true)),
+    };
+    let recorded = match outcome {
+        Ok(delivery) => {
+            tracing::debug!(delivery, "outbox job done");
+            db::outbox::complete(&state.db, job.id, worker, delivery).await
+        }
+        Err((error, permanent)) => {
+            tracing::warn!(%error, permanent, "outbox job failed");
+            let retry = (!permanent).then(|| backoff_ms(job.attempts));
+            db::outbox::fail(&state.db, &job, worker, &error, retry).await
+        }
+    };
+    if let Err(e) = recorded {
+        // The lease runs out and another worker picks the job up again.
+        tracing::error!(error = %e, "recording the outbox job's outcome failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!((5_000..=6_000).contains(&backoff_ms(1)));
+        assert!((10_000..=12_000).contains(&backoff_ms(2)));
+        assert!(backoff_ms(30) <= 3_600_000 + 720_000);
+    }
+}

@@ -1,0 +1,20 @@
+//! Server-only code: configuration, database, sessions, mail, the outbox worker and the app itself.
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod change;
+pub mod cli;
+pub mod config;
+pub mod csrf;
+pub mod db;
+pub mod invitations;
+pub mod jobs;
+pub mod mail;
+pub mod registration;
+pub mod secret;
+pub mod sessions;
+pub mod sms;
+
+pub use app::{AppState, Application};
+pub use config::Settings;

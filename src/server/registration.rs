@@ -1,0 +1,302 @@
+//! Self-registration from an invitation link, on a phone: details, then the second factor
+//! when the organization requires it, then the EULA. Only the last step spends the link.
+//! What the person has entered so far waits in their session, not in the database.
+
+use super::auth::{establish, fail, hash_password, token_hash};
+use super::db::{self, invitations::Link, now_ms};
+use super::jobs::{enqueue_email, enqueue_sms};
+use super::mail::code_email;
+use super::secret::Secret;
+use super::AppState;
+use crate::api::types::{RegistrationInfo, RegistrationStep};
+use crate::domain::invites::{CODES_PER_HOUR, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP_MS};
+use crate::domain::{password, settings::name as person_name};
+use crate::AppError;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+
+const DRAFT_KEY: &str = "registration";
+const REGISTER: &str = "register";
+pub const SIGN_IN: &str = "sign_in";
+pub const CODE_JUST_SENT: &str = "A code was just sent. Wait half a minute before asking for another.";
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Draft {
+    invitation_id: i64,
+    first_name: String,
+    last_name: String,
+    mobile: String,
+    password_hash: String,
+    /// "email" or "sms": where the last code went, and so the second factor once proven.
+    #[serde(default)]
+    code_channel: Option<String>,
+    second_factor_proven: bool,
+}
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store failed");
+    AppError::Internal
+}
+
+/// The invitation behind a link, if it can still be used; otherwise a message saying what
+/// happened and what to do. None of them reveals whether an address exists.
+pub async fn usable_link(state: &AppState, token: &str) -> Result<Link, AppError> {
+    let link = db::invitations::by_token_hash(&state.db, &token_hash(token)).await?;
+    let conflict = |m: &str| Err(fail(AppError::Conflict(m.into())));
+    match link {
+        None => Err(fail(AppError::NotFound)),
+        Some(l) if l.status == "accepted" => {
+            conflict("This invitation was already used to register. Sign in with your email address and password.")
+        }
+        Some(l) if l.status == "revoked" => {
+            conflict("This invitation was withdrawn. Ask the person who invited you if you should still join.")
+        }
+        Some(l) if l.status == "replaced" => {
+            conflict("A newer invitation was sent to you. Use the link in the most recent email.")
+        }
+        Some(l) if l.status == "expired" || l.expires_at <= now_ms() => {
+            conflict("This invitation has expired. Ask the person who invited you to send a new one.")
+        }
+        Some(l) => Ok(l),
+    }
+}
+
+async fn draft(session: &Session, link: &Link) -> Result<Option<Draft>, AppError> {
+    let draft: Option<Draft> = session.get(DRAFT_KEY).await.map_err(session_error)?;
+    Ok(draft.filter(|d| d.invitation_id == link.id))
+}
+
+fn next_step(link: &Link, draft: &Option<Draft>) -> RegistrationStep {
+    match draft {
+        None => RegistrationStep::Details,
+        Some(d) if link.require_2fa && !d.second_factor_proven => RegistrationStep::SecondFactor,
+        Some(_) => RegistrationStep::Eula,
+    }
+}
+
+pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<RegistrationInfo, AppError> {
+    let link = usable_link(state, token).await?;
+    let draft = draft(session, &link).await?;
+    let eula = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    Ok(RegistrationInfo {
+        email: link.email.clone(),
+        org_name: link.org_name.clone(),
+        require_2fa: link.require_2fa,
+        sms_available: state.sms.is_some(),
+        step: next_step(&link, &draft),
+        eula,
+    })
+}
+
+pub struct Details {
+    pub first_name: String,
+    pub last_name: String,
+    pub mobile: String,
+    pub password: Secret,
+}
+
+/// Checks every field (reporting the first problem next to its field) and keeps the draft.
+pub async fn save_details(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    d: Details,
+) -> Result<RegistrationStep, AppError> {
+    let link = usable_link(state, token).await?;
+    let first_name = person_name(&d.first_name, "first name").map_err(|r| fail(AppError::invalid("first_name", r)))?;
+    let last_name = person_name(&d.last_name, "last name").map_err(|r| fail(AppError::invalid("last_name", r)))?;
+    let mobile = e164(&d.mobile).map_err(|r| fail(AppError::invalid("mobile", r)))?;
+    password::check(d.password.expose()).map_err(|r| fail(AppError::invalid("password", r)))?;
+    let password_hash = hash_password(d.password).await?;
+    let previous = draft(session, &link).await?;
+    let draft = Draft {
+        invitation_id: link.id,
+        first_name,
+        last_name,
+        mobile,
+        password_hash,
+        code_channel: previous.as_ref().and_then(|p| p.code_channel.clone()),
+        second_factor_proven: previous.is_some_and(|p| p.second_factor_proven),
+    };
+    session.insert(DRAFT_KEY, &draft).await.map_err(session_error)?;
+    Ok(next_step(&link, &Some(draft)))
+}
+
+/// A mobile number in E.164 form (+447911123456). International format is required: Onboard
+/// has no way to know which country a local number belongs to.
+pub fn e164(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err("Enter your mobile number.".into());
+    }
+    let number = phonenumber::parse(None, trimmed)
+        .map_err(|_| "Enter the number in international format, starting with + and the country code.".to_string())?;
+    if !phonenumber::is_valid(&number) {
+        return Err("That is not a valid mobile number. Check the country code and the digits.".into());
+    }
+    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+}
+
+fn code_hash(account_id: i64, code: &str) -> String {
+    super::auth::token_hash(&format!("{account_id}:{code}"))
+}
+
+/// Where a one-time code goes.
+pub enum CodeTo<'a> {
+    Email(&'a str),
+    Sms(&'a str),
+}
+
+/// Sends a fresh six-digit code by email or text message, within the resend limits.
+pub async fn send_code(
+    state: &AppState,
+    org_id: i64,
+    account_id: i64,
+    to: CodeTo<'_>,
+    purpose: &str,
+) -> Result<(), AppError> {
+    let now = now_ms();
+    if db::one_time_codes::unused_since(&state.db, account_id, purpose, now - CODE_RESEND_GAP_MS).await? {
+        return Err(fail(AppError::TooManyAttempts(CODE_JUST_SENT.into())));
+    }
+    if db::one_time_codes::sent_since(&state.db, account_id, purpose, now - 3_600_000).await? >= CODES_PER_HOUR {
+        return Err(fail(AppError::TooManyAttempts("Too many codes were sent this hour. Try again later.".into())));
+    }
+    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+    db::one_time_codes::create(&state.db, account_id, purpose, &code_hash(account_id, &code), now + CODE_LIFETIME_MS)
+        .await?;
+    let general = db::organizations::general(&state.db, org_id).await?.ok_or(AppError::NotFound)?;
+    let what = if purpose == REGISTER { "registering" } else { "signing in" };
+    let mut tx = state.db.pool.begin().await?;
+    match to {
+        CodeTo::Email(email) => {
+            enqueue_email(&mut tx, state, org_id, code_email(email, &general.sender_name, &code, what)).await?;
+        }
+        CodeTo::Sms(number) => {
+            let body = format!("Your Onboard code for {what} is {code}. It works once, for 10 minutes.");
+            enqueue_sms(&mut tx, state, org_id, number, &body).await?;
+        }
+    }
+    tx.commit().await?;
+    state.outbox_wake.notify_waiters();
+    Ok(())
+}
+
+/// Checks a code: single use, ten minutes, at most five tries.
+pub async fn check_code(state: &AppState, account_id: i64, purpose: &str, typed: &str) -> Result<(), AppError> {
+    let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(code) = db::one_time_codes::live(&state.db, account_id, purpose).await? else {
+        return Err(fail(AppError::invalid("code", "This code has expired or was already used. Ask for a new code.")));
+    };
+    if code.attempts >= CODE_MAX_ATTEMPTS {
+        return Err(fail(AppError::TooManyAttempts("Too many wrong codes. Ask for a new code.".into())));
+    }
+    let right = constant_time_eq(code.code_hash.as_bytes(), code_hash(account_id, &typed).as_bytes());
+    if !right {
+        db::one_time_codes::count_attempt(&state.db, code.id).await?;
+        let left = CODE_MAX_ATTEMPTS - code.attempts - 1;
+        return Err(fail(AppError::invalid("code", format!("That code is not right. {left} tries left."))));
+    }
+    if !db::one_time_codes::spend(&state.db, code.id).await? {
+        return Err(fail(AppError::invalid("code", "This code was already used. Ask for a new code.")));
+    }
+    Ok(())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Sends a registration code by the chosen channel: "email", or "sms" to the mobile number given.
+pub async fn send_registration_code(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    channel: &str,
+) -> Result<(), AppError> {
+    let link = usable_link(state, token).await?;
+    let Some(mut d) = draft(session, &link).await? else {
+        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+    };
+    let to = match channel {
+        "sms" if state.sms.is_some() => CodeTo::Sms(&d.mobile),
+        "sms" => return Err(fail(AppError::invalid("factor", "Text messages are unavailable here. Choose email."))),
+        "email" => CodeTo::Email(&link.email),
+        _ => return Err(fail(AppError::invalid("factor", "Choose how to receive your code."))),
+    };
+    send_code(state, link.org_id, link.account_id, to, REGISTER).await?;
+    d.code_channel = Some(channel.to_string());
+    session.insert(DRAFT_KEY, &d).await.map_err(session_error)
+}
+
+pub async fn verify_registration_code(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    code: &str,
+) -> Result<RegistrationStep, AppError> {
+    let link = usable_link(state, token).await?;
+    let Some(mut d) = draft(session, &link).await? else {
+        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+    };
+    check_code(state, link.account_id, REGISTER, code).await?;
+    d.second_factor_proven = true;
+    session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
+    Ok(next_step(&link, &Some(d)))
+}
+
+/// The last step: accept the current EULA; the link is spent, the account completed, the
+/// membership made Active and the person signed in, all or nothing.
+pub async fn complete(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    eula_version_id: Option<i64>,
+    accepted: bool,
+    ip: &str,
+    user_agent: &str,
+) -> Result<(), AppError> {
+    let link = usable_link(state, token).await?;
+    let Some(d) = draft(session, &link).await? else {
+        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+    };
+    if link.require_2fa && !d.second_factor_proven {
+        return Err(fail(AppError::Conflict("Confirm the code we sent you first.".into())));
+    }
+    let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    if let Some(eula) = &current {
+        if !accepted {
+            return Err(fail(AppError::invalid("accept", "You need to accept the agreement to continue.")));
+        }
+        if eula_version_id != Some(eula.id) {
+            return Err(fail(AppError::Conflict(
+                "A newer version of the agreement was just published. Read it and accept again.".into(),
+            )));
+        }
+    }
+    let mut tx = state.db.pool.begin().await?;
+    if !db::invitations::redeem(&mut tx, link.id).await? {
+        return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
+    }
+    let factor = d.code_channel.as_deref().filter(|_| d.second_factor_proven);
+    db::registrations::complete_account(
+        &mut tx,
+        link.account_id,
+        &d.first_name,
+        &d.last_name,
+        &d.mobile,
+        &d.password_hash,
+        factor,
+    )
+    .await?;
+    if let Some(eula) = &current {
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
+    }
+    db::registrations::activate(&mut tx, link.membership_id).await?;
+    tx.commit().await?;
+    session.remove::<Draft>(DRAFT_KEY).await.map_err(session_error)?;
+    db::sessions::delete_for_account(&state.db, link.account_id).await?;
+    establish(session, link.account_id, link.org_id).await?;
+    tracing::info!(account = link.account_id, org = link.org_id, "registered");
+    Ok(())
+}

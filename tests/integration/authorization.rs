@@ -1,0 +1,276 @@
+//! Every server function checks the caller's permission inside the caller's organization.
+
+use crate::common::{Backend, TestApp, Visitor};
+use onboard::domain::permissions::builtin_roles;
+use onboard::domain::Permission;
+use onboard::AppError;
+
+const PASSWORD: &str = "a long enough passphrase";
+
+/// Server functions anyone may call: they act only on the caller's own session or a link's token.
+const PUBLIC: &[&str] = &[
+    "sign_in",
+    "verify_sign_in_code",
+    "resend_sign_in_code",
+    "sign_out",
+    "whoami",
+    "switch_organization",
+    "password_link",
+    "set_password",
+    "registration",
+    "register_details",
+    "send_registration_code",
+    "verify_registration_code",
+    "complete_registration",
+];
+
+/// Every other server function: the permissions that let a caller in (any one of them), and
+/// arguments that would succeed for an Owner of the organization that owns the `{…}` ids.
+const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
+    ("load_org_settings", true, &["org.settings"], &[]),
+    (
+        "update_general_settings",
+        false,
+        &["org.settings"],
+        &[("name", "Hijacked"), ("sender_name", "X"), ("invite_lifetime_days", "3")],
+    ),
+    ("add_service_area", false, &["org.settings"], &[("name", "Hijacked area")]),
+    ("rename_service_area", false, &["org.settings"], &[("id", "{area}"), ("name", "Hijacked")]),
+    ("delete_service_area", false, &["org.settings"], &[("id", "{spare_area}")]),
+    ("add_role", false, &["org.settings"], &[("name", "Hijacked role")]),
+    ("rename_role", false, &["org.settings"], &[("id", "{role}"), ("name", "Hijacked")]),
+    (
+        "set_role_permission",
+        false,
+        &["org.settings"],
+        &[("id", "{role}"), ("permission", "org.settings"), ("granted", "true")],
+    ),
+    ("delete_role", false, &["org.settings"], &[("id", "{role}")]),
+    ("publish_eula", false, &["org.settings"], &[("body", "Hijacked terms")]),
+    ("load_outbox", true, &["org.settings"], &[]),
+    ("retry_outbox_job", false, &["org.settings"], &[("id", "{job}")]),
+    ("send_test_email", false, &["org.settings"], &[]),
+    ("list_members", true, &["users.manage", "users.invite"], &[("filter[page]", "1")]),
+    ("pause_member", false, &["users.manage"], &[("id", "{member}")]),
+    ("resume_member", false, &["users.manage"], &[("id", "{paused_member}")]),
+    ("invite_form", true, &["users.invite"], &[]),
+    ("check_invites", false, &["users.invite"], &[("emails", "someone@acme.example")]),
+    (
+        "send_invites",
+        false,
+        &["users.invite"],
+        &[("emails", "hijacked@acme.example"), ("area", "{area}"), ("role", "{member_role}")],
+    ),
+    ("invite_batch", true, &["users.invite"], &[("id", "{batch}")]),
+    ("resend_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
+    ("revoke_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
+];
+
+struct Ids {
+    batch: i64,
+    pending_member: i64,
+    member_role: i64,
+    member: i64,
+    paused_member: i64,
+    area: i64,
+    spare_area: i64,
+    role: i64,
+    job: i64,
+}
+
+async fn call(
+    v: &Visitor,
+    endpoint: &str,
+    is_get: bool,
+    args: &[(&str, &str)],
+    ids: &Ids,
+) -> Result<serde_json::Value, (u16, AppError)> {
+    let filled: Vec<(String, String)> = args
+        .iter()
+        .map(|(k, v)| {
+            let v = v
+                .replace("{spare_area}", &ids.spare_area.to_string())
+                .replace("{area}", &ids.area.to_string())
+                .replace("{role}", &ids.role.to_string())
+                .replace("{job}", &ids.job.to_string())
+                .replace("{paused_member}", &ids.paused_member.to_string())
+                .replace("{pending_member}", &ids.pending_member.to_string())
+                .replace("{member_role}", &ids.member_role.to_string())
+                .replace("{batch}", &ids.batch.to_string())
+                .replace("{member}", &ids.member.to_string());
+            (k.to_string(), v)
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    if is_get {
+        v.get(endpoint, &pairs).await
+    } else {
+        v.call(endpoint, &pairs).await
+    }
+}
+
+/// Acme with a spare area, a custom role and a failed outbox job, so every id above is real.
+async fn acme(app: &TestApp) -> (i64, Ids) {
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("add_service_area", &[("name", "Spare")]).await.unwrap();
+    owner.call("add_role", &[("name", "Reviewer")]).await.unwrap();
+    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'General'", org).await;
+    let spare_area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'Spare'", org).await;
+    let role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Reviewer'", org).await;
+    sqlx::query(
+        "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
+         VALUES ($1, 'email', 'x@example.com', 's', '{}', 'failed', 8, 8, 0, 0)",
+    )
+    .bind(org)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let job = app.scalar_i64("SELECT MAX(id) FROM outbox_jobs WHERE org_id = $1", org).await;
+    let member_account = app.add_member(org, "worker@acme.example", PASSWORD, "Member").await;
+    let paused_account = app.add_member(org, "paused@acme.example", PASSWORD, "Member").await;
+    sqlx::query("UPDATE memberships SET status = 'inactive' WHERE account_id = $1")
+        .bind(paused_account)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let member = app.scalar_i64("SELECT id FROM memberships WHERE account_id = $1", member_account).await;
+    let paused_member = app.scalar_i64("SELECT id FROM memberships WHERE account_id = $1", paused_account).await;
+    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    let batch = owner
+        .call(
+            "send_invites",
+            &[("emails", "invitee@acme.example"), ("area", &area.to_string()), ("role", &member_role.to_string())],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    let pending_member = app
+        .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'invitee@acme.example' AND m.org_id = $1", org)
+        .await;
+    (org, Ids { batch, pending_member, member_role, member, paused_member, area, spare_area, role, job })
+}
+
+async fn every_server_function_is_listed_here_as_public_or_protected(_backend: Backend) {
+    let registered: std::collections::BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_string())
+        .collect();
+    let listed: std::collections::BTreeSet<String> =
+        PUBLIC.iter().copied().chain(PROTECTED.iter().map(|p| p.0)).map(String::from).collect();
+    assert_eq!(registered, listed, "a server function was added or removed: list it in this file's tables");
+}
+
+async fn signed_out_callers_are_refused_by_every_protected_function(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, ids) = acme(&app).await;
+    let stranger = app.visitor();
+    for (endpoint, is_get, _, args) in PROTECTED {
+        let answer = call(&stranger, endpoint, *is_get, args, &ids).await;
+        assert!(matches!(answer, Err((401, AppError::Unauthenticated))), "{endpoint}: {answer:?}");
+    }
+    app.stop().await;
+}
+
+async fn members_without_the_permission_are_refused_by_every_protected_function(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, ids) = acme(&app).await;
+    for (role, granted) in builtin_roles().into_iter().skip(1) {
+        let email = format!("{}@acme.example", role.to_lowercase());
+        app.add_member(org, &email, PASSWORD, role).await;
+        let member = app.visitor();
+        member.sign_in(&email, PASSWORD).await.unwrap();
+        for (endpoint, is_get, needs, args) in PROTECTED {
+            if needs.iter().any(|key| granted.contains(Permission::parse(key).unwrap())) {
+                continue;
+            }
+            let answer = call(&member, endpoint, *is_get, args, &ids).await;
+            assert!(matches!(answer, Err((403, AppError::NotAllowed))), "{role} calling {endpoint}: {answer:?}");
+        }
+    }
+    let audit =
+        app.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE org_id = $1 AND detail LIKE '%Hijacked%'", org).await;
+    assert_eq!(audit, 0);
+    app.stop().await;
+}
+
+async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (acme_org, ids) = acme(&app).await;
+    app.organization_with_owner("Globex", "owner@globex.example", PASSWORD).await;
+    let intruder = app.visitor();
+    intruder.sign_in("owner@globex.example", PASSWORD).await.unwrap();
+    for (endpoint, is_get, _, args) in PROTECTED {
+        let answer = call(&intruder, endpoint, *is_get, args, &ids).await;
+        let names_an_acme_row = args.iter().any(|(_, v)| v.starts_with('{'));
+        if names_an_acme_row {
+            // Another organization's rows are not found, or not accepted as a choice.
+            assert!(
+                matches!(answer, Err((404, AppError::NotFound)) | Err((422, AppError::Invalid { .. }))),
+                "{endpoint}: {answer:?}"
+            );
+        } else {
+            // Functions without ids act on the caller's own organization only.
+            assert!(answer.is_ok(), "{endpoint}: {answer:?}");
+        }
+    }
+    // Acme is exactly as it was.
+    let acme_owner = app.visitor();
+    acme_owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let s = acme_owner.get("load_org_settings", &[]).await.unwrap();
+    assert_eq!(s["general"]["name"], "Acme");
+    assert!(s["areas"].as_array().unwrap().iter().any(|a| a["name"] == "Spare"));
+    assert!(s["roles"].as_array().unwrap().iter().any(|r| r["name"] == "Reviewer" && r["permissions"] == ""));
+    assert!(s["eulas"].as_array().unwrap().is_empty());
+    let job_status: String = sqlx::query_scalar("SELECT status FROM outbox_jobs WHERE id = $1")
+        .bind(ids.job)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(job_status, "failed");
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM memberships WHERE id IN ($1, $2) ORDER BY id")
+        .bind(ids.member)
+        .bind(ids.paused_member)
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(statuses, ["active", "inactive"]);
+    let invitee: String = sqlx::query_scalar("SELECT status FROM memberships WHERE id = $1")
+        .bind(ids.pending_member)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(invitee, "pending");
+    let hijacked =
+        app.scalar_i64("SELECT COUNT(*) FROM accounts WHERE email = 'hijacked@acme.example' AND id > $1", 0).await;
+    assert_eq!(hijacked, 0);
+    let acme_audit =
+        app.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE org_id = $1 AND detail LIKE '%Hijacked%'", acme_org).await;
+    assert_eq!(acme_audit, 0);
+    app.stop().await;
+}
+
+async fn a_paused_member_is_signed_out_at_their_next_request(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    assert!(owner.get("load_org_settings", &[]).await.is_ok());
+    sqlx::query("UPDATE memberships SET status = 'inactive' WHERE org_id = $1")
+        .bind(org)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(matches!(owner.get("load_org_settings", &[]).await, Err((401, AppError::Unauthenticated))));
+    assert!(owner.whoami().await.is_null());
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    every_server_function_is_listed_here_as_public_or_protected,
+    signed_out_callers_are_refused_by_every_protected_function,
+    members_without_the_permission_are_refused_by_every_protected_function,
+    owners_of_another_organization_cannot_touch_this_one,
+    a_paused_member_is_signed_out_at_their_next_request,
+);

@@ -1,0 +1,281 @@
+//! Test harness: starts the real app on port 0 with a fresh database (a new SQLite file, or a
+//! new PostgreSQL database), and talks HTTP to it like a browser would.
+#![allow(dead_code)]
+
+pub mod smtp;
+
+use onboard::domain::EmailAddress;
+use onboard::server::{auth, db, AppState, Application, Settings};
+use onboard::AppError;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named scenario `async fn name(backend: Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::common::postgres_skipped() {
+                        return;
+                    }
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// The server to create test databases on; trust authentication on loopback by default.
+pub fn postgres_admin_url() -> String {
+    std::env::var("ONBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// The test command checks PostgreSQL first; outside CI it may let the PostgreSQL half be skipped.
+pub fn postgres_skipped() -> bool {
+    let skip = std::env::var("ONBOARD_SKIP_POSTGRES").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("PostgreSQL half skipped: ONBOARD_SKIP_POSTGRES=1");
+    }
+    skip
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{:016x}", std::process::id(), rand_u64())
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.finish()
+}
+
+pub async fn fresh_database_url(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("onboard-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!("sqlite://{}", dir.join(format!("{}.db", unique("t"))).display())
+        }
+        Backend::Postgres => {
+            use sqlx::Connection;
+            let admin = postgres_admin_url();
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is not reachable at {admin}: {e}. Start it, or set ONBOARD_TEST_POSTGRES_URL.")
+            });
+            let name = unique("onboard_test");
+            sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.site_addr = "127.0.0.1:0".parse().unwrap();
+    s.set("DATABASE_URL", database_url).unwrap();
+    s.outbox.poll_millis = 50;
+    s.outbox.workers = 2;
+    s.database.max_connections = 5;
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
+        let url = fresh_database_url(backend).await;
+        let mut settings = test_settings(&url);
+        adjust(&mut settings);
+        Self::start_on(settings).await
+    }
+
+    pub async fn start_on(mut settings: Settings) -> Self {
+        // Server logs appear with a failing test's output (and with --nocapture).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn,onboard=info".into()))
+            .with_test_writer()
+            .try_init();
+        // Links must point at the port we are given, which is only known once bound.
+        let listener_probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener_probe.local_addr().unwrap().port();
+        drop(listener_probe);
+        settings.server.site_addr = format!("127.0.0.1:{port}").parse().unwrap();
+        settings.server.public_url = format!("http://127.0.0.1:{port}");
+        let app = Application::build(settings).await.expect("the app starts");
+        let state = app.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        }));
+        Self { base: format!("http://127.0.0.1:{port}"), state, stop: Some(tx), task: Some(task) }
+    }
+
+    /// Stops the app gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn visitor(&self) -> Visitor {
+        Visitor {
+            base: self.base.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// A new organization whose Owner has `password`; returns (org id, account id).
+    pub async fn organization_with_owner(&self, org: &str, email: &str, password: &str) -> (i64, i64) {
+        let owner = onboard::server::bootstrap::create_owner(&self.state, email, Some(org)).await.unwrap();
+        let account = self.set_password(email, password).await;
+        (owner.org_id, account)
+    }
+
+    pub async fn set_password(&self, email: &str, password: &str) -> i64 {
+        let address = EmailAddress::parse(email).unwrap();
+        let id = db::accounts::id_by_email(&self.state.db, &address).await.unwrap().unwrap();
+        let hash = auth::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
+        let mut tx = self.state.db.pool.begin().await.unwrap();
+        db::accounts::set_password_hash(&mut tx, id, &hash).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    }
+
+    /// Adds an Active member with the named role to an organization.
+    pub async fn add_member(&self, org_id: i64, email: &str, password: &str, role: &str) -> i64 {
+        let address = EmailAddress::parse(email).unwrap();
+        let mut tx = self.state.db.pool.begin().await.unwrap();
+        let account = db::accounts::find_or_create(&mut tx, &address).await.unwrap();
+        let role_id: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND name = $2")
+            .bind(org_id)
+            .bind(role)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO memberships (org_id, account_id, role_id, status, created_at, activated_at) VALUES ($1, $2, $3, 'active', 0, 0)",
+        )
+        .bind(org_id)
+        .bind(account)
+        .bind(role_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        self.set_password(email, password).await
+    }
+
+    pub async fn scalar_i64(&self, sql: &str, bind: i64) -> i64 {
+        sqlx::query_scalar(sql).bind(bind).fetch_one(&self.state.db.pool).await.unwrap()
+    }
+
+    /// Waits (bounded) until `check` holds, for things the outbox worker does in the background.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..200 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+}
+
+/// One browser: its own cookie jar.
+pub struct Visitor {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// What a server function answered: its JSON value, or the error it returned with the status.
+pub type Answer = Result<Value, (u16, AppError)>;
+
+impl Visitor {
+    /// Calls a POST server function with form fields, as the Leptos client does.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> Answer {
+        let res = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
+    }
+
+    /// Calls a GET server function with query parameters.
+    pub async fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Answer {
+        let res = self
+            .client
+            .get(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .query(query)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
+    }
+
+    async fn answer(res: reqwest::Response) -> Answer {
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        if (200..300).contains(&status) {
+            Ok(if body.is_empty() { Value::Null } else { serde_json::from_str(&body).unwrap_or(Value::String(body)) })
+        } else {
+            let error = serde_json::from_str::<AppError>(&body)
+                .unwrap_or_else(|_| panic!("status {status} with a body that is not an AppError: {body}"));
+            Err((status, error))
+        }
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Answer {
+        self.call("sign_in", &[("email", email), ("password", password)]).await
+    }
+
+    pub async fn whoami(&self) -> Value {
+        self.get("whoami", &[]).await.expect("whoami never fails")
+    }
+
+    pub async fn page(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).header("accept", "text/html").send().await.unwrap()
+    }
+}

@@ -1,0 +1,386 @@
+//! Inviting people and their self-registration, with a real SMTP sink on loopback.
+
+use crate::common::smtp::SmtpSink;
+use crate::common::{Backend, TestApp, Visitor};
+use onboard::AppError;
+use serde_json::Value;
+
+const PASSWORD: &str = "a long enough passphrase";
+
+struct World {
+    app: TestApp,
+    sink: SmtpSink,
+    owner: Visitor,
+    org: i64,
+    area: i64,
+    member_role: i64,
+}
+
+async fn world(backend: Backend) -> World {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", org).await;
+    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    World { app, sink, owner, org, area, member_role }
+}
+
+impl World {
+    async fn invite(&self, text: &str) -> Result<Value, (u16, AppError)> {
+        self.owner
+            .call(
+                "send_invites",
+                &[("emails", text), ("area", &self.area.to_string()), ("role", &self.member_role.to_string())],
+            )
+            .await
+    }
+
+    async fn token_for(&self, address: &str) -> String {
+        self.app
+            .eventually(&format!("an invitation reaches {address}"), || async { !self.sink.to(address).is_empty() })
+            .await;
+        self.sink.to(address).last().unwrap().registration_token().expect("a registration link")
+    }
+
+    async fn latest_code(&self, address: &str, count_before: usize) -> String {
+        self.app
+            .eventually(&format!("a code reaches {address}"), || async { self.sink.to(address).len() > count_before })
+            .await;
+        self.sink.to(address).last().unwrap().code().expect("a code")
+    }
+
+    async fn status_of(&self, email: &str) -> String {
+        sqlx::query_scalar("SELECT m.status FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = $1 AND m.org_id = $2")
+            .bind(email)
+            .bind(self.org)
+            .fetch_one(&self.app.state.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
+async fn require_2fa(owner: &Visitor) {
+    let form = [("name", "Acme"), ("sender_name", "Acme"), ("invite_lifetime_days", "7"), ("require_2fa", "on")];
+    owner.call("update_general_settings", &form).await.unwrap();
+}
+
+fn details<'a>(token: &'a str, mobile: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("token", token), ("first_name", "Ada"), ("last_name", "Lovelace"), ("mobile", mobile), ("password", PASSWORD)]
+}
+
+fn classes(answer: &Value) -> Vec<String> {
+    answer.as_array().unwrap().iter().map(|e| e["class"].as_str().unwrap().to_string()).collect()
+}
+
+async fn a_messy_paste_is_classified_invited_and_confirmed(backend: Backend) {
+    let w = world(backend).await;
+    let paste = "Ada Lovelace <Ada@Acme.example>, bad@\n\n ada@acme.example;\"Hopper, Grace\" <grace@acme.example>\nowner@acme.example";
+    let checked = w.owner.call("check_invites", &[("emails", paste)]).await.unwrap();
+    assert_eq!(classes(&checked), ["New", "Invalid", "DuplicateInList", "New", "AlreadyMember"]);
+
+    let batch = w.invite(paste).await.unwrap().as_i64().unwrap();
+    let id = batch.to_string();
+    w.app
+        .eventually("both emails are sent", || async {
+            w.owner.get("invite_batch", &[("id", &id)]).await.unwrap()["sent"] == 2
+        })
+        .await;
+    let progress = w.owner.get("invite_batch", &[("id", &id)]).await.unwrap();
+    assert_eq!((progress["failed"].as_i64(), progress["remaining"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(classes(&progress["not_invited"]), ["Invalid", "DuplicateInList", "AlreadyMember"]);
+
+    let mail = w.sink.to("ada@acme.example").pop().unwrap().decoded();
+    assert!(mail.contains("invited you to join Acme on Onboard"), "{mail}");
+    assert!(mail.contains("This invitation expires on"));
+    assert_eq!(w.status_of("grace@acme.example").await, "pending");
+
+    // Asking again: both are now pending.
+    let again = w.owner.call("check_invites", &[("emails", "ada@acme.example, grace@acme.example")]).await.unwrap();
+    assert_eq!(classes(&again), ["AlreadyPending", "AlreadyPending"]);
+    let none = w.invite("ada@acme.example").await;
+    assert!(matches!(none, Err((422, AppError::Invalid { ref field, .. })) if field == "emails"), "{none:?}");
+    w.app.stop().await;
+}
+
+async fn bad_pastes_and_roles_beyond_the_inviter_are_refused_clearly(backend: Backend) {
+    let w = world(backend).await;
+    let empty = w.invite("  \n ,; ").await;
+    assert!(matches!(empty, Err((422, AppError::Invalid { ref field, .. })) if field == "emails"), "{empty:?}");
+    let megabyte = "<script>alert(1)</script>'; DROP TABLE accounts; --".repeat(20_000);
+    let junk = w.invite(&megabyte).await;
+    assert!(matches!(junk, Err((422, AppError::Invalid { .. }))), "{junk:?}");
+    assert_eq!(w.app.scalar_i64("SELECT COUNT(*) FROM accounts WHERE id > $1", 0).await, 1, "nothing was stored");
+
+    w.app.add_member(w.org, "manager@acme.example", PASSWORD, "Manager").await;
+    let manager = w.app.visitor();
+    manager.sign_in("manager@acme.example", PASSWORD).await.unwrap();
+    let owner_role = w.app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Owner'", w.org).await;
+    let form = manager.get("invite_form", &[]).await.unwrap();
+    let offered: Vec<&str> = form["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(offered, ["Manager", "Member"]);
+    let beyond = manager
+        .call(
+            "send_invites",
+            &[("emails", "x@acme.example"), ("area", &w.area.to_string()), ("role", &owner_role.to_string())],
+        )
+        .await;
+    assert!(matches!(beyond, Err((422, AppError::Invalid { ref field, .. })) if field == "role"), "{beyond:?}");
+    w.app.stop().await;
+}
+
+async fn an_invitee_registers_on_their_phone_accepts_the_eula_and_is_signed_in(backend: Backend) {
+    let w = world(backend).await;
+    w.owner.call("publish_eula", &[("body", "Be kind.")]).await.unwrap();
+    w.invite("ada@acme.example").await.unwrap();
+    let token = w.token_for("ada@acme.example").await;
+
+    let phone = w.app.visitor();
+    for _ in 0..2 {
+        // Opening the link (as mail scanners do) spends nothing.
+        let info = phone.get("registration", &[("token", &token)]).await.unwrap();
+        assert_eq!((info["email"].as_str(), info["step"].as_str()), (Some("ada@acme.example"), Some("Details")));
+    }
+    let bad_mobile = phone.call("register_details", &details(&token, "07700 900123")).await;
+    assert!(
+        matches!(bad_mobile, Err((422, AppError::Invalid { ref field, .. })) if field == "mobile"),
+        "{bad_mobile:?}"
+    );
+    let xss = [
+        ("token", token.as_str()),
+        ("first_name", "<img src=x onerror=alert(1)>"),
+        ("last_name", "'; DROP TABLE accounts; --"),
+        ("mobile", "+44 7911 123456"),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(phone.call("register_details", &xss).await.unwrap(), "Eula");
+
+    let unaccepted = phone.call("complete_registration", &[("token", &token)]).await;
+    assert!(
+        matches!(unaccepted, Err((422, AppError::Invalid { ref field, .. })) if field == "accept"),
+        "{unaccepted:?}"
+    );
+    let eula = w.app.scalar_i64("SELECT id FROM eula_versions WHERE org_id = $1", w.org).await.to_string();
+    phone.call("complete_registration", &[("token", &token), ("eula", &eula), ("accept", "on")]).await.unwrap();
+
+    let me = phone.whoami().await;
+    assert_eq!(
+        (me["org_name"].as_str(), me["display_name"].as_str()),
+        (Some("Acme"), Some("<img src=x onerror=alert(1)> '; DROP TABLE accounts; --"))
+    );
+    assert_eq!(w.status_of("ada@acme.example").await, "active");
+    let (mobile, ua): (String, String) = sqlx::query_as(
+        "SELECT a.mobile, e.user_agent FROM accounts a JOIN eula_acceptances e ON e.account_id = a.id WHERE a.email = 'ada@acme.example'",
+    )
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(mobile, "+447911123456");
+    assert!(ua.is_empty() || !ua.contains('\n'));
+
+    // The link is spent: another tab, or a second try, gets a page that says so.
+    let used = w.app.visitor().get("registration", &[("token", &token)]).await;
+    assert!(matches!(used, Err((409, AppError::Conflict(ref m))) if m.contains("already used")), "{used:?}");
+    let page = w.app.visitor().page(&format!("/register/{token}")).await.text().await.unwrap();
+    assert!(page.contains("This invitation cannot be used") && page.contains("already used"));
+    // And the new member signs in with their password.
+    w.app.visitor().sign_in("ada@acme.example", PASSWORD).await.unwrap();
+    w.app.stop().await;
+}
+
+async fn two_tabs_finishing_registration_at_once_cannot_both_succeed(backend: Backend) {
+    let w = world(backend).await;
+    w.invite("ada@acme.example").await.unwrap();
+    let token = w.token_for("ada@acme.example").await;
+    let (a, b) = (w.app.visitor(), w.app.visitor());
+    a.call("register_details", &details(&token, "+14155550123")).await.unwrap();
+    b.call("register_details", &details(&token, "+14155550123")).await.unwrap();
+    let form = [("token", token.as_str())];
+    let (ra, rb) = tokio::join!(a.call("complete_registration", &form), b.call("complete_registration", &form));
+    assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(), 1, "{ra:?} {rb:?}");
+    w.app.stop().await;
+}
+
+async fn with_2fa_required_registration_and_sign_in_need_an_emailed_code(backend: Backend) {
+    let w = world(backend).await;
+    require_2fa(&w.owner).await;
+    w.invite("ada@acme.example").await.unwrap();
+    let token = w.token_for("ada@acme.example").await;
+    let phone = w.app.visitor();
+    assert_eq!(phone.call("register_details", &details(&token, "+33612345678")).await.unwrap(), "SecondFactor");
+    let early = phone.call("complete_registration", &[("token", &token)]).await;
+    assert!(matches!(early, Err((409, AppError::Conflict(_)))), "{early:?}");
+
+    let before = w.sink.to("ada@acme.example").len();
+    let sms = phone.call("send_registration_code", &[("token", &token), ("factor", "sms")]).await;
+    assert!(
+        matches!(sms, Err((422, AppError::Invalid { ref field, .. })) if field == "factor"),
+        "no SMS provider: {sms:?}"
+    );
+    phone.call("send_registration_code", &[("token", &token), ("factor", "email")]).await.unwrap();
+    let again = phone.call("send_registration_code", &[("token", &token), ("factor", "email")]).await;
+    assert!(matches!(again, Err((429, AppError::TooManyAttempts(_)))), "resends are throttled: {again:?}");
+    let code = w.latest_code("ada@acme.example", before).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = phone.call("verify_registration_code", &[("token", &token), ("code", wrong)]).await;
+    assert!(
+        matches!(refused, Err((422, AppError::Invalid { ref reason, .. })) if reason.contains("4 tries left")),
+        "{refused:?}"
+    );
+    assert_eq!(phone.call("verify_registration_code", &[("token", &token), ("code", &code)]).await.unwrap(), "Eula");
+    let replay = phone.call("verify_registration_code", &[("token", &token), ("code", &code)]).await;
+    assert!(replay.is_err(), "a code works once");
+    phone.call("complete_registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(phone.whoami().await["email"], "ada@acme.example");
+
+    // Signing in later asks for a code too.
+    let laptop = w.app.visitor();
+    let before = w.sink.to("ada@acme.example").len();
+    assert_eq!(laptop.sign_in("ada@acme.example", PASSWORD).await.unwrap(), "CodeSent");
+    assert!(laptop.whoami().await.is_null(), "not signed in before the code");
+    let code = w.latest_code("ada@acme.example", before).await;
+    laptop.call("verify_sign_in_code", &[("code", &code)]).await.unwrap();
+    assert_eq!(laptop.whoami().await["email"], "ada@acme.example");
+    w.app.stop().await;
+}
+
+async fn five_wrong_codes_use_up_the_code(backend: Backend) {
+    let w = world(backend).await;
+    require_2fa(&w.owner).await;
+    let before = w.sink.to("owner@acme.example").len();
+    let laptop = w.app.visitor();
+    assert_eq!(laptop.sign_in("owner@acme.example", PASSWORD).await.unwrap(), "CodeSent");
+    let code = w.latest_code("owner@acme.example", before).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert!(laptop.call("verify_sign_in_code", &[("code", wrong)]).await.is_err());
+    }
+    let locked = laptop.call("verify_sign_in_code", &[("code", &code)]).await;
+    assert!(matches!(locked, Err((429, AppError::TooManyAttempts(_)))), "{locked:?}");
+    assert!(laptop.whoami().await.is_null());
+    w.app.stop().await;
+}
+
+async fn resending_kills_the_old_link_and_revoking_and_expiry_say_so(backend: Backend) {
+    let w = world(backend).await;
+    w.invite("ada@acme.example").await.unwrap();
+    let first = w.token_for("ada@acme.example").await;
+    let membership = w.app.scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'ada@acme.example' AND m.org_id = $1", w.org).await;
+    let id = membership.to_string();
+
+    w.owner.call("resend_invitation", &[("id", &id)]).await.unwrap();
+    w.app.eventually("a second email", || async { w.sink.to("ada@acme.example").len() == 2 }).await;
+    let second = w.sink.to("ada@acme.example")[1].registration_token().unwrap();
+    assert_ne!(first, second);
+    let old = w.app.visitor().get("registration", &[("token", &first)]).await;
+    assert!(matches!(old, Err((409, AppError::Conflict(ref m))) if m.contains("newer invitation")), "{old:?}");
+
+    w.owner.call("revoke_invitation", &[("id", &id)]).await.unwrap();
+    let revoked = w.app.visitor().get("registration", &[("token", &second)]).await;
+    assert!(matches!(revoked, Err((409, AppError::Conflict(ref m))) if m.contains("withdrawn")), "{revoked:?}");
+    assert_eq!(w.status_of("ada@acme.example").await, "expired");
+
+    // Invited again; then the link lapses.
+    w.owner.call("resend_invitation", &[("id", &id)]).await.unwrap();
+    w.app.eventually("a third email", || async { w.sink.to("ada@acme.example").len() == 3 }).await;
+    let third = w.sink.to("ada@acme.example")[2].registration_token().unwrap();
+    sqlx::query("UPDATE invitations SET expires_at = 1 WHERE org_id = $1")
+        .bind(w.org)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let expired = w.app.visitor().get("registration", &[("token", &third)]).await;
+    assert!(matches!(expired, Err((409, AppError::Conflict(ref m))) if m.contains("expired")), "{expired:?}");
+    let unknown = w.app.visitor().get("registration", &[("token", "nonsense")]).await;
+    assert!(matches!(unknown, Err((404, AppError::NotFound))), "{unknown:?}");
+    // The list shows Expired once lapsed invitations are swept (any invite check sweeps).
+    w.owner.call("check_invites", &[("emails", "x@acme.example")]).await.unwrap();
+    assert_eq!(w.status_of("ada@acme.example").await, "expired");
+    w.app.stop().await;
+}
+
+/// A fake of Twilio's send API that checks the account and authentication, and keeps what it got.
+async fn fake_twilio() -> (String, std::sync::Arc<std::sync::Mutex<Vec<std::collections::HashMap<String, String>>>>) {
+    use axum::extract::{Form, Path, State};
+    use axum::http::{HeaderMap, StatusCode};
+    type Sent = std::sync::Arc<std::sync::Mutex<Vec<std::collections::HashMap<String, String>>>>;
+    async fn messages(
+        State(sent): State<Sent>,
+        Path(account): Path<String>,
+        headers: HeaderMap,
+        Form(form): Form<std::collections::HashMap<String, String>>,
+    ) -> StatusCode {
+        // base64("AC123:secret-token")
+        let authorized = headers.get("authorization").is_some_and(|v| v == "Basic QUMxMjM6c2VjcmV0LXRva2Vu");
+        if account != "AC123.json" && account != "AC123" || !authorized {
+            return StatusCode::UNAUTHORIZED;
+        }
+        sent.lock().unwrap().push(form);
+        StatusCode::CREATED
+    }
+    let sent: Sent = Default::default();
+    let app = axum::Router::new()
+        .route("/2010-04-01/Accounts/{account}/Messages.json", axum::routing::post(messages))
+        .with_state(sent.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, sent)
+}
+
+async fn codes_go_by_text_message_through_twilio_to_those_who_choose_it(backend: Backend) {
+    let (twilio, sent) = fake_twilio().await;
+    let sink = SmtpSink::start().await;
+    let smtp = sink.url();
+    let app = TestApp::start_with(backend, |s| {
+        s.set("ONBOARD_SMTP_URL", &smtp).unwrap();
+        s.set("ONBOARD_TWILIO_ACCOUNT_SID", "AC123").unwrap();
+        s.set("ONBOARD_TWILIO_AUTH_TOKEN", "secret-token").unwrap();
+        s.set("ONBOARD_TWILIO_FROM", "+15005550006").unwrap();
+        s.set("ONBOARD_TWILIO_BASE_URL", &twilio).unwrap();
+    })
+    .await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    require_2fa(&owner).await;
+    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", org).await.to_string();
+    let role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await.to_string();
+    owner.call("send_invites", &[("emails", "ada@acme.example"), ("area", &area), ("role", &role)]).await.unwrap();
+    app.eventually("the invitation", || async { !sink.to("ada@acme.example").is_empty() }).await;
+    let token = sink.to("ada@acme.example")[0].registration_token().unwrap();
+
+    let phone = app.visitor();
+    assert_eq!(phone.get("registration", &[("token", &token)]).await.unwrap()["sms_available"], true);
+    phone.call("register_details", &details(&token, "+1 415 555 0123")).await.unwrap();
+    phone.call("send_registration_code", &[("token", &token), ("factor", "sms")]).await.unwrap();
+    app.eventually("Twilio got the text", || async { sent.lock().unwrap().len() == 1 }).await;
+    let text = sent.lock().unwrap()[0].clone();
+    assert_eq!((text["To"].as_str(), text["From"].as_str()), ("+14155550123", "+15005550006"));
+    let code: String = text["Body"].chars().filter(|c| c.is_ascii_digit()).take(6).collect();
+    phone.call("verify_registration_code", &[("token", &token), ("code", &code)]).await.unwrap();
+    phone.call("complete_registration", &[("token", &token)]).await.unwrap();
+
+    // Their sign-in codes come by text message too.
+    let laptop = app.visitor();
+    assert_eq!(laptop.sign_in("ada@acme.example", PASSWORD).await.unwrap(), "CodeSent");
+    app.eventually("a second text", || async { sent.lock().unwrap().len() == 2 }).await;
+    let body = sent.lock().unwrap()[1]["Body"].clone();
+    let code: String = body.chars().filter(|c| c.is_ascii_digit()).take(6).collect();
+    laptop.call("verify_sign_in_code", &[("code", &code)]).await.unwrap();
+    assert_eq!(laptop.whoami().await["email"], "ada@acme.example");
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    codes_go_by_text_message_through_twilio_to_those_who_choose_it,
+    a_messy_paste_is_classified_invited_and_confirmed,
+    bad_pastes_and_roles_beyond_the_inviter_are_refused_clearly,
+    an_invitee_registers_on_their_phone_accepts_the_eula_and_is_signed_in,
+    two_tabs_finishing_registration_at_once_cannot_both_succeed,
+    with_2fa_required_registration_and_sign_in_need_an_emailed_code,
+    five_wrong_codes_use_up_the_code,
+    resending_kills_the_old_link_and_revoking_and_expiry_say_so,
+);

@@ -1,0 +1,12 @@
+//! Integration tests: the real app on port 0, each scenario on SQLite and on PostgreSQL.
+//! One test binary, so the app is linked once.
+
+mod common;
+
+mod auth;
+mod authorization;
+mod invitations;
+mod outbox;
+mod pages;
+mod settings;
+mod users;

@@ -1,0 +1,175 @@
+use crate::common::smtp::SmtpSink;
+use crate::common::{Backend, TestApp};
+use onboard::server::db::{self, outbox};
+use std::collections::HashSet;
+
+const PASSWORD: &str = "a long enough passphrase";
+
+async fn status_of(app: &TestApp, id: i64) -> (String, i64, Option<String>, Option<String>) {
+    sqlx::query_as("SELECT status, attempts, last_error, delivery FROM outbox_jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn a_test_email_is_delivered_through_smtp_as_plain_text_and_html(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("send_test_email", &[]).await.unwrap();
+    app.eventually("the sink has the message", || async { !sink.messages().is_empty() }).await;
+    let message = &sink.messages()[0];
+    assert_eq!(message.rcpt_to, ["owner@acme.example"]);
+    assert!(message.data.contains("Subject: Test email from Onboard for Acme"), "{}", message.data);
+    assert!(message.data.contains("text/plain") && message.data.contains("text/html"));
+    let job = owner.get("load_outbox", &[]).await.unwrap();
+    app.eventually("the job is recorded as delivered", || async {
+        owner.get("load_outbox", &[]).await.unwrap()["jobs"][0]["status"] == "done"
+    })
+    .await;
+    assert_eq!(job["smtp_configured"], true);
+    app.stop().await;
+}
+
+async fn without_smtp_emails_are_logged_and_kept_for_admins_to_read(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("send_test_email", &[]).await.unwrap();
+    app.eventually("the job is done", || async { owner.get("load_outbox", &[]).await.unwrap()["counts"]["done"] == 1 })
+        .await;
+    let overview = owner.get("load_outbox", &[]).await.unwrap();
+    assert_eq!(overview["smtp_configured"], false);
+    let job = &overview["jobs"][0];
+    assert_eq!(job["delivery"], "logged");
+    assert!(job["payload"].as_str().unwrap().contains("If you can read it, email delivery works."));
+    app.stop().await;
+}
+
+async fn an_unreachable_smtp_server_means_retries_with_backoff_not_loss(backend: Backend) {
+    // Nothing listens on this port: every attempt fails as a transient error.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app =
+        TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &format!("smtp://127.0.0.1:{closed}")).unwrap())
+            .await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("send_test_email", &[]).await.unwrap();
+    let id = app.scalar_i64("SELECT MAX(id) FROM outbox_jobs WHERE org_id = $1", org).await;
+    app.eventually("the first attempt failed", || async {
+        status_of(&app, id).await.1 == 1 && status_of(&app, id).await.0 == "queued"
+    })
+    .await;
+    let (status, attempts, error, _) = status_of(&app, id).await;
+    assert_eq!((status.as_str(), attempts), ("queued", 1));
+    assert!(error.is_some());
+    let run_at = app.scalar_i64("SELECT run_at FROM outbox_jobs WHERE id = $1", id).await;
+    assert!(run_at >= db::now_ms() + 3_000, "the retry waits: backoff starts at 5 s");
+    app.stop().await;
+}
+
+/// A migrated database with no app (so no workers) and `n` queued jobs.
+async fn queue_without_workers(backend: Backend, n: usize) -> db::Db {
+    let url = crate::common::fresh_database_url(backend).await;
+    let db = db::Db::connect(&url, 8).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut tx = db.pool.begin().await.unwrap();
+    for i in 0..n {
+        let to = format!("person{i}@example.com");
+        outbox::enqueue(
+            &mut tx,
+            &outbox::NewJob {
+                org_id: None,
+                kind: "email",
+                recipient: &to,
+                subject: "s",
+                payload: "{}",
+                max_attempts: 3,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    db
+}
+
+async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
+    let db = queue_without_workers(backend, 200).await;
+    let workers = (0..8).map(|w| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let name = format!("worker-{w}");
+            let mut mine = Vec::new();
+            while let Some(job) = outbox::claim(&db, &name, 60_000).await.unwrap() {
+                outbox::complete(&db, job.id, &name, "smtp").await.unwrap();
+                mine.push(job.id);
+            }
+            mine
+        })
+    });
+    let mut all = Vec::new();
+    for w in workers.collect::<Vec<_>>() {
+        all.extend(w.await.unwrap());
+    }
+    let unique: HashSet<i64> = all.iter().copied().collect();
+    assert_eq!(all.len(), 200, "no job was done twice");
+    assert_eq!(unique.len(), 200, "every job was done");
+}
+
+async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
+    let db = queue_without_workers(backend, 1).await;
+    // The first worker's lease is already over when it claims: as if it died long ago.
+    let first = outbox::claim(&db, "dead", -1).await.unwrap().unwrap();
+    let second = outbox::claim(&db, "alive", 60_000).await.unwrap().expect("the expired lease frees the job");
+    assert_eq!(first.id, second.id);
+    assert_eq!(second.attempts, 2);
+    // The dead worker's late report is ignored; the live one's counts.
+    outbox::complete(&db, first.id, "dead", "smtp").await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM outbox_jobs WHERE id = $1")
+        .bind(first.id)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "running");
+    outbox::complete(&db, second.id, "alive", "smtp").await.unwrap();
+    assert!(outbox::claim(&db, "alive", 60_000).await.unwrap().is_none());
+}
+
+async fn a_stopping_worker_hands_back_its_job_without_spending_an_attempt(backend: Backend) {
+    let db = queue_without_workers(backend, 1).await;
+    let job = outbox::claim(&db, "stopping", 60_000).await.unwrap().unwrap();
+    assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
+    let again = outbox::claim(&db, "next", 60_000).await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (job.id, 1));
+}
+
+async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend) {
+    let db = queue_without_workers(backend, 1).await;
+    for attempt in 1..=3 {
+        let job = outbox::claim(&db, "w", 60_000).await.unwrap().expect("due again at once with a zero delay");
+        assert_eq!(job.attempts, attempt);
+        outbox::fail(&db, &job, "w", "connection refused", Some(0)).await.unwrap();
+    }
+    assert!(outbox::claim(&db, "w", 60_000).await.unwrap().is_none());
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, last_error FROM outbox_jobs").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(error.as_deref(), Some("connection refused"));
+}
+
+crate::on_both_databases!(
+    a_test_email_is_delivered_through_smtp_as_plain_text_and_html,
+    without_smtp_emails_are_logged_and_kept_for_admins_to_read,
+    an_unreachable_smtp_server_means_retries_with_backoff_not_loss,
+    each_job_is_claimed_by_exactly_one_worker,
+    a_job_whose_worker_died_is_taken_over_after_its_lease,
+    a_stopping_worker_hands_back_its_job_without_spending_an_attempt,
+    a_job_that_keeps_failing_stops_after_its_last_attempt,
+);

@@ -1,0 +1,109 @@
+use crate::common::{Backend, TestApp, Visitor};
+use onboard::AppError;
+
+const PASSWORD: &str = "a long enough passphrase";
+
+/// Acme with its owner signed in, plus `n` members spread over statuses, areas and roles.
+async fn acme_with_members(app: &TestApp, n: usize) -> (i64, Visitor) {
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("add_service_area", &[("name", "North")]).await.unwrap();
+    let north = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", org).await;
+    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    let mut tx = app.state.db.pool.begin().await.unwrap();
+    for i in 0..n {
+        let account: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (email, first_name, last_name, created_at) VALUES ($1, $2, 'Tester', 0) RETURNING id",
+        )
+        .bind(format!("person{i:03}@acme.example"))
+        .bind(if i == 7 { "Grace".to_string() } else { format!("Person{i}") })
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query("INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, created_at) VALUES ($1, $2, $3, $4, $5, 0)")
+            .bind(org)
+            .bind(account)
+            .bind(if i % 2 == 0 { Some(north) } else { None })
+            .bind(member_role)
+            .bind(if i % 3 == 0 { "inactive" } else { "active" })
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    (org, owner)
+}
+
+async fn total(v: &Visitor, query: &[(&str, &str)]) -> (i64, usize) {
+    let page = v.get("list_members", query).await.unwrap();
+    (page["total"].as_i64().unwrap(), page["rows"].as_array().unwrap().len())
+}
+
+async fn members_can_be_searched_filtered_and_paged(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, owner) = acme_with_members(&app, 120).await;
+    assert_eq!(total(&owner, &[("filter[page]", "1")]).await, (121, 50));
+    assert_eq!(total(&owner, &[("filter[page]", "3")]).await, (121, 21));
+    assert_eq!(total(&owner, &[("filter[search]", "GRACE")]).await, (1, 1));
+    assert_eq!(total(&owner, &[("filter[search]", "person00")]).await, (10, 10));
+    assert_eq!(total(&owner, &[("filter[search]", "%")]).await, (0, 0), "a typed % is not a wildcard");
+    assert_eq!(total(&owner, &[("filter[status]", "Inactive")]).await.0, 40);
+    let north = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", org).await;
+    assert_eq!(total(&owner, &[("filter[area]", &north.to_string())]).await.0, 60);
+    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    let both = [("filter[role]", member_role.to_string()), ("filter[status]", "Active".to_string())];
+    let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(total(&owner, &both).await.0, 80);
+    app.stop().await;
+}
+
+async fn pausing_a_member_ends_their_access_and_resuming_restores_it(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, owner) = acme_with_members(&app, 0).await;
+    app.add_member(org, "mia@acme.example", PASSWORD, "Member").await;
+    let mia = app.visitor();
+    mia.sign_in("mia@acme.example", PASSWORD).await.unwrap();
+    let id = app.scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'mia@acme.example' AND m.org_id = $1", org).await;
+
+    owner.call("pause_member", &[("id", &id.to_string())]).await.unwrap();
+    assert!(mia.whoami().await.is_null(), "the paused member's session is over");
+    assert!(mia.sign_in("mia@acme.example", PASSWORD).await.is_err(), "and they cannot sign in again");
+    let again = owner.call("pause_member", &[("id", &id.to_string())]).await;
+    assert!(matches!(again, Err((409, AppError::Conflict(_)))), "{again:?}");
+
+    owner.call("resume_member", &[("id", &id.to_string())]).await.unwrap();
+    mia.sign_in("mia@acme.example", PASSWORD).await.unwrap();
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE org_id = $1 AND action LIKE 'member.%' ORDER BY id")
+            .bind(org)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(actions, ["member.paused", "member.resumed"]);
+    app.stop().await;
+}
+
+async fn nobody_can_pause_themselves_or_someone_with_more_permissions(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, owner) = acme_with_members(&app, 0).await;
+    let owner_membership = app.scalar_i64("SELECT MIN(id) FROM memberships WHERE org_id = $1", org).await;
+    let myself = owner.call("pause_member", &[("id", &owner_membership.to_string())]).await;
+    assert!(matches!(myself, Err((409, AppError::Conflict(_)))), "{myself:?}");
+
+    app.add_member(org, "admin@acme.example", PASSWORD, "Admin").await;
+    let admin = app.visitor();
+    admin.sign_in("admin@acme.example", PASSWORD).await.unwrap();
+    let over = admin.call("pause_member", &[("id", &owner_membership.to_string())]).await;
+    assert!(
+        matches!(over, Err((409, AppError::Conflict(ref m))) if m.contains("permissions you do not have")),
+        "{over:?}"
+    );
+    app.stop().await;
+}
+
+crate::on_both_databases!(
+    members_can_be_searched_filtered_and_paged,
+    pausing_a_member_ends_their_access_and_resuming_restores_it,
+    nobody_can_pause_themselves_or_someone_with_more_permissions,
+);
