@@ -8,6 +8,12 @@ scripts/setup.sh --browser
 export PATH="$PWD/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 mkdir -p target
 
+# A full disk shows up late and cryptically ("failed to build archive"): say it first.
+free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kb:-0}" -lt 6000000 ]; then
+  echo "Warning: only $(( free_kb / 1024 )) MB free here; building and testing Onboard needs about 4 GB." >&2
+fi
+
 pg_url="${ONBOARD_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 export ONBOARD_TEST_POSTGRES_URL="$pg_url"
 if psql "$pg_url" -Atqc 'SELECT 1' >/dev/null 2>&1; then
@@ -25,8 +31,11 @@ else
   export ONBOARD_SKIP_POSTGRES=1
 fi
 
+# The tests build with the release profile and the same features and environment as
+# cargo-leptos's server build, so both share one set of compiled dependencies: half the
+# build time and disk of a separate debug build.
 printf '\n==> Rust unit and integration tests\n'
-cargo test --features ssr 2>&1 | tee target/rust-tests.log
+LEPTOS_OUTPUT_NAME=onboard cargo test --release --features ssr 2>&1 | tee target/rust-tests.log
 rust_passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^passed;?$/) s += $(i-1) } END { print s + 0 }' target/rust-tests.log)
 rust_failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^failed;?$/) s += $(i-1) } END { print s + 0 }' target/rust-tests.log)
 

@@ -31,7 +31,7 @@ async function signIn(page, email = OWNER_EMAIL, password = OWNER_PASSWORD) {
   await expect(welcome.or(codeStep)).toBeVisible();
   if (await codeStep.isVisible()) {
     const mail = await nextMail(email, seen);
-    await page.getByLabel('Code').fill(mail.match(/Your Onboard code: (\d{6})/)[1]);
+    await page.getByLabel('Code', { exact: true }).fill(mail.match(/Your Onboard code: (\d{6})/)[1]);
     await page.getByRole('button', { name: 'Verify and sign in' }).click();
   }
   await expect(welcome).toBeVisible();
@@ -57,4 +57,17 @@ async function nextMail(address, seen) {
   return found;
 }
 
-module.exports = { open, expectAccessible, signIn, mailTo, nextMail, OWNER_EMAIL, OWNER_PASSWORD };
+/** What an authenticator app holding the base32 `key` shows, `steps` periods of 30 s from now (RFC 6238). */
+function authenticatorCode(key, steps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of key.replace(/\s/g, '')) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const secret = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigInt64BE(BigInt(Math.floor(Date.now() / 30_000) + steps));
+  const digest = require('crypto').createHmac('sha1', secret).update(counter).digest();
+  const offset = digest[19] & 0x0f;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+module.exports = { open, expectAccessible, signIn, mailTo, nextMail, authenticatorCode, OWNER_EMAIL, OWNER_PASSWORD };

@@ -1,13 +1,15 @@
 // The whole invitation journey, as people do it: an admin at a desk invites a messy list; an
 // invitee registers on a phone with a second factor and the EULA; the admin sees them Active.
 const { test, expect } = require('@playwright/test');
-const { open, expectAccessible, signIn, mailTo, nextMail } = require('./helpers');
+const { open, expectAccessible, signIn, mailTo, nextMail, authenticatorCode } = require('./helpers');
 
 const INVITEE = 'ada.journey@northwind.test';
+const SECOND = 'grace.journey@northwind.test';
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 
 test('an admin invites a messy list and the invitee registers on a phone', async ({ page, browser }, testInfo) => {
   test.skip(testInfo.project.name !== 'desktop', 'one journey across two devices');
+  test.setTimeout(120_000);
   await signIn(page);
 
   // The organization requires 2FA and has an agreement to accept.
@@ -35,6 +37,7 @@ test('an admin invites a messy list and the invitee registers on a phone', async
   await expect(page.getByText('Already a member: 1')).toBeVisible();
   await expectAccessible(page);
   const before = (await mailTo(INVITEE)).length;
+  const graceBefore = (await mailTo(SECOND)).length;
   await page.getByRole('button', { name: '✈ Invite', exact: true }).click();
 
   await expect(page.getByRole('heading', { name: '2 invitation emails sent' })).toBeVisible({ timeout: 20_000 });
@@ -67,10 +70,10 @@ test('an admin invites a messy list and the invitee registers on a phone', async
   await expect(p.getByLabel('Text message to my mobile number')).toBeDisabled();
   await expectAccessible(p);
   const seen = (await mailTo(INVITEE)).length;
-  await p.getByRole('button', { name: 'Send me a code' }).click();
+  await p.getByRole('button', { name: 'Continue' }).click();
   const codeMail = await nextMail(INVITEE, seen);
   const code = codeMail.match(/Your Onboard code: (\d{6})/)[1];
-  await p.getByLabel('Code').fill(code);
+  await p.getByLabel('Code', { exact: true }).fill(code);
   await p.getByRole('button', { name: 'Confirm' }).click();
 
   await expect(p.getByRole('heading', { name: `End-user licence agreement, version ${version}` })).toBeVisible();
@@ -85,6 +88,42 @@ test('an admin invites a messy list and the invitee registers on a phone', async
   await open(page, '/users?q=ada.journey');
   await expect(page.getByRole('row').filter({ has: page.getByRole('cell', { name: INVITEE, exact: true }) }).getByText('Active')).toBeVisible();
   await expectAccessible(page);
+
+  // The second invitee chooses an authenticator app: scans the QR code (here, reads its key),
+  // confirms with the app's code, and later signs in with the app.
+  const graceLink = (await nextMail(SECOND, graceBefore)).match(/http:\/\/127\.0\.0\.1:3100(\/register\/[A-Za-z0-9_-]+)/)[1];
+  const phone2 = await browser.newContext(PHONE);
+  const g = await phone2.newPage();
+  await open(g, graceLink);
+  await g.getByLabel('First name').fill('Grace');
+  await g.getByLabel('Last name').fill('Hopper');
+  await g.getByLabel('Mobile number').fill('+33 6 12 34 56 78');
+  await g.getByLabel('Password').fill('compiler pioneer passphrase');
+  await g.getByRole('button', { name: 'Continue' }).click();
+  await g.getByLabel('An authenticator app (scan a QR code)').check();
+  await g.getByRole('button', { name: 'Continue' }).click();
+  await expect(g.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
+  await expectAccessible(g);
+  const key = await g.locator('.totp-key').getAttribute('data-key');
+  await g.getByLabel('Code', { exact: true }).fill(authenticatorCode(key));
+  await g.getByRole('button', { name: 'Confirm' }).click();
+  await g.getByLabel('I have read and accept the agreement').check();
+  await g.getByRole('button', { name: 'Accept and finish' }).click();
+  await expect(g.getByRole('heading', { level: 1, name: 'Welcome, Grace Hopper' })).toBeVisible();
+  await phone2.close();
+
+  const phone3 = await browser.newContext(PHONE);
+  const h = await phone3.newPage();
+  await open(h, '/sign-in');
+  await h.getByLabel('Email address').fill(SECOND);
+  await h.getByLabel('Password').fill('compiler pioneer passphrase');
+  await h.getByRole('button', { name: 'Sign in' }).click();
+  await expect(h.getByText('Open your authenticator app and enter the 6-digit code it shows for Onboard.')).toBeVisible();
+  // The next period's code: the one used to register cannot be used twice.
+  await h.getByLabel('Code', { exact: true }).fill(authenticatorCode(key, 1));
+  await h.getByRole('button', { name: 'Verify and sign in' }).click();
+  await expect(h.getByRole('heading', { level: 1, name: 'Welcome, Grace Hopper' })).toBeVisible();
+  await phone3.close();
 
   // Leave 2FA optional for the other tests.
   await open(page, '/settings');

@@ -29,7 +29,11 @@ CREATE INDEX invitations_batch ON invitations (batch_id);
 CREATE INDEX invitations_membership ON invitations (membership_id, status);
 CREATE INDEX invitations_expiry ON invitations (status, expires_at);
 
+-- 'email', 'sms' or 'totp'. An authenticator's secret, and the last time step whose code was
+-- used, so that no code works twice.
 ALTER TABLE accounts ADD COLUMN second_factor TEXT;
+ALTER TABLE accounts ADD COLUMN totp_secret TEXT;
+ALTER TABLE accounts ADD COLUMN totp_last_step BIGINT;
 
 CREATE TABLE one_time_codes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -1,7 +1,7 @@
 //! Self-registration from an invitation link. Anyone holding the link may call these: the
 //! token is the credential, and each function checks it.
 
-use super::types::{RegistrationInfo, RegistrationStep};
+use super::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -29,9 +29,9 @@ pub async fn register_details(
     registration::save_details(&state(), &auth::session().await?, &token, details).await
 }
 
-/// `factor` is "email" or "sms".
+/// `factor` is "email", "sms" or "totp" (an authenticator app).
 #[server(endpoint = "send_registration_code")]
-pub async fn send_registration_code(token: String, factor: String) -> Result<(), AppError> {
+pub async fn send_registration_code(token: String, factor: String) -> Result<SecondFactorSetup, AppError> {
     registration::send_registration_code(&state(), &auth::session().await?, &token, &factor).await
 }
 

@@ -202,6 +202,17 @@ pub enum SignInOutcome {
     SignedIn,
     /// A second factor is required: a code was sent by email or text message.
     CodeSent,
+    /// A second factor is required: the code the person's authenticator app shows.
+    AuthenticatorCode,
+}
+
+/// The second factor a person registering chose, ready to be proven with a code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum SecondFactorSetup {
+    /// A code went out by email or text message.
+    CodeSent,
+    /// An authenticator app: scan the QR code (an SVG image) or type the key, then its code.
+    Authenticator { qr_svg: String, key: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 
 use super::use_auth;
 use crate::api::registration::{registration, RegisterDetails, SendRegistrationCode, VerifyRegistrationCode};
-use crate::api::types::{RegistrationInfo, RegistrationStep};
+use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::components::{
     action_error, field_error, CodeField, FieldError, FormError, LinkProblem, Loading, NewPasswordField,
 };
@@ -111,7 +111,7 @@ fn DetailsStep(info: RegistrationInfo, token: String, action: ServerAction<Regis
 #[component]
 fn CodeStep(info: RegistrationInfo, token: String, verify: ServerAction<VerifyRegistrationCode>) -> impl IntoView {
     let send = ServerAction::<SendRegistrationCode>::new();
-    let sent = move || matches!(send.value().get(), Some(Ok(())));
+    let setup = move || send.value().get().and_then(Result::ok);
     let code_error = field_error(verify, "code");
     let token_for_verify = token.clone();
     let sms = info.sms_available;
@@ -121,7 +121,7 @@ fn CodeStep(info: RegistrationInfo, token: String, verify: ServerAction<VerifyRe
         <ActionForm action=send>
             <input type="hidden" name="token" value=token/>
             <fieldset class="choices">
-                <legend>"Send my code by"</legend>
+                <legend>"Get my code by"</legend>
                 <div class="choice">
                     <input type="radio" id="factor-email" name="factor" value="email" checked/>
                     <label for="factor-email">{format!("Email to {}", info.email)}</label>
@@ -134,20 +134,49 @@ fn CodeStep(info: RegistrationInfo, token: String, verify: ServerAction<VerifyRe
                 {(!sms).then(|| view! {
                     <p class="hint" id="factor-sms-note">"Text messages are unavailable: this Onboard has no SMS provider set up."</p>
                 })}
+                <div class="choice">
+                    <input type="radio" id="factor-totp" name="factor" value="totp"/>
+                    <label for="factor-totp">"An authenticator app (scan a QR code)"</label>
+                </div>
             </fieldset>
             <button type="submit" class="button-quiet" disabled=move || send.pending().get()>
-                {move || if sent() { "Send a new code" } else { "Send me a code" }}
+                {move || match setup() {
+                    Some(SecondFactorSetup::CodeSent) => "Send a new code",
+                    _ => "Continue",
+                }}
             </button>
         </ActionForm>
-        <Show when=sent>
-            <p class="notice" role="status">"We sent you a 6-digit code. It works for 10 minutes."</p>
-        </Show>
+        {move || match setup() {
+            Some(SecondFactorSetup::CodeSent) => {
+                view! { <p class="notice" role="status">"We sent you a 6-digit code. It works for 10 minutes."</p> }
+                    .into_any()
+            }
+            Some(SecondFactorSetup::Authenticator { qr_svg, key }) => view! { <AuthenticatorSetup qr_svg key/> }.into_any(),
+            None => ().into_any(),
+        }}
         <FormError error=action_error(verify)/>
         <ActionForm action=verify>
             <input type="hidden" name="token" value=token_for_verify/>
             <CodeField id="register-code" error=code_error/>
             <button type="submit" class="button-primary">"Confirm"</button>
         </ActionForm>
+    }
+}
+
+/// The QR code for an authenticator app, and its key for typing in by hand.
+#[component]
+fn AuthenticatorSetup(qr_svg: String, key: String) -> impl IntoView {
+    // Groups of four are easier to copy by eye.
+    let grouped =
+        key.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ");
+    view! {
+        <div class="authenticator" role="status">
+            <p>"Scan this QR code with your authenticator app, then enter the 6-digit code it shows."</p>
+            <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=qr_svg></div>
+            <p class="hint">"Can't scan it? Add an account in the app with this key: "
+                <code class="totp-key" data-key=key>{grouped}</code>
+            </p>
+        </div>
     }
 }
 

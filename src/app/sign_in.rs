@@ -10,7 +10,8 @@ use leptos_router::components::Redirect;
 pub fn SignInPage() -> impl IntoView {
     let auth = use_auth();
     let action = auth.sign_in;
-    let code_sent = move || matches!(action.value().get(), Some(Ok(SignInOutcome::CodeSent)));
+    let code_sent =
+        move || matches!(action.value().get(), Some(Ok(SignInOutcome::CodeSent | SignInOutcome::AuthenticatorCode)));
     view! {
         <Title text="Sign in · Onboard"/>
         <Transition fallback=|| ()>
@@ -60,10 +61,22 @@ fn CodeForm() -> impl IntoView {
     let verify = use_auth().verify_code;
     let resend = ServerAction::<ResendSignInCode>::new();
     let code_error = field_error(verify, "code");
+    let sign_in = use_auth().sign_in;
+    // Asking for a code by message is also the way out for someone without their app.
+    let from_app = move || {
+        matches!(sign_in.value().get(), Some(Ok(SignInOutcome::AuthenticatorCode)))
+            && !matches!(resend.value().get(), Some(Ok(())))
+    };
     view! {
         <section class="card narrow">
             <h1>"Enter your code"</h1>
-            <p>"We sent you a 6-digit code by email or text message. It works for 10 minutes."</p>
+            <p>
+                {move || if from_app() {
+                    "Open your authenticator app and enter the 6-digit code it shows for Onboard."
+                } else {
+                    "We sent you a 6-digit code by email or text message. It works for 10 minutes."
+                }}
+            </p>
             <FormError error=action_error(verify)/>
             <FormError error=action_error(resend) all=true/>
             <ActionForm action=verify>
@@ -71,7 +84,9 @@ fn CodeForm() -> impl IntoView {
                 <button type="submit" class="button-primary">"Verify and sign in"</button>
             </ActionForm>
             <ActionForm action=resend>
-                <button type="submit" class="button-quiet">"Send a new code"</button>
+                <button type="submit" class="button-quiet">
+                    {move || if from_app() { "I can't use my app: email me a code" } else { "Send a new code" }}
+                </button>
             </ActionForm>
         </section>
     }

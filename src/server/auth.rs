@@ -178,6 +178,9 @@ struct PendingSignIn {
     email: String,
     /// Set when codes go by text message.
     sms_to: Option<String>,
+    /// Set while the code is to come from an authenticator app rather than a message.
+    #[serde(default)]
+    authenticator: bool,
     at: i64,
 }
 
@@ -244,8 +247,13 @@ pub async fn sign_in(
     if requires_code {
         // A fresh id before anything is stored, as at any change of privilege.
         session.cycle_id().await.map_err(session_error)?;
-        let pending = PendingSignIn { account_id, org_id: org.id, email: typed.clone(), sms_to, at: now_ms() };
+        let authenticator = second_factor.as_deref() == Some("totp") && credentials.totp_secret.is_some();
+        let pending =
+            PendingSignIn { account_id, org_id: org.id, email: typed.clone(), sms_to, authenticator, at: now_ms() };
         session.insert(PENDING_KEY, &pending).await.map_err(session_error)?;
+        if authenticator {
+            return Ok(crate::api::types::SignInOutcome::AuthenticatorCode);
+        }
         match super::registration::send_code(state, org.id, account_id, pending.code_to(), super::registration::SIGN_IN)
             .await
         {
@@ -268,19 +276,54 @@ pub async fn verify_sign_in_code(state: &AppState, session: &Session, code: &str
             "Your sign-in has timed out. Enter your email address and password again.".into(),
         )));
     };
-    super::registration::check_code(state, p.account_id, super::registration::SIGN_IN, code).await?;
+    if p.authenticator {
+        check_authenticator_code(state, p.account_id, code).await?;
+    } else {
+        super::registration::check_code(state, p.account_id, super::registration::SIGN_IN, code).await?;
+    }
     session.remove::<PendingSignIn>(PENDING_KEY).await.map_err(session_error)?;
     establish(session, p.account_id, p.org_id).await?;
     tracing::info!(account = p.account_id, org = p.org_id, "signed in with a code");
     Ok(())
 }
 
-/// Sends another sign-in code, within the resend limits.
+/// An authenticator code: at most five wrong ones per throttle window, and each works once.
+async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str) -> Result<(), AppError> {
+    let subject = format!("totp:{account_id}");
+    let window_start = now_ms() - state.settings.security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
+    if db::sign_in_failures::count_since(&state.db, &subject, window_start).await?
+        >= crate::domain::invites::CODE_MAX_ATTEMPTS
+    {
+        return Err(fail(AppError::TooManyAttempts(
+            "Too many wrong codes. Wait a while, or have a code emailed to you instead.".into(),
+        )));
+    }
+    let secret = db::accounts::totp_secret(&state.db, account_id).await?.ok_or(AppError::Internal)?;
+    let Some(step) = super::totp::matching_step(&secret, code, now_ms()) else {
+        db::sign_in_failures::record(&state.db, &[&subject], now_ms()).await?;
+        return Err(fail(AppError::invalid("code", "That is not the code your authenticator app shows now.")));
+    };
+    if !db::accounts::spend_totp_step(&state.db, account_id, step).await? {
+        return Err(fail(AppError::invalid(
+            "code",
+            "That code was already used. Wait for your app to show the next one.",
+        )));
+    }
+    db::sign_in_failures::clear(&state.db, &subject).await?;
+    Ok(())
+}
+
+/// Sends another sign-in code, within the resend limits. Someone using an authenticator app
+/// who cannot reach it gets the code by email instead.
 pub async fn resend_sign_in_code(state: &AppState, session: &Session) -> Result<(), AppError> {
     let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_error)?;
-    let Some(p) = pending else {
+    let Some(mut p) = pending else {
         return Err(fail(AppError::Conflict("Enter your email address and password first.".into())));
     };
+    if p.authenticator {
+        p.authenticator = false;
+        session.insert(PENDING_KEY, &p).await.map_err(session_error)?;
+    }
     super::registration::send_code(state, p.org_id, p.account_id, p.code_to(), super::registration::SIGN_IN).await
 }
 

@@ -15,6 +15,7 @@ pub mod registration;
 pub mod secret;
 pub mod sessions;
 pub mod sms;
+pub mod totp;
 
 pub use app::{AppState, Application};
 pub use config::Settings;

@@ -7,8 +7,9 @@ use super::db::{self, invitations::Link, now_ms};
 use super::jobs::{enqueue_email, enqueue_sms};
 use super::mail::code_email;
 use super::secret::Secret;
+use super::totp;
 use super::AppState;
-use crate::api::types::{RegistrationInfo, RegistrationStep};
+use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::domain::invites::{CODES_PER_HOUR, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP_MS};
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
@@ -27,9 +28,15 @@ struct Draft {
     last_name: String,
     mobile: String,
     password_hash: String,
-    /// "email" or "sms": where the last code went, and so the second factor once proven.
+    /// "email", "sms" or "totp": where the last code came from, and so the second factor once proven.
     #[serde(default)]
     code_channel: Option<String>,
+    /// The authenticator app's secret, once chosen; kept so a reload does not void a scanned code.
+    #[serde(default)]
+    totp_secret: Option<String>,
+    /// The time step of the authenticator code that proved it, so it cannot sign in again.
+    #[serde(default)]
+    totp_step: Option<i64>,
     second_factor_proven: bool,
 }
 
@@ -116,6 +123,8 @@ pub async fn save_details(
         mobile,
         password_hash,
         code_channel: previous.as_ref().and_then(|p| p.code_channel.clone()),
+        totp_secret: previous.as_ref().and_then(|p| p.totp_secret.clone()),
+        totp_step: previous.as_ref().and_then(|p| p.totp_step),
         second_factor_proven: previous.is_some_and(|p| p.second_factor_proven),
     };
     session.insert(DRAFT_KEY, &draft).await.map_err(session_error)?;
@@ -203,22 +212,31 @@ pub async fn check_code(state: &AppState, account_id: i64, purpose: &str, typed:
     Ok(())
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Sends a registration code by the chosen channel: "email", or "sms" to the mobile number given.
+/// Starts the chosen second factor: a code by "email", or by "sms" to the mobile number given,
+/// or a "totp" authenticator app, whose QR code is returned to scan.
 pub async fn send_registration_code(
     state: &AppState,
     session: &Session,
     token: &str,
     channel: &str,
-) -> Result<(), AppError> {
+) -> Result<SecondFactorSetup, AppError> {
     let link = usable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
     let to = match channel {
+        "totp" => {
+            let secret = d.totp_secret.get_or_insert_with(totp::new_secret).clone();
+            d.code_channel = Some(channel.to_string());
+            session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
+            let qr_svg =
+                totp::qr_svg(&totp::otpauth_uri(&secret, &link.org_name, &link.email)).ok_or(AppError::Internal)?;
+            return Ok(SecondFactorSetup::Authenticator { qr_svg, key: secret });
+        }
         "sms" if state.sms.is_some() => CodeTo::Sms(&d.mobile),
         "sms" => return Err(fail(AppError::invalid("factor", "Text messages are unavailable here. Choose email."))),
         "email" => CodeTo::Email(&link.email),
@@ -226,7 +244,8 @@ pub async fn send_registration_code(
     };
     send_code(state, link.org_id, link.account_id, to, REGISTER).await?;
     d.code_channel = Some(channel.to_string());
-    session.insert(DRAFT_KEY, &d).await.map_err(session_error)
+    session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
+    Ok(SecondFactorSetup::CodeSent)
 }
 
 pub async fn verify_registration_code(
@@ -239,7 +258,19 @@ pub async fn verify_registration_code(
     let Some(mut d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
-    check_code(state, link.account_id, REGISTER, code).await?;
+    match (d.code_channel.as_deref(), &d.totp_secret) {
+        (Some("totp"), Some(secret)) => {
+            let Some(step) = totp::matching_step(secret, code, now_ms()) else {
+                return Err(fail(AppError::invalid(
+                    "code",
+                    "That is not the code your app shows now. Check the app's clock, or scan the QR code again.",
+                )));
+            };
+            d.totp_step = Some(step);
+        }
+        (None, _) => return Err(fail(AppError::Conflict("Choose how to receive your code first.".into()))),
+        _ => check_code(state, link.account_id, REGISTER, code).await?,
+    }
     d.second_factor_proven = true;
     session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
     Ok(next_step(&link, &Some(d)))
@@ -279,16 +310,19 @@ pub async fn complete(
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
     }
     let factor = d.code_channel.as_deref().filter(|_| d.second_factor_proven);
-    db::registrations::complete_account(
-        &mut tx,
-        link.account_id,
-        &d.first_name,
-        &d.last_name,
-        &d.mobile,
-        &d.password_hash,
-        factor,
-    )
-    .await?;
+    let totp = match (factor, &d.totp_secret, d.totp_step) {
+        (Some("totp"), Some(secret), Some(step)) => Some((secret.as_str(), step)),
+        _ => None,
+    };
+    let account = db::registrations::CompletedAccount {
+        first_name: &d.first_name,
+        last_name: &d.last_name,
+        mobile: &d.mobile,
+        password_hash: &d.password_hash,
+        second_factor: factor,
+        totp,
+    };
+    db::registrations::complete_account(&mut tx, link.account_id, &account).await?;
     if let Some(eula) = &current {
         db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
     }

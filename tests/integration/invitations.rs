@@ -246,6 +246,64 @@ async fn with_2fa_required_registration_and_sign_in_need_an_emailed_code(backend
     w.app.stop().await;
 }
 
+/// The code an authenticator app holding `key` shows, `steps` of 30 s from now.
+fn app_code(key: &str, steps: i64) -> String {
+    use onboard::server::totp;
+    totp::code_at(key, totp::step_at(onboard::server::db::now_ms()) + steps).unwrap()
+}
+
+async fn an_authenticator_app_can_be_the_second_factor(backend: Backend) {
+    let w = world(backend).await;
+    require_2fa(&w.owner).await;
+    w.invite("ada@acme.example").await.unwrap();
+    let token = w.token_for("ada@acme.example").await;
+    let phone = w.app.visitor();
+    phone.call("register_details", &details(&token, "+33612345678")).await.unwrap();
+    let early = phone.call("verify_registration_code", &[("token", &token), ("code", "123456")]).await;
+    assert!(matches!(early, Err((409, AppError::Conflict(_)))), "no factor chosen yet: {early:?}");
+
+    let setup = phone.call("send_registration_code", &[("token", &token), ("factor", "totp")]).await.unwrap();
+    let key = setup["Authenticator"]["key"].as_str().unwrap().to_string();
+    assert_eq!(key.len(), 32);
+    assert!(setup["Authenticator"]["qr_svg"].as_str().unwrap().starts_with("<svg"));
+    // Choosing it again (a reload) keeps the key the app has already scanned.
+    let again = phone.call("send_registration_code", &[("token", &token), ("factor", "totp")]).await.unwrap();
+    assert_eq!(again["Authenticator"]["key"], key.as_str());
+
+    let wrong = phone.call("verify_registration_code", &[("token", &token), ("code", "12345x")]).await;
+    assert!(matches!(wrong, Err((422, AppError::Invalid { ref field, .. })) if field == "code"), "{wrong:?}");
+    let code = app_code(&key, 0);
+    assert_eq!(phone.call("verify_registration_code", &[("token", &token), ("code", &code)]).await.unwrap(), "Eula");
+    phone.call("complete_registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(phone.whoami().await["email"], "ada@acme.example");
+    let emails_before = w.sink.to("ada@acme.example").len();
+
+    // Signing in asks for the app's code and sends nothing; a code works once.
+    let laptop = w.app.visitor();
+    assert_eq!(laptop.sign_in("ada@acme.example", PASSWORD).await.unwrap(), "AuthenticatorCode");
+    let replay = laptop.call("verify_sign_in_code", &[("code", &code)]).await;
+    assert!(matches!(replay, Err((422, _))), "the registration code is spent: {replay:?}");
+    laptop.call("verify_sign_in_code", &[("code", &app_code(&key, 1))]).await.unwrap();
+    assert_eq!(laptop.whoami().await["email"], "ada@acme.example");
+    assert_eq!(w.sink.to("ada@acme.example").len(), emails_before, "no email for an app code");
+
+    // Guessing is cut off after five wrong codes...
+    let guesser = w.app.visitor();
+    guesser.sign_in("ada@acme.example", PASSWORD).await.unwrap();
+    let wrong = (0..).map(|i| format!("{i:06}")).find(|c| (-2..=2).all(|o| app_code(&key, o) != *c)).unwrap();
+    for _ in 0..5 {
+        assert!(guesser.call("verify_sign_in_code", &[("code", &wrong)]).await.is_err());
+    }
+    let locked = guesser.call("verify_sign_in_code", &[("code", &app_code(&key, 0))]).await;
+    assert!(matches!(locked, Err((429, AppError::TooManyAttempts(_)))), "{locked:?}");
+    // ...while someone without their phone can still have a code emailed.
+    guesser.call("resend_sign_in_code", &[]).await.unwrap();
+    let emailed = w.latest_code("ada@acme.example", emails_before).await;
+    guesser.call("verify_sign_in_code", &[("code", &emailed)]).await.unwrap();
+    assert_eq!(guesser.whoami().await["email"], "ada@acme.example");
+    w.app.stop().await;
+}
+
 async fn five_wrong_codes_use_up_the_code(backend: Backend) {
     let w = world(backend).await;
     require_2fa(&w.owner).await;
@@ -381,6 +439,7 @@ crate::on_both_databases!(
     an_invitee_registers_on_their_phone_accepts_the_eula_and_is_signed_in,
     two_tabs_finishing_registration_at_once_cannot_both_succeed,
     with_2fa_required_registration_and_sign_in_need_an_emailed_code,
+    an_authenticator_app_can_be_the_second_factor,
     five_wrong_codes_use_up_the_code,
     resending_kills_the_old_link_and_revoking_and_expiry_say_so,
 );

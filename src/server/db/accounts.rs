@@ -8,10 +8,11 @@ pub struct Credentials {
     pub password_hash: Option<String>,
     pub second_factor: Option<String>,
     pub mobile: Option<String>,
+    pub totp_secret: Option<String>,
 }
 
 pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credentials>, sqlx::Error> {
-    sqlx::query_as("SELECT id, password_hash, second_factor, mobile FROM accounts WHERE email = $1")
+    sqlx::query_as("SELECT id, password_hash, second_factor, mobile, totp_secret FROM accounts WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(&db.pool)
         .await
@@ -42,6 +43,27 @@ pub async fn set_password_hash(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+pub async fn totp_secret(db: &Db, account_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let secret: Option<Option<String>> = sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE id = $1")
+        .bind(account_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(secret.flatten())
+}
+
+/// Records an authenticator code's time step as used, unless it or a later one already was:
+/// false means the code was replayed.
+pub async fn spend_totp_step(db: &Db, account_id: i64, step: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+    )
+    .bind(account_id)
+    .bind(step)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Who is calling, as far as authorization needs to know: their Active membership in one organization.

@@ -3,25 +3,37 @@
 use super::now_ms;
 use sqlx::{Any, Transaction};
 
+/// What registering sets on the account.
+pub struct CompletedAccount<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub mobile: &'a str,
+    pub password_hash: &'a str,
+    /// The proven second factor, if any: "email", "sms" or "totp".
+    pub second_factor: Option<&'a str>,
+    /// With "totp": the app's secret and the step of the code that proved it.
+    pub totp: Option<(&'a str, i64)>,
+}
+
 pub async fn complete_account(
     tx: &mut Transaction<'static, Any>,
     account_id: i64,
-    first_name: &str,
-    last_name: &str,
-    mobile: &str,
-    password_hash: &str,
-    second_factor: Option<&str>,
+    a: &CompletedAccount<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE accounts SET first_name = $2, last_name = $3, mobile = $4, password_hash = $5,
-                second_factor = COALESCE($6, second_factor) WHERE id = $1",
+                second_factor = COALESCE($6, second_factor),
+                totp_secret = COALESCE($7, totp_secret), totp_last_step = COALESCE($8, totp_last_step)
+         WHERE id = $1",
     )
     .bind(account_id)
-    .bind(first_name)
-    .bind(last_name)
-    .bind(mobile)
-    .bind(password_hash)
-    .bind(second_factor)
+    .bind(a.first_name)
+    .bind(a.last_name)
+    .bind(a.mobile)
+    .bind(a.password_hash)
+    .bind(a.second_factor)
+    .bind(a.totp.map(|(secret, _)| secret))
+    .bind(a.totp.map(|(_, step)| step))
     .execute(&mut **tx)
     .await?;
     Ok(())
