@@ -16,7 +16,7 @@ pub async fn load_outbox() -> Result<OutboxOverview, AppError> {
     let state = state();
     Ok(OutboxOverview {
         counts: db::outbox::counts(&state.db, caller.org_id).await?,
-        jobs: db::outbox::recent(&state.db, caller.org_id, 200).await?,
+        jobs: crate::server::jobs::readable(db::outbox::recent(&state.db, caller.org_id, 200).await?),
         smtp_configured: !state.settings.mail.smtp_url.is_empty(),
     })
 }

@@ -97,8 +97,9 @@ pub struct OutboxJob {
     pub kind: String,
     pub recipient: String,
     pub subject: String,
-    /// The job as stored; for emails, the message itself, so an admin can read what went out.
-    pub payload: String,
+    /// What the recipient reads (an email's plain text, a text message), so an admin can see what went out.
+    #[cfg_attr(feature = "ssr", sqlx(default))]
+    pub body: Option<String>,
     pub status: String,
     pub attempts: i64,
     pub max_attempts: i64,
@@ -107,14 +108,6 @@ pub struct OutboxJob {
     pub delivery: Option<String>,
     pub created_at: i64,
     pub done_at: Option<i64>,
-}
-
-impl OutboxJob {
-    /// The plain-text body of an email job.
-    pub fn text_body(&self) -> Option<String> {
-        let value: serde_json::Value = serde_json::from_str(&self.payload).ok()?;
-        value.get("text").and_then(|t| t.as_str()).map(str::to_string)
-    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

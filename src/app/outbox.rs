@@ -70,7 +70,7 @@ fn OutboxView(overview: OutboxOverview, retry: ServerAction<RetryOutboxJob>) -> 
 
 #[component]
 fn JobRow(job: OutboxJob, retry: ServerAction<RetryOutboxJob>) -> impl IntoView {
-    let body = job.text_body();
+    let body = job.body.clone();
     let failed = job.status == "failed";
     let id = job.id;
     let state = match (job.status.as_str(), job.delivery.as_deref()) {

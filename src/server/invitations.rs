@@ -3,8 +3,8 @@
 
 use super::auth::{fail, new_token, Caller};
 use super::db::{self, now_ms};
-use super::jobs::enqueue_email;
-use super::mail::invitation_email;
+use super::jobs::{enqueue_invitation, JobPayload};
+use super::mail::Invitation;
 use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH};
 use crate::domain::invites::{ClassifiedEntry, InviteClass};
@@ -113,14 +113,11 @@ pub async fn send_batch(
         expires_at,
         max_attempts: state.settings.outbox.max_attempts,
     };
-    // Within both databases' limits on parameters per statement.
-    for chunk in new.chunks(100) {
-        let items = chunk
-            .iter()
-            .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
-            .collect::<Result<Vec<_>, AppError>>()?;
-        db::invitations::store_chunk(&mut tx, &target, &items).await?;
-    }
+    let items = new
+        .iter()
+        .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
+        .collect::<Result<Vec<_>, AppError>>()?;
+    db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
     db::audit::record(
         &mut tx,
         caller.org_id,
@@ -152,12 +149,30 @@ fn batch_item<'a>(
     email: &'a str,
     expires_at: i64,
 ) -> Result<db::invitations::BatchItem<'a>, AppError> {
-    let (token, token_hash) = new_token();
-    let link = format!("{}/register/{}", state.settings.public_base(), token.expose());
-    let message = invitation_email(email, &org.name, &org.sender_name, inviter, &link, expires_at);
-    let subject = message.subject.clone();
-    let payload = serde_json::to_string(&super::jobs::JobPayload::Email(message)).map_err(|_| AppError::Internal)?;
+    let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
+    let subject = invitation.subject();
+    let payload = serde_json::to_string(&JobPayload::Invitation(invitation)).map_err(|_| AppError::Internal)?;
     Ok(db::invitations::BatchItem { email, token_hash, subject, payload })
+}
+
+/// An invitation email with a fresh link, and the hash of the link's token, which is all that is kept of it.
+fn invitation(
+    state: &AppState,
+    org: &crate::api::types::OrgGeneral,
+    inviter: &str,
+    email: &str,
+    expires_at: i64,
+) -> (Invitation, String) {
+    let (token, token_hash) = new_token();
+    let invitation = Invitation {
+        to: email.to_string(),
+        org: org.name.clone(),
+        sender: org.sender_name.clone(),
+        inviter: inviter.to_string(),
+        link: format!("{}/register/{}", state.settings.public_base(), token.expose()),
+        expires_at,
+    };
+    (invitation, token_hash)
 }
 
 /// One invitation with a fresh token and its email in the outbox.
@@ -173,10 +188,8 @@ async fn invite(
     email: &str,
     expires_at: i64,
 ) -> Result<(), AppError> {
-    let (token, token_hash) = new_token();
-    let link = format!("{}/register/{}", state.settings.public_base(), token.expose());
-    let message = invitation_email(email, &org.name, &org.sender_name, inviter, &link, expires_at);
-    let job = enqueue_email(tx, state, caller.org_id, message).await?;
+    let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
+    let job = enqueue_invitation(tx, state, caller.org_id, invitation).await?;
     db::invitations::create(
         tx,
         &db::invitations::NewInvitation {

@@ -1,7 +1,7 @@
 //! The outbox worker: claims due jobs, runs them, and records the outcome with backoff.
 
 use super::db::{self, outbox::ClaimedJob};
-use super::mail::EmailMessage;
+use super::mail::{EmailMessage, Invitation};
 use super::AppState;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
@@ -13,16 +13,41 @@ use tokio_util::sync::CancellationToken;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobPayload {
     Email(EmailMessage),
-    Sms { to: String, body: String },
+    /// An invitation email, rendered when it is sent.
+    Invitation(Invitation),
+    Sms {
+        to: String,
+        body: String,
+    },
 }
 
 impl JobPayload {
     fn kind(&self) -> &'static str {
         match self {
-            JobPayload::Email(_) => "email",
+            JobPayload::Email(_) | JobPayload::Invitation(_) => "email",
             JobPayload::Sms { .. } => "sms",
         }
     }
+
+    /// What the recipient reads: an email's plain text, or a text message.
+    pub fn readable_body(&self) -> String {
+        match self {
+            JobPayload::Email(message) => message.text.clone(),
+            JobPayload::Invitation(invitation) => invitation.render().text,
+            JobPayload::Sms { body, .. } => body.clone(),
+        }
+    }
+}
+
+/// The outbox as admins read it: each job with the text it carries.
+pub fn readable(stored: Vec<db::outbox::StoredJob>) -> Vec<crate::api::types::OutboxJob> {
+    stored
+        .into_iter()
+        .map(|s| crate::api::types::OutboxJob {
+            body: serde_json::from_str::<JobPayload>(&s.payload).ok().map(|p| p.readable_body()),
+            ..s.job
+        })
+        .collect()
 }
 
 /// Queues an email in the caller's transaction, so it goes out only if the change commits.
@@ -34,6 +59,17 @@ pub async fn enqueue_email(
 ) -> Result<i64, sqlx::Error> {
     let (recipient, subject) = (message.to.clone(), message.subject.clone());
     enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Email(message)).await
+}
+
+/// Queues an invitation email in the caller's transaction.
+pub async fn enqueue_invitation(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    invitation: Invitation,
+) -> Result<i64, sqlx::Error> {
+    let (recipient, subject) = (invitation.to.clone(), invitation.subject());
+    enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Invitation(invitation)).await
 }
 
 /// Queues a text message in the caller's transaction.
@@ -124,6 +160,9 @@ async fn run_worker(state: AppState, worker: String, shutdown: CancellationToken
 async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
     let outcome = match serde_json::from_str::<JobPayload>(&job.payload) {
         Ok(JobPayload::Email(message)) => state.mailer.send(&message).await.map_err(|f| (f.message, f.permanent)),
+        Ok(JobPayload::Invitation(invitation)) => {
+            state.mailer.send(&invitation.render()).await.map_err(|f| (f.message, f.permanent))
+        }
         Ok(JobPayload::Sms { to, body }) => match &state.sms {
             Some(sms) => sms.send(&to, &body).await.map(|_| "twilio").map_err(|f| (f.message, f.permanent)),
             None => Err(("no SMS provider is configured".to_string(), true)),

@@ -232,27 +232,41 @@ pub fn html_escape(text: &str) -> String {
 }
 
 /// The invitation email: who invites, to which organization, the link, and when it stops working.
-pub fn invitation_email(to: &str, org: &str, sender: &str, inviter: &str, link: &str, expires_at: i64) -> EmailMessage {
-    let expires = crate::domain::time::format_utc(expires_at);
-    let text = format!(
-        "Hello,\n\n{inviter} has invited you to join {org} on Onboard.\n\n\
-         Register here (the link works once):\n{link}\n\n\
-         This invitation expires on {expires}. If it has expired, ask {inviter} to send you a new one.\n\n\
-         If you were not expecting this email, you can ignore it.\n"
-    );
-    let (org_h, inviter_h, link_h) = (html_escape(org), html_escape(inviter), html_escape(link));
-    let html = format!(
-        "<p>Hello,</p><p>{inviter_h} has invited you to join <strong>{org_h}</strong> on Onboard.</p>\
-         <p><a href=\"{link_h}\">Register now</a> (the link works once), or open this address:<br>{link_h}</p>\
-         <p>This invitation expires on {expires}. If it has expired, ask {inviter_h} to send you a new one.</p>\
-         <p>If you were not expecting this email, you can ignore it.</p>"
-    );
-    EmailMessage {
-        to: to.to_string(),
-        from_name: Some(sender.to_string()),
-        subject: format!("{inviter} invited you to join {org} on Onboard"),
-        text,
-        html,
+/// What an invitation email says. The outbox keeps this rather than the rendered message: a
+/// tenth of the bytes, which is most of the cost of storing a batch of thousands.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Invitation {
+    pub to: String,
+    pub org: String,
+    pub sender: String,
+    pub inviter: String,
+    pub link: String,
+    pub expires_at: i64,
+}
+
+impl Invitation {
+    pub fn subject(&self) -> String {
+        format!("{} invited you to join {} on Onboard", self.inviter, self.org)
+    }
+
+    /// The message itself, plain text and HTML, naming the organization, the inviter and the expiry.
+    pub fn render(&self) -> EmailMessage {
+        let Invitation { to, org, sender, inviter, link, expires_at } = self;
+        let expires = crate::domain::time::format_utc(*expires_at);
+        let text = format!(
+            "Hello,\n\n{inviter} has invited you to join {org} on Onboard.\n\n\
+             Register here (the link works once):\n{link}\n\n\
+             This invitation expires on {expires}. If it has expired, ask {inviter} to send you a new one.\n\n\
+             If you were not expecting this email, you can ignore it.\n"
+        );
+        let (org_h, inviter_h, link_h) = (html_escape(org), html_escape(inviter), html_escape(link));
+        let html = format!(
+            "<p>Hello,</p><p>{inviter_h} has invited you to join <strong>{org_h}</strong> on Onboard.</p>\
+             <p><a href=\"{link_h}\">Register now</a> (the link works once), or open this address:<br>{link_h}</p>\
+             <p>This invitation expires on {expires}. If it has expired, ask {inviter_h} to send you a new one.</p>\
+             <p>If you were not expecting this email, you can ignore it.</p>"
+        );
+        EmailMessage { to: to.clone(), from_name: Some(sender.clone()), subject: self.subject(), text, html }
     }
 }
 
@@ -293,8 +307,15 @@ mod tests {
 
     #[test]
     fn an_invitation_names_the_organization_the_inviter_the_link_and_the_expiry_and_escapes_markup() {
-        let m =
-            invitation_email("a@b.co", "Acme <script>", "Acme HR", "Ada <b>", "http://x/register/t", 1_795_000_000_000);
+        let m = Invitation {
+            to: "a@b.co".into(),
+            org: "Acme <script>".into(),
+            sender: "Acme HR".into(),
+            inviter: "Ada <b>".into(),
+            link: "http://x/register/t".into(),
+            expires_at: 1_795_000_000_000,
+        }
+        .render();
         assert!(m.text.contains("Ada <b> has invited you to join Acme <script> on Onboard"));
         assert!(m.text.contains("http://x/register/t") && m.text.contains("18 Nov 2026, 11:06 UTC"));
         assert!(m.html.contains("Acme &lt;script&gt;") && !m.html.contains("<script>"));

@@ -96,6 +96,11 @@ async fn a_messy_paste_is_classified_invited_and_confirmed(backend: Backend) {
     assert!(mail.contains("invited you to join Acme on Onboard"), "{mail}");
     assert!(mail.contains("This invitation expires on"));
     assert_eq!(w.status_of("grace@acme.example").await, "pending");
+    // Admins read in the outbox the same text that was delivered.
+    let outbox = w.owner.get("load_outbox", &[]).await.unwrap();
+    let job = outbox["jobs"].as_array().unwrap().iter().find(|j| j["recipient"] == "ada@acme.example").unwrap();
+    let token = w.sink.to("ada@acme.example").pop().unwrap().registration_token().unwrap();
+    assert!(job["body"].as_str().unwrap().contains(&format!("/register/{token}")), "{job}");
 
     // Asking again: both are now pending.
     let again = w.owner.call("check_invites", &[("emails", "ada@acme.example, grace@acme.example")]).await.unwrap();
@@ -356,6 +361,15 @@ async fn resending_kills_the_old_link_and_revoking_and_expiry_say_so(backend: Ba
     // The list shows Expired once lapsed invitations are swept (any invite check sweeps).
     w.owner.call("check_invites", &[("emails", "x@acme.example")]).await.unwrap();
     assert_eq!(w.status_of("ada@acme.example").await, "expired");
+
+    // A new batch may invite an Expired member again: a fresh link replaces the lapsed one.
+    w.invite("ada@acme.example").await.unwrap();
+    w.app.eventually("a fourth email", || async { w.sink.to("ada@acme.example").len() == 4 }).await;
+    let fourth = w.sink.to("ada@acme.example")[3].registration_token().unwrap();
+    assert_eq!(w.status_of("ada@acme.example").await, "pending");
+    let lapsed = w.app.visitor().get("registration", &[("token", &third)]).await;
+    assert!(matches!(lapsed, Err((409, AppError::Conflict(ref m))) if m.contains("newer invitation")), "{lapsed:?}");
+    assert!(w.app.visitor().get("registration", &[("token", &fourth)]).await.is_ok());
     w.app.stop().await;
 }
 

@@ -47,7 +47,7 @@ async fn without_smtp_emails_are_logged_and_kept_for_admins_to_read(backend: Bac
     assert_eq!(overview["smtp_configured"], false);
     let job = &overview["jobs"][0];
     assert_eq!(job["delivery"], "logged");
-    assert!(job["payload"].as_str().unwrap().contains("If you can read it, email delivery works."));
+    assert!(job["body"].as_str().unwrap().contains("If you can read it, email delivery works."));
     app.stop().await;
 }
 

@@ -1,6 +1,6 @@
 //! Invitations and their batches.
 
-use super::{now_ms, Db};
+use super::{now_ms, Backend, Db};
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
@@ -216,95 +216,110 @@ pub struct BatchTarget {
     pub max_attempts: i64,
 }
 
-/// `($a, $b…), ($c, $d…)`: numbered placeholders for `rows` rows of `per_row` values after `first`.
-fn values(rows: usize, per_row: usize, first: usize, row: impl Fn(&[String]) -> String) -> String {
-    (0..rows)
-        .map(|r| {
-            let slots: Vec<String> = (0..per_row).map(|c| format!("${}", first + r * per_row + c)).collect();
-            row(&slots)
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+impl Backend {
+    /// A table of the elements of the JSON array in parameter `$n`, one row each, in a column
+    /// named `value`: text for an array of strings, else JSON that `value ->> 'key'` reads.
+    fn json_rows(self, n: usize, strings: bool) -> String {
+        match (self, strings) {
+            (Backend::Sqlite, _) => format!("json_each(${n})"),
+            (Backend::Postgres, true) => format!("jsonb_array_elements_text(CAST(${n} AS jsonb))"),
+            (Backend::Postgres, false) => format!("jsonb_array_elements(CAST(${n} AS jsonb))"),
+        }
+    }
 }
 
-/// Stores a chunk of a batch with one statement per table rather than per address: accounts,
-/// pending memberships, the end of earlier links, outbox jobs and invitations.
-pub async fn store_chunk(
+/// Stores a whole batch with one statement per table, each taking its rows as one JSON
+/// parameter: accounts, pending memberships, the end of earlier links, outbox jobs and
+/// invitations. (Thousands of bound parameters cost more than the rows themselves.)
+pub async fn store_batch(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     t: &BatchTarget,
     items: &[BatchItem<'_>],
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let n = items.len();
-    let in_list = |first: usize| (0..n).map(|i| format!("${}", first + i)).collect::<Vec<_>>().join(", ");
+    let emails = serde_json::to_string(&items.iter().map(|i| i.email).collect::<Vec<_>>()).expect("strings serialize");
 
-    let sql = format!(
-        "INSERT INTO accounts (email, first_name, last_name, created_at) VALUES {} ON CONFLICT (email) DO NOTHING",
-        values(n, 1, 2, |s| format!("({}, '', '', $1)", s[0]))
-    );
-    let mut q = sqlx::query(&sql).bind(now);
-    for item in items {
-        q = q.bind(item.email);
-    }
-    q.execute(&mut **tx).await?;
-    let sql = format!("SELECT email, id FROM accounts WHERE email IN ({})", in_list(1));
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
-    for item in items {
-        q = q.bind(item.email);
-    }
-    let accounts: HashMap<String, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
-    let account_ids: Vec<i64> = items.iter().map(|i| accounts[i.email]).collect();
+    // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join. The
+    // CROSS JOINs below fix SQLite's join order: the JSON rows outside, the indexed tables inside.
+    sqlx::query(&format!(
+        "INSERT INTO accounts (email, first_name, last_name, created_at)
+         SELECT value, '', '', $1 FROM {} WHERE true ON CONFLICT (email) DO NOTHING",
+        backend.json_rows(2, true)
+    ))
+    .bind(now)
+    .bind(&emails)
+    .execute(&mut **tx)
+    .await?;
 
-    let sql = format!(
-        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at) VALUES {}
+    sqlx::query(&format!(
+        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at)
+         SELECT $1, a.id, $2, $3, 'pending', $4, $5 FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
              role_id = excluded.role_id, invited_by = excluded.invited_by",
-        values(n, 1, 6, |s| format!("($1, {}, $2, $3, 'pending', $4, $5)", s[0]))
-    );
-    let mut q = sqlx::query(&sql).bind(t.org_id).bind(t.area_id).bind(t.role_id).bind(t.inviter).bind(now);
-    for id in &account_ids {
-        q = q.bind(*id);
-    }
-    q.execute(&mut **tx).await?;
-    let sql = format!("SELECT account_id, id FROM memberships WHERE org_id = $1 AND account_id IN ({})", in_list(2));
-    let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).bind(t.org_id);
-    for id in &account_ids {
-        q = q.bind(*id);
-    }
-    let memberships: HashMap<i64, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
-    let membership_ids: Vec<i64> = account_ids.iter().map(|a| memberships[a]).collect();
+        backend.json_rows(6, true)
+    ))
+    .bind(t.org_id)
+    .bind(t.area_id)
+    .bind(t.role_id)
+    .bind(t.inviter)
+    .bind(now)
+    .bind(&emails)
+    .execute(&mut **tx)
+    .await?;
 
     // Re-invited people (their earlier invitation expired): that link stops working.
-    let sql = format!(
-        "UPDATE invitations SET status = 'replaced' WHERE status IN ('pending', 'expired') AND membership_id IN ({})",
-        in_list(1)
-    );
-    let mut q = sqlx::query(&sql);
-    for id in &membership_ids {
-        q = q.bind(*id);
-    }
-    q.execute(&mut **tx).await?;
+    sqlx::query(&format!(
+        "UPDATE invitations SET status = 'replaced' WHERE status IN ('pending', 'expired') AND membership_id IN
+            (SELECT m.id FROM {} e CROSS JOIN accounts a CROSS JOIN memberships m
+             WHERE a.email = e.value AND m.account_id = a.id AND m.org_id = $1)",
+        backend.json_rows(2, true)
+    ))
+    .bind(t.org_id)
+    .bind(&emails)
+    .execute(&mut **tx)
+    .await?;
 
-    let sql = format!(
+    let jobs_json = serde_json::to_string(
+        &items.iter().map(|i| serde_json::json!({"e": i.email, "s": i.subject, "p": i.payload})).collect::<Vec<_>>(),
+    )
+    .expect("strings serialize");
+    let jobs: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
         "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
-         VALUES {} RETURNING recipient, id",
-        values(n, 3, 4, |s| format!("($1, 'email', {}, {}, {}, 'queued', 0, $2, $3, $3)", s[0], s[1], s[2]))
-    );
-    let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(t.org_id).bind(t.max_attempts).bind(now);
-    for item in items {
-        q = q.bind(item.email).bind(&item.subject).bind(&item.payload);
-    }
-    let jobs: HashMap<String, i64> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+         SELECT $1, 'email', value ->> 'e', value ->> 's', value ->> 'p', 'queued', 0, $2, $3, $3 FROM {}
+         RETURNING recipient, id",
+        backend.json_rows(4, false)
+    ))
+    .bind(t.org_id)
+    .bind(t.max_attempts)
+    .bind(now)
+    .bind(&jobs_json)
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
 
-    let sql = format!(
+    let invitations_json = serde_json::to_string(
+        &items
+            .iter()
+            .map(|i| serde_json::json!({"e": i.email, "t": i.token_hash, "j": jobs[i.email]}))
+            .collect::<Vec<_>>(),
+    )
+    .expect("strings serialize");
+    sqlx::query(&format!(
         "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
-         VALUES {}",
-        values(n, 4, 6, |s| format!("($1, {}, $2, {}, {}, $3, 'pending', $4, {}, $5)", s[0], s[1], s[2], s[3]))
-    );
-    let mut q = sqlx::query(&sql).bind(t.org_id).bind(t.batch_id).bind(t.inviter).bind(t.expires_at).bind(now);
-    for (item, membership) in items.iter().zip(&membership_ids) {
-        q = q.bind(*membership).bind(item.email).bind(&item.token_hash).bind(jobs[item.email]);
-    }
-    q.execute(&mut **tx).await?;
+         SELECT $1, m.id, $2, a.email, i.value ->> 't', $3, 'pending', $4, CAST(i.value ->> 'j' AS BIGINT), $5
+         FROM {} i CROSS JOIN accounts a CROSS JOIN memberships m
+         WHERE a.email = i.value ->> 'e' AND m.account_id = a.id AND m.org_id = $1",
+        backend.json_rows(6, false)
+    ))
+    .bind(t.org_id)
+    .bind(t.batch_id)
+    .bind(t.inviter)
+    .bind(t.expires_at)
+    .bind(now)
+    .bind(&invitations_json)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

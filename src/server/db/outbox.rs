@@ -132,7 +132,15 @@ pub async fn retry(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> 
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn recent(db: &Db, org_id: i64, limit: i64) -> Result<Vec<OutboxJob>, sqlx::Error> {
+/// A job as stored, its payload still to be read.
+#[derive(sqlx::FromRow)]
+pub struct StoredJob {
+    #[sqlx(flatten)]
+    pub job: OutboxJob,
+    pub payload: String,
+}
+
+pub async fn recent(db: &Db, org_id: i64, limit: i64) -> Result<Vec<StoredJob>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, last_error, delivery, created_at, done_at
          FROM outbox_jobs WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
