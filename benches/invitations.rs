@@ -20,7 +20,8 @@ async fn fresh_state(smtp_url: Option<&str>) -> (AppState, Caller, i64, i64) {
     if let Some(url) = smtp_url {
         settings.set("ONBOARD_SMTP_URL", url).unwrap();
     }
-    settings.outbox.workers = 8;
+    // The shipped defaults: 16 outbox workers and 16 pooled SMTP connections per instance.
+    settings.outbox.workers = 16;
     settings.outbox.poll_millis = 20;
     let state = AppState::new(settings).await.unwrap();
     let owner = bootstrap::create_owner(&state, "owner@bench.example", Some("Bench")).await.unwrap();
