@@ -160,6 +160,11 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// Compares secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is worthless.
 pub async fn establish(session: &Session, account_id: i64, org_id: i64) -> Result<(), AppError> {
     session.cycle_id().await.map_err(session_error)?;
@@ -336,7 +341,7 @@ pub async fn set_password_with_link(
 ) -> Result<(), AppError> {
     password::check(new_password.expose()).map_err(|reason| fail(AppError::invalid("password", reason)))?;
     let hash = hash_password(new_password).await?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let Some(account_id) = db::password_links::redeem(&mut tx, &token_hash(token)).await? else {
         return Err(fail(AppError::Conflict(
             "This link has expired or was already used. Ask an owner of your organization for a new one.".into(),

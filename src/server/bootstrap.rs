@@ -30,7 +30,7 @@ pub async fn ensure_first_organization(state: &AppState) -> anyhow::Result<Optio
 pub async fn create_owner(state: &AppState, email: &str, new_org: Option<&str>) -> anyhow::Result<OwnerLink> {
     let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!("--email: {e}"))?;
     let org_name = new_org.map(|n| settings::name(n, "organization name")).transpose().map_err(anyhow::Error::msg)?;
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let account_id = db::accounts::find_or_create(&mut tx, &email).await?;
     // A named organization is new; without a name the Owner joins the first one, if any.
     let existing = match org_name {

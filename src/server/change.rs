@@ -14,7 +14,7 @@ pub struct AuditedChange {
 
 impl AuditedChange {
     pub async fn begin(caller: &Caller) -> Result<Self, AppError> {
-        let tx = state().db.pool.begin().await?;
+        let tx = state().db.begin().await?;
         Ok(Self { tx, org_id: caller.org_id, actor: caller.account_id })
     }
 

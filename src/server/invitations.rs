@@ -80,7 +80,7 @@ pub async fn send_batch(
 
     // One transaction checks the choices and stores the batch. Classification came first,
     // outside it, because sweeping lapsed invitations is a write of its own.
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     if db::service_areas::member_count(&mut tx, caller.org_id, area_id).await?.is_none() {
         return Err(fail(AppError::invalid("area", "Choose a service area.")));
     }
@@ -209,7 +209,7 @@ async fn invite(
 
 /// Sends a pending or expired member a fresh invitation; the old link stops working.
 pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
         .await?
         .ok_or_else(|| fail(AppError::NotFound))?;
@@ -239,7 +239,7 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
 
 /// Withdraws a pending invitation: the link stops working and the person is no longer a member.
 pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
         .await?
         .ok_or_else(|| fail(AppError::NotFound))?;

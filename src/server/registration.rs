@@ -2,7 +2,7 @@
 //! when the organization requires it, then the EULA. Only the last step spends the link.
 //! What the person has entered so far waits in their session, not in the database.
 
-use super::auth::{establish, fail, hash_password, token_hash};
+use super::auth::{constant_time_eq, establish, fail, hash_password, token_hash};
 use super::db::{self, invitations::Link, now_ms};
 use super::jobs::{enqueue_email, enqueue_sms};
 use super::mail::code_email;
@@ -176,7 +176,7 @@ pub async fn send_code(
         .await?;
     let general = db::organizations::general(&state.db, org_id).await?.ok_or(AppError::NotFound)?;
     let what = if purpose == REGISTER { "registering" } else { "signing in" };
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     match to {
         CodeTo::Email(email) => {
             enqueue_email(&mut tx, state, org_id, code_email(email, &general.sender_name, &code, what)).await?;
@@ -210,10 +210,6 @@ pub async fn check_code(state: &AppState, account_id: i64, purpose: &str, typed:
         return Err(fail(AppError::invalid("code", "This code was already used. Ask for a new code.")));
     }
     Ok(())
-}
-
-pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Starts the chosen second factor: a code by "email", or by "sms" to the mobile number given,
@@ -305,7 +301,7 @@ pub async fn complete(
             )));
         }
     }
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
     }

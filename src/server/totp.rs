@@ -39,8 +39,7 @@ pub fn matching_step(secret: &str, typed: &str, now_ms: i64) -> Option<i64> {
     }
     let now = step_at(now_ms);
     (now - DRIFT_STEPS..=now + DRIFT_STEPS).find(|&step| {
-        code_at(secret, step)
-            .is_some_and(|code| super::registration::constant_time_eq(code.as_bytes(), typed.as_bytes()))
+        code_at(secret, step).is_some_and(|code| super::auth::constant_time_eq(code.as_bytes(), typed.as_bytes()))
     })
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 /// Marks lapsed invitations expired, and their still-pending memberships with them.
 pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE memberships SET status = 'expired' WHERE status = 'pending' AND id IN
             (SELECT membership_id FROM invitations WHERE status = 'pending' AND expires_at <= $1)",

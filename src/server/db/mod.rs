@@ -76,6 +76,16 @@ impl Db {
         migrator.run(&self.pool).await.map_err(|e| anyhow::anyhow!("applying migrations: {e}"))
     }
 
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once
+    /// (BEGIN IMMEDIATE), waiting out the busy timeout if need be: a plain BEGIN that reads first
+    /// fails with "database is locked", without waiting, when another connection wrote meanwhile.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }

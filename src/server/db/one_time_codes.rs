@@ -16,7 +16,7 @@ pub async fn create(
     code_hash: &str,
     expires_at: i64,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     // Only the newest code works.
     sqlx::query("UPDATE one_time_codes SET used_at = $3 WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL")
         .bind(account_id)

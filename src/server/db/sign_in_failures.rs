@@ -10,7 +10,7 @@ pub async fn count_since(db: &Db, subject: &str, since_ms: i64) -> Result<i64, s
 }
 
 pub async fn record(db: &Db, subjects: &[&str], at: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin().await?;
     for subject in subjects {
         sqlx::query("INSERT INTO sign_in_failures (subject, at) VALUES ($1, $2)")
             .bind(*subject)
