@@ -2,8 +2,11 @@
 //! calling and may they → domain rules → one transaction → a DTO.
 
 pub mod account;
+pub mod identity;
 pub mod invites;
+pub mod onboarding;
 pub mod outbox;
+pub mod profile;
 pub mod registration;
 pub mod settings;
 pub mod types;

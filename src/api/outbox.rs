@@ -28,6 +28,7 @@ pub async fn retry_outbox_job(id: i64) -> Result<(), AppError> {
     if !db::outbox::retry(&mut change, caller.org_id, id).await? {
         return Err(fail(AppError::NotFound));
     }
+    db::onboarding_messages::requeued_with_job(&mut change, id).await?;
     change.commit("outbox.retried", &format!("job #{id}")).await?;
     state().outbox_wake.notify_waiters();
     Ok(())

@@ -1,10 +1,13 @@
 //! The app shell, its routes, and one module per page.
 
 mod home;
+mod identity;
 mod invite;
 mod nav;
 mod not_found;
+mod onboarding;
 mod outbox;
+mod profile;
 mod register;
 mod set_password;
 mod settings;
@@ -99,6 +102,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/register/:token") view=register::RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async/>
                     <Route path=path!("/outbox") view=outbox::OutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/onboarding") view=onboarding::OnboardingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/slack-mappings") view=identity::SlackMappingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/microsoftteams-mappings") view=identity::TeamsMappingsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -24,7 +24,20 @@ pub const NAV: &[NavItem] = &[
         href: "/users",
         permissions: &[Permission::UsersManage, Permission::UsersInvite],
     },
+    NavItem { group: "Tools", label: "Onboarding", href: "/onboarding", permissions: &[Permission::OnboardingView] },
     NavItem { group: "Settings", label: "Organization", href: "/settings", permissions: &[Permission::OrgSettings] },
+    NavItem {
+        group: "Settings",
+        label: "Slack mappings",
+        href: "/settings/slack-mappings",
+        permissions: &[Permission::IdentityConfigure],
+    },
+    NavItem {
+        group: "Settings",
+        label: "Microsoft Teams mappings",
+        href: "/settings/microsoftteams-mappings",
+        permissions: &[Permission::IdentityConfigure],
+    },
     NavItem { group: "Settings", label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
 ];
 
@@ -91,7 +104,7 @@ fn SignedInBar(me: Me) -> impl IntoView {
             } else {
                 view! { <span class="org-name">{me.org_name.clone()}</span> }.into_any()
             }}
-            <span class="who" title=me.email.clone()>{me.display_name.clone()}</span>
+            <a class="who" href="/profile" title=me.email.clone()>{me.display_name.clone()}</a>
             <ActionForm action=auth.sign_out>
                 <button type="submit" class="button-quiet">"Sign out"</button>
             </ActionForm>

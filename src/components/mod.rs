@@ -175,3 +175,95 @@ pub fn CodeField(#[prop(into)] id: String, #[prop(into)] error: Signal<Option<St
         </div>
     }
 }
+
+/// Calls `tick` every `ms` milliseconds while the calling component is mounted. Browser only:
+/// the server renders once.
+pub fn every(ms: u32, tick: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let interval = StoredValue::new_local(Some(gloo_timers::callback::Interval::new(ms, tick)));
+        // Dropping the interval stops it.
+        on_cleanup(move || interval.update_value(|i| drop(i.take())));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (ms, tick);
+    }
+}
+
+/// A member's onboarding status as a coloured label.
+#[component]
+pub fn StatusBadge(status: crate::domain::onboarding::OnboardingStatus) -> impl IntoView {
+    view! { <span class=format!("badge status-{}", status.key())>{status.label()}</span> }
+}
+
+/// A modal dialog (the browser's own `<dialog>`: focus stays inside, Escape closes it).
+/// Open while `open` is true; closing it any way sets `open` to false.
+#[component]
+pub fn Modal(
+    #[prop(into)] open: Signal<bool>,
+    on_close: Callback<()>,
+    #[prop(into)] labelled_by: String,
+    children: Children,
+) -> impl IntoView {
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    Effect::new(move |_| {
+        let Some(el) = dialog.get() else {
+            return;
+        };
+        if open.get() {
+            if !el.open() {
+                let _ = el.show_modal();
+            }
+        } else if el.open() {
+            el.close();
+        }
+    });
+    view! {
+        <dialog node_ref=dialog class="modal" aria-labelledby=labelled_by on:close=move |_| on_close.run(())>
+            {children()}
+        </dialog>
+    }
+}
+
+/// A composed onboarding message as the recipient sees it.
+#[component]
+pub fn MessagePreview(#[prop(into)] message: Signal<crate::domain::message::Message>) -> impl IntoView {
+    use crate::domain::message::Block;
+    view! {
+        <div class="message-preview">
+            {move || {
+                message
+                    .get()
+                    .blocks
+                    .into_iter()
+                    .map(|block| match block {
+                        Block::Paragraph(runs) => view! { <p>{inline_view(runs)}</p> }.into_any(),
+                        Block::List(items) => view! {
+                            <ul>{items.into_iter().map(|item| view! { <li>{inline_view(item)}</li> }).collect_view()}</ul>
+                        }
+                        .into_any(),
+                    })
+                    .collect_view()
+            }}
+        </div>
+    }
+}
+
+fn inline_view(runs: Vec<crate::domain::message::Inline>) -> AnyView {
+    use crate::domain::message::Inline;
+    runs.into_iter()
+        .map(|run| match run {
+            Inline::Text(t) => t.into_any(),
+            Inline::Strong(inner) => view! { <strong>{inline_view(inner)}</strong> }.into_any(),
+            Inline::Emphasis(inner) => view! { <em>{inline_view(inner)}</em> }.into_any(),
+            Inline::Code(code) => view! { <code>{code}</code> }.into_any(),
+            // The preview's links do not lead anywhere: the real one is made when the message is sent.
+            Inline::Link { text, url } => {
+                view! { <a href=url.clone() title=url on:click=|ev| ev.prevent_default()>{text}</a> }.into_any()
+            }
+            Inline::LineBreak => view! { <br/> }.into_any(),
+        })
+        .collect_view()
+        .into_any()
+}

@@ -5,6 +5,8 @@ pub mod email_list;
 pub mod invites;
 pub mod members;
 pub mod membership;
+pub mod message;
+pub mod onboarding;
 pub mod password;
 pub mod permissions;
 pub mod settings;

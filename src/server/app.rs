@@ -32,6 +32,9 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Text messages, when Twilio is configured.
     pub sms: Option<super::sms::SmsSender>,
+    /// Slack and Microsoft Teams, when set up: onboarding messages and identity mappings.
+    pub slack: Option<super::integrations::slack::SlackClient>,
+    pub teams: Option<super::integrations::teams::TeamsClient>,
     /// Wakes idle outbox workers when this instance queues a job.
     pub outbox_wake: Arc<Notify>,
 }
@@ -48,13 +51,24 @@ impl AppState {
         db.migrate().await?;
         let mailer = Mailer::from_settings(&settings.mail)?;
         let sms = super::sms::SmsSender::from_settings(&settings.sms)?;
+        let slack = super::integrations::slack::SlackClient::from_settings(&settings.slack)?;
+        let teams = super::integrations::teams::TeamsClient::from_settings(&settings.teams)?;
         let leptos_options = LeptosOptions::builder()
             .output_name("onboard")
             .site_root(settings.server.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(settings.server.site_addr)
             .build();
-        Ok(Self { leptos_options, db, settings: Arc::new(settings), mailer, sms, outbox_wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            leptos_options,
+            db,
+            settings: Arc::new(settings),
+            mailer,
+            sms,
+            slack,
+            teams,
+            outbox_wake: Arc::new(Notify::new()),
+        })
     }
 }
 
@@ -139,6 +153,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/oauth/{provider}/start", get(super::oauth::start_route))
+        .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)

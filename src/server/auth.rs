@@ -52,20 +52,24 @@ pub async fn client_ip() -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-fn session_error(e: tower_sessions::session::Error) -> AppError {
+pub fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failed");
     AppError::Internal
 }
 
 /// The caller, if signed in with an Active membership in the organization their session names.
 pub async fn current() -> Result<Option<Caller>, AppError> {
-    let session = session().await?;
+    caller_of(&state(), &session().await?).await
+}
+
+/// Like `current`, for plain axum handlers that have the state and session in hand.
+pub async fn caller_of(state: &AppState, session: &Session) -> Result<Option<Caller>, AppError> {
     let account: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
     let org: Option<i64> = session.get(ORG_KEY).await.map_err(session_error)?;
     let (Some(account_id), Some(org_id)) = (account, org) else {
         return Ok(None);
     };
-    match db::accounts::active_membership(&state().db, account_id, org_id).await? {
+    match db::accounts::active_membership(&state.db, account_id, org_id).await? {
         Some(membership) => {
             Ok(Some(Caller { account_id, org_id, permissions: membership.permission_set(), membership }))
         }

@@ -14,6 +14,8 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub mail: MailSettings,
     pub sms: SmsSettings,
+    pub slack: SlackSettings,
+    pub teams: TeamsSettings,
     pub first_run: FirstRunSettings,
     pub invitations: InvitationSettings,
     pub security: SecuritySettings,
@@ -81,6 +83,76 @@ impl Default for SmsSettings {
     }
 }
 
+/// The Slack app Onboard messages people through and maps identities with. Unset: no Slack.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackSettings {
+    /// The bot token (`xoxb-…`): chat:write, im:write, users:read, users:read.email.
+    pub bot_token: Secret,
+    /// For "Connect Slack" on a person's profile (Sign in with Slack); optional.
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// `https://slack.com/api`; tests point it at a fake.
+    pub api_base_url: String,
+    pub authorize_url: String,
+}
+
+impl SlackSettings {
+    pub fn configured(&self) -> bool {
+        !self.bot_token.is_empty()
+    }
+
+    pub fn oauth_configured(&self) -> bool {
+        !self.client_id.is_empty() && !self.client_secret.is_empty()
+    }
+}
+
+impl Default for SlackSettings {
+    fn default() -> Self {
+        Self {
+            bot_token: Secret::default(),
+            client_id: String::new(),
+            client_secret: Secret::default(),
+            api_base_url: "https://slack.com/api".into(),
+            authorize_url: "https://slack.com/openid/connect/authorize".into(),
+        }
+    }
+}
+
+/// The Microsoft Teams bot (an Entra app registration) that messages people, and the Graph
+/// access that lists the tenant's users. Unset: no Teams.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TeamsSettings {
+    pub tenant_id: String,
+    pub app_id: String,
+    pub app_secret: Secret,
+    /// `https://login.microsoftonline.com`; tests point these at fakes.
+    pub login_base_url: String,
+    pub graph_base_url: String,
+    /// The Bot Framework service URL of the tenant's region.
+    pub service_url: String,
+}
+
+impl TeamsSettings {
+    pub fn configured(&self) -> bool {
+        !self.tenant_id.is_empty() && !self.app_id.is_empty() && !self.app_secret.is_empty()
+    }
+}
+
+impl Default for TeamsSettings {
+    fn default() -> Self {
+        Self {
+            tenant_id: String::new(),
+            app_id: String::new(),
+            app_secret: Secret::default(),
+            login_base_url: "https://login.microsoftonline.com".into(),
+            graph_base_url: "https://graph.microsoft.com".into(),
+            service_url: "https://smba.trafficmanager.net/teams".into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FirstRunSettings {
@@ -130,6 +202,8 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             mail: MailSettings::default(),
             sms: SmsSettings::default(),
+            slack: SlackSettings::default(),
+            teams: TeamsSettings::default(),
             first_run: FirstRunSettings::default(),
             invitations: InvitationSettings::default(),
             security: SecuritySettings::default(),
@@ -212,6 +286,17 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_TWILIO_AUTH_TOKEN",
     "ONBOARD_TWILIO_FROM",
     "ONBOARD_TWILIO_BASE_URL",
+    "ONBOARD_SLACK_BOT_TOKEN",
+    "ONBOARD_SLACK_CLIENT_ID",
+    "ONBOARD_SLACK_CLIENT_SECRET",
+    "ONBOARD_SLACK_API_BASE_URL",
+    "ONBOARD_SLACK_AUTHORIZE_URL",
+    "ONBOARD_TEAMS_TENANT_ID",
+    "ONBOARD_TEAMS_APP_ID",
+    "ONBOARD_TEAMS_APP_SECRET",
+    "ONBOARD_TEAMS_LOGIN_BASE_URL",
+    "ONBOARD_TEAMS_GRAPH_BASE_URL",
+    "ONBOARD_TEAMS_SERVICE_URL",
     "ONBOARD_FIRST_ORGANIZATION",
     "ONBOARD_OWNER_EMAIL",
     "ONBOARD_INVITE_LIFETIME_DAYS",
@@ -275,6 +360,17 @@ impl Settings {
             "ONBOARD_TWILIO_AUTH_TOKEN" => self.sms.twilio_auth_token = Secret::new(value),
             "ONBOARD_TWILIO_FROM" => self.sms.twilio_from = value.into(),
             "ONBOARD_TWILIO_BASE_URL" => self.sms.twilio_base_url = value.into(),
+            "ONBOARD_SLACK_BOT_TOKEN" => self.slack.bot_token = Secret::new(value),
+            "ONBOARD_SLACK_CLIENT_ID" => self.slack.client_id = value.into(),
+            "ONBOARD_SLACK_CLIENT_SECRET" => self.slack.client_secret = Secret::new(value),
+            "ONBOARD_SLACK_API_BASE_URL" => self.slack.api_base_url = value.into(),
+            "ONBOARD_SLACK_AUTHORIZE_URL" => self.slack.authorize_url = value.into(),
+            "ONBOARD_TEAMS_TENANT_ID" => self.teams.tenant_id = value.into(),
+            "ONBOARD_TEAMS_APP_ID" => self.teams.app_id = value.into(),
+            "ONBOARD_TEAMS_APP_SECRET" => self.teams.app_secret = Secret::new(value),
+            "ONBOARD_TEAMS_LOGIN_BASE_URL" => self.teams.login_base_url = value.into(),
+            "ONBOARD_TEAMS_GRAPH_BASE_URL" => self.teams.graph_base_url = value.into(),
+            "ONBOARD_TEAMS_SERVICE_URL" => self.teams.service_url = value.into(),
             "ONBOARD_FIRST_ORGANIZATION" => self.first_run.organization = value.into(),
             "ONBOARD_OWNER_EMAIL" => self.first_run.owner_email = value.into(),
             "ONBOARD_INVITE_LIFETIME_DAYS" => self.invitations.default_lifetime_days = num(key, value)?,

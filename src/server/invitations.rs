@@ -131,7 +131,8 @@ pub async fn send_batch(
     Ok(batch_id)
 }
 
-fn inviter_name(caller: &Caller) -> String {
+/// How the caller is named to the people they invite or remind.
+pub fn inviter_name(caller: &Caller) -> String {
     let m = &caller.membership;
     let name = format!("{} {}", m.first_name, m.last_name).trim().to_string();
     if name.is_empty() {
@@ -163,16 +164,22 @@ fn invitation(
     email: &str,
     expires_at: i64,
 ) -> (Invitation, String) {
-    let (token, token_hash) = new_token();
+    let (link, token_hash) = new_registration_link(state);
     let invitation = Invitation {
         to: email.to_string(),
         org: org.name.clone(),
         sender: org.sender_name.clone(),
         inviter: inviter.to_string(),
-        link: format!("{}/register/{}", state.settings.public_base(), token.expose()),
+        link,
         expires_at,
     };
     (invitation, token_hash)
+}
+
+/// A fresh registration link, and the hash of its token, which is all that is kept of it.
+pub fn new_registration_link(state: &AppState) -> (String, String) {
+    let (token, token_hash) = new_token();
+    (format!("{}/register/{}", state.settings.public_base(), token.expose()), token_hash)
 }
 
 /// One invitation with a fresh token and its email in the outbox.

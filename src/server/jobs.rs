@@ -1,7 +1,9 @@
 //! The outbox worker: claims due jobs, runs them, and records the outcome with backoff.
 
 use super::db::{self, outbox::ClaimedJob};
+use super::integrations::ProviderFailure;
 use super::mail::{EmailMessage, Invitation};
+use super::onboarding::OnboardingDelivery;
 use super::AppState;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
@@ -19,6 +21,8 @@ pub enum JobPayload {
         to: String,
         body: String,
     },
+    /// An onboarding message over Slack, Teams or email, rendered when it is sent.
+    Onboarding(OnboardingDelivery),
 }
 
 impl JobPayload {
@@ -26,6 +30,7 @@ impl JobPayload {
         match self {
             JobPayload::Email(_) | JobPayload::Invitation(_) => "email",
             JobPayload::Sms { .. } => "sms",
+            JobPayload::Onboarding(d) => d.channel.key(),
         }
     }
 
@@ -35,6 +40,7 @@ impl JobPayload {
             JobPayload::Email(message) => message.text.clone(),
             JobPayload::Invitation(invitation) => invitation.render().text,
             JobPayload::Sms { body, .. } => body.clone(),
+            JobPayload::Onboarding(d) => crate::domain::message::compose(&d.facts).to_plain(),
         }
     }
 }
@@ -82,6 +88,18 @@ pub async fn enqueue_sms(
 ) -> Result<i64, sqlx::Error> {
     let payload = JobPayload::Sms { to: to.into(), body: body.into() };
     enqueue(tx, state, org_id, to, "Text message", payload).await
+}
+
+/// Queues an onboarding message in the caller's transaction.
+pub async fn enqueue_onboarding(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    delivery: OnboardingDelivery,
+) -> Result<i64, sqlx::Error> {
+    let recipient = delivery.to.clone();
+    let subject = crate::domain::message::compose(&delivery.facts).subject;
+    enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Onboarding(delivery)).await
 }
 
 async fn enqueue(
@@ -158,31 +176,38 @@ async fn run_worker(state: AppState, worker: String, shutdown: CancellationToken
 
 #[tracing::instrument(skip_all, fields(job = job.id, attempt = job.attempts))]
 async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
-    let outcome = match serde_json::from_str::<JobPayload>(&job.payload) {
-        Ok(JobPayload::Email(message)) => state.mailer.send(&message).await.map_err(|f| (f.message, f.permanent)),
-        Ok(JobPayload::Invitation(invitation)) => {
-            state.mailer.send(&invitation.render()).await.map_err(|f| (f.message, f.permanent))
-        }
+    let payload = serde_json::from_str::<JobPayload>(&job.payload);
+    let outcome: Result<&'static str, ProviderFailure> = match &payload {
+        Ok(JobPayload::Email(message)) => state.mailer.send(message).await.map_err(Into::into),
+        Ok(JobPayload::Invitation(invitation)) => state.mailer.send(&invitation.render()).await.map_err(Into::into),
         Ok(JobPayload::Sms { to, body }) => match &state.sms {
-            Some(sms) => sms.send(&to, &body).await.map(|_| "twilio").map_err(|f| (f.message, f.permanent)),
-            None => Err(("no SMS provider is configured".to_string(), true)),
+            Some(sms) => sms.send(to, body).await.map(|_| "twilio").map_err(Into::into),
+            None => Err(ProviderFailure::permanent("no SMS provider is configured")),
         },
-        Err(e) => Err((format!("unreadable job payload: {e}"), true)),
+        Ok(JobPayload::Onboarding(delivery)) => super::onboarding::deliver(state, delivery).await,
+        Err(e) => Err(ProviderFailure::permanent(format!("unreadable job payload: {e}"))),
     };
-    let recorded = match outcome {
+    let final_failure = matches!(&outcome, Err(f) if f.permanent || job.attempts >= job.max_attempts);
+    let recorded = match &outcome {
         Ok(delivery) => {
             tracing::debug!(delivery, "outbox job done");
             db::outbox::complete(&state.db, job.id, worker, delivery).await
         }
-        Err((error, permanent)) => {
-            tracing::warn!(%error, permanent, "outbox job failed");
-            let retry = (!permanent).then(|| backoff_ms(job.attempts));
-            db::outbox::fail(&state.db, &job, worker, &error, retry).await
+        Err(failure) => {
+            tracing::warn!(error = %failure.message, permanent = failure.permanent, "outbox job failed");
+            // A provider's Retry-After wins over our own backoff.
+            let retry =
+                (!failure.permanent).then(|| failure.retry_after_ms.unwrap_or_else(|| backoff_ms(job.attempts)));
+            db::outbox::fail(&state.db, &job, worker, &failure.message, retry).await
         }
     };
-    if let Err(e) = recorded {
-        // The lease runs out and another worker picks the job up again.
-        tracing::error!(error = %e, "recording the outbox job's outcome failed");
+    match (recorded, &payload) {
+        (Err(e), _) => {
+            // The lease runs out and another worker picks the job up again.
+            tracing::error!(error = %e, "recording the outbox job's outcome failed");
+        }
+        (Ok(()), Ok(payload)) => super::onboarding::record_attempt(state, payload, &outcome, final_failure).await,
+        (Ok(()), Err(_)) => {}
     }
 }
 

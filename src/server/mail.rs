@@ -216,20 +216,7 @@ fn build(message: &EmailMessage, from: &Mailbox) -> Result<Message, SendFailure>
 }
 
 /// Escapes text for an HTML email body.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::domain::message::escape_html as html_escape;
 
 /// The invitation email: who invites, to which organization, the link, and when it stops working.
 /// What an invitation email says. The outbox keeps this rather than the rendered message: a

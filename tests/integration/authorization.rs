@@ -1,5 +1,6 @@
 //! Every server function checks the caller's permission inside the caller's organization.
 
+use crate::common::fakes::FakeChat;
 use crate::common::{Backend, TestApp, Visitor};
 use onboard::domain::permissions::builtin_roles;
 use onboard::domain::Permission;
@@ -7,8 +8,11 @@ use onboard::AppError;
 
 const PASSWORD: &str = "a long enough passphrase";
 
-/// Server functions anyone may call: they act only on the caller's own session or a link's token.
+/// Server functions anyone may call: they act only on the caller's own session, their own
+/// membership, or a link's token.
 const PUBLIC: &[&str] = &[
+    "my_profile",
+    "disconnect_identity",
     "sign_in",
     "verify_sign_in_code",
     "resend_sign_in_code",
@@ -64,6 +68,29 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("invite_batch", true, &["users.invite"], &[("id", "{batch}")]),
     ("resend_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
     ("revoke_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
+    ("load_onboarding", true, &["onboarding.view"], &[]),
+    ("team_members", true, &["onboarding.view"], &[("team", "{team}"), ("page", "1")]),
+    ("create_team", false, &["users.manage"], &[("name", "Hijacked team")]),
+    ("rename_team", false, &["users.manage"], &[("id", "{team}"), ("name", "Hijacked")]),
+    ("delete_team", false, &["users.manage"], &[("id", "{spare_team}")]),
+    ("add_team_members", false, &["users.manage"], &[("team", "{team}"), ("emails", "paused@acme.example")]),
+    ("remove_team_member", false, &["users.manage"], &[("team", "{team}"), ("member", "{member}")]),
+    ("plan_message", true, &["onboarding.message"], &[("member", "{pending_member}")]),
+    (
+        "send_onboarding_message",
+        false,
+        &["onboarding.message"],
+        &[("member", "{pending_member}"), ("custom", "Hijacked")],
+    ),
+    ("onboarding_send", true, &["onboarding.message"], &[("id", "{send}")]),
+    ("identity_mappings", true, &["identity.configure"], &[("provider", "slack"), ("page", "1")]),
+    (
+        "set_identity_mapping",
+        false,
+        &["identity.configure"],
+        &[("provider", "slack"), ("member", "{member}"), ("external_id", "")],
+    ),
+    ("match_identities_by_email", false, &["identity.configure"], &[("provider", "slack")]),
 ];
 
 struct Ids {
@@ -76,6 +103,9 @@ struct Ids {
     spare_area: i64,
     role: i64,
     job: i64,
+    team: i64,
+    spare_team: i64,
+    send: i64,
 }
 
 async fn call(
@@ -90,6 +120,9 @@ async fn call(
         .map(|(k, v)| {
             let v = v
                 .replace("{spare_area}", &ids.spare_area.to_string())
+                .replace("{spare_team}", &ids.spare_team.to_string())
+                .replace("{team}", &ids.team.to_string())
+                .replace("{send}", &ids.send.to_string())
                 .replace("{area}", &ids.area.to_string())
                 .replace("{role}", &ids.role.to_string())
                 .replace("{job}", &ids.job.to_string())
@@ -150,7 +183,36 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     let pending_member = app
         .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'invitee@acme.example' AND m.org_id = $1", org)
         .await;
-    (org, Ids { batch, pending_member, member_role, member, paused_member, area, spare_area, role, job })
+    let team = owner.call("create_team", &[("name", "Platform")]).await.unwrap().as_i64().unwrap();
+    owner.call("add_team_members", &[("team", &team.to_string()), ("emails", "worker@acme.example")]).await.unwrap();
+    let spare_team = owner.call("create_team", &[("name", "Spare team")]).await.unwrap().as_i64().unwrap();
+    let send = owner
+        .call("send_onboarding_message", &[("member", &pending_member.to_string()), ("custom", "")])
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    let ids = Ids {
+        batch,
+        pending_member,
+        member_role,
+        member,
+        paused_member,
+        area,
+        spare_area,
+        role,
+        job,
+        team,
+        spare_team,
+        send,
+    };
+    (org, ids)
+}
+
+/// The app with Slack and Teams pointed at fakes, so every function has something to talk to.
+async fn start(backend: Backend) -> TestApp {
+    let fake = FakeChat::start(Vec::new(), Vec::new()).await;
+    TestApp::start_with(backend, move |s| fake.configure(s)).await
 }
 
 async fn every_server_function_is_listed_here_as_public_or_protected(_backend: Backend) {
@@ -163,7 +225,7 @@ async fn every_server_function_is_listed_here_as_public_or_protected(_backend: B
 }
 
 async fn signed_out_callers_are_refused_by_every_protected_function(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = start(backend).await;
     let (_, ids) = acme(&app).await;
     let stranger = app.visitor();
     for (endpoint, is_get, _, args) in PROTECTED {
@@ -174,7 +236,7 @@ async fn signed_out_callers_are_refused_by_every_protected_function(backend: Bac
 }
 
 async fn members_without_the_permission_are_refused_by_every_protected_function(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = start(backend).await;
     let (org, ids) = acme(&app).await;
     for (role, granted) in builtin_roles().into_iter().skip(1) {
         let email = format!("{}@acme.example", role.to_lowercase());
@@ -196,7 +258,7 @@ async fn members_without_the_permission_are_refused_by_every_protected_function(
 }
 
 async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) {
-    let app = TestApp::start(backend).await;
+    let app = start(backend).await;
     let (acme_org, ids) = acme(&app).await;
     app.organization_with_owner("Globex", "owner@globex.example", PASSWORD).await;
     let intruder = app.visitor();

@@ -6,6 +6,7 @@ mod common;
 mod auth;
 mod authorization;
 mod invitations;
+mod onboarding;
 mod outbox;
 mod pages;
 mod settings;

@@ -4,8 +4,10 @@
 pub mod accounts;
 pub mod audit;
 pub mod eula;
+pub mod identities;
 pub mod invitations;
 pub mod memberships;
+pub mod onboarding_messages;
 pub mod one_time_codes;
 pub mod organizations;
 pub mod outbox;
@@ -15,6 +17,7 @@ pub mod roles;
 pub mod service_areas;
 pub mod sessions;
 pub mod sign_in_failures;
+pub mod teams;
 
 use crate::AppError;
 use sqlx::any::AnyPoolOptions;

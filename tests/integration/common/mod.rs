@@ -2,6 +2,7 @@
 //! new PostgreSQL database), and talks HTTP to it like a browser would.
 #![allow(dead_code)]
 
+pub mod fakes;
 pub mod smtp;
 
 use onboard::domain::EmailAddress;
@@ -177,6 +178,12 @@ impl TestApp {
 
     /// Adds an Active member with the named role to an organization.
     pub async fn add_member(&self, org_id: i64, email: &str, password: &str, role: &str) -> i64 {
+        self.add_membership(org_id, email, role, "active").await;
+        self.set_password(email, password).await
+    }
+
+    /// Adds a member in any status (an invited person is 'pending'); returns the membership id.
+    pub async fn add_membership(&self, org_id: i64, email: &str, role: &str, status: &str) -> i64 {
         let address = EmailAddress::parse(email).unwrap();
         let mut tx = self.state.db.pool.begin().await.unwrap();
         let account = db::accounts::find_or_create(&mut tx, &address).await.unwrap();
@@ -186,17 +193,20 @@ impl TestApp {
             .fetch_one(&mut *tx)
             .await
             .unwrap();
-        sqlx::query(
-            "INSERT INTO memberships (org_id, account_id, role_id, status, created_at, activated_at) VALUES ($1, $2, $3, 'active', 0, 0)",
+        let activated = if status == "active" { Some(0i64) } else { None };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO memberships (org_id, account_id, role_id, status, created_at, activated_at) VALUES ($1, $2, $3, $4, 0, $5) RETURNING id",
         )
         .bind(org_id)
         .bind(account)
         .bind(role_id)
-        .execute(&mut *tx)
+        .bind(status)
+        .bind(activated)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        self.set_password(email, password).await
+        id
     }
 
     pub async fn scalar_i64(&self, sql: &str, bind: i64) -> i64 {

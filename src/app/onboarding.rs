@@ -1,0 +1,573 @@
+//! Tools › Onboarding: the organization's and each team's progress, live; the members of a
+//! team with their onboarding status; and messaging the ones who have not onboarded.
+
+use crate::api::onboarding::*;
+use crate::api::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMemberRow, TeamMembersPage, TeamSummary};
+use crate::components::{
+    action_error, every, field_error, ErrorNotice, FieldError, FormError, Loading, MessagePreview, Modal, ProgressBar,
+    StatusBadge,
+};
+use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
+use crate::domain::onboarding::{percent, Channel, OnboardingStatus};
+use crate::domain::time;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// How often the page looks again while it is open.
+const REFRESH_MS: u32 = 3_000;
+
+/// Whom the message modal is about: a team (`team`) or one member (`member`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Target {
+    team: Option<i64>,
+    member: Option<i64>,
+}
+
+/// What the page shares with its parts: the open modal, and a way to refresh now.
+#[derive(Clone, Copy)]
+struct Page {
+    target: RwSignal<Option<Target>>,
+    /// Bumped to make every live part fetch again at once (after a change).
+    pulse: RwSignal<u32>,
+}
+
+#[component]
+pub fn OnboardingPage() -> impl IntoView {
+    let page = Page { target: RwSignal::new(None), pulse: RwSignal::new(0) };
+    every(REFRESH_MS, move || page.pulse.update(|n| *n += 1));
+    let first = Resource::new(|| (), |_| load_onboarding());
+    let query = use_query_map();
+    let selected = Memo::new(move |_| {
+        query.with(|q| {
+            let team = q.get("team").and_then(|t| t.parse::<i64>().ok())?;
+            Some((team, q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1)))
+        })
+    });
+    let members = Resource::new(
+        move || selected.get(),
+        |selected| async move {
+            match selected {
+                Some((team, page)) => team_members(team, page).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Title text="Onboarding · Onboard"/>
+        <div class="page">
+            <h1>"Onboarding"</h1>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match first.await {
+                        Ok(overview) => view! { <Overview first=overview page/> }.into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match members.await {
+                        Ok(Some(first)) => view! { <TeamPanel first page/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <MessageModal page/>
+        </div>
+    }
+}
+
+/// Keeps `data` fresh: fetches on every pulse, and changes the signal only when the answer
+/// differs, so unchanged rows keep their focus.
+fn keep_fresh<T, F, Fut>(data: RwSignal<T>, pulse: RwSignal<u32>, fetch: F)
+where
+    T: PartialEq + Send + Sync + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::AppError>> + 'static,
+{
+    Effect::new(move |previous: Option<u32>| {
+        let now = pulse.get();
+        if previous.is_some() {
+            let next = fetch();
+            spawn_local(async move {
+                if let Ok(fresh) = next.await {
+                    if data.with_untracked(|d| *d != fresh) {
+                        data.set(fresh);
+                    }
+                }
+            });
+        }
+        now
+    });
+}
+
+#[component]
+fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
+    let data = RwSignal::new(first);
+    keep_fresh(data, page.pulse, load_onboarding);
+    let create = ServerAction::<CreateTeam>::new();
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) {
+            page.pulse.update(|n| *n += 1);
+        }
+    });
+    let overall = move || data.with(|d| d.overall.clone());
+    view! {
+        <section class="card" aria-labelledby="overall-heading">
+            <h2 id="overall-heading">"Whole organization"</h2>
+            {move || {
+                let o = overall();
+                view! {
+                    <p class="overall-figure">
+                        <strong>{format!("{}%", percent(o.onboarded, o.total))}</strong>
+                        {format!(" onboarded: {} of {} members", o.onboarded, o.total)}
+                    </p>
+                    <ProgressBar label="Whole organization onboarded" done=o.onboarded total=o.total/>
+                    <dl class="counts">
+                        <div><dt>"Onboarded"</dt><dd>{o.onboarded}</dd></div>
+                        <div><dt>"Notified"</dt><dd>{o.notified}</dd></div>
+                        <div><dt>"Connected"</dt><dd>{o.connected}</dd></div>
+                        <div><dt>"Not connected"</dt><dd>{o.not_connected()}</dd></div>
+                    </dl>
+                }
+            }}
+        </section>
+        <section class="card" aria-labelledby="teams-heading">
+            <h2 id="teams-heading">"Teams"</h2>
+            <Show when=move || data.with(|d| d.can_edit_teams)>
+                <FormError error=action_error(create)/>
+                <ActionForm action=create attr:class="inline-form">
+                    <label for="new-team-name">"New team"</label>
+                    <input id="new-team-name" name="name" required aria-describedby="new-team-name-error"/>
+                    <button type="submit" class="button-quiet">"Create team"</button>
+                </ActionForm>
+                <FieldError id="new-team-name-error" message=field_error(create, "name")/>
+            </Show>
+            <Show
+                when=move || data.with(|d| !d.teams.is_empty())
+                fallback=|| view! { <p>"No teams yet."</p> }
+            >
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Teams">
+                    <table class="teams">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Team"</th>
+                                <th scope="col">"Onboarded"</th>
+                                <th scope="col" class="bar-column">"Progress"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For each=move || data.with(|d| d.teams.clone()) key=|t| t.clone() let:team>
+                                <TeamLine team can_message=data.with_untracked(|d| d.can_message) page/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn TeamLine(team: TeamSummary, can_message: bool, page: Page) -> impl IntoView {
+    let TeamSummary { id, name, members, onboarded } = team;
+    let everyone_done = onboarded >= members;
+    view! {
+        <tr>
+            <th scope="row"><a href=format!("/onboarding?team={id}")>{name.clone()}</a></th>
+            <td class="figure">{format!("{onboarded} / {members}")}</td>
+            <td class="bar-column"><ProgressBar label=format!("{name} onboarded") done=onboarded total=members/></td>
+            <td>
+                {(can_message && !everyone_done).then(|| {
+                    let label = format!("Message team {name}");
+                    view! {
+                        <button type="button" class="button-quiet" aria-label=label
+                            on:click=move |_| page.target.set(Some(Target { team: Some(id), member: None }))>
+                            "Message team"
+                        </button>
+                    }
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn TeamPanel(first: TeamMembersPage, page: Page) -> impl IntoView {
+    let (team_id, page_number) = (first.team.id, first.page);
+    let data = RwSignal::new(first);
+    keep_fresh(data, page.pulse, move || team_members(team_id, page_number));
+    let (can_edit, can_message) = (data.with_untracked(|d| d.can_edit_teams), data.with_untracked(|d| d.can_message));
+    let rename = ServerAction::<RenameTeam>::new();
+    let add = ServerAction::<AddTeamMembers>::new();
+    let remove = ServerAction::<RemoveTeamMember>::new();
+    let delete = ServerAction::<DeleteTeam>::new();
+    Effect::new(move |_| {
+        let changed = [rename.version().get(), add.version().get(), remove.version().get()];
+        if changed.iter().any(|v| *v > 0) {
+            page.pulse.update(|n| *n += 1);
+        }
+    });
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if matches!(delete.value().get(), Some(Ok(()))) {
+            navigate("/onboarding", Default::default());
+            page.pulse.update(|n| *n += 1);
+        }
+    });
+    let heading = move || data.with(|d| d.team.name.clone());
+    let added = move || match add.value().get() {
+        Some(Ok((n, unknown))) if unknown.is_empty() => Some(format!("Added {n} member(s).")),
+        Some(Ok((n, unknown))) => {
+            Some(format!("Added {n} member(s). Not members of the organization: {}.", unknown.join(", ")))
+        }
+        _ => None,
+    };
+    view! {
+        <section class="card team-panel" aria-labelledby="team-heading">
+            <p><a href="/onboarding">"← All teams"</a></p>
+            <h2 id="team-heading">{heading}</h2>
+            {move || {
+                let t = data.with(|d| d.team.clone());
+                view! {
+                    <p>{format!("{} of {} members onboarded", t.onboarded, t.members)}</p>
+                    <ProgressBar label=format!("{} members onboarded", t.name) done=t.onboarded total=t.members/>
+                }
+            }}
+            {can_edit.then(|| view! {
+                        <details class="team-edit">
+                            <summary>"Edit team"</summary>
+                            <FormError error=action_error(rename)/>
+                            <ActionForm action=rename attr:class="inline-form">
+                                <input type="hidden" name="id" value=team_id.to_string()/>
+                                <label for="rename-team">"Team name"</label>
+                                <input id="rename-team" name="name" value=heading() required/>
+                                <button type="submit" class="button-quiet">"Rename"</button>
+                            </ActionForm>
+                            <FormError error=action_error(add)/>
+                            <ActionForm action=add>
+                                <input type="hidden" name="team" value=team_id.to_string()/>
+                                <div class="field">
+                                    <label for="add-members">"Add members by email"</label>
+                                    <textarea id="add-members" name="emails" rows="3" required
+                                        aria-describedby="add-members-hint add-members-error"></textarea>
+                                    <p class="hint" id="add-members-hint">"Addresses of people already in the organization, one per line or comma-separated."</p>
+                                    <FieldError id="add-members-error" message=field_error(add, "emails")/>
+                                </div>
+                                <button type="submit" class="button-quiet">"Add to team"</button>
+                                {move || added().map(|m| view! { <span class="saved" role="status">{m}</span> })}
+                            </ActionForm>
+                            <FormError error=action_error(delete)/>
+                            <ActionForm action=delete>
+                                <input type="hidden" name="id" value=team_id.to_string()/>
+                                <button type="submit" class="button-danger">"Delete team"</button>
+                            </ActionForm>
+                        </details>
+                    })}
+            <FormError error=action_error(remove) all=true/>
+            <Show when=move || data.with(|d| !d.rows.is_empty()) fallback=|| view! { <p>"Nobody is on this team yet."</p> }>
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Team members">
+                    <table class="members">
+                        <thead>
+                            <tr>
+                                <th scope="col">"Name"</th>
+                                <th scope="col">"Email"</th>
+                                <th scope="col">"Status"</th>
+                                <th scope="col">"Last notified"</th>
+                                <th scope="col">"Last message"</th>
+                                <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            <For each=move || data.with(|d| d.rows.clone()) key=|r| r.clone() let:row>
+                                <MemberLine row team_id page remove can_message can_edit/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            </Show>
+            {move || {
+                let (total, current) = data.with(|d| (d.total, d.page));
+                let size = 50;
+                let pages = (total + size - 1) / size;
+                (pages > 1).then(|| view! {
+                    <nav class="pager" aria-label="Member pages">
+                        {(current > 1).then(|| view! { <a href=format!("/onboarding?team={team_id}&page={}", current - 1)>"Previous page"</a> })}
+                        <span class="hint">{format!("Page {current} of {pages}")}</span>
+                        {(current < pages).then(|| view! { <a href=format!("/onboarding?team={team_id}&page={}", current + 1)>"Next page"</a> })}
+                    </nav>
+                })
+            }}
+        </section>
+    }
+}
+
+/// "Delivered over Slack, 25 Nov 2026, 14:03 UTC", "Failed over email: …", "Sending over Teams…".
+fn last_message(row: &TeamMemberRow) -> Option<String> {
+    let channel = Channel::parse(row.last_channel.as_deref()?)?.label();
+    let at = row.last_at.map(time::format_utc).unwrap_or_default();
+    Some(match (row.last_state.as_deref()?, &row.last_error) {
+        ("delivered", _) => format!("Delivered over {channel}, {at}"),
+        ("failed", error) => format!("Failed over {channel}: {}", error.clone().unwrap_or_default()),
+        (_, Some(error)) => format!("Retrying over {channel} ({error})"),
+        _ => format!("Sending over {channel}…"),
+    })
+}
+
+#[component]
+fn MemberLine(
+    row: TeamMemberRow,
+    team_id: i64,
+    page: Page,
+    remove: ServerAction<RemoveTeamMember>,
+    can_message: bool,
+    can_edit: bool,
+) -> impl IntoView {
+    let status = row.status();
+    let name = row.display_name();
+    let notified = row.notified_at.map(time::format_utc).unwrap_or_else(|| "—".into());
+    let outcome = last_message(&row).unwrap_or_else(|| "—".into());
+    let failed = row.last_state.as_deref() == Some("failed");
+    let member = row.membership_id;
+    let (message_label, remove_label) = (format!("Message {name}"), format!("Remove {name} from the team"));
+    view! {
+        <tr>
+            <td>{name.clone()}</td>
+            <td>{row.email.clone()}</td>
+            <td><StatusBadge status/></td>
+            <td>{notified}</td>
+            <td class:delivery-failed=failed>{outcome}</td>
+            <td>
+                <div class="row-actions">
+                    {(can_message && status != OnboardingStatus::Onboarded).then(|| view! {
+                        <MessageUserButton label=message_label member page/>
+                    })}
+                    {can_edit.then(|| view! {
+                        <ActionForm action=remove>
+                            <input type="hidden" name="team" value=team_id.to_string()/>
+                            <input type="hidden" name="member" value=member.to_string()/>
+                            <button type="submit" class="button-quiet" aria-label=remove_label>"Remove"</button>
+                        </ActionForm>
+                    })}
+                </div>
+            </td>
+        </tr>
+    }
+}
+
+/// Shown only to those who may message; the server checks again.
+#[component]
+fn MessageUserButton(label: String, member: i64, page: Page) -> impl IntoView {
+    view! {
+        <button type="button" class="button-quiet" aria-label=label
+            on:click=move |_| page.target.set(Some(Target { team: None, member: Some(member) }))>
+            "Message user"
+        </button>
+    }
+}
+
+#[component]
+fn MessageModal(page: Page) -> impl IntoView {
+    let plan = Resource::new(
+        move || page.target.get(),
+        |target| async move {
+            match target {
+                Some(t) => plan_message(t.team, t.member).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let close = Callback::new(move |_| page.target.set(None));
+    view! {
+        <Modal open=Signal::derive(move || page.target.get().is_some()) on_close=close labelled_by="message-modal-title">
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match plan.await {
+                        Ok(Some(plan)) => view! { <MessageForm plan page/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(e) => view! {
+                            <h2 id="message-modal-title">"Message"</h2>
+                            <p class="notice notice-error" role="alert">{e.to_string()}</p>
+                            <div class="modal-actions">
+                                <button type="button" class="button-quiet" on:click=move |_| page.target.set(None)>"Close"</button>
+                            </div>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+        </Modal>
+    }
+}
+
+#[component]
+fn MessageForm(plan: MessagePlan, page: Page) -> impl IntoView {
+    let send = ServerAction::<SendOnboardingMessage>::new();
+    let (custom, set_custom) = signal(String::new());
+    let (shown, set_shown) = signal(0usize);
+    let plan = StoredValue::new(plan);
+    let is_team = plan.with_value(|p| p.team_id.is_some());
+    // Checked as the admin types, by the rule the server applies.
+    let custom_problem = move || custom.with(|c| custom_text(c).err());
+    let server_problem = field_error(send, "custom");
+    let problem = Signal::derive(move || custom_problem().or_else(|| server_problem.get()));
+    let preview = Signal::derive(move || {
+        plan.with_value(|p| {
+            let recipient = &p.recipients[shown.get().min(p.recipients.len().saturating_sub(1))];
+            compose(&p.facts_for(recipient, custom_text(&custom.get()).as_deref().unwrap_or("")))
+        })
+    });
+    let sent = move || send.value().get().and_then(Result::ok);
+    Effect::new(move |_| {
+        if sent().is_some() {
+            page.pulse.update(|n| *n += 1);
+        }
+    });
+    let title = plan.with_value(|p| format!("Message {}", p.audience));
+    let count = plan.with_value(|p| p.recipients.len());
+    let channel_of = move |i: usize| plan.with_value(|p| p.recipients[i].channel);
+    view! {
+        <h2 id="message-modal-title">{title}</h2>
+        <div class="modal-body">
+            <div class="modal-form">
+                <FormError error=action_error(send)/>
+                <div class="field">
+                    <label for="custom-message">"Custom message (optional)"</label>
+                    <textarea id="custom-message" rows="6" aria-describedby="custom-message-hint custom-message-error"
+                        prop:value=custom on:input=move |ev| set_custom.set(event_target_value(&ev))
+                        disabled=move || sent().is_some()></textarea>
+                    <p class="hint" id="custom-message-hint">
+                        {move || format!("{} of {MAX_CUSTOM_CHARS} characters. ", custom.with(|c| c.trim().chars().count()))}
+                        "Markdown works: **bold**, *italic*, - lists, [links](https://…)."
+                    </p>
+                    <FieldError id="custom-message-error" message=problem/>
+                </div>
+                {if is_team {
+                    view! {
+                        <details class="message-details">
+                            <summary>"Message details"</summary>
+                            <p>
+                                {plan.with_value(|p| {
+                                    let left_out = p.already_onboarded;
+                                    format!(
+                                        "{count} recipient(s) who have not onboarded.{}",
+                                        if left_out > 0 { format!(" {left_out} already onboarded are left out.") } else { String::new() }
+                                    )
+                                })}
+                            </p>
+                            <ul class="recipients" aria-label="Recipients">
+                                {plan.with_value(|p| {
+                                    p.recipients
+                                        .iter()
+                                        .map(|r| view! {
+                                            <li><span>{r.name.clone()}</span> " " <span class="hint">{format!("{} · {}", r.email, r.channel.label())}</span></li>
+                                        })
+                                        .collect_view()
+                                })}
+                            </ul>
+                        </details>
+                    }
+                        .into_any()
+                } else {
+                    let r = plan.with_value(|p| p.recipients[0].clone());
+                    view! { <p class="hint">{format!("Goes to {} over {}.", r.email, r.channel.label())}</p> }.into_any()
+                }}
+            </div>
+            <div class="modal-preview">
+                <h3 id="preview-heading">"Preview"</h3>
+                {(count > 1).then(|| view! {
+                    <div class="field">
+                        <label for="preview-for">"Preview for"</label>
+                        <select id="preview-for" on:change=move |ev| set_shown.set(event_target_value(&ev).parse().unwrap_or(0))>
+                            {plan.with_value(|p| {
+                                p.recipients
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, r)| view! { <option value=i.to_string()>{format!("{} ({})", r.name, r.channel.label())}</option> })
+                                    .collect_view()
+                            })}
+                        </select>
+                    </div>
+                })}
+                <p class="hint">{move || format!("As it arrives over {}:", channel_of(shown.get()).label())}</p>
+                <div role="region" aria-labelledby="preview-heading" aria-live="polite">
+                    <MessagePreview message=preview/>
+                </div>
+            </div>
+        </div>
+        {move || match sent() {
+            Some(id) => view! { <SendResult id page/> }.into_any(),
+            None => view! {
+                <div class="modal-actions">
+                    <button type="button" class="button-quiet" on:click=move |_| page.target.set(None)>"Cancel"</button>
+                    <button type="button" class="button-primary"
+                        disabled=move || send.pending().get() || custom_problem().is_some()
+                        on:click=move |_| {
+                            plan.with_value(|p| {
+                                send.dispatch(SendOnboardingMessage { team: p.team_id, member: p.membership_id, custom: custom.get_untracked() });
+                            });
+                        }>
+                        {move || if send.pending().get() { "Sending…" } else { "Send message" }}
+                    </button>
+                </div>
+            }
+            .into_any(),
+        }}
+    }
+}
+
+/// Each recipient's delivery, live until none is left to send.
+#[component]
+fn SendResult(id: i64, page: Page) -> impl IntoView {
+    let progress = RwSignal::new(None::<SendProgress>);
+    let fetch = move || {
+        spawn_local(async move {
+            if let Ok(p) = onboarding_send(id).await {
+                if progress.with_untracked(|old| old.as_ref() != Some(&p)) {
+                    progress.set(Some(p));
+                }
+            }
+        })
+    };
+    fetch();
+    every(1_000, move || {
+        if progress.with_untracked(|p| p.as_ref().is_none_or(|p| p.count("queued") > 0)) {
+            fetch();
+        }
+    });
+    view! {
+        <div class="send-result" role="status" aria-live="polite">
+            {move || match progress.get() {
+                None => view! { <p>"Queued."</p> }.into_any(),
+                Some(p) => {
+                    let (delivered, failed, queued) = (p.count("delivered"), p.count("failed"), p.count("queued"));
+                    view! {
+                        <p>{format!("{delivered} delivered, {failed} failed, {queued} sending.")}</p>
+                        <ul class="recipients" aria-label="Delivery">
+                            {p.recipients
+                                .into_iter()
+                                .map(|r| {
+                                    let channel = Channel::parse(&r.channel).map(|c| c.label()).unwrap_or("?");
+                                    let state = match r.status.as_str() {
+                                        "delivered" => format!("delivered over {channel}"),
+                                        "failed" => format!("failed over {channel}: {}", r.error.unwrap_or_default()),
+                                        _ => format!("sending over {channel}…"),
+                                    };
+                                    view! { <li>{format!("{}: {state}", r.email)}</li> }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                    .into_any()
+                }
+            }}
+        </div>
+        <div class="modal-actions">
+            <button type="button" class="button-primary" on:click=move |_| page.target.set(None)>"Done"</button>
+        </div>
+    }
+}

@@ -1,0 +1,213 @@
+//! Onboarding management: a member's onboarding status, and the channel an onboarding message
+//! reaches them on.
+
+use super::MembershipStatus;
+use serde::{Deserialize, Serialize};
+
+/// Where a member stands, derived with this precedence: Onboarded > Notified > Connected > Not connected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OnboardingStatus {
+    Onboarded,
+    Notified,
+    Connected,
+    NotConnected,
+}
+
+impl OnboardingStatus {
+    /// A paused (Inactive) member has registered, 2FA and EULA included: reminding them to
+    /// register would be wrong, so they count as onboarded like the Active ones.
+    pub fn derive(membership: MembershipStatus, notified: bool, connected: bool) -> Self {
+        match membership {
+            MembershipStatus::Active | MembershipStatus::Inactive => Self::Onboarded,
+            _ if notified => Self::Notified,
+            _ if connected => Self::Connected,
+            _ => Self::NotConnected,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Onboarded => "Onboarded",
+            Self::Notified => "Notified",
+            Self::Connected => "Connected",
+            Self::NotConnected => "Not connected",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Onboarded => "onboarded",
+            Self::Notified => "notified",
+            Self::Connected => "connected",
+            Self::NotConnected => "not-connected",
+        }
+    }
+
+    pub fn is_onboarded(self) -> bool {
+        self == Self::Onboarded
+    }
+}
+
+/// The membership statuses that count as onboarded, for queries.
+pub const ONBOARDED_STATUSES: [MembershipStatus; 2] = [MembershipStatus::Active, MembershipStatus::Inactive];
+
+/// The chat providers a member's identity can be mapped to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Provider {
+    Slack,
+    Teams,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 2] = [Provider::Slack, Provider::Teams];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Slack => "Slack",
+            Self::Teams => "Microsoft Teams",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.key() == key)
+    }
+}
+
+/// How an onboarding message travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Channel {
+    Slack,
+    Teams,
+    Email,
+}
+
+impl Channel {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+            Self::Email => "email",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Slack => "Slack",
+            Self::Teams => "Microsoft Teams",
+            Self::Email => "Email",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        [Self::Slack, Self::Teams, Self::Email].into_iter().find(|c| c.key() == key)
+    }
+
+    /// Slack when the member is mapped there and Slack is set up, else Teams likewise, else email:
+    /// everyone can be reached at the address they were invited with.
+    pub fn choose(slack: Option<&str>, teams: Option<&str>, available: ChannelsAvailable) -> Self {
+        match (slack, teams) {
+            (Some(_), _) if available.slack => Self::Slack,
+            (_, Some(_)) if available.teams => Self::Teams,
+            _ => Self::Email,
+        }
+    }
+}
+
+/// Which chat providers this Onboard can send through.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelsAvailable {
+    pub slack: bool,
+    pub teams: bool,
+}
+
+/// Why connecting one's own chat account did not work; travels in the profile page's address
+/// as a key, so nobody can make the page say something else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConnectProblem {
+    Unavailable,
+    Cancelled,
+    Expired,
+    NotConfirmed,
+    Failed,
+}
+
+impl ConnectProblem {
+    const ALL: [ConnectProblem; 5] =
+        [Self::Unavailable, Self::Cancelled, Self::Expired, Self::NotConfirmed, Self::Failed];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+            Self::NotConfirmed => "not-confirmed",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.key() == key)
+    }
+
+    pub fn message(self, provider: Provider) -> String {
+        let p = provider.label();
+        match self {
+            Self::Unavailable => format!("Connecting {p} is not set up on this Onboard. Ask an administrator."),
+            Self::Cancelled => format!("{p} sign-in was cancelled, so nothing was connected."),
+            Self::Expired => "That sign-in did not start here or took too long. Please connect again.".to_string(),
+            Self::NotConfirmed => format!("{p} did not confirm who signed in. Please connect again."),
+            Self::Failed => "Something went wrong on our side. Please try again in a moment.".to_string(),
+        }
+    }
+}
+
+/// A percentage for a progress bar, rounded down so 99.9% never reads as done.
+pub fn percent(done: i64, total: i64) -> i64 {
+    if total <= 0 {
+        0
+    } else {
+        (done.clamp(0, total) * 100) / total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MembershipStatus::*;
+    use OnboardingStatus::*;
+
+    #[test]
+    fn status_follows_the_precedence_onboarded_notified_connected() {
+        assert_eq!(OnboardingStatus::derive(Active, true, true), Onboarded);
+        assert_eq!(OnboardingStatus::derive(Inactive, false, false), Onboarded);
+        assert_eq!(OnboardingStatus::derive(Pending, true, true), Notified);
+        assert_eq!(OnboardingStatus::derive(Expired, true, false), Notified);
+        assert_eq!(OnboardingStatus::derive(Pending, false, true), Connected);
+        assert_eq!(OnboardingStatus::derive(Pending, false, false), NotConnected);
+    }
+
+    #[test]
+    fn the_channel_is_the_first_mapped_provider_that_is_set_up_else_email() {
+        let both = ChannelsAvailable { slack: true, teams: true };
+        let teams_only = ChannelsAvailable { slack: false, teams: true };
+        assert_eq!(Channel::choose(Some("U1"), Some("aad"), both), Channel::Slack);
+        assert_eq!(Channel::choose(Some("U1"), Some("aad"), teams_only), Channel::Teams);
+        assert_eq!(Channel::choose(Some("U1"), None, teams_only), Channel::Email);
+        assert_eq!(Channel::choose(None, None, both), Channel::Email);
+    }
+
+    #[test]
+    fn percentages_round_down_and_survive_empty_teams() {
+        assert_eq!(percent(999, 1000), 99);
+        assert_eq!(percent(1, 3), 33);
+        assert_eq!(percent(0, 0), 0);
+        assert_eq!(percent(5, 5), 100);
+    }
+}

@@ -1,0 +1,218 @@
+//! Teams and who is on them, with the counts the onboarding dashboard shows.
+
+use super::{now_ms, Db};
+use crate::api::types::{StatusCounts, TeamMemberRow, TeamSummary};
+use sqlx::{Any, Transaction};
+
+/// Registered members (Active, or paused after registering) count as onboarded.
+const ONBOARDED: &str = "m.status IN ('active', 'inactive')";
+
+pub const MEMBERS_PAGE_SIZE: i64 = 50;
+
+pub async fn summaries(db: &Db, org_id: i64) -> Result<Vec<TeamSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT t.id, t.name, COUNT(m.id) AS members,
+                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded
+         FROM teams t
+         LEFT JOIN team_members tm ON tm.team_id = t.id
+         LEFT JOIN memberships m ON m.id = tm.membership_id
+         WHERE t.org_id = $1
+         GROUP BY t.id, t.name
+         ORDER BY LOWER(t.name), t.id"
+    ))
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+pub async fn summary(db: &Db, org_id: i64, team_id: i64) -> Result<Option<TeamSummary>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT t.id, t.name, COUNT(m.id) AS members,
+                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded
+         FROM teams t
+         LEFT JOIN team_members tm ON tm.team_id = t.id
+         LEFT JOIN memberships m ON m.id = tm.membership_id
+         WHERE t.org_id = $1 AND t.id = $2
+         GROUP BY t.id, t.name"
+    ))
+    .bind(org_id)
+    .bind(team_id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// The whole organization by onboarding status, team or no team.
+pub async fn overall(db: &Db, org_id: i64) -> Result<StatusCounts, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT COUNT(*) AS total,
+                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded,
+                COALESCE(SUM(CASE WHEN NOT {ONBOARDED} AND m.notified_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS notified,
+                COALESCE(SUM(CASE WHEN NOT {ONBOARDED} AND m.notified_at IS NULL
+                    AND EXISTS (SELECT 1 FROM identity_mappings i WHERE i.membership_id = m.id) THEN 1 ELSE 0 END), 0) AS connected
+         FROM memberships m WHERE m.org_id = $1"
+    ))
+    .bind(org_id)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// The columns of a `TeamMemberRow`, from memberships `m` joined to accounts `a`.
+pub const MEMBER_COLUMNS: &str =
+    "m.id AS membership_id, a.email, a.first_name, a.last_name, m.status AS membership_status,
+        m.notified_at,
+        (SELECT external_id FROM identity_mappings i WHERE i.membership_id = m.id AND i.provider = 'slack') AS slack_id,
+        (SELECT external_id FROM identity_mappings i WHERE i.membership_id = m.id AND i.provider = 'teams') AS teams_id,
+        om.channel AS last_channel, om.status AS last_state, om.error AS last_error, om.created_at AS last_at";
+
+/// The latest onboarding message of each member row.
+pub const LAST_MESSAGE_JOIN: &str = "LEFT JOIN onboarding_messages om
+        ON om.id = (SELECT MAX(o.id) FROM onboarding_messages o WHERE o.membership_id = m.id)";
+
+pub async fn members(db: &Db, org_id: i64, team_id: i64, page: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {MEMBER_COLUMNS}
+         FROM team_members tm
+         JOIN teams t ON t.id = tm.team_id
+         JOIN memberships m ON m.id = tm.membership_id
+         JOIN accounts a ON a.id = m.account_id
+         {LAST_MESSAGE_JOIN}
+         WHERE t.org_id = $1 AND tm.team_id = $2
+         ORDER BY a.email LIMIT $3 OFFSET $4"
+    ))
+    .bind(org_id)
+    .bind(team_id)
+    .bind(MEMBERS_PAGE_SIZE)
+    .bind((page.max(1) - 1) * MEMBERS_PAGE_SIZE)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// A team's members who have not onboarded yet: whom "Message team" reaches.
+pub async fn not_onboarded(db: &Db, org_id: i64, team_id: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {MEMBER_COLUMNS}
+         FROM team_members tm
+         JOIN teams t ON t.id = tm.team_id
+         JOIN memberships m ON m.id = tm.membership_id
+         JOIN accounts a ON a.id = m.account_id
+         {LAST_MESSAGE_JOIN}
+         WHERE t.org_id = $1 AND tm.team_id = $2 AND NOT {ONBOARDED}
+         ORDER BY a.email"
+    ))
+    .bind(org_id)
+    .bind(team_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// One member of the organization, as a dashboard row.
+pub async fn member(db: &Db, org_id: i64, membership_id: i64) -> Result<Option<TeamMemberRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {MEMBER_COLUMNS}
+         FROM memberships m JOIN accounts a ON a.id = m.account_id
+         {LAST_MESSAGE_JOIN}
+         WHERE m.org_id = $1 AND m.id = $2"
+    ))
+    .bind(org_id)
+    .bind(membership_id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("INSERT INTO teams (org_id, name, created_at) VALUES ($1, $2, $3) RETURNING id")
+        .bind(org_id)
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(&mut **tx)
+        .await
+}
+
+pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE teams SET name = $3 WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The team's name, if it is this organization's.
+pub async fn name(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM teams WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub async fn delete(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM team_members WHERE team_id = $2 AND team_id IN (SELECT id FROM teams WHERE org_id = $1)")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    let done =
+        sqlx::query("DELETE FROM teams WHERE id = $2 AND org_id = $1").bind(org_id).bind(id).execute(&mut **tx).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The organization's members with these addresses: (email, membership id).
+pub async fn memberships_by_email(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    emails: &[&str],
+) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let mut found = Vec::new();
+    for chunk in emails.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT a.email, m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = $1 AND a.email IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(org_id);
+        for email in chunk {
+            q = q.bind(*email);
+        }
+        found.extend(q.fetch_all(&mut **tx).await?);
+    }
+    Ok(found)
+}
+
+/// Adds members to a team; returns how many were not on it already.
+pub async fn add_members(
+    tx: &mut Transaction<'static, Any>,
+    team_id: i64,
+    membership_ids: &[i64],
+) -> Result<u64, sqlx::Error> {
+    let now = now_ms();
+    let mut added = 0;
+    for id in membership_ids {
+        added += sqlx::query(
+            "INSERT INTO team_members (team_id, membership_id, added_at) VALUES ($1, $2, $3)
+             ON CONFLICT (team_id, membership_id) DO NOTHING",
+        )
+        .bind(team_id)
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    }
+    Ok(added)
+}
+
+pub async fn remove_member(
+    tx: &mut Transaction<'static, Any>,
+    team_id: i64,
+    membership_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND membership_id = $2")
+        .bind(team_id)
+        .bind(membership_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

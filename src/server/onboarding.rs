@@ -1,0 +1,261 @@
+//! Onboarding management: whom a "Send message" reaches and how, queuing the messages, and
+//! delivering each one from the outbox over Slack, Microsoft Teams or email.
+
+use super::auth::{fail, Caller};
+use super::db::{self, now_ms, onboarding_messages::NewMessage};
+use super::integrations::ProviderFailure;
+use super::invitations::{inviter_name, new_registration_link};
+use super::jobs::{enqueue_onboarding, JobPayload};
+use super::mail::EmailMessage;
+use super::AppState;
+use crate::api::types::{MessagePlan, PlannedRecipient, TeamMemberRow};
+use crate::domain::message::{compose, MessageFacts, RegistrationLink};
+use crate::domain::onboarding::{Channel, ChannelsAvailable};
+use crate::domain::time::DAY_MS;
+use crate::domain::MembershipStatus;
+use crate::AppError;
+use serde::{Deserialize, Serialize};
+
+/// One onboarding message in the outbox: everything needed to render and send it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OnboardingDelivery {
+    pub message_id: i64,
+    pub channel: Channel,
+    /// A Slack user id, an Entra object id, or an email address.
+    pub to: String,
+    /// The organization's sender name, for email.
+    pub from_name: String,
+    pub facts: MessageFacts,
+}
+
+pub fn channels_available(state: &AppState) -> ChannelsAvailable {
+    ChannelsAvailable { slack: state.slack.is_some(), teams: state.teams.is_some() }
+}
+
+/// Whom a send reaches: one member, or the team's members who have not onboarded.
+struct Audience {
+    name: String,
+    team_id: Option<i64>,
+    rows: Vec<TeamMemberRow>,
+    already_onboarded: i64,
+}
+
+async fn audience(
+    state: &AppState,
+    caller: &Caller,
+    team: Option<i64>,
+    member: Option<i64>,
+) -> Result<Audience, AppError> {
+    match (team, member) {
+        (Some(team_id), None) => {
+            let summary =
+                db::teams::summary(&state.db, caller.org_id, team_id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+            let rows = db::teams::not_onboarded(&state.db, caller.org_id, team_id).await?;
+            if rows.is_empty() {
+                return Err(fail(AppError::Conflict(format!(
+                    "Everyone on {} has finished onboarding: there is nobody to message.",
+                    summary.name
+                ))));
+            }
+            Ok(Audience {
+                name: format!("team {}", summary.name),
+                team_id: Some(team_id),
+                already_onboarded: summary.onboarded,
+                rows,
+            })
+        }
+        (None, Some(membership_id)) => {
+            let row = db::teams::member(&state.db, caller.org_id, membership_id)
+                .await?
+                .ok_or_else(|| fail(AppError::NotFound))?;
+            if row.status().is_onboarded() {
+                return Err(fail(AppError::Conflict(format!(
+                    "{} has already finished onboarding.",
+                    row.display_name()
+                ))));
+            }
+            Ok(Audience { name: row.display_name(), team_id: None, rows: vec![row], already_onboarded: 0 })
+        }
+        _ => Err(fail(AppError::invalid("", "Choose one member or one team to message."))),
+    }
+}
+
+fn channel_of(row: &TeamMemberRow, available: ChannelsAvailable) -> (Channel, String) {
+    let channel = Channel::choose(row.slack_id.as_deref(), row.teams_id.as_deref(), available);
+    let address = match channel {
+        Channel::Slack => row.slack_id.clone(),
+        Channel::Teams => row.teams_id.clone(),
+        Channel::Email => None,
+    };
+    (channel, address.unwrap_or_else(|| row.email.clone()))
+}
+
+fn needs_link(row: &TeamMemberRow) -> bool {
+    matches!(
+        MembershipStatus::parse(&row.membership_status),
+        Some(MembershipStatus::Pending | MembershipStatus::Expired)
+    )
+}
+
+/// What the modal shows before sending: the recipients, their channels, and the facts for the preview.
+pub async fn plan(
+    state: &AppState,
+    caller: &Caller,
+    team: Option<i64>,
+    member: Option<i64>,
+) -> Result<MessagePlan, AppError> {
+    let audience = audience(state, caller, team, member).await?;
+    let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let available = channels_available(state);
+    Ok(MessagePlan {
+        audience: audience.name,
+        team_id: audience.team_id,
+        membership_id: member,
+        org: general.name,
+        sender: inviter_name(caller),
+        link_preview: RegistrationLink {
+            url: format!("{}/register/…", state.settings.public_base()),
+            expires_at: now_ms() + general.invite_lifetime_days * DAY_MS,
+        },
+        recipients: audience
+            .rows
+            .iter()
+            .map(|row| PlannedRecipient {
+                membership_id: row.membership_id,
+                name: row.display_name(),
+                first_name: row.first_name.clone(),
+                email: row.email.clone(),
+                channel: channel_of(row, available).0,
+                needs_link: needs_link(row),
+            })
+            .collect(),
+        already_onboarded: audience.already_onboarded,
+    })
+}
+
+/// Queues one message per recipient in one transaction and returns the send's id. Each
+/// recipient still to register gets a fresh link (their earlier one stops working).
+pub async fn send(
+    state: &AppState,
+    caller: &Caller,
+    team: Option<i64>,
+    member: Option<i64>,
+    custom: &str,
+) -> Result<i64, AppError> {
+    let custom = crate::domain::message::custom_text(custom).map_err(|r| fail(AppError::invalid("custom", r)))?;
+    let audience = audience(state, caller, team, member).await?;
+    let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    let (available, sender) = (channels_available(state), inviter_name(caller));
+
+    let mut tx = state.db.begin().await?;
+    let send_id =
+        db::onboarding_messages::create_send(&mut tx, caller.org_id, caller.account_id, audience.team_id, &custom)
+            .await?;
+    for row in &audience.rows {
+        let (channel, to) = channel_of(row, available);
+        let link = needs_link(row).then(|| new_registration_link(state));
+        let message_id = db::onboarding_messages::create(
+            &mut tx,
+            &NewMessage {
+                org_id: caller.org_id,
+                send_id,
+                membership_id: row.membership_id,
+                channel: channel.key(),
+                address: &to,
+            },
+        )
+        .await?;
+        let facts = MessageFacts {
+            first_name: row.first_name.clone(),
+            org: general.name.clone(),
+            sender: sender.clone(),
+            custom: custom.clone(),
+            link: link.as_ref().map(|(url, _)| RegistrationLink { url: url.clone(), expires_at }),
+        };
+        let delivery = OnboardingDelivery { message_id, channel, to, from_name: general.sender_name.clone(), facts };
+        let job = enqueue_onboarding(&mut tx, state, caller.org_id, delivery).await?;
+        db::onboarding_messages::link_job(&mut tx, message_id, job).await?;
+        if let Some((_, token_hash)) = link {
+            if row.membership_status == MembershipStatus::Expired.key() {
+                db::memberships::change_status(
+                    &mut tx,
+                    caller.org_id,
+                    row.membership_id,
+                    MembershipStatus::Expired,
+                    MembershipStatus::Pending,
+                )
+                .await?;
+            }
+            db::invitations::create(
+                &mut tx,
+                &db::invitations::NewInvitation {
+                    org_id: caller.org_id,
+                    membership_id: row.membership_id,
+                    batch_id: None,
+                    email: &row.email,
+                    token_hash: &token_hash,
+                    invited_by: caller.account_id,
+                    expires_at,
+                    outbox_job_id: job,
+                },
+            )
+            .await?;
+        }
+    }
+    let detail = format!("{}: {} recipient(s)", audience.name, audience.rows.len());
+    db::audit::record(&mut tx, caller.org_id, caller.account_id, "onboarding.messaged", &detail).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_waiters();
+    Ok(send_id)
+}
+
+/// Sends one onboarding message over its channel. Returns how it went out.
+pub async fn deliver(state: &AppState, d: &OnboardingDelivery) -> Result<&'static str, ProviderFailure> {
+    let message = compose(&d.facts);
+    match d.channel {
+        Channel::Slack => {
+            let slack = state
+                .slack
+                .as_ref()
+                .ok_or_else(|| ProviderFailure::permanent("Slack is not set up on this Onboard"))?;
+            slack.send_direct(&d.to, &message.to_slack()).await.map(|_| "slack")
+        }
+        Channel::Teams => {
+            let teams = state
+                .teams
+                .as_ref()
+                .ok_or_else(|| ProviderFailure::permanent("Microsoft Teams is not set up on this Onboard"))?;
+            teams.send_direct(&d.to, &message.to_html()).await.map(|_| "teams")
+        }
+        Channel::Email => {
+            let email = EmailMessage {
+                to: d.to.clone(),
+                from_name: Some(d.from_name.clone()),
+                subject: message.subject.clone(),
+                text: message.to_plain(),
+                html: message.to_html(),
+            };
+            state.mailer.send(&email).await.map_err(Into::into)
+        }
+    }
+}
+
+/// What the outbox worker reports back to the onboarding message once an attempt is over.
+pub async fn record_attempt(
+    state: &AppState,
+    payload: &JobPayload,
+    outcome: &Result<&'static str, ProviderFailure>,
+    final_failure: bool,
+) {
+    let JobPayload::Onboarding(d) = payload else {
+        return;
+    };
+    let recorded = match outcome {
+        Ok(_) => db::onboarding_messages::delivered(&state.db, d.message_id).await,
+        Err(f) => db::onboarding_messages::attempt_failed(&state.db, d.message_id, &f.message, final_failure).await,
+    };
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, message = d.message_id, "recording an onboarding message's delivery failed");
+    }
+}
