@@ -68,7 +68,7 @@ async fn seeded() -> (String, i64, i64) {
     sqlx::query(
         "INSERT INTO team_members (team_id, membership_id, added_at)
          SELECT t.id, m.id, 0 FROM memberships m JOIN accounts a ON a.id = m.account_id
-         JOIN teams t ON t.org_id = m.org_id AND t.name = 'Team ' || substr(a.email, 10, 4)
+         JOIN teams t ON t.org_id = m.org_id AND t.name = 'Team 0' || substr(a.email, 10, 3)
          WHERE m.org_id = $1 AND a.email < 'member100000'",
     )
     .bind(org)

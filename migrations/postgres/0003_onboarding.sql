@@ -64,3 +64,99 @@ CREATE INDEX onboarding_messages_membership ON onboarding_messages (membership_i
 -- When the member was last sent an onboarding message that was delivered: kept on the
 -- membership so the dashboard derives statuses without scanning every message.
 ALTER TABLE memberships ADD COLUMN notified_at BIGINT;
+
+-- The dashboard's counts, kept up to date by the triggers below so that reading them never
+-- scans the members: the organization's by onboarding status, and each team's.
+-- A member is onboarded once registered (Active, or Inactive: paused after registering),
+-- else Notified once a message reached them, else Connected while they have a mapping.
+ALTER TABLE memberships ADD COLUMN mapped BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE teams ADD COLUMN members BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE teams ADD COLUMN onboarded BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE onboarding_counts (
+    org_id BIGINT PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+    total BIGINT NOT NULL DEFAULT 0,
+    onboarded BIGINT NOT NULL DEFAULT 0,
+    notified BIGINT NOT NULL DEFAULT 0,
+    connected BIGINT NOT NULL DEFAULT 0
+);
+
+INSERT INTO onboarding_counts (org_id, total, onboarded)
+SELECT org_id, COUNT(*), SUM(CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END)
+FROM memberships GROUP BY org_id;
+
+CREATE FUNCTION onboarded_flag(status TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END::BIGINT
+$$;
+
+CREATE FUNCTION notified_flag(status TEXT, notified_at BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN status NOT IN ('active', 'inactive') AND notified_at IS NOT NULL THEN 1 ELSE 0 END::BIGINT
+$$;
+
+CREATE FUNCTION connected_flag(status TEXT, notified_at BIGINT, mapped BIGINT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN status NOT IN ('active', 'inactive') AND notified_at IS NULL AND mapped > 0 THEN 1 ELSE 0 END::BIGINT
+$$;
+
+CREATE FUNCTION count_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE onboarding_counts SET total = total - 1,
+            onboarded = onboarded - onboarded_flag(OLD.status),
+            notified = notified - notified_flag(OLD.status, OLD.notified_at),
+            connected = connected - connected_flag(OLD.status, OLD.notified_at, OLD.mapped)
+        WHERE org_id = OLD.org_id;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO onboarding_counts AS c (org_id, total, onboarded, notified, connected)
+        VALUES (NEW.org_id, 1, onboarded_flag(NEW.status), notified_flag(NEW.status, NEW.notified_at),
+                connected_flag(NEW.status, NEW.notified_at, NEW.mapped))
+        ON CONFLICT (org_id) DO UPDATE SET total = c.total + 1, onboarded = c.onboarded + EXCLUDED.onboarded,
+            notified = c.notified + EXCLUDED.notified, connected = c.connected + EXCLUDED.connected;
+    END IF;
+    IF TG_OP = 'UPDATE' AND onboarded_flag(OLD.status) <> onboarded_flag(NEW.status) THEN
+        UPDATE teams SET onboarded = onboarded + onboarded_flag(NEW.status) - onboarded_flag(OLD.status)
+        WHERE id IN (SELECT team_id FROM team_members WHERE membership_id = NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER memberships_counted AFTER INSERT OR DELETE ON memberships
+FOR EACH ROW EXECUTE FUNCTION count_membership();
+
+CREATE TRIGGER memberships_recounted AFTER UPDATE OF status, notified_at, mapped ON memberships
+FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.notified_at IS DISTINCT FROM NEW.notified_at
+                   OR OLD.mapped IS DISTINCT FROM NEW.mapped)
+EXECUTE FUNCTION count_membership();
+
+CREATE FUNCTION count_team_member() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE teams SET members = members + 1, onboarded = onboarded
+            + COALESCE((SELECT onboarded_flag(status) FROM memberships WHERE id = NEW.membership_id), 0)
+        WHERE id = NEW.team_id;
+    ELSE
+        UPDATE teams SET members = members - 1, onboarded = onboarded
+            - COALESCE((SELECT onboarded_flag(status) FROM memberships WHERE id = OLD.membership_id), 0)
+        WHERE id = OLD.team_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER team_members_counted AFTER INSERT OR DELETE ON team_members
+FOR EACH ROW EXECUTE FUNCTION count_team_member();
+
+CREATE FUNCTION count_identity_mapping() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE memberships SET mapped = mapped + 1 WHERE id = NEW.membership_id;
+    ELSE
+        UPDATE memberships SET mapped = mapped - 1 WHERE id = OLD.membership_id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER identity_mappings_counted AFTER INSERT OR DELETE ON identity_mappings
+FOR EACH ROW EXECUTE FUNCTION count_identity_mapping();

@@ -64,3 +64,88 @@ CREATE INDEX onboarding_messages_membership ON onboarding_messages (membership_i
 -- When the member was last sent an onboarding message that was delivered: kept on the
 -- membership so the dashboard derives statuses without scanning every message.
 ALTER TABLE memberships ADD COLUMN notified_at BIGINT;
+
+-- The dashboard's counts, kept up to date by the triggers below so that reading them never
+-- scans the members: the organization's by onboarding status, and each team's.
+-- A member is onboarded once registered (Active, or Inactive: paused after registering),
+-- else Notified once a message reached them, else Connected while they have a mapping.
+ALTER TABLE memberships ADD COLUMN mapped BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE teams ADD COLUMN members BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE teams ADD COLUMN onboarded BIGINT NOT NULL DEFAULT 0;
+
+CREATE TABLE onboarding_counts (
+    org_id BIGINT PRIMARY KEY REFERENCES organizations (id) ON DELETE CASCADE,
+    total BIGINT NOT NULL DEFAULT 0,
+    onboarded BIGINT NOT NULL DEFAULT 0,
+    notified BIGINT NOT NULL DEFAULT 0,
+    connected BIGINT NOT NULL DEFAULT 0
+);
+
+INSERT INTO onboarding_counts (org_id, total, onboarded)
+SELECT org_id, COUNT(*), SUM(CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END)
+FROM memberships GROUP BY org_id;
+
+CREATE TRIGGER memberships_counted AFTER INSERT ON memberships
+BEGIN
+    INSERT INTO onboarding_counts (org_id, total, onboarded, notified, connected)
+    VALUES (NEW.org_id, 1,
+        CASE WHEN NEW.status IN ('active', 'inactive') THEN 1 ELSE 0 END,
+        CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NOT NULL THEN 1 ELSE 0 END,
+        CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NULL AND NEW.mapped > 0 THEN 1 ELSE 0 END)
+    ON CONFLICT (org_id) DO UPDATE SET total = total + 1, onboarded = onboarded + excluded.onboarded,
+        notified = notified + excluded.notified, connected = connected + excluded.connected;
+END;
+
+CREATE TRIGGER memberships_uncounted AFTER DELETE ON memberships
+BEGIN
+    UPDATE onboarding_counts SET total = total - 1,
+        onboarded = onboarded - CASE WHEN OLD.status IN ('active', 'inactive') THEN 1 ELSE 0 END,
+        notified = notified - CASE WHEN OLD.status NOT IN ('active', 'inactive') AND OLD.notified_at IS NOT NULL THEN 1 ELSE 0 END,
+        connected = connected - CASE WHEN OLD.status NOT IN ('active', 'inactive') AND OLD.notified_at IS NULL AND OLD.mapped > 0 THEN 1 ELSE 0 END
+    WHERE org_id = OLD.org_id;
+END;
+
+CREATE TRIGGER memberships_recounted AFTER UPDATE OF status, notified_at, mapped ON memberships
+WHEN OLD.status IS NOT NEW.status OR OLD.notified_at IS NOT NEW.notified_at OR OLD.mapped IS NOT NEW.mapped
+BEGIN
+    UPDATE onboarding_counts SET
+        onboarded = onboarded
+            - CASE WHEN OLD.status IN ('active', 'inactive') THEN 1 ELSE 0 END
+            + CASE WHEN NEW.status IN ('active', 'inactive') THEN 1 ELSE 0 END,
+        notified = notified
+            - CASE WHEN OLD.status NOT IN ('active', 'inactive') AND OLD.notified_at IS NOT NULL THEN 1 ELSE 0 END
+            + CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NOT NULL THEN 1 ELSE 0 END,
+        connected = connected
+            - CASE WHEN OLD.status NOT IN ('active', 'inactive') AND OLD.notified_at IS NULL AND OLD.mapped > 0 THEN 1 ELSE 0 END
+            + CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NULL AND NEW.mapped > 0 THEN 1 ELSE 0 END
+    WHERE org_id = NEW.org_id;
+    UPDATE teams SET onboarded = onboarded
+            - CASE WHEN OLD.status IN ('active', 'inactive') THEN 1 ELSE 0 END
+            + CASE WHEN NEW.status IN ('active', 'inactive') THEN 1 ELSE 0 END
+    WHERE (OLD.status IN ('active', 'inactive')) <> (NEW.status IN ('active', 'inactive'))
+      AND id IN (SELECT team_id FROM team_members WHERE membership_id = NEW.id);
+END;
+
+CREATE TRIGGER team_members_counted AFTER INSERT ON team_members
+BEGIN
+    UPDATE teams SET members = members + 1, onboarded = onboarded + COALESCE(
+        (SELECT CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END FROM memberships WHERE id = NEW.membership_id), 0)
+    WHERE id = NEW.team_id;
+END;
+
+CREATE TRIGGER team_members_uncounted AFTER DELETE ON team_members
+BEGIN
+    UPDATE teams SET members = members - 1, onboarded = onboarded - COALESCE(
+        (SELECT CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END FROM memberships WHERE id = OLD.membership_id), 0)
+    WHERE id = OLD.team_id;
+END;
+
+CREATE TRIGGER identity_mappings_counted AFTER INSERT ON identity_mappings
+BEGIN
+    UPDATE memberships SET mapped = mapped + 1 WHERE id = NEW.membership_id;
+END;
+
+CREATE TRIGGER identity_mappings_uncounted AFTER DELETE ON identity_mappings
+BEGIN
+    UPDATE memberships SET mapped = mapped - 1 WHERE id = OLD.membership_id;
+END;

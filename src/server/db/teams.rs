@@ -9,51 +9,30 @@ const ONBOARDED: &str = "m.status IN ('active', 'inactive')";
 
 pub const MEMBERS_PAGE_SIZE: i64 = 50;
 
+/// Each team with its counts, which triggers keep (see the 0003 migration): no member is read.
 pub async fn summaries(db: &Db, org_id: i64) -> Result<Vec<TeamSummary>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT t.id, t.name, COUNT(m.id) AS members,
-                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded
-         FROM teams t
-         LEFT JOIN team_members tm ON tm.team_id = t.id
-         LEFT JOIN memberships m ON m.id = tm.membership_id
-         WHERE t.org_id = $1
-         GROUP BY t.id, t.name
-         ORDER BY LOWER(t.name), t.id"
-    ))
-    .bind(org_id)
-    .fetch_all(&db.pool)
-    .await
+    sqlx::query_as("SELECT id, name, members, onboarded FROM teams WHERE org_id = $1 ORDER BY LOWER(name), id")
+        .bind(org_id)
+        .fetch_all(&db.pool)
+        .await
 }
 
 pub async fn summary(db: &Db, org_id: i64, team_id: i64) -> Result<Option<TeamSummary>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT t.id, t.name, COUNT(m.id) AS members,
-                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded
-         FROM teams t
-         LEFT JOIN team_members tm ON tm.team_id = t.id
-         LEFT JOIN memberships m ON m.id = tm.membership_id
-         WHERE t.org_id = $1 AND t.id = $2
-         GROUP BY t.id, t.name"
-    ))
-    .bind(org_id)
-    .bind(team_id)
-    .fetch_optional(&db.pool)
-    .await
+    sqlx::query_as("SELECT id, name, members, onboarded FROM teams WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(team_id)
+        .fetch_optional(&db.pool)
+        .await
 }
 
-/// The whole organization by onboarding status, team or no team.
+/// The whole organization by onboarding status, team or no team, as the triggers count it.
 pub async fn overall(db: &Db, org_id: i64) -> Result<StatusCounts, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT COUNT(*) AS total,
-                COALESCE(SUM(CASE WHEN {ONBOARDED} THEN 1 ELSE 0 END), 0) AS onboarded,
-                COALESCE(SUM(CASE WHEN NOT {ONBOARDED} AND m.notified_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS notified,
-                COALESCE(SUM(CASE WHEN NOT {ONBOARDED} AND m.notified_at IS NULL
-                    AND EXISTS (SELECT 1 FROM identity_mappings i WHERE i.membership_id = m.id) THEN 1 ELSE 0 END), 0) AS connected
-         FROM memberships m WHERE m.org_id = $1"
-    ))
-    .bind(org_id)
-    .fetch_one(&db.pool)
-    .await
+    let counts =
+        sqlx::query_as("SELECT total, onboarded, notified, connected FROM onboarding_counts WHERE org_id = $1")
+            .bind(org_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(counts.unwrap_or_default())
 }
 
 /// The columns of a `TeamMemberRow`, from memberships `m` joined to accounts `a`.
