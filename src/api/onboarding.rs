@@ -94,18 +94,17 @@ pub async fn add_team_members(team: i64, emails: String) -> Result<(u64, Vec<Str
     if addresses.is_empty() {
         return Err(fail(AppError::invalid("emails", "Enter the email address of at least one member.")));
     }
+    let found = db::memberships::by_email(&state().db, caller.org_id, &addresses).await?;
+    let unknown: Vec<String> = addresses.iter().filter(|a| !found.contains_key(**a)).map(|a| a.to_string()).collect();
     let mut change = AuditedChange::begin(&caller).await?;
     let name = db::teams::name(&mut change, caller.org_id, team).await?.ok_or_else(|| fail(AppError::NotFound))?;
-    let found = db::teams::memberships_by_email(&mut change, caller.org_id, &addresses).await?;
-    let unknown: Vec<String> =
-        addresses.iter().filter(|a| !found.iter().any(|(e, _)| e == *a)).map(|a| a.to_string()).collect();
     if found.is_empty() {
         return Err(fail(AppError::invalid(
             "emails",
             "None of these addresses belongs to a member of the organization. Invite them first.",
         )));
     }
-    let ids: Vec<i64> = found.iter().map(|(_, id)| *id).collect();
+    let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
     let added = db::teams::add_members(&mut change, team, &ids).await?;
     change.commit("team.members_added", &format!("{name}: {added} added")).await?;
     Ok((added, unknown))

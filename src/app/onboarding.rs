@@ -150,7 +150,7 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
                 when=move || data.with(|d| !d.teams.is_empty())
                 fallback=|| view! { <p>"No teams yet."</p> }
             >
-                <div class="table-scroll" tabindex="0" role="region" aria-label="Teams">
+                <div class="table-scroll" tabindex="0" role="region" aria-label="Progress by team">
                     <table class="teams">
                         <thead>
                             <tr>
@@ -463,8 +463,9 @@ fn MessageForm(plan: MessagePlan, page: Page) -> impl IntoView {
                                 {plan.with_value(|p| {
                                     p.recipients
                                         .iter()
-                                        .map(|r| view! {
-                                            <li><span>{r.name.clone()}</span> " " <span class="hint">{format!("{} · {}", r.email, r.channel.label())}</span></li>
+                                        .map(|r| {
+                                            let who = if r.name == r.email { r.email.clone() } else { format!("{} ({})", r.name, r.email) };
+                                            view! { <li>{format!("{who} · {}", r.channel.label())}</li> }
                                         })
                                         .collect_view()
                                 })}

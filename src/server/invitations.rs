@@ -21,14 +21,14 @@ pub async fn classify(
     db::invitations::expire_lapsed(&state.db).await?;
     let report = parse_paste(text);
     let valid: Vec<&str> = report.valid().map(|(a, _)| a.as_str()).collect();
-    let known = db::invitations::statuses(&state.db, org_id, &valid).await?;
+    let known = db::memberships::by_email(&state.db, org_id, &valid).await?;
     let mut entries = Vec::with_capacity(report.entries.len());
     let mut new = Vec::new();
     for entry in report.entries {
         let (class, detail) = match entry.outcome {
             PasteOutcome::Invalid(why) => (InviteClass::Invalid, Some(why)),
             PasteOutcome::DuplicateInList(_) => (InviteClass::DuplicateInList, None),
-            PasteOutcome::Valid(address) => match known.get(address.as_str()) {
+            PasteOutcome::Valid(address) => match known.get(address.as_str()).map(|(_, status)| status) {
                 Some(MembershipStatus::Pending) => (InviteClass::AlreadyPending, None),
                 Some(MembershipStatus::Active | MembershipStatus::Inactive) => (InviteClass::AlreadyMember, None),
                 // Expired invitations may be sent again.

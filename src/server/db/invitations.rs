@@ -1,7 +1,6 @@
 //! Invitations and their batches.
 
 use super::{now_ms, Backend, Db};
-use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
@@ -21,30 +20,6 @@ pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await
-}
-
-/// The membership status, in this organization, of each address that has one.
-pub async fn statuses(db: &Db, org_id: i64, emails: &[&str]) -> Result<HashMap<String, MembershipStatus>, sqlx::Error> {
-    let mut found = HashMap::new();
-    // Bounded parameter lists: PostgreSQL allows 65,535, SQLite 32,766.
-    for chunk in emails.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT a.email, m.status FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND a.email IN ({})",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(org_id);
-        for email in chunk {
-            q = q.bind(*email);
-        }
-        for (email, status) in q.fetch_all(&db.pool).await? {
-            if let Some(s) = MembershipStatus::parse(&status) {
-                found.insert(email, s);
-            }
-        }
-    }
-    Ok(found)
 }
 
 pub struct NewBatch<'a> {

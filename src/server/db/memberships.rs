@@ -3,6 +3,7 @@ use crate::api::types::MemberRow;
 use crate::domain::members::{MemberFilter, PAGE_SIZE};
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};
+use std::collections::HashMap;
 
 /// The filter's conditions; $1 is the organization, $2–$5 the filter values.
 const MATCHING: &str = "FROM memberships m
@@ -78,4 +79,32 @@ pub async fn change_status(
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// The membership, in this organization, of each address that has one: its id and status.
+pub async fn by_email(
+    db: &Db,
+    org_id: i64,
+    emails: &[&str],
+) -> Result<HashMap<String, (i64, MembershipStatus)>, sqlx::Error> {
+    let mut found = HashMap::new();
+    // Bounded parameter lists: PostgreSQL allows 65,535, SQLite 32,766.
+    for chunk in emails.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT a.email, m.id, m.status FROM memberships m JOIN accounts a ON a.id = m.account_id
+             WHERE m.org_id = $1 AND a.email IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, String)>(&sql).bind(org_id);
+        for email in chunk {
+            q = q.bind(*email);
+        }
+        for (email, id, status) in q.fetch_all(&db.pool).await? {
+            if let Some(s) = MembershipStatus::parse(&status) {
+                found.insert(email, (id, s));
+            }
+        }
+    }
+    Ok(found)
 }

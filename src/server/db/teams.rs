@@ -137,29 +137,6 @@ pub async fn delete(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) ->
     Ok(done.rows_affected() == 1)
 }
 
-/// The organization's members with these addresses: (email, membership id).
-pub async fn memberships_by_email(
-    tx: &mut Transaction<'static, Any>,
-    org_id: i64,
-    emails: &[&str],
-) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    let mut found = Vec::new();
-    for chunk in emails.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT a.email, m.id FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND a.email IN ({})",
-            placeholders.join(", ")
-        );
-        let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(org_id);
-        for email in chunk {
-            q = q.bind(*email);
-        }
-        found.extend(q.fetch_all(&mut **tx).await?);
-    }
-    Ok(found)
-}
-
 /// Adds members to a team; returns how many were not on it already.
 pub async fn add_members(
     tx: &mut Transaction<'static, Any>,
