@@ -81,9 +81,20 @@ CREATE TABLE onboarding_counts (
     connected BIGINT NOT NULL DEFAULT 0
 );
 
+-- Every organization has its row from the start, so the triggers only ever UPDATE it.
 INSERT INTO onboarding_counts (org_id, total, onboarded)
-SELECT org_id, COUNT(*), SUM(CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END)
-FROM memberships GROUP BY org_id;
+SELECT o.id, COUNT(m.id), COALESCE(SUM(CASE WHEN m.status IN ('active', 'inactive') THEN 1 ELSE 0 END), 0)
+FROM organizations o LEFT JOIN memberships m ON m.org_id = o.id GROUP BY o.id;
+
+CREATE FUNCTION count_organization() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO onboarding_counts (org_id) VALUES (NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER organizations_counted AFTER INSERT ON organizations
+FOR EACH ROW EXECUTE FUNCTION count_organization();
 
 CREATE FUNCTION onboarded_flag(status TEXT) RETURNS BIGINT LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END::BIGINT
@@ -107,11 +118,11 @@ BEGIN
         WHERE org_id = OLD.org_id;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO onboarding_counts AS c (org_id, total, onboarded, notified, connected)
-        VALUES (NEW.org_id, 1, onboarded_flag(NEW.status), notified_flag(NEW.status, NEW.notified_at),
-                connected_flag(NEW.status, NEW.notified_at, NEW.mapped))
-        ON CONFLICT (org_id) DO UPDATE SET total = c.total + 1, onboarded = c.onboarded + EXCLUDED.onboarded,
-            notified = c.notified + EXCLUDED.notified, connected = c.connected + EXCLUDED.connected;
+        UPDATE onboarding_counts SET total = total + 1,
+            onboarded = onboarded + onboarded_flag(NEW.status),
+            notified = notified + notified_flag(NEW.status, NEW.notified_at),
+            connected = connected + connected_flag(NEW.status, NEW.notified_at, NEW.mapped)
+        WHERE org_id = NEW.org_id;
     END IF;
     IF TG_OP = 'UPDATE' AND onboarded_flag(OLD.status) <> onboarded_flag(NEW.status) THEN
         UPDATE teams SET onboarded = onboarded + onboarded_flag(NEW.status) - onboarded_flag(OLD.status)

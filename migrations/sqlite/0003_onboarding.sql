@@ -81,19 +81,23 @@ CREATE TABLE onboarding_counts (
     connected BIGINT NOT NULL DEFAULT 0
 );
 
+-- Every organization has its row from the start, so the triggers only ever UPDATE it.
 INSERT INTO onboarding_counts (org_id, total, onboarded)
-SELECT org_id, COUNT(*), SUM(CASE WHEN status IN ('active', 'inactive') THEN 1 ELSE 0 END)
-FROM memberships GROUP BY org_id;
+SELECT o.id, COUNT(m.id), COALESCE(SUM(CASE WHEN m.status IN ('active', 'inactive') THEN 1 ELSE 0 END), 0)
+FROM organizations o LEFT JOIN memberships m ON m.org_id = o.id GROUP BY o.id;
+
+CREATE TRIGGER organizations_counted AFTER INSERT ON organizations
+BEGIN
+    INSERT INTO onboarding_counts (org_id) VALUES (NEW.id);
+END;
 
 CREATE TRIGGER memberships_counted AFTER INSERT ON memberships
 BEGIN
-    INSERT INTO onboarding_counts (org_id, total, onboarded, notified, connected)
-    VALUES (NEW.org_id, 1,
-        CASE WHEN NEW.status IN ('active', 'inactive') THEN 1 ELSE 0 END,
-        CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NOT NULL THEN 1 ELSE 0 END,
-        CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NULL AND NEW.mapped > 0 THEN 1 ELSE 0 END)
-    ON CONFLICT (org_id) DO UPDATE SET total = total + 1, onboarded = onboarded + excluded.onboarded,
-        notified = notified + excluded.notified, connected = connected + excluded.connected;
+    UPDATE onboarding_counts SET total = total + 1,
+        onboarded = onboarded + CASE WHEN NEW.status IN ('active', 'inactive') THEN 1 ELSE 0 END,
+        notified = notified + CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NOT NULL THEN 1 ELSE 0 END,
+        connected = connected + CASE WHEN NEW.status NOT IN ('active', 'inactive') AND NEW.notified_at IS NULL AND NEW.mapped > 0 THEN 1 ELSE 0 END
+    WHERE org_id = NEW.org_id;
 END;
 
 CREATE TRIGGER memberships_uncounted AFTER DELETE ON memberships

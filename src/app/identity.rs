@@ -4,6 +4,7 @@
 use crate::api::identity::{identity_mappings, MatchIdentitiesByEmail, SetIdentityMapping};
 use crate::api::types::{DirectoryUser, MappingPage, MappingRow};
 use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::domain::members::PAGE_SIZE;
 use crate::domain::onboarding::Provider;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -69,7 +70,7 @@ fn MappingsView(
             editing.set(None);
         }
     });
-    let pages = (total + 49) / 50;
+    let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
     let report = move || match matcher.value().get() {
         Some(Ok(r)) => {
             let unmatched = if r.unmatched.is_empty() {

@@ -7,6 +7,7 @@ use crate::components::{
     action_error, every, field_error, ErrorNotice, FieldError, FormError, Loading, MessagePreview, Modal, ProgressBar,
     StatusBadge,
 };
+use crate::domain::members::PAGE_SIZE;
 use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
 use crate::domain::onboarding::{percent, Channel, OnboardingStatus};
 use crate::domain::time;
@@ -292,8 +293,7 @@ fn TeamPanel(first: TeamMembersPage, page: Page) -> impl IntoView {
             </Show>
             {move || {
                 let (total, current) = data.with(|d| (d.total, d.page));
-                let size = 50;
-                let pages = (total + size - 1) / size;
+                let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
                 (pages > 1).then(|| view! {
                     <nav class="pager" aria-label="Member pages">
                         {(current > 1).then(|| view! { <a href=format!("/onboarding?team={team_id}&page={}", current - 1)>"Previous page"</a> })}

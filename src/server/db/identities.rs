@@ -2,10 +2,9 @@
 
 use super::{now_ms, Db};
 use crate::api::types::MappingRow;
+use crate::domain::members::PAGE_SIZE;
 use crate::domain::onboarding::Provider;
 use sqlx::{Any, Transaction};
-
-pub const PAGE_SIZE: i64 = 50;
 
 /// Members (the organization's, in email order) with their mapping on `provider`, if any.
 pub async fn page(db: &Db, org_id: i64, provider: Provider, page: i64) -> Result<(Vec<MappingRow>, i64), sqlx::Error> {

@@ -2,12 +2,17 @@
 
 use super::{now_ms, Db};
 use crate::api::types::{StatusCounts, TeamMemberRow, TeamSummary};
+use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
 
 /// Registered members (Active, or paused after registering) count as onboarded.
 const ONBOARDED: &str = "m.status IN ('active', 'inactive')";
 
-pub const MEMBERS_PAGE_SIZE: i64 = 50;
+/// A team's members with their accounts and latest message; $1 is the organization, $2 the team.
+const TEAM_MEMBERS: &str = "FROM team_members tm
+         JOIN teams t ON t.id = tm.team_id
+         JOIN memberships m ON m.id = tm.membership_id
+         JOIN accounts a ON a.id = m.account_id";
 
 /// Each team with its counts, which triggers keep (see the 0003 migration): no member is read.
 pub async fn summaries(db: &Db, org_id: i64) -> Result<Vec<TeamSummary>, sqlx::Error> {
@@ -49,19 +54,14 @@ pub const LAST_MESSAGE_JOIN: &str = "LEFT JOIN onboarding_messages om
 
 pub async fn members(db: &Db, org_id: i64, team_id: i64, page: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {MEMBER_COLUMNS}
-         FROM team_members tm
-         JOIN teams t ON t.id = tm.team_id
-         JOIN memberships m ON m.id = tm.membership_id
-         JOIN accounts a ON a.id = m.account_id
-         {LAST_MESSAGE_JOIN}
+        "SELECT {MEMBER_COLUMNS} {TEAM_MEMBERS} {LAST_MESSAGE_JOIN}
          WHERE t.org_id = $1 AND tm.team_id = $2
          ORDER BY a.email LIMIT $3 OFFSET $4"
     ))
     .bind(org_id)
     .bind(team_id)
-    .bind(MEMBERS_PAGE_SIZE)
-    .bind((page.max(1) - 1) * MEMBERS_PAGE_SIZE)
+    .bind(PAGE_SIZE)
+    .bind((page.max(1) - 1) * PAGE_SIZE)
     .fetch_all(&db.pool)
     .await
 }
@@ -69,12 +69,7 @@ pub async fn members(db: &Db, org_id: i64, team_id: i64, page: i64) -> Result<Ve
 /// A team's members who have not onboarded yet: whom "Message team" reaches.
 pub async fn not_onboarded(db: &Db, org_id: i64, team_id: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {MEMBER_COLUMNS}
-         FROM team_members tm
-         JOIN teams t ON t.id = tm.team_id
-         JOIN memberships m ON m.id = tm.membership_id
-         JOIN accounts a ON a.id = m.account_id
-         {LAST_MESSAGE_JOIN}
+        "SELECT {MEMBER_COLUMNS} {TEAM_MEMBERS} {LAST_MESSAGE_JOIN}
          WHERE t.org_id = $1 AND tm.team_id = $2 AND NOT {ONBOARDED}
          ORDER BY a.email"
     ))
