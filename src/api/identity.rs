@@ -13,8 +13,9 @@ use crate::domain::{onboarding::Provider, Permission};
 #[cfg(feature = "ssr")]
 use crate::server::integrations::Directory;
 
+/// The provider a page or form names; shared with the profile's disconnect.
 #[cfg(feature = "ssr")]
-fn provider(key: &str) -> Result<Provider, AppError> {
+pub(crate) fn provider(key: &str) -> Result<Provider, AppError> {
     Provider::parse(key).ok_or_else(|| fail(AppError::invalid("provider", "Choose Slack or Microsoft Teams.")))
 }
 

@@ -39,8 +39,7 @@ pub async fn my_profile() -> Result<Profile, AppError> {
 #[server(endpoint = "disconnect_identity")]
 pub async fn disconnect_identity(provider: String) -> Result<(), AppError> {
     let caller = signed_in().await?;
-    let provider = Provider::parse(&provider)
-        .ok_or_else(|| fail(AppError::invalid("provider", "Choose Slack or Microsoft Teams.")))?;
+    let provider = super::identity::provider(&provider)?;
     let mut change = AuditedChange::begin(&caller).await?;
     if !db::identities::remove(&mut change, caller.org_id, caller.membership.membership_id, provider).await? {
         return Err(fail(AppError::NotFound));

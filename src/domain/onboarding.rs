@@ -48,9 +48,6 @@ impl OnboardingStatus {
     }
 }
 
-/// The membership statuses that count as onboarded, for queries.
-pub const ONBOARDED_STATUSES: [MembershipStatus; 2] = [MembershipStatus::Active, MembershipStatus::Inactive];
-
 /// The chat providers a member's identity can be mapped to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Provider {

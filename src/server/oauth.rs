@@ -207,13 +207,9 @@ async fn whoami(
     Ok((id.to_string(), name.unwrap_or(id).to_string()))
 }
 
-fn provider_from_path(key: &str) -> Option<Provider> {
-    Provider::parse(key)
-}
-
 /// `GET /oauth/{provider}/start`: off to the provider, or back to the profile saying why not.
 pub async fn start_route(State(state): State<AppState>, session: Session, Path(provider): Path<String>) -> Redirect {
-    let Some(provider) = provider_from_path(&provider) else {
+    let Some(provider) = Provider::parse(&provider) else {
         return Redirect::to("/profile");
     };
     match caller_of(&state, &session).await {
@@ -240,7 +236,7 @@ pub async fn callback_route(
     Path(provider): Path<String>,
     Query(back): Query<Callback>,
 ) -> Redirect {
-    let Some(provider) = provider_from_path(&provider) else {
+    let Some(provider) = Provider::parse(&provider) else {
         return Redirect::to("/profile");
     };
     let caller = match caller_of(&state, &session).await {
