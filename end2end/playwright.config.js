@@ -50,6 +50,12 @@ module.exports = defineConfig({
       reuseExistingServer: process.env.E2E_REUSE_SERVER === '1',
     },
     {
+      // Telegram's Bot API and an agent endpoint, for the connector tests.
+      command: 'node ./chat-fakes.js',
+      url: 'http://127.0.0.1:3127/recorded',
+      reuseExistingServer: process.env.E2E_REUSE_SERVER === '1',
+    },
+    {
       command: 'sh ./start-server.sh',
       url: `http://127.0.0.1:${PORT}/readyz`,
       // A fresh server and database for every run, unless a developer asks to reuse one.

@@ -13,4 +13,5 @@ export ONBOARD_FIRST_ORGANIZATION="Northwind"
 export ONBOARD_OWNER_EMAIL=owner@northwind.test
 export ONBOARD_OUTBOX_POLL_MILLIS=200
 export ONBOARD_SMTP_URL=smtp://127.0.0.1:3125
+export ONBOARD_TELEGRAM_BASE_URL=http://127.0.0.1:3127/telegram
 exec ./target/release/onboard serve 2>&1 | tee target/e2e/server.log

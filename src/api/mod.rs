@@ -1,7 +1,9 @@
 //! Server functions: the API between the browser and the server. Each one is thin: who is
 //! calling and may they → domain rules → one transaction → a DTO.
 
+pub mod access;
 pub mod account;
+pub mod connectors;
 pub mod identity;
 pub mod invites;
 pub mod onboarding;

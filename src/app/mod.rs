@@ -1,5 +1,7 @@
 //! The app shell, its routes, and one module per page.
 
+mod access;
+mod connectors;
 mod home;
 mod identity;
 mod invite;
@@ -105,6 +107,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/onboarding") view=onboarding::OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/slack-mappings") view=identity::SlackMappingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/connectors") view=connectors::ConnectorsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/access-requests") view=access::AccessRequestsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/chat-users") view=access::ChatUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/chat-users/:id") view=access::ChatUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings/microsoftteams-mappings") view=identity::TeamsMappingsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -25,6 +25,14 @@ pub const NAV: &[NavItem] = &[
         permissions: &[Permission::UsersManage, Permission::UsersInvite],
     },
     NavItem { group: "Tools", label: "Onboarding", href: "/onboarding", permissions: &[Permission::OnboardingView] },
+    NavItem { group: "Tools", label: "Connectors", href: "/connectors", permissions: &[Permission::ConnectorsManage] },
+    NavItem {
+        group: "Tools",
+        label: "Access requests",
+        href: "/access-requests",
+        permissions: &[Permission::AccessReview],
+    },
+    NavItem { group: "Tools", label: "Chat users", href: "/chat-users", permissions: &[Permission::AccessReview] },
     NavItem { group: "Settings", label: "Organization", href: "/settings", permissions: &[Permission::OrgSettings] },
     NavItem {
         group: "Settings",

@@ -4,8 +4,8 @@
 use crate::api::onboarding::*;
 use crate::api::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMemberRow, TeamMembersPage, TeamSummary};
 use crate::components::{
-    action_error, every, field_error, ErrorNotice, FieldError, FormError, Loading, MessagePreview, Modal, ProgressBar,
-    StatusBadge,
+    action_error, every, field_error, keep_fresh, ErrorNotice, FieldError, FormError, Loading, MessagePreview, Modal,
+    ProgressBar, StatusBadge,
 };
 use crate::domain::members::PAGE_SIZE;
 use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
@@ -79,30 +79,6 @@ pub fn OnboardingPage() -> impl IntoView {
             <MessageModal page/>
         </div>
     }
-}
-
-/// Keeps `data` fresh: fetches on every pulse, and changes the signal only when the answer
-/// differs, so unchanged rows keep their focus.
-fn keep_fresh<T, F, Fut>(data: RwSignal<T>, pulse: RwSignal<u32>, fetch: F)
-where
-    T: PartialEq + Send + Sync + 'static,
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, crate::AppError>> + 'static,
-{
-    Effect::new(move |previous: Option<u32>| {
-        let now = pulse.get();
-        if previous.is_some() {
-            let next = fetch();
-            spawn_local(async move {
-                if let Ok(fresh) = next.await {
-                    if data.with_untracked(|d| *d != fresh) {
-                        data.set(fresh);
-                    }
-                }
-            });
-        }
-        now
-    });
 }
 
 #[component]

@@ -191,6 +191,30 @@ pub fn every(ms: u32, tick: impl Fn() + 'static) {
     }
 }
 
+/// Keeps `data` fresh: fetches on every pulse, and changes the signal only when the answer
+/// differs, so unchanged rows keep their focus.
+pub fn keep_fresh<T, F, Fut>(data: RwSignal<T>, pulse: RwSignal<u32>, fetch: F)
+where
+    T: PartialEq + Send + Sync + 'static,
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, crate::AppError>> + 'static,
+{
+    Effect::new(move |previous: Option<u32>| {
+        let now = pulse.get();
+        if previous.is_some() {
+            let next = fetch();
+            leptos::task::spawn_local(async move {
+                if let Ok(fresh) = next.await {
+                    if data.with_untracked(|d| *d != fresh) {
+                        data.set(fresh);
+                    }
+                }
+            });
+        }
+        now
+    });
+}
+
 /// A member's onboarding status as a coloured label.
 #[component]
 pub fn StatusBadge(status: crate::domain::onboarding::OnboardingStatus) -> impl IntoView {

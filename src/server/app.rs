@@ -35,6 +35,8 @@ pub struct AppState {
     /// Slack and Microsoft Teams, when set up: onboarding messages and identity mappings.
     pub slack: Option<super::integrations::slack::SlackClient>,
     pub teams: Option<super::integrations::teams::TeamsClient>,
+    /// What the chat connectors share: an HTTP client, Teams tokens and Bot Framework's keys.
+    pub chat: super::integrations::chat::ChatClients,
     /// Wakes idle outbox workers when this instance queues a job.
     pub outbox_wake: Arc<Notify>,
 }
@@ -67,6 +69,7 @@ impl AppState {
             sms,
             slack,
             teams,
+            chat: super::integrations::chat::ChatClients::new()?,
             outbox_wake: Arc::new(Notify::new()),
         })
     }
@@ -79,10 +82,15 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let state = AppState::new(settings).await?;
-        let listener = tokio::net::TcpListener::bind(state.settings.server.site_addr)
+        let listener = tokio::net::TcpListener::bind(settings.server.site_addr)
             .await
-            .map_err(|e| anyhow::anyhow!("listening on {}: {e}", state.settings.server.site_addr))?;
+            .map_err(|e| anyhow::anyhow!("listening on {}: {e}", settings.server.site_addr))?;
+        Self::build_on(settings, listener).await
+    }
+
+    /// Serves on a listener bound by the caller, e.g. to learn the port before settings are made.
+    pub async fn build_on(settings: Settings, listener: tokio::net::TcpListener) -> anyhow::Result<Self> {
+        let state = AppState::new(settings).await?;
         Ok(Self { listener, state })
     }
 
@@ -155,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/oauth/{provider}/start", get(super::oauth::start_route))
         .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
+        .route("/webhooks/{key}", axum::routing::post(super::webhooks::receive_route))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)

@@ -16,6 +16,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub slack: SlackSettings,
     pub teams: TeamsSettings,
+    pub chat: ChatSettings,
     pub first_run: FirstRunSettings,
     pub invitations: InvitationSettings,
     pub security: SecuritySettings,
@@ -153,6 +154,35 @@ impl Default for TeamsSettings {
     }
 }
 
+/// Chat connectors: where the providers' APIs are (tests point them at fakes) and how inbound
+/// webhooks and agent calls are bounded. Each connector's credentials are set on its card.
+/// Slack's API is `[slack] api_base_url`, Twilio's `[sms] twilio_base_url` and Entra ID's
+/// `[teams] login_base_url`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatSettings {
+    pub telegram_base_url: String,
+    pub d360_base_url: String,
+    /// Bot Framework's OpenID metadata, which names the keys inbound Teams activities are signed with.
+    pub botframework_openid_url: String,
+    /// Largest webhook body accepted; providers send a few KiB.
+    pub max_webhook_bytes: usize,
+    /// How long the agent may take to answer before the call is retried.
+    pub agent_timeout_seconds: u64,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            telegram_base_url: "https://api.telegram.org".into(),
+            d360_base_url: "https://waba-v2.360dialog.io".into(),
+            botframework_openid_url: "https://login.botframework.com/v1/.well-known/openidconfiguration".into(),
+            max_webhook_bytes: 256 * 1024,
+            agent_timeout_seconds: 30,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FirstRunSettings {
@@ -204,6 +234,7 @@ impl Default for Settings {
             sms: SmsSettings::default(),
             slack: SlackSettings::default(),
             teams: TeamsSettings::default(),
+            chat: ChatSettings::default(),
             first_run: FirstRunSettings::default(),
             invitations: InvitationSettings::default(),
             security: SecuritySettings::default(),
@@ -297,6 +328,11 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_TEAMS_LOGIN_BASE_URL",
     "ONBOARD_TEAMS_GRAPH_BASE_URL",
     "ONBOARD_TEAMS_SERVICE_URL",
+    "ONBOARD_TELEGRAM_BASE_URL",
+    "ONBOARD_D360_BASE_URL",
+    "ONBOARD_BOTFRAMEWORK_OPENID_URL",
+    "ONBOARD_MAX_WEBHOOK_BYTES",
+    "ONBOARD_AGENT_TIMEOUT_SECONDS",
     "ONBOARD_FIRST_ORGANIZATION",
     "ONBOARD_OWNER_EMAIL",
     "ONBOARD_INVITE_LIFETIME_DAYS",
@@ -371,6 +407,11 @@ impl Settings {
             "ONBOARD_TEAMS_LOGIN_BASE_URL" => self.teams.login_base_url = value.into(),
             "ONBOARD_TEAMS_GRAPH_BASE_URL" => self.teams.graph_base_url = value.into(),
             "ONBOARD_TEAMS_SERVICE_URL" => self.teams.service_url = value.into(),
+            "ONBOARD_TELEGRAM_BASE_URL" => self.chat.telegram_base_url = value.into(),
+            "ONBOARD_D360_BASE_URL" => self.chat.d360_base_url = value.into(),
+            "ONBOARD_BOTFRAMEWORK_OPENID_URL" => self.chat.botframework_openid_url = value.into(),
+            "ONBOARD_MAX_WEBHOOK_BYTES" => self.chat.max_webhook_bytes = num(key, value)?,
+            "ONBOARD_AGENT_TIMEOUT_SECONDS" => self.chat.agent_timeout_seconds = num(key, value)?,
             "ONBOARD_FIRST_ORGANIZATION" => self.first_run.organization = value.into(),
             "ONBOARD_OWNER_EMAIL" => self.first_run.owner_email = value.into(),
             "ONBOARD_INVITE_LIFETIME_DAYS" => self.invitations.default_lifetime_days = num(key, value)?,

@@ -1,5 +1,6 @@
 //! The outbox worker: claims due jobs, runs them, and records the outcome with backoff.
 
+use super::connectors::{AgentCall, ChatSend, ProfileLookup};
 use super::db::{self, outbox::ClaimedJob};
 use super::integrations::ProviderFailure;
 use super::mail::{EmailMessage, Invitation};
@@ -23,6 +24,12 @@ pub enum JobPayload {
     },
     /// An onboarding message over Slack, Teams or email, rendered when it is sent.
     Onboarding(OnboardingDelivery),
+    /// A chat user's message for the connector's agent.
+    AgentCall(AgentCall),
+    /// A text into a chat conversation: the onboarding message, a rejection notice, an agent's reply.
+    ChatSend(ChatSend),
+    /// A new chat user's names or picture from the provider.
+    ChatProfile(ProfileLookup),
 }
 
 impl JobPayload {
@@ -31,6 +38,9 @@ impl JobPayload {
             JobPayload::Email(_) | JobPayload::Invitation(_) => "email",
             JobPayload::Sms { .. } => "sms",
             JobPayload::Onboarding(d) => d.channel.key(),
+            JobPayload::AgentCall(_) => "agent",
+            JobPayload::ChatSend(send) => send.provider.key(),
+            JobPayload::ChatProfile(_) => "profile",
         }
     }
 
@@ -41,6 +51,9 @@ impl JobPayload {
             JobPayload::Invitation(invitation) => invitation.render().text,
             JobPayload::Sms { body, .. } => body.clone(),
             JobPayload::Onboarding(d) => crate::domain::message::compose(&d.facts).to_plain(),
+            JobPayload::AgentCall(call) => format!("Chat message #{} for the agent", call.message_id),
+            JobPayload::ChatSend(send) => send.text.clone(),
+            JobPayload::ChatProfile(lookup) => format!("Profile of {}", lookup.platform_id),
         }
     }
 }
@@ -100,6 +113,23 @@ pub async fn enqueue_onboarding(
     let recipient = delivery.to.clone();
     let subject = crate::domain::message::compose(&delivery.facts).subject;
     enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Onboarding(delivery)).await
+}
+
+/// Queues a chat job (an agent call, a chat send, a profile lookup) in the caller's transaction.
+pub async fn enqueue_chat(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    recipient: &str,
+    payload: JobPayload,
+) -> Result<i64, sqlx::Error> {
+    let subject = match &payload {
+        JobPayload::AgentCall(_) => "Message for the agent".to_string(),
+        JobPayload::ChatSend(send) => format!("Message on {}", send.provider.label()),
+        JobPayload::ChatProfile(_) => "Chat user profile".to_string(),
+        _ => String::new(),
+    };
+    enqueue(tx, state, org_id, recipient, &subject, payload).await
 }
 
 async fn enqueue(
@@ -185,6 +215,9 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
             None => Err(ProviderFailure::permanent("no SMS provider is configured")),
         },
         Ok(JobPayload::Onboarding(delivery)) => super::onboarding::deliver(state, delivery).await,
+        Ok(JobPayload::AgentCall(call)) => super::connectors::call_agent(state, call).await,
+        Ok(JobPayload::ChatSend(send)) => super::connectors::send(state, send).await,
+        Ok(JobPayload::ChatProfile(lookup)) => super::connectors::look_up_profile(state, lookup).await,
         Err(e) => Err(ProviderFailure::permanent(format!("unreadable job payload: {e}"))),
     };
     let final_failure = matches!(&outcome, Err(f) if f.permanent || job.attempts >= job.max_attempts);
@@ -206,7 +239,10 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
             // The lease runs out and another worker picks the job up again.
             tracing::error!(error = %e, "recording the outbox job's outcome failed");
         }
-        (Ok(()), Ok(payload)) => super::onboarding::record_attempt(state, payload, &outcome, final_failure).await,
+        (Ok(()), Ok(payload)) => {
+            super::onboarding::record_attempt(state, payload, &outcome, final_failure).await;
+            super::connectors::record_attempt(state, payload, &outcome, final_failure).await;
+        }
         (Ok(()), Err(_)) => {}
     }
 }

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod change;
 pub mod cli;
 pub mod config;
+pub mod connectors;
 pub mod csrf;
 pub mod db;
 pub mod integrations;
@@ -19,6 +20,7 @@ pub mod secret;
 pub mod sessions;
 pub mod sms;
 pub mod totp;
+pub mod webhooks;
 
 pub use app::{AppState, Application};
 pub use config::Settings;

@@ -91,7 +91,32 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
         &[("provider", "slack"), ("member", "{member}"), ("external_id", "")],
     ),
     ("match_identities_by_email", false, &["identity.configure"], &[("provider", "slack")]),
+    ("connectors", true, &["connectors.manage"], &[]),
+    (
+        "save_connector",
+        false,
+        &["connectors.manage"],
+        &[(
+            "draft",
+            r#"{"id": {connector}, "provider": "telegram", "name": "Hijacked", "agent_url": "https://agent.example.com", "agent_secret": "", "credentials": []}"#,
+        )],
+    ),
+    ("set_connector_enabled", false, &["connectors.manage"], &[("id", "{connector}"), ("enabled", "false")]),
+    (
+        "set_connector_policy",
+        false,
+        &["connectors.manage"],
+        &[("id", "{connector}"), ("onboarding", "true"), ("message", "Hijacked")],
+    ),
+    ("delete_connector", false, &["connectors.manage"], &[("id", "{spare_connector}")]),
+    ("access_requests", true, &["access.review"], &[("filter[page]", "1")]),
+    ("decide_access", false, &["access.review"], &[("ids", "[{request}]"), ("decision", r#""Approve""#)]),
+    ("chat_users", true, &["access.review"], &[("provider", ""), ("search", ""), ("page", "1")]),
+    ("chat_user", true, &["access.review"], &[("id", "{chat_user}")]),
 ];
+
+/// Server functions that take their arguments as one JSON object; each argument above is JSON.
+const JSON_INPUT: &[&str] = &["save_connector", "decide_access"];
 
 struct Ids {
     batch: i64,
@@ -106,6 +131,10 @@ struct Ids {
     team: i64,
     spare_team: i64,
     send: i64,
+    connector: i64,
+    spare_connector: i64,
+    request: i64,
+    chat_user: i64,
 }
 
 async fn call(
@@ -119,6 +148,10 @@ async fn call(
         .iter()
         .map(|(k, v)| {
             let v = v
+                .replace("{spare_connector}", &ids.spare_connector.to_string())
+                .replace("{connector}", &ids.connector.to_string())
+                .replace("{request}", &ids.request.to_string())
+                .replace("{chat_user}", &ids.chat_user.to_string())
                 .replace("{spare_area}", &ids.spare_area.to_string())
                 .replace("{spare_team}", &ids.spare_team.to_string())
                 .replace("{team}", &ids.team.to_string())
@@ -135,7 +168,11 @@ async fn call(
         })
         .collect();
     let pairs: Vec<(&str, &str)> = filled.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    if is_get {
+    if JSON_INPUT.contains(&endpoint) {
+        let args: serde_json::Map<String, serde_json::Value> =
+            filled.iter().map(|(k, v)| (k.clone(), serde_json::from_str(v).expect("JSON arguments"))).collect();
+        v.call_json(endpoint, &serde_json::Value::Object(args)).await
+    } else if is_get {
         v.get(endpoint, &pairs).await
     } else {
         v.call(endpoint, &pairs).await
@@ -192,7 +229,38 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
         .unwrap()
         .as_i64()
         .unwrap();
+    let connector_draft = |name: &str| {
+        serde_json::json!({ "draft": {
+            "id": null, "provider": "telegram", "name": name, "agent_url": "https://agent.example.com/in",
+            "agent_secret": "agent-signing-secret-1",
+            "credentials": [["bot_token", "123:abc"], ["secret_token", "secret"]],
+        }})
+    };
+    let connector = owner.call_json("save_connector", &connector_draft("Support")).await.unwrap().as_i64().unwrap();
+    let spare_connector = owner.call_json("save_connector", &connector_draft("Spare")).await.unwrap().as_i64().unwrap();
+    let chat_user: i64 = sqlx::query_scalar(
+        "INSERT INTO chat_users (org_id, provider, platform_id, first_name, last_name, created_at, last_seen_at)
+         VALUES ($1, 'telegram', '42', 'Tom', 'Gram', 0, 0) RETURNING id",
+    )
+    .bind(org)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    let request: i64 = sqlx::query_scalar(
+        "INSERT INTO access_requests (org_id, connector_id, chat_user_id, first_message, created_at)
+         VALUES ($1, $2, $3, 'hello', 0) RETURNING id",
+    )
+    .bind(org)
+    .bind(connector)
+    .bind(chat_user)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
     let ids = Ids {
+        connector,
+        spare_connector,
+        request,
+        chat_user,
         batch,
         pending_member,
         member_role,
@@ -265,7 +333,7 @@ async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) 
     intruder.sign_in("owner@globex.example", PASSWORD).await.unwrap();
     for (endpoint, is_get, _, args) in PROTECTED {
         let answer = call(&intruder, endpoint, *is_get, args, &ids).await;
-        let names_an_acme_row = args.iter().any(|(_, v)| v.starts_with('{'));
+        let names_an_acme_row = args.iter().any(|(_, v)| v.contains('{'));
         if names_an_acme_row {
             // Another organization's rows are not found, or not accepted as a choice.
             assert!(

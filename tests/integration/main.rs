@@ -5,6 +5,7 @@ mod common;
 
 mod auth;
 mod authorization;
+mod connectors;
 mod invitations;
 mod onboarding;
 mod outbox;

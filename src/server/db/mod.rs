@@ -1,8 +1,12 @@
 //! Database access, one module per aggregate. One SQL text serves SQLite and PostgreSQL through
 //! sqlx's `Any` driver: `$n` placeholders, BIGINT ids and millisecond timestamps, BOOLEAN flags.
 
+pub mod access_requests;
 pub mod accounts;
 pub mod audit;
+pub mod chat_messages;
+pub mod chat_users;
+pub mod connectors;
 pub mod eula;
 pub mod identities;
 pub mod invitations;

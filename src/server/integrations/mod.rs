@@ -1,8 +1,12 @@
 //! Clients for the chat providers Onboard messages people through. Each takes its base URLs
 //! from configuration, so tests run fakes on loopback.
 
+pub mod chat;
+pub mod d360;
 pub mod slack;
 pub mod teams;
+pub mod telegram;
+pub mod twilio;
 
 use super::mail::SendFailure;
 use std::time::Duration;

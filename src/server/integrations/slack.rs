@@ -2,10 +2,12 @@
 //! workspace directory (`users.list`, `users.lookupByEmail`). Errors come back as HTTP 200
 //! with `{"ok": false, "error": "…"}`; rate limits as 429 with Retry-After.
 
+use super::chat::{header, json_body, split_name, Inbound, InboundMessage, Profile, Refusal, ReplyAddress};
 use super::{http_client, unreachable, ProviderFailure};
 use crate::api::types::DirectoryUser;
 use crate::server::config::SlackSettings;
 use crate::server::secret::Secret;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -49,6 +51,11 @@ impl SlackClient {
         }))
     }
 
+    /// A client for one connector's bot token, sharing the connectors' HTTP client.
+    pub fn with_token(http: reqwest::Client, base: &str, token: Secret) -> Self {
+        Self { http, base: base.trim_end_matches('/').to_string(), token, directory: Default::default() }
+    }
+
     async fn call(&self, method: &str, request: reqwest::RequestBuilder) -> Result<Value, ProviderFailure> {
         let response = request.bearer_auth(self.token.expose()).send().await.map_err(|e| unreachable("Slack", e))?;
         if !response.status().is_success() {
@@ -85,6 +92,26 @@ impl SlackClient {
         let message = json!({ "channel": channel, "text": text, "mrkdwn": true, "unfurl_links": false });
         self.call("chat.postMessage", self.post("chat.postMessage", message)).await?;
         Ok(())
+    }
+
+    /// Posts `text` (mrkdwn, already escaped) in a conversation the person opened with the bot.
+    pub async fn post_message(&self, channel: &str, text: &str) -> Result<(), ProviderFailure> {
+        let message = json!({ "channel": channel, "text": text, "unfurl_links": false });
+        self.call("chat.postMessage", self.post("chat.postMessage", message)).await?;
+        Ok(())
+    }
+
+    /// A person's names and picture (`users.info`), which message events do not carry.
+    pub async fn profile(&self, user: &str) -> Result<Profile, ProviderFailure> {
+        let body = self.call("users.info", self.get("users.info", &[("user", user)])).await?;
+        let profile = &body["user"]["profile"];
+        let text = |v: &Value| v.as_str().unwrap_or_default().trim().to_string();
+        let (mut first_name, mut last_name) = (text(&profile["first_name"]), text(&profile["last_name"]));
+        if first_name.is_empty() && last_name.is_empty() {
+            (first_name, last_name) = split_name(&text(&profile["real_name"]));
+        }
+        let avatar_url = profile["image_72"].as_str().filter(|u| u.starts_with("https://")).map(str::to_string);
+        Ok(Profile { first_name, last_name, avatar_url })
     }
 
     /// Every active person in the workspace (no bots, no deactivated accounts), page by page.
@@ -130,4 +157,70 @@ fn directory_user(member: &Value) -> Option<DirectoryUser> {
         .to_string();
     let email = profile["email"].as_str().map(str::to_string);
     Some(DirectoryUser { id, name, email })
+}
+
+/// Requests older than this (or this far in the future) are refused: a captured request cannot be replayed later.
+const SIGNATURE_WINDOW_S: i64 = 300;
+
+/// Slack's request signing: `v0=` + hex HMAC-SHA256 of `v0:{timestamp}:{raw body}` with the
+/// signing secret, checked before the body is parsed.
+pub fn verify_signature(
+    signing_secret: &str,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    now_s: i64,
+) -> Result<(), Refusal> {
+    let timestamp = header(headers, "x-slack-request-timestamp")
+        .ok_or_else(|| Refusal::unauthorized("no X-Slack-Request-Timestamp"))?;
+    let signature =
+        header(headers, "x-slack-signature").ok_or_else(|| Refusal::unauthorized("no X-Slack-Signature"))?;
+    let at: i64 = timestamp.trim().parse().map_err(|_| Refusal::unauthorized("the timestamp is not a number"))?;
+    if (now_s - at).abs() > SIGNATURE_WINDOW_S {
+        return Err(Refusal::unauthorized("the timestamp is more than five minutes away"));
+    }
+    let expected = sign(signing_secret, timestamp, body);
+    if signing_secret.is_empty() || !crate::server::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+        return Err(Refusal::unauthorized("the signature does not match"));
+    }
+    Ok(())
+}
+
+pub fn sign(signing_secret: &str, timestamp: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(signing_secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(b"v0:");
+    mac.update(timestamp.as_bytes());
+    mac.update(b":");
+    mac.update(body);
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// An Events API delivery: the URL check, or a person's direct message to the bot.
+pub fn decode_event(body: &[u8]) -> Result<Inbound, Refusal> {
+    let payload = json_body(body)?;
+    match payload["type"].as_str() {
+        Some("url_verification") => payload["challenge"]
+            .as_str()
+            .map(|c| Inbound::Challenge(c.to_string()))
+            .ok_or_else(|| Refusal::malformed("url_verification without a challenge")),
+        Some("event_callback") => {
+            let event = &payload["event"];
+            let event_id = payload["event_id"].as_str().ok_or_else(|| Refusal::malformed("no event_id"))?;
+            // Edits, joins and the bot's own posts come as subtypes or with a bot_id: not a person writing.
+            let from_person = event["type"] == "message" && event["subtype"].is_null() && event["bot_id"].is_null();
+            let (Some(user), Some(channel), true) = (event["user"].as_str(), event["channel"].as_str(), from_person)
+            else {
+                return Ok(Inbound::Nothing);
+            };
+            Ok(Inbound::Messages(vec![InboundMessage {
+                platform_user_id: user.to_string(),
+                first_name: String::new(),
+                last_name: String::new(),
+                message_id: event_id.to_string(),
+                text: event["text"].as_str().unwrap_or_default().to_string(),
+                reply_to: ReplyAddress::Slack { channel: channel.to_string() },
+            }]))
+        }
+        Some(_) => Ok(Inbound::Nothing),
+        None => Err(Refusal::malformed("no type")),
+    }
 }

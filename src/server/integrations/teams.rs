@@ -2,9 +2,12 @@
 //! people through Microsoft Graph. Both take an app-only token from Entra ID's client-credentials
 //! flow, cached until shortly before it expires.
 
+use super::chat::{header, json_body, split_name, ChatClients, Inbound, InboundMessage, Refusal, ReplyAddress};
 use super::{http_client, unreachable, ProviderFailure};
 use crate::api::types::DirectoryUser;
+use crate::server::config::Settings;
 use crate::server::config::TeamsSettings;
+use crate::server::connectors::Connector;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::{json, Value};
@@ -46,29 +49,15 @@ impl TeamsClient {
             }
         }
         let s = &self.settings;
-        let url = format!("{}/{}/oauth2/v2.0/token", s.login_base_url.trim_end_matches('/'), s.tenant_id);
-        let client = BasicClient::new(ClientId::new(s.app_id.clone()))
-            .set_client_secret(ClientSecret::new(s.app_secret.expose().to_string()))
-            .set_auth_type(AuthType::RequestBody)
-            .set_token_uri(
-                TokenUrl::new(url).map_err(|e| ProviderFailure::permanent(format!("Teams token URL: {e}")))?,
-            );
-        let answer = client
-            .exchange_client_credentials()
-            .add_scope(Scope::new(scope.to_string()))
-            .request_async(&self.http)
-            .await
-            .map_err(|e| match e {
-                // Entra ID refused the app's credentials: only a configuration change helps.
-                oauth2::RequestTokenError::ServerResponse(r) => {
-                    ProviderFailure::permanent(format!("Entra ID refused the Teams app's credentials: {}", r.error()))
-                }
-                other => ProviderFailure::transient(format!("getting a Teams token: {other}")),
-            })?;
-        let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3_600));
-        // A minute early, so a token never runs out between this check and its use.
-        let until = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        let token = answer.access_token().secret().clone();
+        let (token, until) = client_credentials_token(
+            &self.http,
+            &s.login_base_url,
+            &s.tenant_id,
+            &s.app_id,
+            s.app_secret.expose(),
+            scope,
+        )
+        .await?;
         tokens.insert(scope, (token.clone(), until));
         Ok(token)
     }
@@ -165,4 +154,262 @@ fn directory_user(user: &Value) -> Option<DirectoryUser> {
     let email = user["mail"].as_str().or(user["userPrincipalName"].as_str()).map(str::to_string);
     let name = user["displayName"].as_str().filter(|n| !n.trim().is_empty()).map(str::to_string);
     Some(DirectoryUser { name: name.or_else(|| email.clone()).unwrap_or_else(|| id.clone()), id, email })
+}
+
+/// An app-only token from Entra ID's client-credentials flow, with when to stop using it.
+async fn client_credentials_token(
+    http: &reqwest::Client,
+    login_base_url: &str,
+    tenant: &str,
+    app_id: &str,
+    secret: &str,
+    scope: &str,
+) -> Result<(String, Instant), ProviderFailure> {
+    let url = format!("{}/{}/oauth2/v2.0/token", login_base_url.trim_end_matches('/'), tenant);
+    let client = BasicClient::new(ClientId::new(app_id.to_string()))
+        .set_client_secret(ClientSecret::new(secret.to_string()))
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::new(url).map_err(|e| ProviderFailure::permanent(format!("Teams token URL: {e}")))?);
+    let answer = client
+        .exchange_client_credentials()
+        .add_scope(Scope::new(scope.to_string()))
+        .request_async(http)
+        .await
+        .map_err(|e| match e {
+            // Entra ID refused the app's credentials: only a configuration change helps.
+            oauth2::RequestTokenError::ServerResponse(r) => {
+                ProviderFailure::permanent(format!("Entra ID refused the Teams app's credentials: {}", r.error()))
+            }
+            other => ProviderFailure::transient(format!("getting a Teams token: {other}")),
+        })?;
+    let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3_600));
+    // A minute early, so a token never runs out between this check and its use.
+    let until = Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
+    Ok((answer.access_token().secret().clone(), until))
+}
+
+/// A connector's Bot Framework token, cached by app id until shortly before it expires.
+pub async fn connector_token(
+    settings: &Settings,
+    clients: &ChatClients,
+    connector: &Connector,
+) -> Result<String, ProviderFailure> {
+    let c = &connector.credentials;
+    let app_id = c.get("app_id");
+    let mut tokens = clients.teams_tokens.lock().await;
+    if let Some((token, until)) = tokens.get(app_id) {
+        if Instant::now() < *until {
+            return Ok(token.clone());
+        }
+    }
+    let (token, until) = client_credentials_token(
+        &clients.http,
+        &settings.teams.login_base_url,
+        c.get("tenant_id"),
+        app_id,
+        c.get("app_password"),
+        BOT_SCOPE,
+    )
+    .await?;
+    tokens.insert(app_id.to_string(), (token.clone(), until));
+    Ok(token)
+}
+
+/// Replies in the conversation an inbound activity came from.
+pub async fn reply(
+    http: &reqwest::Client,
+    token: &str,
+    service_url: &str,
+    conversation_id: &str,
+    text: &str,
+) -> Result<(), ProviderFailure> {
+    let url = format!(
+        "{}/v3/conversations/{}/activities",
+        service_url.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(conversation_id, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let activity = json!({ "type": "message", "textFormat": "plain", "text": text });
+    let response = http
+        .post(url)
+        .bearer_auth(token)
+        .json(&activity)
+        .send()
+        .await
+        .map_err(|e| unreachable("Microsoft Teams", e))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(ProviderFailure::from_response("Microsoft Teams", response).await)
+    }
+}
+
+/// The parts of a Bot Framework activity Onboard reads.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub service_url: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub from: ActivityFrom,
+    #[serde(default)]
+    pub conversation: ActivityConversation,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityFrom {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub aad_object_id: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ActivityConversation {
+    #[serde(default)]
+    pub id: String,
+}
+
+pub fn decode_activity(body: &[u8]) -> Result<Activity, Refusal> {
+    let value = json_body(body)?;
+    serde_json::from_value(value).map_err(|e| Refusal::malformed(format!("not a Bot Framework activity: {e}")))
+}
+
+/// A person's message in an activity; conversation updates, typing and the like carry none.
+pub fn inbound(activity: &Activity) -> Inbound {
+    let text = activity.text.as_deref().unwrap_or_default();
+    if activity.kind != "message" || text.trim().is_empty() || activity.conversation.id.is_empty() {
+        return Inbound::Nothing;
+    }
+    let platform_user_id = activity.from.aad_object_id.clone().unwrap_or_else(|| activity.from.id.clone());
+    let (first_name, last_name) = split_name(&activity.from.name);
+    Inbound::Messages(vec![InboundMessage {
+        platform_user_id,
+        first_name,
+        last_name,
+        message_id: activity.id.clone(),
+        text: text.to_string(),
+        reply_to: ReplyAddress::Teams {
+            service_url: activity.service_url.clone(),
+            conversation_id: activity.conversation.id.clone(),
+        },
+    }])
+}
+
+const BOT_FRAMEWORK_ISSUER: &str = "https://api.botframework.com";
+
+#[derive(serde::Deserialize)]
+struct BotClaims {
+    #[serde(rename = "serviceUrl", default)]
+    service_url: String,
+}
+
+/// Checks the `Authorization: Bearer` JWT Bot Framework signs each activity with: RS256 by one
+/// of its published keys, issued by Bot Framework for this bot's app id, unexpired, and naming
+/// the same service URL as the activity (so a reply cannot be steered elsewhere).
+pub async fn verify_bearer(
+    settings: &Settings,
+    clients: &ChatClients,
+    app_id: &str,
+    headers: &axum::http::HeaderMap,
+    activity: &Activity,
+) -> Result<(), Refusal> {
+    let token = header(headers, "authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| Refusal::unauthorized("no bearer token"))?;
+    let jwt_header =
+        jsonwebtoken::decode_header(token).map_err(|e| Refusal::unauthorized(format!("bad token: {e}")))?;
+    if jwt_header.alg != jsonwebtoken::Algorithm::RS256 {
+        return Err(Refusal::unauthorized("the token is not RS256"));
+    }
+    let kid = jwt_header.kid.ok_or_else(|| Refusal::unauthorized("the token names no key"))?;
+    let key = clients.botframework_keys.key(&clients.http, &settings.chat.botframework_openid_url, &kid).await?;
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[BOT_FRAMEWORK_ISSUER]);
+    validation.set_audience(&[app_id]);
+    validation.leeway = 300;
+    let claims = jsonwebtoken::decode::<BotClaims>(token, &key, &validation)
+        .map_err(|e| Refusal::unauthorized(format!("the token does not verify: {e}")))?
+        .claims;
+    if claims.service_url.trim_end_matches('/') != activity.service_url.trim_end_matches('/') {
+        return Err(Refusal::unauthorized("the token was issued for another service URL"));
+    }
+    Ok(())
+}
+
+/// Bot Framework's published signing keys by key id, kept for a day; an unknown key id refetches
+/// them (at most once a minute, so forged key ids cannot make Onboard hammer the metadata).
+#[derive(Clone, Default)]
+pub struct SigningKeys(Arc<tokio::sync::Mutex<Option<(Instant, HashMap<String, jsonwebtoken::DecodingKey>)>>>);
+
+const KEYS_FRESH_FOR: Duration = Duration::from_secs(24 * 3_600);
+const KEYS_REFETCH_AFTER: Duration = Duration::from_secs(60);
+
+impl SigningKeys {
+    async fn key(
+        &self,
+        http: &reqwest::Client,
+        openid_url: &str,
+        kid: &str,
+    ) -> Result<jsonwebtoken::DecodingKey, Refusal> {
+        let mut cached = self.0.lock().await;
+        let refetch = match cached.as_ref() {
+            None => true,
+            Some((at, keys)) => {
+                at.elapsed() > KEYS_FRESH_FOR || (!keys.contains_key(kid) && at.elapsed() > KEYS_REFETCH_AFTER)
+            }
+        };
+        if refetch {
+            match fetch_keys(http, openid_url).await {
+                Ok(keys) => *cached = Some((Instant::now(), keys)),
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "fetching Bot Framework's signing keys failed");
+                    if cached.is_none() {
+                        return Err(Refusal {
+                            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            reason: "Bot Framework's signing keys are unavailable".into(),
+                        });
+                    }
+                }
+            }
+        }
+        cached
+            .as_ref()
+            .and_then(|(_, keys)| keys.get(kid).cloned())
+            .ok_or_else(|| Refusal::unauthorized("the token is signed by an unknown key"))
+    }
+}
+
+async fn fetch_keys(
+    http: &reqwest::Client,
+    openid_url: &str,
+) -> Result<HashMap<String, jsonwebtoken::DecodingKey>, ProviderFailure> {
+    let get = |url: String| async move {
+        let response = http.get(&url).send().await.map_err(|e| unreachable("Bot Framework", e))?;
+        if !response.status().is_success() {
+            return Err(ProviderFailure::from_response("Bot Framework", response).await);
+        }
+        response.json::<Value>().await.map_err(|e| ProviderFailure::transient(format!("Bot Framework keys: {e}")))
+    };
+    let metadata = get(openid_url.to_string()).await?;
+    let jwks_uri =
+        metadata["jwks_uri"].as_str().ok_or_else(|| ProviderFailure::transient("OpenID metadata without jwks_uri"))?;
+    let jwks = get(jwks_uri.to_string()).await?;
+    let mut keys = HashMap::new();
+    for key in jwks["keys"].as_array().into_iter().flatten() {
+        if let (Some(kid), Some(n), Some(e)) = (key["kid"].as_str(), key["n"].as_str(), key["e"].as_str()) {
+            if let Ok(decoding) = jsonwebtoken::DecodingKey::from_rsa_components(n, e) {
+                keys.insert(kid.to_string(), decoding);
+            }
+        }
+    }
+    Ok(keys)
 }

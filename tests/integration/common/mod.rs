@@ -2,6 +2,7 @@
 //! new PostgreSQL database), and talks HTTP to it like a browser would.
 #![allow(dead_code)]
 
+pub mod chat_fakes;
 pub mod fakes;
 pub mod smtp;
 
@@ -123,13 +124,13 @@ impl TestApp {
             .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn,onboard=info".into()))
             .with_test_writer()
             .try_init();
-        // Links must point at the port we are given, which is only known once bound.
-        let listener_probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener_probe.local_addr().unwrap().port();
-        drop(listener_probe);
+        // Links must point at the port we are given, which is only known once bound; keeping the
+        // listener (not probing and re-binding) means no parallel test can take the port meanwhile.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         settings.server.site_addr = format!("127.0.0.1:{port}").parse().unwrap();
         settings.server.public_url = format!("http://127.0.0.1:{port}");
-        let app = Application::build(settings).await.expect("the app starts");
+        let app = Application::build_on(settings, listener).await.expect("the app starts");
         let state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(app.run_until_stopped(async move {
@@ -246,6 +247,19 @@ impl Visitor {
             .post(format!("{}/api/{endpoint}", self.base))
             .header("accept", "application/json")
             .form(form)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(res).await
+    }
+
+    /// Calls a POST server function that takes JSON (its arguments as one object).
+    pub async fn call_json(&self, endpoint: &str, args: &Value) -> Answer {
+        let res = self
+            .client
+            .post(format!("{}/api/{endpoint}", self.base))
+            .header("accept", "application/json")
+            .json(args)
             .send()
             .await
             .unwrap();

@@ -1,0 +1,106 @@
+// A Telegram connector with Onboarding on, as an admin sets it up: a new chat user's first
+// message waits for approval in the Access Requests panel (appearing live), and once approved
+// their next message reaches the agent, whose reply goes back through Telegram.
+const { test, expect } = require('@playwright/test');
+const { open, expectAccessible, signIn } = require('./helpers');
+
+const SECRET_TOKEN = 'e2e_webhook_secret';
+const CHAT_ID = 4242;
+
+async function recorded() {
+  return (await fetch('http://127.0.0.1:3127/recorded')).json();
+}
+
+/** What Telegram would post for a private text message from Tom Gram. */
+async function telegramUpdate(webhook, updateId, text) {
+  const update = {
+    update_id: updateId,
+    message: {
+      message_id: updateId,
+      date: Math.floor(Date.now() / 1000),
+      from: { id: CHAT_ID, is_bot: false, first_name: 'Tom', last_name: 'Gram' },
+      chat: { id: CHAT_ID, type: 'private' },
+      text,
+    },
+  };
+  return fetch(webhook, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': SECRET_TOKEN },
+    body: JSON.stringify(update),
+  });
+}
+
+test('an approved Telegram user reaches the agent after onboarding', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'desktop', 'an admin journey on a desktop');
+  test.setTimeout(120_000);
+  await signIn(page);
+
+  // A Telegram connector pointing at the fake agent.
+  await open(page, '/connectors');
+  await page.getByRole('button', { name: 'Add connector' }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Add connector' });
+  await dialog.getByLabel('Chat platform').selectOption('telegram');
+  await dialog.getByLabel('Name').fill('Support bot');
+  await dialog.getByLabel('Agent endpoint').fill('http://127.0.0.1:3127/agent');
+  await dialog.getByLabel('Agent signing secret').fill('e2e agent signing secret');
+  await dialog.getByLabel('Bot token').fill('123456:ABC-e2e-token');
+  await dialog.getByLabel('Webhook secret token').fill('bad secret with spaces');
+  await dialog.getByRole('button', { name: 'Add connector' }).click();
+  await expect(dialog.getByText('Webhook secret token: Must not contain spaces.')).toBeVisible();
+  await dialog.getByLabel('Webhook secret token').fill(SECRET_TOKEN);
+  await dialog.getByRole('button', { name: 'Add connector' }).click();
+  await expect(dialog).toBeHidden();
+  const card = page.getByRole('article', { name: 'Support bot' });
+  await expect(card).toBeVisible();
+  await expect(card.getByText('123456:ABC-e2e-token')).toHaveCount(0);
+
+  // Onboarding on: an empty message is refused, then a real one is saved.
+  await card.getByRole('switch', { name: 'Onboarding' }).check();
+  await card.getByRole('button', { name: 'Save onboarding' }).click();
+  await expect(card.getByText('Write the onboarding message new users receive')).toBeVisible();
+  await card.getByLabel('Onboarding Message').fill('Thanks for writing! An admin will approve you shortly.');
+  await card.getByRole('button', { name: 'Save onboarding' }).click();
+  await expect(card.getByText('On (OnBoarding)')).toBeVisible();
+  await expect(card.getByText('Write the onboarding message new users receive')).toBeHidden();
+  await card.getByText('Webhook URL and set-up').click();
+  const webhook = await card.getByLabel('Webhook URL').inputValue();
+  expect(webhook).toContain('/webhooks/');
+  await expectAccessible(page);
+
+  // The panel is open when the first message arrives; the request appears without a reload.
+  await open(page, '/access-requests');
+  await expect(page.getByText('No requests here.')).toBeVisible();
+  expect((await telegramUpdate(webhook, 1, 'Hello, may I use the assistant?')).status).toBe(200);
+  const row = page.getByRole('row').filter({ hasText: 'Tom Gram' });
+  await expect(row).toBeVisible({ timeout: 15_000 });
+  await expect(row.getByText('Hello, may I use the assistant?')).toBeVisible();
+  await expect(row.getByText('Support bot')).toBeVisible();
+  await expect
+    .poll(async () => (await recorded()).sent.map((m) => m.text))
+    .toEqual(['Thanks for writing! An admin will approve you shortly.']);
+  expect((await telegramUpdate(webhook, 2, 'Still there?')).status).toBe(200);
+  await expectAccessible(page);
+
+  await row.getByRole('button', { name: 'Approve Tom Gram' }).click();
+  await expect(page.getByText('No requests here.')).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Approved (1)' })).toBeVisible();
+  const before = (await recorded()).agentCalls.length;
+  expect(before).toBe(0);
+
+  // Approved: the next message reaches the agent and its reply comes back.
+  expect((await telegramUpdate(webhook, 3, 'What are the opening hours?')).status).toBe(200);
+  await expect
+    .poll(async () => (await recorded()).agentCalls.map((c) => c.text), { timeout: 15_000 })
+    .toEqual(['What are the opening hours?']);
+  await expect
+    .poll(async () => (await recorded()).sent.map((m) => m.text), { timeout: 15_000 })
+    .toContain('Echo: What are the opening hours?');
+
+  // The chat user's conversation, in and out.
+  await open(page, '/chat-users');
+  await page.getByRole('link', { name: 'Tom Gram' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Tom Gram' })).toBeVisible();
+  await expect(page.getByText('kept: waiting for approval')).toHaveCount(2);
+  await expect(page.getByText('Echo: What are the opening hours?')).toBeVisible({ timeout: 15_000 });
+  await expectAccessible(page);
+});

@@ -1,0 +1,85 @@
+//! The Access Requests panel and the chat users: who asked to talk to the agent, and what was
+//! said. Needs `access.review`.
+
+use super::types::{AccessFilter, AccessRequestPage, ChatUserDetail, ChatUserPage};
+use crate::domain::connectors::Decision;
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+
+#[cfg(feature = "ssr")]
+use super::ssr::*;
+#[cfg(feature = "ssr")]
+use crate::domain::{connectors::AccessStatus, Permission};
+
+#[server(input = GetUrl, endpoint = "access_requests")]
+pub async fn access_requests(filter: AccessFilter) -> Result<AccessRequestPage, AppError> {
+    let caller = require(Permission::AccessReview).await?;
+    if !filter.status.is_empty() && AccessStatus::parse(&filter.status).is_none() {
+        return Err(fail(AppError::invalid("status", "Choose pending, approved or rejected.")));
+    }
+    let state = state();
+    let (rows, total) = db::access_requests::page(&state.db, caller.org_id, &filter).await?;
+    let (pending, approved, rejected) = db::access_requests::counts(&state.db, caller.org_id).await?;
+    let connectors =
+        db::connectors::list(&state.db, caller.org_id).await?.into_iter().map(|(c, ..)| (c.id, c.name)).collect();
+    Ok(AccessRequestPage { rows, total, page: filter.page.max(1), pending, approved, rejected, connectors })
+}
+
+/// Most requests one decision may cover; the panel's page is smaller.
+#[cfg(feature = "ssr")]
+const MAX_DECISIONS: usize = 500;
+
+/// Approves, rejects or undoes (back to pending) one or many requests; returns how many changed.
+#[server(input = Json, endpoint = "decide_access")]
+pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, AppError> {
+    let caller = require(Permission::AccessReview).await?;
+    if ids.is_empty() {
+        return Err(fail(AppError::invalid("", "Select at least one request.")));
+    }
+    if ids.len() > MAX_DECISIONS {
+        return Err(fail(AppError::invalid("", format!("Decide at most {MAX_DECISIONS} requests at once."))));
+    }
+    let mut change = AuditedChange::begin(&caller).await?;
+    let mut decided = Vec::new();
+    for id in ids {
+        match db::access_requests::decide(&mut change, caller.org_id, id, decision, caller.account_id).await? {
+            Some(who) => decided.push(who),
+            // Nothing is decided if any request is not this organization's.
+            None if !db::access_requests::exists(&mut change, caller.org_id, id).await? => {
+                return Err(fail(AppError::NotFound));
+            }
+            None => {}
+        }
+    }
+    let count = decided.len();
+    if count > 0 {
+        change.commit(decision.audit_action(), &decided.join(", ")).await?;
+    }
+    Ok(count)
+}
+
+#[server(input = GetUrl, endpoint = "chat_users")]
+pub async fn chat_users(provider: String, search: String, page: i64) -> Result<ChatUserPage, AppError> {
+    let caller = require(Permission::AccessReview).await?;
+    if !provider.is_empty() && crate::domain::connectors::ChatProvider::parse(&provider).is_none() {
+        return Err(fail(AppError::invalid("provider", "Choose a chat provider.")));
+    }
+    let page = page.max(1);
+    let (rows, total) = db::chat_users::page(&state().db, caller.org_id, &provider, &search, page).await?;
+    Ok(ChatUserPage { rows, total, page })
+}
+
+/// Most messages the conversation view shows: the latest ones.
+#[cfg(feature = "ssr")]
+const HISTORY: i64 = 200;
+
+#[server(input = GetUrl, endpoint = "chat_user")]
+pub async fn chat_user(id: i64) -> Result<ChatUserDetail, AppError> {
+    let caller = require(Permission::AccessReview).await?;
+    let state = state();
+    let user = db::chat_users::get(&state.db, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let requests = db::access_requests::for_chat_user(&state.db, caller.org_id, id).await?;
+    let messages = db::chat_messages::history(&state.db, caller.org_id, id, HISTORY).await?;
+    Ok(ChatUserDetail { user, requests, messages })
+}

@@ -1,0 +1,101 @@
+//! The Connectors page: chat providers with their credentials, agent endpoint, and onboarding
+//! policy. Needs `connectors.manage`.
+
+use super::types::{ConnectorCard, ConnectorDraft};
+use crate::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{GetUrl, Json};
+
+#[cfg(feature = "ssr")]
+use super::ssr::*;
+#[cfg(feature = "ssr")]
+use crate::domain::{connectors as rules, Permission};
+#[cfg(feature = "ssr")]
+use crate::server::connectors::{self, Connector};
+
+#[server(input = GetUrl, endpoint = "connectors")]
+pub async fn connectors() -> Result<Vec<ConnectorCard>, AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let state = state();
+    let mut cards = Vec::new();
+    for (stored, pending, people) in db::connectors::list(&state.db, caller.org_id).await? {
+        cards.push(Connector::try_from(stored)?.card(&state, pending, people));
+    }
+    Ok(cards)
+}
+
+#[cfg(feature = "ssr")]
+async fn existing(caller: &crate::server::auth::Caller, id: i64) -> Result<Connector, AppError> {
+    connectors::load(&state(), caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))
+}
+
+#[cfg(feature = "ssr")]
+fn name_taken(e: sqlx::Error, name: &str) -> AppError {
+    if db::is_unique_violation(&e) {
+        fail(AppError::invalid("name", format!("A connector named {name} already exists.")))
+    } else {
+        e.into()
+    }
+}
+
+/// Creates a connector (no id) or saves an edit; returns its id.
+#[server(input = Json, endpoint = "save_connector")]
+pub async fn save_connector(draft: ConnectorDraft) -> Result<i64, AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let before = match draft.id {
+        Some(id) => Some(existing(&caller, id).await?),
+        None => None,
+    };
+    let checked = connectors::check_draft(&draft, before.as_ref()).map_err(fail)?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let (id, action) = match &before {
+        None => {
+            let id = connectors::create(&mut change, caller.org_id, &checked)
+                .await
+                .map_err(|e| name_taken(e, &checked.name))?;
+            (id, "connector.create")
+        }
+        Some(c) => {
+            connectors::update(&mut change, caller.org_id, c.id, &checked)
+                .await
+                .map_err(|e| name_taken(e, &checked.name))?;
+            (c.id, "connector.update")
+        }
+    };
+    change.commit(action, &format!("{} ({})", checked.name, checked.provider.label())).await?;
+    Ok(id)
+}
+
+#[server(endpoint = "set_connector_enabled")]
+pub async fn set_connector_enabled(id: i64, enabled: bool) -> Result<(), AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let connector = existing(&caller, id).await?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::connectors::set_enabled(&mut change, caller.org_id, id, enabled).await?;
+    let action = if enabled { "connector.enable" } else { "connector.disable" };
+    change.commit(action, &connector.name).await
+}
+
+/// The Onboarding toggle: on = OnBoarding with its message, off = AllowAll. The message is kept
+/// when switching off, so switching on again does not lose it.
+#[server(endpoint = "set_connector_policy")]
+pub async fn set_connector_policy(id: i64, onboarding: bool, message: String) -> Result<(), AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let connector = existing(&caller, id).await?;
+    let policy = if onboarding { rules::Policy::OnBoarding } else { rules::Policy::AllowAll };
+    let message = rules::check_policy(policy, &message).map_err(fail)?;
+    let message = if message.is_empty() { connector.onboarding_message.clone() } else { message };
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::connectors::set_policy(&mut change, caller.org_id, id, policy.key(), &message).await?;
+    change.commit("connector.policy", &format!("{}: {}", connector.name, policy.label())).await
+}
+
+/// Removes a connector with its access requests and conversation log.
+#[server(endpoint = "delete_connector")]
+pub async fn delete_connector(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let connector = existing(&caller, id).await?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    db::connectors::delete(&mut change, caller.org_id, id).await?;
+    change.commit("connector.delete", &connector.name).await
+}

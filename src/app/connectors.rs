@@ -1,0 +1,333 @@
+//! Connectors: one card per chat provider connection, with its Onboarding toggle, webhook URL
+//! and set-up steps; a modal form to add or edit one.
+
+use crate::api::connectors::*;
+use crate::api::types::{ConnectorCard, ConnectorDraft};
+use crate::components::{action_error, ErrorNotice, FieldError, FormError, Loading, Modal};
+use crate::domain::connectors::{ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// Which form the modal shows: a new connector, or an existing one's edit.
+#[derive(Clone, Debug, PartialEq)]
+enum Editing {
+    New,
+    Existing(ConnectorCard),
+}
+
+#[component]
+pub fn ConnectorsPage() -> impl IntoView {
+    let save = ServerAction::<SaveConnector>::new();
+    let enable = ServerAction::<SetConnectorEnabled>::new();
+    let policy = ServerAction::<SetConnectorPolicy>::new();
+    let delete = ServerAction::<DeleteConnector>::new();
+    let cards = Resource::new(
+        move || (save.version().get(), enable.version().get(), policy.version().get(), delete.version().get()),
+        |_| connectors(),
+    );
+    let editing = RwSignal::new(None::<Editing>);
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(_))) {
+            editing.set(None);
+        }
+    });
+    view! {
+        <Title text="Connectors · Onboard"/>
+        <div class="page">
+            <h1>"Connectors"</h1>
+            <p class="lead">
+                "Each connector receives messages from one chat platform and forwards them to your agent. "
+                "Turn Onboarding on to approve new users before they can talk to it."
+            </p>
+            <p>
+                <button type="button" class="button-primary" on:click=move |_| editing.set(Some(Editing::New))>
+                    "Add connector"
+                </button>
+            </p>
+            <FormError error=action_error(enable) all=true/>
+            <FormError error=action_error(delete) all=true/>
+            <Transition fallback=Loading>
+                {move || Suspend::new(async move {
+                    match cards.await {
+                        Ok(cards) if cards.is_empty() => view! {
+                            <p class="notice" role="status">"No connectors yet. Add one to connect Slack, Microsoft Teams, Telegram, WhatsApp or SMS."</p>
+                        }
+                        .into_any(),
+                        Ok(cards) => view! {
+                            <div class="connector-cards">
+                                {cards
+                                    .into_iter()
+                                    .map(|card| view! { <ConnectorCardView card editing enable policy delete/> })
+                                    .collect_view()}
+                            </div>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <ConnectorModal editing save/>
+        </div>
+    }
+}
+
+#[component]
+fn ConnectorCardView(
+    card: ConnectorCard,
+    editing: RwSignal<Option<Editing>>,
+    enable: ServerAction<SetConnectorEnabled>,
+    policy: ServerAction<SetConnectorPolicy>,
+    delete: ServerAction<DeleteConnector>,
+) -> impl IntoView {
+    let id = card.id;
+    let (heading_id, labelled_by) = (format!("connector-{id}-name"), format!("connector-{id}-name"));
+    let onboarding_on = RwSignal::new(card.policy == Policy::OnBoarding);
+    let message = RwSignal::new(card.onboarding_message.clone());
+    let confirming_delete = RwSignal::new(false);
+    let saved_policy = card.policy;
+    let policy_error = Signal::derive(move || {
+        policy.value().get().and_then(Result::err).and_then(|e| e.for_field("onboarding_message"))
+    });
+    let toggle_id = format!("onboarding-{id}");
+    let message_id = format!("onboarding-message-{id}");
+    let message_error_id = format!("onboarding-message-{id}-error");
+    let on_toggle = move |ev: leptos::ev::Event| {
+        let on = event_target_checked(&ev);
+        onboarding_on.set(on);
+        // Switching off takes effect at once; switching on waits for the message to be saved.
+        if !on && saved_policy == Policy::OnBoarding {
+            policy.dispatch(SetConnectorPolicy { id, onboarding: false, message: String::new() });
+        }
+    };
+    let save_policy = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        policy.dispatch(SetConnectorPolicy { id, onboarding: true, message: message.get_untracked() });
+    };
+    let edit_card = card.clone();
+    let name = card.name.clone();
+    let (webhook, steps) = (card.webhook_url.clone(), card.provider.setup_steps());
+    view! {
+        <article class="card connector-card" aria-labelledby=labelled_by>
+            <header class="connector-head">
+                <h2 id=heading_id>{card.name.clone()}</h2>
+                <span class="badge">{card.provider.label()}</span>
+                {if card.enabled {
+                    view! { <span class="badge status-onboarded">"Enabled"</span> }.into_any()
+                } else {
+                    view! { <span class="badge status-not-connected">"Disabled"</span> }.into_any()
+                }}
+            </header>
+            <div class="field switch-field">
+                <input id=toggle_id.clone() type="checkbox" role="switch" prop:checked=move || onboarding_on.get()
+                    on:change=on_toggle/>
+                <label for=toggle_id>"Onboarding"</label>
+                <span class="hint">
+                    {move || if onboarding_on.get() {
+                        "On (OnBoarding): new users need approval before they reach the agent."
+                    } else {
+                        "Off (AllowAll): every message goes straight to the agent."
+                    }}
+                </span>
+            </div>
+            <Show when=move || onboarding_on.get()>
+                <form class="onboarding-message" on:submit=save_policy>
+                    <div class="field">
+                        <label for=message_id.clone()>"Onboarding Message"</label>
+                        <textarea id=message_id.clone() rows="3" maxlength=MAX_ONBOARDING_MESSAGE_CHARS.to_string()
+                            aria-describedby=format!("{message_id}-hint {message_error_id}")
+                            prop:value=move || message.get()
+                            on:input=move |ev| message.set(event_target_value(&ev))></textarea>
+                        <p class="hint" id=format!("{message_id}-hint")>
+                            "Sent once, on a new user's first message. Say that their request is being reviewed, when to expect an answer, and whom to contact if it is urgent."
+                        </p>
+                        <FieldError id=message_error_id.clone() message=policy_error/>
+                    </div>
+                    <button type="submit" class="button-primary" disabled=move || policy.pending().get()>
+                        "Save onboarding"
+                    </button>
+                </form>
+            </Show>
+            <dl class="connector-facts">
+                <div><dt>"Agent endpoint"</dt><dd><code>{card.agent_url.clone()}</code></dd></div>
+                <div><dt>"Agent signing secret"</dt><dd>{card.agent_secret_hint.clone()}</dd></div>
+                {card
+                    .credentials
+                    .iter()
+                    .map(|c| view! { <div><dt>{c.label.clone()}</dt><dd>{c.shown.clone()}</dd></div> })
+                    .collect_view()}
+                <div>
+                    <dt>"Access requests"</dt>
+                    <dd><a href=format!("/access-requests?connector={id}")>{format!("{} pending", card.pending_requests)}</a></dd>
+                </div>
+                <div><dt>"Chat users"</dt><dd>{card.chat_users}</dd></div>
+            </dl>
+            <details class="webhook-setup">
+                <summary>"Webhook URL and set-up"</summary>
+                <label for=format!("webhook-{id}")>"Webhook URL"</label>
+                <input id=format!("webhook-{id}") class="webhook-url" readonly value=webhook/>
+                <ol>{steps.iter().map(|s| view! { <li>{*s}</li> }).collect_view()}</ol>
+            </details>
+            <div class="connector-actions">
+                <button type="button" class="button-quiet" aria-label=format!("Edit {name}")
+                    on:click=move |_| editing.set(Some(Editing::Existing(edit_card.clone())))>"Edit"</button>
+                <button type="button" class="button-quiet"
+                    on:click=move |_| { enable.dispatch(SetConnectorEnabled { id, enabled: !card.enabled }); }>
+                    {if card.enabled { format!("Disable {name}") } else { format!("Enable {name}") }}
+                </button>
+                <Show when=move || !confirming_delete.get()
+                    fallback=move || view! {
+                        <span role="alert">"Delete it with its access requests and conversations?"</span>
+                        <button type="button" class="button-danger" on:click=move |_| { delete.dispatch(DeleteConnector { id }); }>
+                            "Yes, delete"
+                        </button>
+                        <button type="button" class="button-quiet" on:click=move |_| confirming_delete.set(false)>"Cancel"</button>
+                    }>
+                    <button type="button" class="button-quiet" on:click=move |_| confirming_delete.set(true)>"Delete"</button>
+                </Show>
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn ConnectorModal(editing: RwSignal<Option<Editing>>, save: ServerAction<SaveConnector>) -> impl IntoView {
+    let close = Callback::new(move |_| editing.set(None));
+    view! {
+        <Modal open=Signal::derive(move || editing.get().is_some()) on_close=close labelled_by="connector-modal-title">
+            {move || editing.get().map(|e| view! { <ConnectorForm editing=e save close/> })}
+        </Modal>
+    }
+}
+
+#[component]
+fn ConnectorForm(editing: Editing, save: ServerAction<SaveConnector>, close: Callback<()>) -> impl IntoView {
+    let existing = match &editing {
+        Editing::Existing(card) => Some(card.clone()),
+        Editing::New => None,
+    };
+    let provider = RwSignal::new(existing.as_ref().map(|c| c.provider).unwrap_or(ChatProvider::Telegram));
+    let name = RwSignal::new(existing.as_ref().map(|c| c.name.clone()).unwrap_or_default());
+    let agent_url = RwSignal::new(existing.as_ref().map(|c| c.agent_url.clone()).unwrap_or_default());
+    let agent_secret = RwSignal::new(String::new());
+    // Typed credentials by key; plain settings start with their current value, secrets blank.
+    let typed = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|c| c.credentials.iter().filter(|v| !v.secret).map(|v| (v.key.clone(), v.shown.clone())).collect())
+            .unwrap_or_else(Vec::<(String, String)>::new),
+    );
+    let id = existing.as_ref().map(|c| c.id);
+    let hints: Vec<(String, String)> = existing
+        .as_ref()
+        .map(|c| c.credentials.iter().map(|v| (v.key.clone(), v.shown.clone())).collect())
+        .unwrap_or_default();
+    let hints = StoredValue::new(hints);
+    let error_for = move |field: String| {
+        Signal::derive(move || save.value().get().and_then(Result::err).and_then(|e| e.for_field(&field)))
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        save.dispatch(SaveConnector {
+            draft: ConnectorDraft {
+                id,
+                provider: provider.get_untracked().key().to_string(),
+                name: name.get_untracked(),
+                agent_url: agent_url.get_untracked(),
+                agent_secret: agent_secret.get_untracked(),
+                credentials: typed.get_untracked(),
+            },
+        });
+    };
+    let title = match &existing {
+        Some(c) => format!("Edit {}", c.name),
+        None => "Add connector".to_string(),
+    };
+    let is_edit = existing.is_some();
+    let text_field =
+        move |key: &'static str, label: &'static str, value: RwSignal<String>, kind: &'static str, hint: String| {
+            let error_id = format!("connector-{key}-error");
+            let hint_id = format!("connector-{key}-hint");
+            view! {
+                <div class="field">
+                    <label for=format!("connector-{key}")>{label}</label>
+                    <input id=format!("connector-{key}") type=kind autocomplete="off"
+                        aria-describedby=format!("{hint_id} {error_id}")
+                        prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+                    <p class="hint" id=hint_id>{hint}</p>
+                    <FieldError id=error_id message=error_for(key.to_string())/>
+                </div>
+            }
+        };
+    let secret_hint = if is_edit {
+        "Leave blank to keep the current secret.".to_string()
+    } else {
+        "At least 16 characters. The agent checks each message's X-Onboard-Signature with it.".to_string()
+    };
+    view! {
+        <form class="connector-form" on:submit=submit>
+            <h2 id="connector-modal-title">{title}</h2>
+            <FormError error=action_error(save)/>
+            {(!is_edit).then(|| view! {
+                <div class="field">
+                    <label for="connector-provider">"Chat platform"</label>
+                    <select id="connector-provider" on:change=move |ev| {
+                        if let Some(p) = ChatProvider::parse(&event_target_value(&ev)) {
+                            provider.set(p);
+                        }
+                    }>
+                        {ChatProvider::ALL
+                            .into_iter()
+                            .map(|p| view! { <option value=p.key() selected=move || provider.get() == p>{p.label()}</option> })
+                            .collect_view()}
+                    </select>
+                    <FieldError id="connector-provider-error" message=error_for("provider".into())/>
+                </div>
+            })}
+            {text_field("name", "Name", name, "text", "Shown on the card and in the Access Requests panel.".into())}
+            {text_field("agent_url", "Agent endpoint", agent_url, "url", "The HTTPS address approved users' messages are posted to.".into())}
+            {text_field("agent_secret", "Agent signing secret", agent_secret, "password", secret_hint)}
+            {move || {
+                let p = provider.get();
+                p.credential_fields()
+                    .iter()
+                    .map(|f| {
+                        let key = f.key;
+                        let value = RwSignal::new(
+                            typed.with_untracked(|t| t.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())).unwrap_or_default(),
+                        );
+                        Effect::new(move |_| {
+                            let v = value.get();
+                            typed.update(|t| {
+                                t.retain(|(k, _)| k != key);
+                                t.push((key.to_string(), v));
+                            });
+                        });
+                        let current = hints.with_value(|h| h.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()));
+                        let hint = match (f.secret, current) {
+                            (true, Some(shown)) if is_edit => format!("{} Currently {shown}; leave blank to keep it.", f.help),
+                            _ => f.help.to_string(),
+                        };
+                        let error_id = format!("connector-cred-{key}-error");
+                        let hint_id = format!("connector-cred-{key}-hint");
+                        view! {
+                            <div class="field">
+                                <label for=format!("connector-cred-{key}")>{f.label}</label>
+                                <input id=format!("connector-cred-{key}") type=if f.secret { "password" } else { "text" }
+                                    autocomplete="off" aria-describedby=format!("{hint_id} {error_id}")
+                                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+                                <p class="hint" id=hint_id>{hint}</p>
+                                <FieldError id=error_id message=error_for(format!("cred_{key}"))/>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <div class="modal-actions">
+                <button type="submit" class="button-primary" disabled=move || save.pending().get()>
+                    {if is_edit { "Save connector" } else { "Add connector" }}
+                </button>
+                <button type="button" class="button-quiet" on:click=move |_| close.run(())>"Cancel"</button>
+            </div>
+        </form>
+    }
+}

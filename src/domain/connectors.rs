@@ -1,0 +1,492 @@
+//! Chat connectors: the providers the agent is reached through, what each needs to be set up,
+//! the onboarding policy, and where an inbound message goes under it.
+
+use crate::AppError;
+use serde::{Deserialize, Serialize};
+
+/// A chat platform a connector receives messages from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ChatProvider {
+    Slack,
+    Teams,
+    Telegram,
+    D360,
+    Twilio,
+}
+
+/// One setting a provider needs. Secret ones are write-only: the browser only ever sees a hint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CredentialField {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+impl ChatProvider {
+    pub const ALL: [ChatProvider; 5] =
+        [ChatProvider::Slack, ChatProvider::Teams, ChatProvider::Telegram, ChatProvider::D360, ChatProvider::Twilio];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Slack => "slack",
+            Self::Teams => "teams",
+            Self::Telegram => "telegram",
+            Self::D360 => "d360",
+            Self::Twilio => "twilio",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Slack => "Slack",
+            Self::Teams => "Microsoft Teams",
+            Self::Telegram => "Telegram",
+            Self::D360 => "WhatsApp (360dialog)",
+            Self::Twilio => "Twilio (SMS and WhatsApp)",
+        }
+    }
+
+    /// What identifies a person on this platform, for the chat user's profile.
+    pub fn platform_id_label(self) -> &'static str {
+        match self {
+            Self::Slack => "Slack user ID",
+            Self::Teams => "Azure AD object ID",
+            Self::Telegram => "Telegram user ID",
+            Self::D360 | Self::Twilio => "Phone number",
+        }
+    }
+
+    pub fn credential_fields(self) -> &'static [CredentialField] {
+        match self {
+            Self::Slack => &[
+                CredentialField {
+                    key: "bot_token",
+                    label: "Bot token",
+                    secret: true,
+                    help: "Starts with xoxb-; needs chat:write and users:read.",
+                },
+                CredentialField {
+                    key: "signing_secret",
+                    label: "Signing secret",
+                    secret: true,
+                    help: "From the app's Basic Information page.",
+                },
+            ],
+            Self::Teams => &[
+                CredentialField {
+                    key: "app_id",
+                    label: "Bot app ID",
+                    secret: false,
+                    help: "The Azure Bot's Microsoft App ID.",
+                },
+                CredentialField {
+                    key: "app_password",
+                    label: "Bot client secret",
+                    secret: true,
+                    help: "A client secret of that app registration.",
+                },
+                CredentialField {
+                    key: "tenant_id",
+                    label: "Tenant ID",
+                    secret: false,
+                    help: "Your directory (tenant) ID, or botframework.com for a multi-tenant bot.",
+                },
+            ],
+            Self::Telegram => &[
+                CredentialField {
+                    key: "bot_token",
+                    label: "Bot token",
+                    secret: true,
+                    help: "From @BotFather, like 123456:ABC-…",
+                },
+                CredentialField {
+                    key: "secret_token",
+                    label: "Webhook secret token",
+                    secret: true,
+                    help: "1–256 letters, digits, _ or -; give the same to setWebhook.",
+                },
+            ],
+            Self::D360 => &[
+                CredentialField { key: "api_key", label: "API key", secret: true, help: "The channel's D360-API-KEY." },
+                CredentialField {
+                    key: "webhook_secret",
+                    label: "Webhook secret",
+                    secret: true,
+                    help: "At least 16 characters; set as the webhook's X-Onboard-Secret header.",
+                },
+            ],
+            Self::Twilio => &[
+                CredentialField { key: "account_sid", label: "Account SID", secret: false, help: "Starts with AC." },
+                CredentialField {
+                    key: "auth_token",
+                    label: "Auth token",
+                    secret: true,
+                    help: "Signs Twilio's webhooks and authenticates sends.",
+                },
+                CredentialField {
+                    key: "from_number",
+                    label: "Sending number",
+                    secret: false,
+                    help: "+E.164 for SMS, or whatsapp:+E.164 for WhatsApp.",
+                },
+            ],
+        }
+    }
+
+    /// Checks one credential's shape, so a typo is caught when it is entered rather than at the
+    /// first message.
+    pub fn check_credential(self, key: &str, value: &str) -> Result<(), String> {
+        if value.is_empty() {
+            return Err("Required.".into());
+        }
+        if value.chars().any(char::is_whitespace) {
+            return Err("Must not contain spaces.".into());
+        }
+        let ok = match (self, key) {
+            (Self::Slack, "bot_token") => value.starts_with("xoxb-"),
+            (Self::Telegram, "bot_token") => value
+                .split_once(':')
+                .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()),
+            (Self::Telegram, "secret_token") => {
+                value.len() <= 256 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            }
+            (Self::D360, "webhook_secret") => value.len() >= 16,
+            (Self::Twilio, "account_sid") => value.starts_with("AC") && value.len() == 34,
+            (Self::Twilio, "from_number") => is_e164(value.strip_prefix("whatsapp:").unwrap_or(value)),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            let field = self.credential_fields().iter().find(|f| f.key == key);
+            Err(format!("Does not look right: {}", field.map(|f| f.help).unwrap_or("check the value.")))
+        }
+    }
+
+    /// How to point the provider at the connector's webhook URL.
+    pub fn setup_steps(self) -> &'static [&'static str] {
+        match self {
+            Self::Slack => &[
+                "In your Slack app, open Event Subscriptions and turn them on.",
+                "Paste the webhook URL as the Request URL; Slack checks it at once.",
+                "Subscribe to the bot event message.im and reinstall the app.",
+            ],
+            Self::Teams => &[
+                "In the Azure Bot resource, open Configuration.",
+                "Paste the webhook URL as the Messaging endpoint and save.",
+                "Add the Microsoft Teams channel and install the app for your users.",
+            ],
+            Self::Telegram => &[
+                "Call setWebhook with the webhook URL as url and your webhook secret token as secret_token:",
+                "https://api.telegram.org/bot<token>/setWebhook?url=<webhook URL>&secret_token=<secret>",
+            ],
+            Self::D360 => &[
+                "Set the channel's webhook with POST /v1/configs/webhook:",
+                "{\"url\": \"<webhook URL>\", \"headers\": {\"X-Onboard-Secret\": \"<webhook secret>\"}}",
+            ],
+            Self::Twilio => &[
+                "In the Twilio console, open the number (or WhatsApp sender).",
+                "Under \"A message comes in\", choose Webhook, HTTP POST, and paste the webhook URL.",
+            ],
+        }
+    }
+}
+
+fn is_e164(number: &str) -> bool {
+    number
+        .strip_prefix('+')
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Who may reach the agent through a connector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Policy {
+    /// Every message goes straight to the agent (Onboarding off, the default).
+    #[default]
+    AllowAll,
+    /// New chat users need an admin's approval first (Onboarding on).
+    OnBoarding,
+}
+
+impl Policy {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::AllowAll => "allow_all",
+            Self::OnBoarding => "onboarding",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        [Self::AllowAll, Self::OnBoarding].into_iter().find(|p| p.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AllowAll => "AllowAll",
+            Self::OnBoarding => "OnBoarding",
+        }
+    }
+}
+
+pub const MAX_ONBOARDING_MESSAGE_CHARS: usize = 2_000;
+pub const MAX_CONNECTOR_NAME_CHARS: usize = 80;
+
+/// The policy with its onboarding message: OnBoarding must say something to the people it holds back.
+pub fn check_policy(policy: Policy, onboarding_message: &str) -> Result<String, AppError> {
+    let message = onboarding_message.trim();
+    if policy == Policy::OnBoarding && message.is_empty() {
+        return Err(AppError::invalid(
+            "onboarding_message",
+            "Write the onboarding message new users receive while they wait for approval.",
+        ));
+    }
+    if message.chars().count() > MAX_ONBOARDING_MESSAGE_CHARS {
+        return Err(AppError::invalid(
+            "onboarding_message",
+            format!("The onboarding message is too long: at most {MAX_ONBOARDING_MESSAGE_CHARS} characters."),
+        ));
+    }
+    Ok(message.to_string())
+}
+
+pub fn check_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(AppError::invalid("name", "Give the connector a name."));
+    }
+    if name.chars().count() > MAX_CONNECTOR_NAME_CHARS {
+        return Err(AppError::invalid("name", format!("At most {MAX_CONNECTOR_NAME_CHARS} characters.")));
+    }
+    Ok(name.to_string())
+}
+
+/// The agent endpoint must be HTTPS; plain HTTP only to this machine, for an agent beside Onboard.
+pub fn check_agent_url(url: &str) -> Result<String, AppError> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let hostname = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    let loopback = matches!(hostname, "localhost" | "127.0.0.1" | "[::1]");
+    let ok = !host.is_empty()
+        && !host.contains('@')
+        && !url.chars().any(char::is_whitespace)
+        && (scheme == "https" || (scheme == "http" && loopback));
+    if ok {
+        Ok(url.to_string())
+    } else {
+        Err(AppError::invalid(
+            "agent_url",
+            "Enter the agent's HTTPS address, like https://agent.example.com/messages (plain http only for localhost).",
+        ))
+    }
+}
+
+pub const MIN_AGENT_SECRET_CHARS: usize = 16;
+
+/// Where an access request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AccessStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl AccessStatus {
+    pub const ALL: [AccessStatus; 3] = [AccessStatus::Pending, AccessStatus::Approved, AccessStatus::Rejected];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Approved => "Approved",
+            Self::Rejected => "Rejected",
+        }
+    }
+}
+
+/// What an admin does to access requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decision {
+    Approve,
+    Reject,
+    /// Back to pending: an approval or rejection made by mistake.
+    Undo,
+}
+
+impl Decision {
+    pub fn target(self) -> AccessStatus {
+        match self {
+            Self::Approve => AccessStatus::Approved,
+            Self::Reject => AccessStatus::Rejected,
+            Self::Undo => AccessStatus::Pending,
+        }
+    }
+
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Self::Approve => "access.approve",
+            Self::Reject => "access.reject",
+            Self::Undo => "access.undo",
+        }
+    }
+}
+
+/// Where an inbound message goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// To the agent.
+    Forward,
+    /// A new chat user under OnBoarding: the onboarding message, and an access request.
+    RequestAccess,
+    /// Waiting for a decision: kept in the log, not forwarded.
+    Keep,
+    /// Rejected: told once, then dropped.
+    Rejected,
+}
+
+/// The policy applied to a message, given the sender's access request on this connector.
+pub fn route(policy: Policy, request: Option<AccessStatus>) -> Route {
+    match (policy, request) {
+        (Policy::AllowAll, _) => Route::Forward,
+        (Policy::OnBoarding, None) => Route::RequestAccess,
+        (Policy::OnBoarding, Some(AccessStatus::Pending)) => Route::Keep,
+        (Policy::OnBoarding, Some(AccessStatus::Approved)) => Route::Forward,
+        (Policy::OnBoarding, Some(AccessStatus::Rejected)) => Route::Rejected,
+    }
+}
+
+/// What a rejected user is told, once.
+pub const REJECTION_NOTICE: &str =
+    "Sorry, your request to use this assistant was not approved. Contact your administrator if you think this is a mistake.";
+
+/// Longest inbound text kept; anything longer is cut with an ellipsis, the log and the agent get the same.
+pub const MAX_INBOUND_TEXT_CHARS: usize = 4_000;
+
+pub fn clip_text(text: &str) -> String {
+    if text.chars().count() <= MAX_INBOUND_TEXT_CHARS {
+        text.to_string()
+    } else {
+        text.chars().take(MAX_INBOUND_TEXT_CHARS - 1).chain(['…']).collect()
+    }
+}
+
+/// A display name for a chat user: their names, else their platform id.
+pub fn display_name(first: &str, last: &str, platform_id: &str) -> String {
+    let name = format!("{} {}", first.trim(), last.trim()).trim().to_string();
+    if name.is_empty() {
+        platform_id.to_string()
+    } else {
+        name
+    }
+}
+
+/// Initials for an avatar placeholder.
+pub fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A secret as the browser sees it: enough to recognise it, not to use it.
+pub fn hint(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 12 {
+        "••••".into()
+    } else {
+        format!("••••{}", chars[chars.len() - 4..].iter().collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_all_forwards_everyone_whatever_their_request_says() {
+        for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Approved), Some(AccessStatus::Rejected)] {
+            assert_eq!(route(Policy::AllowAll, request), Route::Forward);
+        }
+    }
+
+    #[test]
+    fn onboarding_holds_back_new_and_pending_users_and_forwards_approved_ones() {
+        assert_eq!(route(Policy::OnBoarding, None), Route::RequestAccess);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending)), Route::Keep);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved)), Route::Forward);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected)), Route::Rejected);
+    }
+
+    #[test]
+    fn onboarding_needs_a_message_and_allow_all_does_not() {
+        assert_eq!(check_policy(Policy::AllowAll, "  ").unwrap(), "");
+        assert!(check_policy(Policy::OnBoarding, " \n ").unwrap_err().for_field("onboarding_message").is_some());
+        assert_eq!(check_policy(Policy::OnBoarding, " Hello ").unwrap(), "Hello");
+        let long = "x".repeat(MAX_ONBOARDING_MESSAGE_CHARS + 1);
+        assert!(check_policy(Policy::OnBoarding, &long).is_err());
+    }
+
+    #[test]
+    fn agent_urls_must_be_https_except_on_this_machine() {
+        assert!(check_agent_url("https://agent.example.com/in").is_ok());
+        assert!(check_agent_url("http://127.0.0.1:8080/agent").is_ok());
+        assert!(check_agent_url("http://localhost/agent").is_ok());
+        for bad in
+            ["http://agent.example.com", "ftp://x", "agent.example.com", "https://", "https://a b", "https://u@evil"]
+        {
+            assert!(check_agent_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_checked_for_shape() {
+        assert!(ChatProvider::Slack.check_credential("bot_token", "xoxb-1-2").is_ok());
+        assert!(ChatProvider::Slack.check_credential("bot_token", "xoxp-1-2").is_err());
+        assert!(ChatProvider::Telegram.check_credential("bot_token", "123456:ABC-def").is_ok());
+        assert!(ChatProvider::Telegram.check_credential("bot_token", "abc").is_err());
+        assert!(ChatProvider::Telegram.check_credential("secret_token", "ok_secret-1").is_ok());
+        assert!(ChatProvider::Telegram.check_credential("secret_token", "no/slash").is_err());
+        assert!(ChatProvider::Twilio.check_credential("from_number", "whatsapp:+447911123456").is_ok());
+        assert!(ChatProvider::Twilio.check_credential("from_number", "07911123456").is_err());
+        assert!(ChatProvider::Twilio.check_credential("account_sid", &format!("AC{}", "0".repeat(32))).is_ok());
+        assert!(ChatProvider::D360.check_credential("webhook_secret", "short").is_err());
+        assert_eq!(ChatProvider::D360.check_credential("api_key", "").unwrap_err(), "Required.");
+    }
+
+    #[test]
+    fn secrets_show_only_their_last_four_characters() {
+        assert_eq!(hint("xoxb-123456789-abcd"), "••••abcd");
+        assert_eq!(hint("short"), "••••");
+    }
+
+    #[test]
+    fn names_fall_back_to_the_platform_id() {
+        assert_eq!(display_name("Ada", "Lovelace", "U1"), "Ada Lovelace");
+        assert_eq!(display_name(" ", "", "+447911123456"), "+447911123456");
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("+447911123456"), "4");
+    }
+
+    #[test]
+    fn long_inbound_text_is_clipped() {
+        let text = "é".repeat(MAX_INBOUND_TEXT_CHARS + 10);
+        assert_eq!(clip_text(&text).chars().count(), MAX_INBOUND_TEXT_CHARS);
+    }
+}

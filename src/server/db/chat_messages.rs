@@ -1,0 +1,109 @@
+//! The conversation log: every message in from a chat user and out to them.
+
+use super::{now_ms, Db};
+use crate::api::types::ChatMessageRow;
+use sqlx::{Any, Transaction};
+
+pub struct NewChatMessage<'a> {
+    pub org_id: i64,
+    pub connector_id: i64,
+    pub chat_user_id: i64,
+    /// 'in' or 'out'.
+    pub direction: &'a str,
+    /// 'user', 'onboarding', 'agent' or 'rejection'.
+    pub kind: &'a str,
+    pub text: &'a str,
+    /// The provider's message id for inbound messages; for an agent's reply, the message it answers.
+    pub platform_message_id: Option<&'a str>,
+    pub conversation_id: &'a str,
+    pub status: &'a str,
+}
+
+/// Stores a message unless one with the same platform id is already stored for the connector:
+/// `None` means a replayed or retried delivery.
+pub async fn insert_once(
+    tx: &mut Transaction<'static, Any>,
+    m: &NewChatMessage<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let id: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO chat_messages (org_id, connector_id, chat_user_id, direction, kind, text, platform_message_id, conversation_id, status, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (connector_id, platform_message_id) DO NOTHING RETURNING id",
+    )
+    .bind(m.org_id)
+    .bind(m.connector_id)
+    .bind(m.chat_user_id)
+    .bind(m.direction)
+    .bind(m.kind)
+    .bind(m.text)
+    .bind(m.platform_message_id)
+    .bind(m.conversation_id)
+    .bind(m.status)
+    .bind(now_ms())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(id.map(|(id,)| id))
+}
+
+pub async fn set_status(db: &Db, id: i64, status: &str, detail: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chat_messages SET status = $2, detail = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(detail)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_status_in(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    status: &str,
+    detail: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chat_messages SET status = $2, detail = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(detail)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// An inbound message as the agent call needs it.
+#[derive(sqlx::FromRow)]
+pub struct ForAgent {
+    pub id: i64,
+    pub org_id: i64,
+    pub connector_id: i64,
+    pub chat_user_id: i64,
+    pub text: String,
+    pub platform_message_id: Option<String>,
+    pub conversation_id: String,
+}
+
+pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, org_id, connector_id, chat_user_id, text, platform_message_id, conversation_id
+         FROM chat_messages WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+/// A chat user's conversation, oldest first (the latest `limit` messages).
+pub async fn history(db: &Db, org_id: i64, chat_user_id: i64, limit: i64) -> Result<Vec<ChatMessageRow>, sqlx::Error> {
+    let mut rows: Vec<ChatMessageRow> = sqlx::query_as(
+        "SELECT m.id, c.name AS connector_name, m.direction, m.kind, m.text, m.status, m.detail, m.at
+         FROM chat_messages m JOIN connectors c ON c.id = m.connector_id
+         WHERE m.org_id = $1 AND m.chat_user_id = $2 ORDER BY m.id DESC LIMIT $3",
+    )
+    .bind(org_id)
+    .bind(chat_user_id)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}

@@ -1,0 +1,251 @@
+//! What every chat provider's connector does, whichever provider it is: authenticate and decode
+//! an inbound webhook, send a text back, and look up a sender's profile.
+
+use super::{d360, slack, teams, telegram, twilio, ProviderFailure};
+use crate::domain::connectors::ChatProvider;
+use crate::server::config::Settings;
+use crate::server::connectors::Connector;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One message a person wrote, as the provider described it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InboundMessage {
+    /// Slack user id, Entra object id, Telegram numeric id, or +E.164 phone number.
+    pub platform_user_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The provider's id for this message (or delivery), unique per connector: how replays are spotted.
+    pub message_id: String,
+    pub text: String,
+    pub reply_to: ReplyAddress,
+}
+
+/// What a verified webhook carried.
+#[derive(Debug, PartialEq)]
+pub enum Inbound {
+    Messages(Vec<InboundMessage>),
+    /// Slack's `url_verification`: answer with the challenge.
+    Challenge(String),
+    /// Something other than a person's text (a status update, a bot's own message): acknowledged.
+    Nothing,
+}
+
+/// Where a reply to a conversation goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum ReplyAddress {
+    Slack {
+        channel: String,
+    },
+    Teams {
+        service_url: String,
+        conversation_id: String,
+    },
+    Telegram {
+        chat_id: i64,
+    },
+    WhatsApp {
+        to: String,
+    },
+    /// The person's number (`whatsapp:` kept for WhatsApp) and the number they wrote to.
+    Twilio {
+        to: String,
+        from: String,
+    },
+}
+
+impl ReplyAddress {
+    /// The conversation as the agent and the log know it.
+    pub fn conversation_id(&self) -> String {
+        match self {
+            Self::Slack { channel } => channel.clone(),
+            Self::Teams { conversation_id, .. } => conversation_id.clone(),
+            Self::Telegram { chat_id } => chat_id.to_string(),
+            Self::WhatsApp { to } => to.clone(),
+            Self::Twilio { to, .. } => to.clone(),
+        }
+    }
+}
+
+/// A webhook that is not let in: the status to answer and the reason for the log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Self { status: StatusCode::UNAUTHORIZED, reason: reason.into() }
+    }
+
+    pub fn malformed(reason: impl Into<String>) -> Self {
+        Self { status: StatusCode::BAD_REQUEST, reason: reason.into() }
+    }
+}
+
+/// What a webhook request brings, before anything is believed.
+pub struct WebhookRequest<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    /// The connector's webhook URL as configured (Twilio signs it).
+    pub public_url: &'a str,
+    pub now_s: i64,
+}
+
+/// Shared by all connectors: one HTTP client, and the tokens and keys worth keeping between calls.
+#[derive(Clone)]
+pub struct ChatClients {
+    pub http: reqwest::Client,
+    /// Bot Framework tokens by app id, with when to stop using them.
+    pub teams_tokens: Arc<tokio::sync::Mutex<HashMap<String, (String, Instant)>>>,
+    /// Bot Framework's signing keys, refetched when stale or when an unknown key id shows up.
+    pub botframework_keys: teams::SigningKeys,
+}
+
+impl ChatClients {
+    pub fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            http: super::http_client()?,
+            teams_tokens: Default::default(),
+            botframework_keys: Default::default(),
+        })
+    }
+}
+
+/// Checks a webhook the provider's way and decodes it. Nothing is stored before this says yes.
+pub async fn authenticate(
+    settings: &Settings,
+    clients: &ChatClients,
+    connector: &Connector,
+    request: &WebhookRequest<'_>,
+) -> Result<Inbound, Refusal> {
+    let c = &connector.credentials;
+    match connector.provider {
+        ChatProvider::Slack => {
+            slack::verify_signature(c.get("signing_secret"), request.headers, request.body, request.now_s)?;
+            slack::decode_event(request.body)
+        }
+        ChatProvider::Teams => {
+            let activity = teams::decode_activity(request.body)?;
+            teams::verify_bearer(settings, clients, c.get("app_id"), request.headers, &activity).await?;
+            Ok(teams::inbound(&activity))
+        }
+        ChatProvider::Telegram => {
+            telegram::verify_secret(c.get("secret_token"), request.headers)?;
+            telegram::decode_update(request.body)
+        }
+        ChatProvider::D360 => {
+            d360::verify_secret(c.get("webhook_secret"), request.headers)?;
+            d360::decode_notification(request.body)
+        }
+        ChatProvider::Twilio => {
+            let params = twilio::form_params(request.body)?;
+            twilio::verify_signature(c.get("auth_token"), request.public_url, &params, request.headers)?;
+            twilio::decode_message(&params)
+        }
+    }
+}
+
+/// Sends `text` into a conversation through the connector's provider.
+pub async fn send_text(
+    settings: &Settings,
+    clients: &ChatClients,
+    connector: &Connector,
+    to: &ReplyAddress,
+    text: &str,
+) -> Result<(), ProviderFailure> {
+    let c = &connector.credentials;
+    match (connector.provider, to) {
+        (ChatProvider::Slack, ReplyAddress::Slack { channel }) => {
+            slack::SlackClient::with_token(clients.http.clone(), &settings.slack.api_base_url, c.secret("bot_token"))
+                .post_message(channel, &crate::domain::message::escape_slack(text))
+                .await
+        }
+        (ChatProvider::Teams, ReplyAddress::Teams { service_url, conversation_id }) => {
+            let token = teams::connector_token(settings, clients, connector).await?;
+            teams::reply(&clients.http, &token, service_url, conversation_id, text).await
+        }
+        (ChatProvider::Telegram, ReplyAddress::Telegram { chat_id }) => {
+            telegram::send_message(&clients.http, &settings.chat.telegram_base_url, c.get("bot_token"), *chat_id, text)
+                .await
+        }
+        (ChatProvider::D360, ReplyAddress::WhatsApp { to }) => {
+            d360::send_text(&clients.http, &settings.chat.d360_base_url, c.get("api_key"), to, text).await
+        }
+        (ChatProvider::Twilio, ReplyAddress::Twilio { to, from }) => {
+            let account = twilio::Account { sid: c.get("account_sid"), auth_token: c.get("auth_token") };
+            twilio::send_message(&clients.http, &settings.sms.twilio_base_url, &account, from, to, text).await
+        }
+        (provider, _) => Err(ProviderFailure::permanent(format!(
+            "a {} connector cannot reply to this conversation",
+            provider.label()
+        ))),
+    }
+}
+
+/// A sender's profile where the webhook lacked it: names and an avatar (a URL, or the image
+/// itself as a data URL when the provider's file link would carry the bot token).
+#[derive(Debug, Default, PartialEq)]
+pub struct Profile {
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+}
+
+/// Whether a new chat user's profile is worth a lookup on this provider.
+pub fn profile_lookup_helps(provider: ChatProvider) -> bool {
+    matches!(provider, ChatProvider::Slack | ChatProvider::Telegram)
+}
+
+pub async fn fetch_profile(
+    settings: &Settings,
+    clients: &ChatClients,
+    connector: &Connector,
+    platform_id: &str,
+) -> Result<Profile, ProviderFailure> {
+    let c = &connector.credentials;
+    match connector.provider {
+        ChatProvider::Slack => {
+            slack::SlackClient::with_token(clients.http.clone(), &settings.slack.api_base_url, c.secret("bot_token"))
+                .profile(platform_id)
+                .await
+        }
+        ChatProvider::Telegram => {
+            let avatar =
+                telegram::avatar(&clients.http, &settings.chat.telegram_base_url, c.get("bot_token"), platform_id)
+                    .await?;
+            Ok(Profile { avatar_url: avatar, ..Profile::default() })
+        }
+        _ => Ok(Profile::default()),
+    }
+}
+
+/// Splits a display name the way people read it: the first word, then the rest.
+pub fn split_name(full: &str) -> (String, String) {
+    let full = full.trim();
+    match full.split_once(char::is_whitespace) {
+        Some((first, last)) => (first.to_string(), last.trim().to_string()),
+        None => (full.to_string(), String::new()),
+    }
+}
+
+/// Compares a presented secret with the stored one without leaking where they differ.
+pub fn secret_matches(stored: &str, presented: Option<&str>) -> bool {
+    match presented {
+        Some(p) => !stored.is_empty() && crate::server::auth::constant_time_eq(stored.as_bytes(), p.as_bytes()),
+        None => false,
+    }
+}
+
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn json_body(body: &[u8]) -> Result<serde_json::Value, Refusal> {
+    serde_json::from_slice(body).map_err(|e| Refusal::malformed(format!("the body is not JSON: {e}")))
+}
