@@ -3,7 +3,7 @@ const { open, expectAccessible, signIn, OWNER_EMAIL } = require('./helpers');
 
 test('the owner finds members in the users list', async ({ page }) => {
   await signIn(page);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
   // The caller's own row is marked "You" and offers no actions.
   const row = page.getByRole('row').filter({ has: page.getByText('You', { exact: true }) });

@@ -21,14 +21,31 @@ pub fn ConnectorsPage() -> impl IntoView {
     let enable = ServerAction::<SetConnectorEnabled>::new();
     let policy = ServerAction::<SetConnectorPolicy>::new();
     let delete = ServerAction::<DeleteConnector>::new();
-    let cards = Resource::new(
-        move || (save.version().get(), enable.version().get(), policy.version().get(), delete.version().get()),
-        |_| connectors(),
-    );
+    // Bumped after each change that went through: a refused one keeps the cards (and what was
+    // typed on them) as they are.
+    let changed = RwSignal::new(0u32);
+    let cards = Resource::new(move || changed.get(), |_| connectors());
     let editing = RwSignal::new(None::<Editing>);
     Effect::new(move |_| {
         if matches!(save.value().get(), Some(Ok(_))) {
             editing.set(None);
+            changed.update(|n| *n += 1);
+        }
+    });
+    // One watcher per action, so only the action that just finished counts.
+    Effect::new(move |_| {
+        if matches!(enable.value().get(), Some(Ok(_))) {
+            changed.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(policy.value().get(), Some(Ok(_))) {
+            changed.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(delete.value().get(), Some(Ok(_))) {
+            changed.update(|n| *n += 1);
         }
     });
     view! {

@@ -141,18 +141,14 @@ pub fn check_draft(draft: &ConnectorDraft, existing: Option<&Connector>) -> Resu
     let agent_url = rules::check_agent_url(&draft.agent_url)?;
     let agent_secret = match (draft.agent_secret.trim(), existing) {
         ("", Some(c)) => c.agent_secret.expose().to_string(),
-        (secret, _)
-            if secret.chars().count() >= rules::MIN_AGENT_SECRET_CHARS && !secret.contains(char::is_whitespace) =>
-        {
-            secret.to_string()
-        }
+        (secret, _) if secret.chars().count() >= rules::MIN_AGENT_SECRET_CHARS => secret.to_string(),
         _ => {
             return Err(AppError::invalid(
                 "agent_secret",
                 format!(
-                "Enter a signing secret of at least {} characters without spaces; the agent checks messages with it.",
-                rules::MIN_AGENT_SECRET_CHARS
-            ),
+                    "Enter a signing secret of at least {} characters; the agent checks messages with it.",
+                    rules::MIN_AGENT_SECRET_CHARS
+                ),
             ))
         }
     };

@@ -348,6 +348,28 @@ async fn telegram_webhooks_without_the_secret_or_well_formed_json_are_refused(ba
     w.app.stop().await;
 }
 
+/// Whatever the provider, a body over the limit and a request without its credentials are
+/// refused before anything is read into the database.
+async fn every_provider_refuses_oversized_and_unauthenticated_requests(backend: Backend) {
+    let w = world(backend).await;
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(300 * 1024));
+    for provider in ["slack", "teams", "telegram", "d360", "twilio"] {
+        let (_, webhook) = connector(&w, provider).await;
+        let oversized = w.http.post(&webhook).header("content-type", "application/json").body(huge.clone());
+        assert_eq!(oversized.send().await.unwrap().status(), 413, "{provider}");
+        let body = match provider {
+            "twilio" => "MessageSid=SM1&From=%2B447911123456&To=%2B15005550006&Body=hi".to_string(),
+            "telegram" => telegram_update(1, 2, "hi").to_string(),
+            _ => json!({ "type": "message", "id": "1", "text": "hi" }).to_string(),
+        };
+        let unsigned = w.http.post(&webhook).header("content-type", "application/json").body(body);
+        assert_eq!(unsigned.send().await.unwrap().status(), 401, "{provider}");
+    }
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1").await, 0);
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM chat_users WHERE org_id = $1").await, 0);
+    w.app.stop().await;
+}
+
 async fn slack_events_are_verified_before_anything_is_stored(backend: Backend) {
     let w = world(backend).await;
     let (_, webhook) = connector(&w, "slack").await;
@@ -459,7 +481,10 @@ async fn teams_activities_need_a_valid_bot_framework_token(backend: Backend) {
     assert_eq!(count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1").await, 0);
 
     assert_eq!(post(Some(bot_token(TEAMS_APP, hour, &service))).await, 200);
+    // The same activity again (Bot Framework retries): acknowledged, answered once.
+    assert_eq!(post(Some(bot_token(TEAMS_APP, hour, &service))).await, 200);
     w.app.eventually("the reply is sent", || async { !w.fake.sent().is_empty() }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         w.fake.sent(),
         [Sent { provider: "teams", to: "a:conv-1".into(), text: "Echo: Hello from Teams".into() }]
@@ -534,8 +559,11 @@ async fn twilio_and_360dialog_webhooks_are_verified_and_answered(backend: Backen
     assert_eq!(post360(D360_SECRET, "[1,2".into()).await, 400);
     assert_eq!(post360(D360_SECRET, "{\"entry\":3}".into()).await, 400);
     assert_eq!(post360(D360_SECRET, notification.to_string()).await, 200);
+    assert_eq!(post360(D360_SECRET, notification.to_string()).await, 200, "a redelivery is acknowledged");
 
     w.app.eventually("three replies are sent", || async { w.fake.sent().len() == 3 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND direction = 'in'").await, 3);
     let mut sent = w.fake.sent();
     sent.sort_by(|a, b| a.text.cmp(&b.text));
     assert_eq!(
@@ -604,6 +632,7 @@ crate::on_both_databases!(
     onboarding_holds_new_users_until_an_admin_decides,
     concurrent_first_messages_send_the_onboarding_message_exactly_once,
     telegram_webhooks_without_the_secret_or_well_formed_json_are_refused,
+    every_provider_refuses_oversized_and_unauthenticated_requests,
     slack_events_are_verified_before_anything_is_stored,
     teams_activities_need_a_valid_bot_framework_token,
     twilio_and_360dialog_webhooks_are_verified_and_answered,

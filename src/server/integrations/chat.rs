@@ -131,8 +131,9 @@ pub async fn authenticate(
             slack::decode_event(request.body)
         }
         ChatProvider::Teams => {
+            let service_url = teams::verify_bearer(settings, clients, c.get("app_id"), request.headers).await?;
             let activity = teams::decode_activity(request.body)?;
-            teams::verify_bearer(settings, clients, c.get("app_id"), request.headers, &activity).await?;
+            teams::check_service_url(&service_url, &activity)?;
             Ok(teams::inbound(&activity))
         }
         ChatProvider::Telegram => {

@@ -313,15 +313,14 @@ struct BotClaims {
 }
 
 /// Checks the `Authorization: Bearer` JWT Bot Framework signs each activity with: RS256 by one
-/// of its published keys, issued by Bot Framework for this bot's app id, unexpired, and naming
-/// the same service URL as the activity (so a reply cannot be steered elsewhere).
+/// of its published keys, issued by Bot Framework for this bot's app id, unexpired. Returns the
+/// service URL it was issued for.
 pub async fn verify_bearer(
     settings: &Settings,
     clients: &ChatClients,
     app_id: &str,
     headers: &axum::http::HeaderMap,
-    activity: &Activity,
-) -> Result<(), Refusal> {
+) -> Result<String, Refusal> {
     let token = header(headers, "authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .ok_or_else(|| Refusal::unauthorized("no bearer token"))?;
@@ -339,10 +338,16 @@ pub async fn verify_bearer(
     let claims = jsonwebtoken::decode::<BotClaims>(token, &key, &validation)
         .map_err(|e| Refusal::unauthorized(format!("the token does not verify: {e}")))?
         .claims;
-    if claims.service_url.trim_end_matches('/') != activity.service_url.trim_end_matches('/') {
-        return Err(Refusal::unauthorized("the token was issued for another service URL"));
+    Ok(claims.service_url)
+}
+
+/// The activity must name the service URL its token was issued for, so a reply cannot be steered elsewhere.
+pub fn check_service_url(token_service_url: &str, activity: &Activity) -> Result<(), Refusal> {
+    if token_service_url.trim_end_matches('/') == activity.service_url.trim_end_matches('/') {
+        Ok(())
+    } else {
+        Err(Refusal::unauthorized("the token was issued for another service URL"))
     }
-    Ok(())
 }
 
 /// Bot Framework's published signing keys by key id, kept for a day; an unknown key id refetches
