@@ -8,6 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use onboard::server::connectors::{self, CheckedDraft};
+use onboard::server::integrations::chat::{self, Inbound, WebhookRequest};
 use onboard::server::{bootstrap, AppState, Application, Settings};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -76,7 +77,7 @@ fn now_s() -> i64 {
 
 fn webhooks(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (_state, telegram, slack) = rt.block_on(server());
+    let (state, telegram, slack) = rt.block_on(server());
     let client = reqwest::Client::builder().pool_max_idle_per_host(IN_FLIGHT).build().unwrap();
     let next = AtomicI64::new(1);
     let mut group = c.benchmark_group("inbound webhooks (SQLite, 32 in flight)");
@@ -132,6 +133,51 @@ fn webhooks(c: &mut Criterion) {
                                 .header("x-slack-signature", signature)
                                 .body(body);
                             async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+                        })
+                        .buffer_unordered(IN_FLIGHT)
+                        .collect::<Vec<()>>()
+                        .await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+    group.finish();
+
+    // The same work without HTTP: what the server spends per message, the load generator aside.
+    let connector = rt.block_on(async {
+        let key = telegram.rsplit('/').next().unwrap().to_string();
+        let stored = onboard::server::db::connectors::by_webhook_key(&state.db, &key).await.unwrap().unwrap();
+        onboard::server::connectors::Connector::try_from(stored).unwrap()
+    });
+    let mut headers = axum::http::HeaderMap::new();
+    headers.insert("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.parse().unwrap());
+    let mut group = c.benchmark_group("inbound webhook pipeline in-process (SQLite, 32 at once)");
+    group.throughput(Throughput::Elements(BATCH)).sample_size(10).measurement_time(Duration::from_secs(20));
+    group.bench_function("Telegram update, AllowAll: secret checked, decoded, stored, agent call queued", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    let first = next.fetch_add(BATCH as i64, Ordering::Relaxed);
+                    futures::stream::iter(first..first + BATCH as i64)
+                        .map(|n| {
+                            let body = serde_json::json!({ "update_id": n, "message": {
+                                "message_id": n, "date": 0, "text": "hello agent",
+                                "from": { "id": n % 1_000, "is_bot": false, "first_name": "Bench", "last_name": "User" },
+                                "chat": { "id": n % 1_000, "type": "private" },
+                            }})
+                            .to_string();
+                            let (state, connector, headers, url) = (&state, &connector, &headers, &telegram);
+                            async move {
+                                let request = WebhookRequest { headers, body: body.as_bytes(), public_url: url, now_s: now_s() };
+                                let Inbound::Messages(messages) =
+                                    chat::authenticate(&state.settings, &state.chat, connector, &request).await.unwrap()
+                                else {
+                                    panic!("a text message")
+                                };
+                                connectors::receive(state, connector, &messages[0]).await.unwrap();
+                            }
                         })
                         .buffer_unordered(IN_FLIGHT)
                         .collect::<Vec<()>>()

@@ -29,6 +29,14 @@ async fn existing(caller: &crate::server::auth::Caller, id: i64) -> Result<Conne
     connectors::load(&state(), caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))
 }
 
+/// Commits a connector change and lets this instance's webhooks see it at once.
+#[cfg(feature = "ssr")]
+async fn commit(change: AuditedChange, action: &str, detail: &str) -> Result<(), AppError> {
+    change.commit(action, detail).await?;
+    state().webhook_connectors.forget_all();
+    Ok(())
+}
+
 #[cfg(feature = "ssr")]
 fn name_taken(e: sqlx::Error, name: &str) -> AppError {
     if db::is_unique_violation(&e) {
@@ -62,7 +70,7 @@ pub async fn save_connector(draft: ConnectorDraft) -> Result<i64, AppError> {
             (c.id, "connector.update")
         }
     };
-    change.commit(action, &format!("{} ({})", checked.name, checked.provider.label())).await?;
+    commit(change, action, &format!("{} ({})", checked.name, checked.provider.label())).await?;
     Ok(id)
 }
 
@@ -73,7 +81,7 @@ pub async fn set_connector_enabled(id: i64, enabled: bool) -> Result<(), AppErro
     let mut change = AuditedChange::begin(&caller).await?;
     db::connectors::set_enabled(&mut change, caller.org_id, id, enabled).await?;
     let action = if enabled { "connector.enable" } else { "connector.disable" };
-    change.commit(action, &connector.name).await
+    commit(change, action, &connector.name).await
 }
 
 /// The Onboarding toggle: on = OnBoarding with its message, off = AllowAll. The message is kept
@@ -87,7 +95,7 @@ pub async fn set_connector_policy(id: i64, onboarding: bool, message: String) ->
     let message = if message.is_empty() { connector.onboarding_message.clone() } else { message };
     let mut change = AuditedChange::begin(&caller).await?;
     db::connectors::set_policy(&mut change, caller.org_id, id, policy.key(), &message).await?;
-    change.commit("connector.policy", &format!("{}: {}", connector.name, policy.label())).await
+    commit(change, "connector.policy", &format!("{}: {}", connector.name, policy.label())).await
 }
 
 /// Removes a connector with its access requests and conversation log.
@@ -97,5 +105,5 @@ pub async fn delete_connector(id: i64) -> Result<(), AppError> {
     let connector = existing(&caller, id).await?;
     let mut change = AuditedChange::begin(&caller).await?;
     db::connectors::delete(&mut change, caller.org_id, id).await?;
-    change.commit("connector.delete", &connector.name).await
+    commit(change, "connector.delete", &connector.name).await
 }

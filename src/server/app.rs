@@ -37,6 +37,8 @@ pub struct AppState {
     pub teams: Option<super::integrations::teams::TeamsClient>,
     /// What the chat connectors share: an HTTP client, Teams tokens and Bot Framework's keys.
     pub chat: super::integrations::chat::ChatClients,
+    /// Connectors by webhook key, for the webhooks' hot path.
+    pub webhook_connectors: super::connectors::WebhookConnectors,
     /// Wakes idle outbox workers when this instance queues a job.
     pub outbox_wake: Arc<Notify>,
 }
@@ -70,6 +72,7 @@ impl AppState {
             slack,
             teams,
             chat: super::integrations::chat::ChatClients::new()?,
+            webhook_connectors: Default::default(),
             outbox_wake: Arc::new(Notify::new()),
         })
     }

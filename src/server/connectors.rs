@@ -15,7 +15,8 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 /// A provider's settings for one connector. Never logged, never sent to the browser in full.
 #[derive(Clone, Default, PartialEq)]
@@ -116,6 +117,35 @@ impl Connector {
     }
 }
 
+/// Connectors by webhook key, kept for a few seconds: webhooks arrive in bursts and connectors
+/// rarely change. A change made on this instance clears it at once; other instances see it
+/// within `FRESH_FOR`.
+#[derive(Clone, Default)]
+pub struct WebhookConnectors(std::sync::Arc<std::sync::Mutex<HashMap<String, (Instant, Option<Connector>)>>>);
+
+const FRESH_FOR: Duration = Duration::from_secs(5);
+
+impl WebhookConnectors {
+    /// The connector a webhook URL names, `None` for an unknown key.
+    pub async fn get(&self, db: &db::Db, key: &str) -> Result<Option<Connector>, sqlx::Error> {
+        if let Some((at, connector)) = self.0.lock().expect("never poisoned").get(key) {
+            if at.elapsed() < FRESH_FOR {
+                return Ok(connector.clone());
+            }
+        }
+        let connector = db::connectors::by_webhook_key(db, key).await?.map(Connector::try_from).transpose()?;
+        let mut cached = self.0.lock().expect("never poisoned");
+        // Keys are random: stale entries of unknown keys must not pile up.
+        cached.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
+        cached.insert(key.to_string(), (Instant::now(), connector.clone()));
+        Ok(connector)
+    }
+
+    pub fn forget_all(&self) {
+        self.0.lock().expect("never poisoned").clear();
+    }
+}
+
 pub async fn load(state: &AppState, org_id: i64, id: i64) -> Result<Option<Connector>, AppError> {
     Ok(db::connectors::get(&state.db, org_id, id).await?.map(Connector::try_from).transpose()?)
 }
@@ -212,17 +242,18 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     let text = rules::clip_text(&m.text);
     let conversation_id = m.reply_to.conversation_id();
     let mut tx = state.db.begin().await?;
-    let (chat_user_id, profile_checked) = db::chat_users::upsert(
+    let sender = db::chat_users::upsert(
         &mut tx,
         connector.org_id,
+        connector.id,
         connector.provider.key(),
         &m.platform_user_id,
         &m.first_name,
         &m.last_name,
     )
     .await?;
-    let request = db::access_requests::status_of(&mut tx, connector.id, chat_user_id).await?;
-    let route = rules::route(connector.policy, request);
+    let chat_user_id = sender.id;
+    let route = rules::route(connector.policy, sender.request);
     let status = match route {
         Route::Forward => "forwarded",
         Route::RequestAccess | Route::Keep => "held",
@@ -264,7 +295,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
             }
         }
     }
-    if !profile_checked && chat::profile_lookup_helps(connector.provider) {
+    if !sender.profile_checked && chat::profile_lookup_helps(connector.provider) {
         db::chat_users::mark_profile_checked(&mut tx, chat_user_id).await?;
         let lookup =
             ProfileLookup { chat_user_id, connector_id: connector.id, platform_id: m.platform_user_id.clone() };

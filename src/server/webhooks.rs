@@ -2,7 +2,7 @@
 //! way before anything is stored; then each message gets the connector's policy. The answer goes
 //! back at once: the agent is called from the outbox, so a slow agent never delays it.
 
-use super::connectors::{self, Connector, Receipt};
+use super::connectors::{self, Receipt};
 use super::db;
 use super::integrations::chat::{self, Inbound, WebhookRequest};
 use super::AppState;
@@ -32,11 +32,11 @@ pub async fn receive_route(
     };
     let well_formed_key =
         !key.is_empty() && key.len() <= 64 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let stored = if well_formed_key { db::connectors::by_webhook_key(&state.db, &key).await } else { Ok(None) };
-    let connector = match stored.map(|c| c.map(Connector::try_from)) {
-        Ok(Some(Ok(connector))) => connector,
+    let found = if well_formed_key { state.webhook_connectors.get(&state.db, &key).await } else { Ok(None) };
+    let connector = match found {
+        Ok(Some(connector)) => connector,
         Ok(None) => return (StatusCode::NOT_FOUND, "No such connector.").into_response(),
-        Ok(Some(Err(e))) | Err(e) => {
+        Err(e) => {
             tracing::error!(error = %e, "loading a webhook's connector failed");
             // The provider retries later; nothing was stored.
             return (StatusCode::SERVICE_UNAVAILABLE, "Try again later.").into_response();

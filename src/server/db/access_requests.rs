@@ -2,23 +2,9 @@
 
 use super::{now_ms, Db};
 use crate::api::types::{AccessFilter, AccessRequestRow};
-use crate::domain::connectors::{AccessStatus, Decision};
+use crate::domain::connectors::Decision;
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
-
-pub async fn status_of(
-    tx: &mut Transaction<'static, Any>,
-    connector_id: i64,
-    chat_user_id: i64,
-) -> Result<Option<AccessStatus>, sqlx::Error> {
-    let status: Option<(String,)> =
-        sqlx::query_as("SELECT status FROM access_requests WHERE connector_id = $1 AND chat_user_id = $2")
-            .bind(connector_id)
-            .bind(chat_user_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    Ok(status.and_then(|(s,)| AccessStatus::parse(&s)))
-}
 
 /// Opens a pending request unless one exists. Only the caller that created it gets `true`: with
 /// the unique (connector, chat user) pair this is what sends the onboarding message exactly once,

@@ -2,28 +2,40 @@
 
 use super::{now_ms, Db, Flag};
 use crate::api::types::ChatUserRow;
+use crate::domain::connectors::AccessStatus;
 use crate::domain::members::PAGE_SIZE;
 use crate::server::integrations::chat::Profile;
 use sqlx::{Any, Transaction};
 
-/// Records the sender, keeping names already known when the webhook carried none.
-/// Returns the chat user's id and whether their profile was looked up already.
+/// A message's sender as the policy needs them.
+pub struct Sender {
+    pub id: i64,
+    /// Whether the provider was asked for their profile already.
+    pub profile_checked: bool,
+    /// Their access request on the connector written to, if any.
+    pub request: Option<AccessStatus>,
+}
+
+/// Records the sender, keeping names already known when the webhook carried none, and reads
+/// their access request on `connector_id` in the same statement (this is the webhooks' hot path).
 pub async fn upsert(
     tx: &mut Transaction<'static, Any>,
     org_id: i64,
+    connector_id: i64,
     provider: &str,
     platform_id: &str,
     first_name: &str,
     last_name: &str,
-) -> Result<(i64, bool), sqlx::Error> {
-    let (id, checked): (i64, Flag) = sqlx::query_as(
+) -> Result<Sender, sqlx::Error> {
+    let (id, checked, request): (i64, Flag, Option<String>) = sqlx::query_as(
         "INSERT INTO chat_users (org_id, provider, platform_id, first_name, last_name, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (org_id, provider, platform_id) DO UPDATE SET
             last_seen_at = excluded.last_seen_at,
             first_name = CASE WHEN excluded.first_name <> '' OR excluded.last_name <> '' THEN excluded.first_name ELSE chat_users.first_name END,
             last_name = CASE WHEN excluded.first_name <> '' OR excluded.last_name <> '' THEN excluded.last_name ELSE chat_users.last_name END
-         RETURNING id, profile_checked",
+         RETURNING id, profile_checked,
+            (SELECT r.status FROM access_requests r WHERE r.connector_id = $7 AND r.chat_user_id = chat_users.id)",
     )
     .bind(org_id)
     .bind(provider)
@@ -31,9 +43,10 @@ pub async fn upsert(
     .bind(first_name)
     .bind(last_name)
     .bind(now_ms())
+    .bind(connector_id)
     .fetch_one(&mut **tx)
     .await?;
-    Ok((id, checked.0))
+    Ok(Sender { id, profile_checked: checked.0, request: request.as_deref().and_then(AccessStatus::parse) })
 }
 
 pub async fn mark_profile_checked(tx: &mut Transaction<'static, Any>, id: i64) -> Result<(), sqlx::Error> {
