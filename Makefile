@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what is missing first.
-.PHONY: run test watch fmt
+.PHONY: run test watch fmt fuzz
 
 ## Serve Onboard on http://127.0.0.1:3000 with SQLite under data/.
 run:
@@ -13,6 +13,10 @@ test:
 watch:
 	scripts/setup.sh
 	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos watch
+
+## Feed arbitrary input to the email-list parser and every webhook decoder (MINUTES each, default 10).
+fuzz:
+	scripts/fuzz.sh $(MINUTES)
 
 fmt:
 	cargo fmt --all

@@ -217,7 +217,8 @@ mod tests {
             locals in proptest::collection::vec("[a-z][a-z0-9.]{0,10}[a-z0-9]", 1..30),
             seps in proptest::collection::vec(prop_oneof![Just("\n"), Just(", "), Just(";"), Just(" ,\r\n "), Just(";;")], 30),
         ) {
-            let addresses: Vec<String> = locals.iter().enumerate().map(|(i, l)| format!("{l}{i}@example.org")).collect();
+            // The dot keeps them distinct: "p51" + 0 and "p5" + 10 would both be p510.
+            let addresses: Vec<String> = locals.iter().enumerate().map(|(i, l)| format!("{l}.{i}@example.org")).collect();
             let text: String = addresses.iter().zip(seps.iter().cycle()).map(|(a, s)| format!("{a}{s}")).collect();
             let report = parse_paste(&text);
             let found: Vec<String> = report.valid().map(|(a, _)| a.to_string()).collect();
