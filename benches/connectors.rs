@@ -71,6 +71,16 @@ async fn server() -> (AppState, String, String) {
     (state, telegram, slack)
 }
 
+/// A private text message from one of 1,000 people, as Telegram posts it.
+fn telegram_update(n: i64) -> String {
+    serde_json::json!({ "update_id": n, "message": {
+        "message_id": n, "date": 0, "text": "hello agent",
+        "from": { "id": n % 1_000, "is_bot": false, "first_name": "Bench", "last_name": "User" },
+        "chat": { "id": n % 1_000, "type": "private" },
+    }})
+    .to_string()
+}
+
 fn now_s() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
@@ -91,15 +101,11 @@ fn webhooks(c: &mut Criterion) {
                     let first = next.fetch_add(BATCH as i64, Ordering::Relaxed);
                     futures::stream::iter(first..first + BATCH as i64)
                         .map(|n| {
-                            let body = serde_json::json!({ "update_id": n, "message": {
-                                "message_id": n, "date": 0, "text": "hello agent",
-                                "from": { "id": n % 1_000, "is_bot": false, "first_name": "Bench", "last_name": "User" },
-                                "chat": { "id": n % 1_000, "type": "private" },
-                            }});
                             let request = client
                                 .post(&telegram)
+                                .header("content-type", "application/json")
                                 .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
-                                .json(&body);
+                                .body(telegram_update(n));
                             async move { assert_eq!(request.send().await.unwrap().status(), 200) }
                         })
                         .buffer_unordered(IN_FLIGHT)
@@ -162,17 +168,15 @@ fn webhooks(c: &mut Criterion) {
                     let first = next.fetch_add(BATCH as i64, Ordering::Relaxed);
                     futures::stream::iter(first..first + BATCH as i64)
                         .map(|n| {
-                            let body = serde_json::json!({ "update_id": n, "message": {
-                                "message_id": n, "date": 0, "text": "hello agent",
-                                "from": { "id": n % 1_000, "is_bot": false, "first_name": "Bench", "last_name": "User" },
-                                "chat": { "id": n % 1_000, "type": "private" },
-                            }})
-                            .to_string();
+                            let body = telegram_update(n);
                             let (state, connector, headers, url) = (&state, &connector, &headers, &telegram);
                             async move {
-                                let request = WebhookRequest { headers, body: body.as_bytes(), public_url: url, now_s: now_s() };
+                                let request =
+                                    WebhookRequest { headers, body: body.as_bytes(), public_url: url, now_s: now_s() };
                                 let Inbound::Messages(messages) =
-                                    chat::authenticate(&state.settings, &state.chat, connector, &request).await.unwrap()
+                                    chat::authenticate(&state.settings, &state.chat, connector, &request)
+                                        .await
+                                        .unwrap()
                                 else {
                                     panic!("a text message")
                                 };
