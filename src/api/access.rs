@@ -21,8 +21,7 @@ pub async fn access_requests(filter: AccessFilter) -> Result<AccessRequestPage, 
     let state = state();
     let (rows, total) = db::access_requests::page(&state.db, caller.org_id, &filter).await?;
     let (pending, approved, rejected) = db::access_requests::counts(&state.db, caller.org_id).await?;
-    let connectors =
-        db::connectors::list(&state.db, caller.org_id).await?.into_iter().map(|(c, ..)| (c.id, c.name)).collect();
+    let connectors = db::connectors::names(&state.db, caller.org_id).await?;
     Ok(AccessRequestPage { rows, total, page: filter.page.max(1), pending, approved, rejected, connectors })
 }
 

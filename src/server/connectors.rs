@@ -492,9 +492,9 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         Some(text) => {
             let out = Outgoing { kind: "agent", text, answers: Some(message.id) };
             queue_text(&mut tx, state, &connector, message.chat_user_id, &call.reply_to, &out).await.map_err(stored)?;
-            db::chat_messages::set_status_in(&mut tx, message.id, "answered", "").await.map_err(stored)?;
+            db::chat_messages::set_status(&mut *tx, message.id, "answered", "").await.map_err(stored)?;
         }
-        None => db::chat_messages::set_status_in(&mut tx, message.id, "answered", "no reply").await.map_err(stored)?,
+        None => db::chat_messages::set_status(&mut *tx, message.id, "answered", "no reply").await.map_err(stored)?,
     }
     tx.commit().await.map_err(stored)?;
     state.outbox_wake.notify_waiters();
@@ -530,9 +530,11 @@ pub async fn record_attempt(
         _ => return,
     };
     let recorded = match outcome {
-        Ok(_) => db::chat_messages::set_status(&state.db, message_id, done, "").await,
-        Err(f) if final_failure => db::chat_messages::set_status(&state.db, message_id, "failed", &f.message).await,
-        Err(f) => db::chat_messages::set_status(&state.db, message_id, "retrying", &f.message).await,
+        Ok(_) => db::chat_messages::set_status(&state.db.pool, message_id, done, "").await,
+        Err(f) if final_failure => {
+            db::chat_messages::set_status(&state.db.pool, message_id, "failed", &f.message).await
+        }
+        Err(f) => db::chat_messages::set_status(&state.db.pool, message_id, "retrying", &f.message).await,
     };
     if let Err(e) = recorded {
         tracing::error!(error = %e, message = message_id, "recording a chat message's outcome failed");

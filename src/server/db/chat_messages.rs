@@ -45,18 +45,9 @@ pub async fn insert_once(
     Ok(id.map(|(id,)| id))
 }
 
-pub async fn set_status(db: &Db, id: i64, status: &str, detail: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE chat_messages SET status = $2, detail = $3 WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .bind(detail)
-        .execute(&db.pool)
-        .await?;
-    Ok(())
-}
-
-pub async fn set_status_in(
-    tx: &mut Transaction<'static, Any>,
+/// Records what became of a message: in the caller's transaction, or on its own (`&db.pool`).
+pub async fn set_status<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
     id: i64,
     status: &str,
     detail: &str,
@@ -65,7 +56,7 @@ pub async fn set_status_in(
         .bind(id)
         .bind(status)
         .bind(detail)
-        .execute(&mut **tx)
+        .execute(executor)
         .await?;
     Ok(())
 }

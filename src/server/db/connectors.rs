@@ -30,11 +30,8 @@ pub async fn list(db: &Db, org_id: i64) -> Result<Vec<(StoredConnector, i64, i64
             .bind(org_id)
             .fetch_all(&db.pool)
             .await?;
-    let counts: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT connector_id,
-                COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0),
-                COUNT(DISTINCT chat_user_id)
-         FROM access_requests WHERE org_id = $1 GROUP BY connector_id",
+    let pending: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT connector_id, COUNT(*) FROM access_requests WHERE org_id = $1 AND status = 'pending' GROUP BY connector_id",
     )
     .bind(org_id)
     .fetch_all(&db.pool)
@@ -48,11 +45,19 @@ pub async fn list(db: &Db, org_id: i64) -> Result<Vec<(StoredConnector, i64, i64
     Ok(connectors
         .into_iter()
         .map(|c| {
-            let pending = counts.iter().find(|(id, ..)| *id == c.id).map(|(_, p, _)| *p).unwrap_or(0);
+            let pending = pending.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
             let people = users.iter().find(|(id, _)| *id == c.id).map(|(_, n)| *n).unwrap_or(0);
             (c, pending, people)
         })
         .collect())
+}
+
+/// (id, name) of the organization's connectors, by name: the Access Requests filter.
+pub async fn names(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM connectors WHERE org_id = $1 ORDER BY name")
+        .bind(org_id)
+        .fetch_all(&db.pool)
+        .await
 }
 
 pub async fn get(db: &Db, org_id: i64, id: i64) -> Result<Option<StoredConnector>, sqlx::Error> {
