@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what is missing first.
-.PHONY: run test watch fmt fuzz
+.PHONY: run test watch fmt fuzz faults load
 
 ## Serve Onboard on http://127.0.0.1:3000 with SQLite under data/.
 run:
@@ -17,6 +17,14 @@ watch:
 ## Feed arbitrary input to the email-list parser and every webhook decoder (MINUTES each, default 10).
 fuzz:
 	scripts/fuzz.sh $(MINUTES)
+
+## Several instances on PostgreSQL, kill -9 mid-batch, SMTP/Slack outage, database cut (also part of `make test`).
+faults:
+	scripts/faults.sh
+
+## Load on the main pages and server functions with 100,000 members: throughput, p50/p99, memory.
+load:
+	scripts/faults.sh load
 
 fmt:
 	cargo fmt --all

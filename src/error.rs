@@ -19,6 +19,9 @@ pub enum AppError {
     TooManyAttempts(String),
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
+    /// The database cannot be reached just now; nothing was changed.
+    #[error("Onboard cannot reach its database just now, so nothing was changed. Please try again in a moment.")]
+    Unavailable,
     #[error("Could not reach Onboard. Check your connection and try again.")]
     Transport(String),
 }
@@ -45,6 +48,7 @@ impl AppError {
             Self::Conflict(_) => 409,
             Self::TooManyAttempts(_) => 429,
             Self::Internal | Self::Transport(_) => 500,
+            Self::Unavailable => 503,
         }
     }
 }

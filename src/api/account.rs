@@ -22,7 +22,7 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, A
 #[server(endpoint = "verify_sign_in_code")]
 pub async fn verify_sign_in_code(code: String) -> Result<(), AppError> {
     let (state, session) = (state(), auth::session().await?);
-    auth::verify_sign_in_code(&state, &session, &code).await?;
+    auth::check_code_from(&state, auth::client_ip().await, auth::verify_sign_in_code(&state, &session, &code)).await?;
     redirect_plain_form("/");
     Ok(())
 }

@@ -37,7 +37,9 @@ pub async fn send_registration_code(token: String, factor: String) -> Result<Sec
 
 #[server(endpoint = "verify_registration_code")]
 pub async fn verify_registration_code(token: String, code: String) -> Result<RegistrationStep, AppError> {
-    registration::verify_registration_code(&state(), &auth::session().await?, &token, &code).await
+    let (state, session) = (state(), auth::session().await?);
+    let check = registration::verify_registration_code(&state, &session, &token, &code);
+    auth::check_code_from(&state, auth::client_ip().await, check).await
 }
 
 /// `accept` is the agreement's checkbox: present when ticked.

@@ -51,7 +51,8 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::connect(settings.database.url.expose(), settings.database.max_connections).await?;
+        let database = &settings.database;
+        let db = Db::connect(database.url.expose(), database.max_connections, database.acquire_timeout_seconds).await?;
         db.migrate().await?;
         let mailer = Mailer::from_settings(&settings.mail)?;
         let sms = super::sms::SmsSender::from_settings(&settings.sms)?;

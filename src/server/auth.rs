@@ -54,7 +54,14 @@ pub async fn client_ip() -> IpAddr {
 
 pub fn session_error(e: tower_sessions::session::Error) -> AppError {
     tracing::error!(error = %e, "session store failed");
-    AppError::Internal
+    match e {
+        tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(m))
+            if m.starts_with(super::sessions::UNREACHABLE) =>
+        {
+            fail(AppError::Unavailable)
+        }
+        _ => AppError::Internal,
+    }
 }
 
 /// The caller, if signed in with an Active membership in the organization their session names.
@@ -294,6 +301,32 @@ pub async fn verify_sign_in_code(state: &AppState, session: &Session, code: &str
     establish(session, p.account_id, p.org_id).await?;
     tracing::info!(account = p.account_id, org = p.org_id, "signed in with a code");
     Ok(())
+}
+
+/// Runs a second-factor code check while counting wrong codes from `ip` across all accounts:
+/// the per-code and per-account limits stop guessing one person's code, this stops one address
+/// trying codes against many sign-ins or registrations.
+pub async fn check_code_from<T>(
+    state: &AppState,
+    ip: IpAddr,
+    check: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<T, AppError> {
+    let subject = format!("code-ip:{ip}");
+    let security = &state.settings.security;
+    let window_start = now_ms() - security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
+    if db::sign_in_failures::count_since(&state.db, &subject, window_start).await?
+        >= security.max_failed_sign_ins_per_ip
+    {
+        return Err(fail(AppError::TooManyAttempts(format!(
+            "Too many wrong codes from your network. Wait {} minutes and try again.",
+            security.throttle_window_minutes
+        ))));
+    }
+    let outcome = check.await;
+    if matches!(outcome, Err(AppError::Invalid { .. })) {
+        db::sign_in_failures::record(&state.db, &[&subject], now_ms()).await?;
+    }
+    outcome
 }
 
 /// An authenticator code: at most five wrong ones per throttle window, and each works once.

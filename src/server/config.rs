@@ -42,6 +42,8 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: Secret,
     pub max_connections: u32,
+    /// How long a request waits for a database connection before it is answered "unavailable".
+    pub acquire_timeout_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -257,7 +259,7 @@ impl Default for ServerSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        Self { url: Secret::new("sqlite://data/onboard.db"), max_connections: 10 }
+        Self { url: Secret::new("sqlite://data/onboard.db"), max_connections: 10, acquire_timeout_seconds: 10 }
     }
 }
 
@@ -310,6 +312,7 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_MAX_BODY_BYTES",
     "DATABASE_URL",
     "ONBOARD_DB_MAX_CONNECTIONS",
+    "ONBOARD_DB_ACQUIRE_TIMEOUT_SECONDS",
     "ONBOARD_SMTP_URL",
     "ONBOARD_MAIL_FROM",
     "ONBOARD_SMTP_POOL_SIZE",
@@ -389,6 +392,7 @@ impl Settings {
             "ONBOARD_MAX_BODY_BYTES" => self.server.max_body_bytes = num(key, value)?,
             "DATABASE_URL" => self.database.url = Secret::new(value),
             "ONBOARD_DB_MAX_CONNECTIONS" => self.database.max_connections = num(key, value)?,
+            "ONBOARD_DB_ACQUIRE_TIMEOUT_SECONDS" => self.database.acquire_timeout_seconds = num(key, value)?,
             "ONBOARD_SMTP_URL" => self.mail.smtp_url = Secret::new(value),
             "ONBOARD_MAIL_FROM" => self.mail.from = value.into(),
             "ONBOARD_SMTP_POOL_SIZE" => self.mail.pool_size = num(key, value)?,
@@ -448,6 +452,9 @@ impl Settings {
         }
         if self.outbox.workers == 0 || self.database.max_connections == 0 {
             bail!("ONBOARD_OUTBOX_WORKERS and ONBOARD_DB_MAX_CONNECTIONS must be at least 1");
+        }
+        if self.database.acquire_timeout_seconds == 0 {
+            bail!("ONBOARD_DB_ACQUIRE_TIMEOUT_SECONDS must be at least 1");
         }
         Ok(())
     }

@@ -208,13 +208,15 @@ async fn run_worker(state: AppState, worker: String, shutdown: CancellationToken
 async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
     let payload = serde_json::from_str::<JobPayload>(&job.payload);
     let outcome: Result<&'static str, ProviderFailure> = match &payload {
-        Ok(JobPayload::Email(message)) => state.mailer.send(message).await.map_err(Into::into),
-        Ok(JobPayload::Invitation(invitation)) => state.mailer.send(&invitation.render()).await.map_err(Into::into),
+        Ok(JobPayload::Email(message)) => state.mailer.send(message, job.id).await.map_err(Into::into),
+        Ok(JobPayload::Invitation(invitation)) => {
+            state.mailer.send(&invitation.render(), job.id).await.map_err(Into::into)
+        }
         Ok(JobPayload::Sms { to, body }) => match &state.sms {
             Some(sms) => sms.send(to, body).await.map(|_| "twilio").map_err(Into::into),
             None => Err(ProviderFailure::permanent("no SMS provider is configured")),
         },
-        Ok(JobPayload::Onboarding(delivery)) => super::onboarding::deliver(state, delivery).await,
+        Ok(JobPayload::Onboarding(delivery)) => super::onboarding::deliver(state, job.id, delivery).await,
         Ok(JobPayload::AgentCall(call)) => super::connectors::call_agent(state, call).await,
         Ok(JobPayload::ChatSend(send)) => super::connectors::send(state, send).await,
         Ok(JobPayload::ChatProfile(lookup)) => super::connectors::look_up_profile(state, lookup).await,

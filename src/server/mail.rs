@@ -44,15 +44,18 @@ impl Mailer {
         Ok(Mailer::Smtp(Arc::new(SmtpPool::new(target, from, settings.pool_size))))
     }
 
-    /// Returns how the message went out: "smtp" or "logged".
-    pub async fn send(&self, message: &EmailMessage) -> Result<&'static str, SendFailure> {
+    /// Returns how the message went out: "smtp" or "logged". `job` is the outbox job sending it:
+    /// its id makes the Message-ID, so a message sent again after a crash (the server accepted
+    /// it, then Onboard died before recording that) is the same message to the recipient's mail
+    /// system, which shows it once.
+    pub async fn send(&self, message: &EmailMessage, job: i64) -> Result<&'static str, SendFailure> {
         match self {
             Mailer::LogOnly => {
                 tracing::info!(to = %message.to, subject = %message.subject, body = %message.text,
                     "no SMTP server configured: email logged and kept in the outbox");
                 Ok("logged")
             }
-            Mailer::Smtp(pool) => pool.send(message).await.map(|_| "smtp"),
+            Mailer::Smtp(pool) => pool.send(message, job).await.map(|_| "smtp"),
         }
     }
 }
@@ -169,8 +172,8 @@ impl SmtpPool {
         Ok(conn)
     }
 
-    pub async fn send(&self, message: &EmailMessage) -> Result<(), SendFailure> {
-        let email = build(message, &self.from)?;
+    pub async fn send(&self, message: &EmailMessage, job: i64) -> Result<(), SendFailure> {
+        let email = build(message, &self.from, job)?;
         let _slot = self
             .slots
             .acquire()
@@ -196,7 +199,7 @@ impl SmtpPool {
     }
 }
 
-fn build(message: &EmailMessage, from: &Mailbox) -> Result<Message, SendFailure> {
+fn build(message: &EmailMessage, from: &Mailbox, job: i64) -> Result<Message, SendFailure> {
     let permanent = |message: String| SendFailure { message, permanent: true };
     let to: Mailbox = message.to.parse().map_err(|e| permanent(format!("invalid recipient: {e}")))?;
     let sender = match &message.from_name {
@@ -207,6 +210,7 @@ fn build(message: &EmailMessage, from: &Mailbox) -> Result<Message, SendFailure>
         .from(sender)
         .to(to)
         .subject(&message.subject)
+        .message_id(Some(format!("<outbox-{job}@{}>", from.email.domain())))
         .multipart(
             MultiPart::alternative()
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(message.text.clone()))

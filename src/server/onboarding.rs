@@ -210,8 +210,8 @@ pub async fn send(
     Ok(send_id)
 }
 
-/// Sends one onboarding message over its channel. Returns how it went out.
-pub async fn deliver(state: &AppState, d: &OnboardingDelivery) -> Result<&'static str, ProviderFailure> {
+/// Sends one onboarding message over its channel, as outbox job `job`. Returns how it went out.
+pub async fn deliver(state: &AppState, job: i64, d: &OnboardingDelivery) -> Result<&'static str, ProviderFailure> {
     let message = compose(&d.facts);
     match d.channel {
         Channel::Slack => {
@@ -236,7 +236,7 @@ pub async fn deliver(state: &AppState, d: &OnboardingDelivery) -> Result<&'stati
                 text: message.to_plain(),
                 html: message.to_html(),
             };
-            state.mailer.send(&email).await.map_err(Into::into)
+            state.mailer.send(&email, job).await.map_err(Into::into)
         }
     }
 }

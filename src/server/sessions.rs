@@ -20,8 +20,15 @@ impl DbSessionStore {
     }
 }
 
+/// Starts a store error whose database was unreachable, so callers can answer "unavailable".
+pub const UNREACHABLE: &str = "database unreachable";
+
 fn backend(e: sqlx::Error) -> Error {
-    Error::Backend(e.to_string())
+    if db::is_unreachable(&e) {
+        Error::Backend(format!("{UNREACHABLE}: {e}"))
+    } else {
+        Error::Backend(e.to_string())
+    }
 }
 
 fn encode(record: &Record) -> Result<(String, Option<i64>, i64)> {

@@ -626,6 +626,72 @@ async fn an_unavailable_agent_is_retried_and_answers_once(backend: Backend) {
     w.app.stop().await;
 }
 
+/// Markup and SQL typed into every text field, or sent in a chat message, come back as text:
+/// escaped on every page (and in the data the page hands the browser), stored as typed, sent to
+/// the agent as JSON text, and the tables are all still there.
+async fn markup_and_sql_in_every_text_field_stay_inert(backend: Backend) {
+    const HOSTILE: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'; DROP TABLE accounts;--";
+    let w = world(backend).await;
+    let owner = &w.owner;
+    let form = [("name", HOSTILE), ("sender_name", HOSTILE), ("invite_lifetime_days", "7")];
+    owner.call("update_general_settings", &form).await.unwrap();
+    owner.call("publish_eula", &[("body", HOSTILE)]).await.unwrap();
+    owner.call("add_service_area", &[("name", HOSTILE)]).await.unwrap();
+    owner.call("add_role", &[("name", HOSTILE)]).await.unwrap();
+    let team = owner.call("create_team", &[("name", HOSTILE)]).await.unwrap();
+    let body = draft(None, "telegram", HOSTILE, &w.fake.agent_url(), AGENT_SECRET, &credentials("telegram"));
+    let id = owner.call_json("save_connector", &body).await.unwrap().as_i64().unwrap();
+    let cards = owner.get("connectors", &[]).await.unwrap();
+    let webhook = cards[0]["webhook_url"].as_str().unwrap().to_string();
+    onboarding(&w, id, true, HOSTILE).await.unwrap();
+    let hostile_update = |id: i64| {
+        let mut update = telegram_update(id, 77, HOSTILE);
+        update["message"]["from"]["first_name"] = HOSTILE.into();
+        update["message"]["from"]["last_name"] = HOSTILE.into();
+        update["message"]["from"]["username"] = "x<b>y".into();
+        update.to_string()
+    };
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), hostile_update(900).as_bytes()).await, 200);
+    w.app.eventually("the onboarding message is sent", || async { !w.fake.sent().is_empty() }).await;
+    // The chat's own text goes out as plain text, exactly as written.
+    assert_eq!(w.fake.sent()[0].text, HOSTILE);
+    let request = w.app.scalar_i64("SELECT id FROM access_requests WHERE org_id = $1", w.org).await;
+    owner.call_json("decide_access", &json!({ "ids": [request], "decision": "Approve" })).await.unwrap();
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), hostile_update(901).as_bytes()).await, 200);
+    w.app.eventually("the agent gets the message", || async { !w.fake.agent_texts().is_empty() }).await;
+    assert_eq!(w.fake.agent_texts(), [HOSTILE]);
+    let chat_user = w.app.scalar_i64("SELECT id FROM chat_users WHERE org_id = $1", w.org).await;
+
+    let search = format!("/users?search={}", percent(HOSTILE));
+    let pages = ["/", "/settings", "/onboarding", &search, "/connectors", "/access-requests", "/chat-users"];
+    let chat_page = format!("/chat-users/{chat_user}");
+    let team_page = format!("/onboarding?team={team}");
+    for path in pages.iter().copied().chain([chat_page.as_str(), team_page.as_str()]) {
+        let res = owner.page(path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let html = res.text().await.unwrap();
+        for raw in ["<script>alert(", "<img src=x", "</script><img", "<b>y"] {
+            assert!(!html.contains(raw), "{path} carries {raw:?} unescaped");
+        }
+        // And it is there, as text: the check above is not passing on a page that lacks it.
+        assert!(html.contains("&lt;script&gt;alert(1)") || html.contains("\\u003cscript>alert(1)"), "{path}");
+    }
+    // Stored as typed, and no statement was ever built from it.
+    let settings = owner.get("load_org_settings", &[]).await.unwrap();
+    assert_eq!(settings["general"]["name"], HOSTILE, "{settings}");
+    assert!(w.app.scalar_i64("SELECT COUNT(*) FROM accounts WHERE $1 > 0", 1).await > 0);
+    let page = owner.get("access_requests", &[("filter[status]", "approved")]).await.unwrap();
+    assert_eq!(page["rows"][0]["first_name"], HOSTILE);
+    assert_eq!(page["rows"][0]["first_message"], HOSTILE);
+    w.app.stop().await;
+}
+
+fn percent(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 crate::on_both_databases!(
     connectors_are_saved_checked_and_never_show_their_secrets,
     allow_all_sends_every_message_to_the_agent_and_relays_its_reply,
@@ -638,4 +704,5 @@ crate::on_both_databases!(
     twilio_and_360dialog_webhooks_are_verified_and_answered,
     switching_the_policy_applies_from_the_next_message,
     an_unavailable_agent_is_retried_and_answers_once,
+    markup_and_sql_in_every_text_field_stay_inert,
 );

@@ -446,6 +446,87 @@ async fn codes_go_by_text_message_through_twilio_to_those_who_choose_it(backend:
     app.stop().await;
 }
 
+/// Wrong second-factor codes are counted per address as well as per code: one address trying
+/// codes against several people's sign-ins is cut off, even with a right code.
+async fn wrong_codes_from_one_address_are_throttled_across_accounts(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_with(backend, |s| {
+        s.set("ONBOARD_SMTP_URL", &url).unwrap();
+        s.security.max_failed_sign_ins_per_ip = 4;
+    })
+    .await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    app.add_member(org, "ada@acme.example", PASSWORD, "Member").await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    require_2fa(&owner).await;
+    let mut guessers = Vec::new();
+    for email in ["owner@acme.example", "ada@acme.example"] {
+        let v = app.visitor();
+        assert_eq!(v.sign_in(email, PASSWORD).await.unwrap(), "CodeSent");
+        app.eventually("the code is emailed", || async { !sink.to(email).is_empty() }).await;
+        guessers.push((v, sink.to(email).last().unwrap().code().unwrap()));
+    }
+    for (v, code) in &guessers {
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..2 {
+            assert!(matches!(v.call("verify_sign_in_code", &[("code", wrong)]).await, Err((422, _))));
+        }
+    }
+    // Two wrong codes per person is within each code's five, but four from one address is the limit.
+    let (ada, code) = &guessers[1];
+    let blocked = ada.call("verify_sign_in_code", &[("code", code)]).await;
+    assert!(matches!(&blocked, Err((429, AppError::TooManyAttempts(m))) if m.contains("network")), "{blocked:?}");
+    assert!(ada.whoami().await.is_null());
+    app.stop().await;
+}
+
+/// Invitation links carry 32 random bytes, stored only as a hash; a wrong, truncated, altered
+/// or made-up token is answered exactly alike, so nothing can be learned by trying.
+async fn invitation_links_cannot_be_guessed_and_wrong_ones_say_nothing(backend: Backend) {
+    use sha2::Digest;
+    let w = world(backend).await;
+    let addresses: Vec<String> = (0..20).map(|i| format!("p{i}@acme.example")).collect();
+    w.invite(&addresses.join("\n")).await.unwrap();
+    let mut tokens = Vec::new();
+    for a in &addresses {
+        tokens.push(w.token_for(a).await);
+    }
+    for t in &tokens {
+        assert_eq!(t.len(), 43, "32 bytes, base64url: {t}");
+        assert!(t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+        let stored = |value: String| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM invitations WHERE token_hash = $1")
+                .bind(value)
+                .fetch_one(&w.app.state.db.pool)
+        };
+        assert_eq!(stored(t.clone()).await.unwrap(), 0, "the token itself is never stored");
+        assert_eq!(stored(hex::encode(sha2::Sha256::digest(t.as_bytes()))).await.unwrap(), 1);
+    }
+    let distinct: std::collections::HashSet<&str> = tokens.iter().map(|t| &t[..8]).collect();
+    assert_eq!(distinct.len(), tokens.len(), "no shared prefixes, no sequence");
+
+    let real = &tokens[0];
+    let mut altered = real.clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == 'A' { 'B' } else { 'A' });
+    let probes =
+        [altered, real[..20].to_string(), "A".repeat(43), "1".into(), "../../etc/passwd".into(), "x".repeat(5000)];
+    let stranger = w.app.visitor();
+    let (mut answers, mut pages) = (Vec::new(), std::collections::HashSet::new());
+    for probe in &probes {
+        answers.push(stranger.get("registration", &[("token", probe)]).await.unwrap_err());
+        let page = stranger.page(&format!("/register/{}", &probe.replace('/', "%2F"))).await;
+        pages.insert(page.status().as_u16());
+    }
+    assert!(answers.iter().all(|a| *a == (404, AppError::NotFound)), "{answers:?}");
+    assert_eq!(pages.len(), 1, "every wrong link gets the same page: {pages:?}");
+    // The real one still works.
+    assert!(stranger.get("registration", &[("token", real)]).await.is_ok());
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     codes_go_by_text_message_through_twilio_to_those_who_choose_it,
     a_messy_paste_is_classified_invited_and_confirmed,
@@ -456,4 +537,6 @@ crate::on_both_databases!(
     an_authenticator_app_can_be_the_second_factor,
     five_wrong_codes_use_up_the_code,
     resending_kills_the_old_link_and_revoking_and_expiry_say_so,
+    wrong_codes_from_one_address_are_throttled_across_accounts,
+    invitation_links_cannot_be_guessed_and_wrong_ones_say_nothing,
 );

@@ -43,7 +43,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Db {
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32, acquire_timeout_seconds: u64) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -58,7 +58,7 @@ impl Db {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(10))
+            .acquire_timeout(std::time::Duration::from_secs(acquire_timeout_seconds))
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -127,8 +127,19 @@ pub fn now_ms() -> i64 {
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error");
-        AppError::Internal
+        if is_unreachable(&e) {
+            // 503 rather than 500: the request did nothing and may simply be sent again.
+            super::auth::fail(AppError::Unavailable)
+        } else {
+            AppError::Internal
+        }
     }
+}
+
+/// The database is gone (connection refused or dropped, no connection free in time) rather than
+/// the statement being wrong: the request can simply be tried again later.
+pub fn is_unreachable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
 }
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

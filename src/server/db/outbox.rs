@@ -45,28 +45,36 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
 }
 
-/// Claims the next due job for `worker` until `now + lease`. A job whose lease ran out (its
-/// worker died) is due again. PostgreSQL skips rows another instance is claiming; SQLite has
-/// one writer at a time, so the same statement without the lock clause is already exclusive.
+/// Claims the next due job for `worker` until `now + lease`: one whose lease ran out (its worker
+/// died) first, as it is the oldest, else the oldest queued one. Two single-status lookups, not
+/// one with an OR, so each reads the due index in order and stops at the first row. PostgreSQL
+/// skips rows another instance is claiming; SQLite has one writer at a time, so the same
+/// statement without the lock clause is already exclusive.
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let lock = match db.backend {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let sql = format!(
-        "UPDATE outbox_jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id = (SELECT id FROM outbox_jobs
-                     WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3)
-                     ORDER BY run_at, id LIMIT 1 {lock})
-         RETURNING id, kind, payload, attempts, max_attempts"
-    );
     let now = now_ms();
-    sqlx::query_as(&sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&db.pool).await
+    for due in ["status = 'running' AND locked_until < $3", "status = 'queued' AND run_at <= $3"] {
+        let sql = format!(
+            "UPDATE outbox_jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
+             WHERE id = (SELECT id FROM outbox_jobs WHERE {due} ORDER BY status, run_at, id LIMIT 1 {lock})
+             RETURNING id, kind, payload, attempts, max_attempts"
+        );
+        let claimed = sqlx::query_as(&sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&db.pool).await?;
+        if claimed.is_some() {
+            return Ok(claimed);
+        }
+    }
+    Ok(None)
 }
 
+/// Marks a job done. `locked_by` keeps the worker (instance and number) that did it, to trace a
+/// delivery to the instance whose log tells more.
 pub async fn complete(db: &Db, id: i64, worker: &str, delivery: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox_jobs SET status = 'done', delivery = $3, done_at = $4, locked_by = NULL, locked_until = NULL, last_error = NULL
+        "UPDATE outbox_jobs SET status = 'done', delivery = $3, done_at = $4, locked_until = NULL, last_error = NULL
          WHERE id = $1 AND locked_by = $2",
     )
     .bind(id)

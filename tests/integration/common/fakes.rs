@@ -43,6 +43,10 @@ pub struct Recorded {
     pub slack_errors: HashMap<String, String>,
     /// How many of the next chat.postMessage calls get 429 with Retry-After: 1.
     pub slack_rate_limited: u32,
+    /// While set, Slack's API answers every call 503, as during an outage.
+    pub slack_down: bool,
+    /// Each chat.postMessage call: to whom, when, and whether it was answered 429.
+    pub slack_posts: Vec<(String, std::time::Instant, bool)>,
     /// Entra object ids that blocked the bot: 403 MessageWritesBlocked.
     pub teams_blocked: HashSet<String>,
     pub tokens_issued: Vec<String>,
@@ -87,9 +91,9 @@ impl FakeChat {
         Self { base, recorded }
     }
 
-    /// Points an app's Slack and Teams settings at this fake.
-    pub fn configure(&self, s: &mut onboard::server::Settings) {
-        for (key, value) in [
+    /// The Slack and Teams settings, by environment variable, that point an app at this fake.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
             ("ONBOARD_SLACK_BOT_TOKEN", SLACK_TOKEN.to_string()),
             ("ONBOARD_SLACK_API_BASE_URL", format!("{}/slack/api", self.base)),
             ("ONBOARD_SLACK_CLIENT_ID", SLACK_CLIENT_ID.to_string()),
@@ -101,7 +105,12 @@ impl FakeChat {
             ("ONBOARD_TEAMS_LOGIN_BASE_URL", format!("{}/login", self.base)),
             ("ONBOARD_TEAMS_GRAPH_BASE_URL", format!("{}/graph", self.base)),
             ("ONBOARD_TEAMS_SERVICE_URL", format!("{}/bot", self.base)),
-        ] {
+        ]
+    }
+
+    /// Points an app's Slack and Teams settings at this fake.
+    pub fn configure(&self, s: &mut onboard::server::Settings) {
+        for (key, value) in self.settings() {
             s.set(key, &value).unwrap();
         }
     }
@@ -134,6 +143,9 @@ async fn slack_open(State((rec, _)): FakeState, headers: HeaderMap, Json(body): 
     let Some(user) = body["users"].as_str() else {
         return refuse(&rec, format!("conversations.open without users: {body}"));
     };
+    if rec.lock().unwrap().slack_down {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     if let Some(error) = rec.lock().unwrap().slack_errors.get(user) {
         return Json(json!({ "ok": false, "error": error })).into_response();
     }
@@ -148,7 +160,12 @@ async fn slack_post(State((rec, _)): FakeState, headers: HeaderMap, Json(body): 
         return refuse(&rec, format!("chat.postMessage without channel and text: {body}"));
     };
     let mut r = rec.lock().unwrap();
-    if r.slack_rate_limited > 0 {
+    if r.slack_down {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    let limited = r.slack_rate_limited > 0;
+    r.slack_posts.push((channel.to_string(), std::time::Instant::now(), limited));
+    if limited {
         r.slack_rate_limited -= 1;
         return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "").into_response();
     }

@@ -150,14 +150,7 @@ impl TestApp {
     }
 
     pub fn visitor(&self) -> Visitor {
-        Visitor {
-            base: self.base.clone(),
-            client: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
+        Visitor::new(&self.base)
     }
 
     /// A new organization whose Owner has `password`; returns (org id, account id).
@@ -168,13 +161,7 @@ impl TestApp {
     }
 
     pub async fn set_password(&self, email: &str, password: &str) -> i64 {
-        let address = EmailAddress::parse(email).unwrap();
-        let id = db::accounts::id_by_email(&self.state.db, &address).await.unwrap().unwrap();
-        let hash = auth::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
-        let mut tx = self.state.db.pool.begin().await.unwrap();
-        db::accounts::set_password_hash(&mut tx, id, &hash).await.unwrap();
-        tx.commit().await.unwrap();
-        id
+        set_password(&self.state, email, password).await
     }
 
     /// Adds an Active member with the named role to an organization.
@@ -230,10 +217,35 @@ impl TestApp {
     }
 }
 
+/// Gives the account `email` the password `password`; returns the account id.
+pub async fn set_password(state: &AppState, email: &str, password: &str) -> i64 {
+    let address = EmailAddress::parse(email).unwrap();
+    let id = db::accounts::id_by_email(&state.db, &address).await.unwrap().unwrap();
+    let hash = auth::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
+    let mut tx = state.db.pool.begin().await.unwrap();
+    db::accounts::set_password_hash(&mut tx, id, &hash).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 /// One browser: its own cookie jar.
 pub struct Visitor {
     pub base: String,
     pub client: reqwest::Client,
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Self {
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Self { base: base.to_string(), client }
+    }
+
+    /// The same browser (the same cookies) talking to another address, as a load balancer
+    /// without sticky sessions sends it to any instance.
+    pub fn at(&self, base: &str) -> Self {
+        Self { base: base.to_string(), client: self.client.clone() }
+    }
 }
 
 /// What a server function answered: its JSON value, or the error it returned with the status.

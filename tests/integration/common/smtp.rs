@@ -1,5 +1,8 @@
-//! A small SMTP sink on loopback: accepts every message and keeps it for the test to read.
+//! A small SMTP sink on loopback: accepts every message and keeps it for the test to read, or,
+//! while it is "down", turns every connection and command away with 421 as a server shutting
+//! down does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -8,6 +11,7 @@ use tokio::net::TcpListener;
 pub struct SmtpSink {
     pub port: u16,
     messages: Arc<Mutex<Vec<Received>>>,
+    down: Arc<AtomicBool>,
 }
 
 #[derive(Clone, Debug)]
@@ -19,13 +23,13 @@ pub struct Received {
 impl SmtpSink {
     pub async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let sink = SmtpSink { port: listener.local_addr().unwrap().port(), messages: Default::default() };
-        let messages = sink.messages.clone();
+        let sink = SmtpSink { port: listener.local_addr().unwrap().port(), ..Default::default() };
+        let (messages, down) = (sink.messages.clone(), sink.down.clone());
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let messages = messages.clone();
+                let (messages, down) = (messages.clone(), down.clone());
                 tokio::spawn(async move {
-                    let _ = session(socket, messages).await;
+                    let _ = session(socket, messages, down).await;
                 });
             }
         });
@@ -39,11 +43,29 @@ impl SmtpSink {
     pub fn messages(&self) -> Vec<Received> {
         self.messages.lock().unwrap().clone()
     }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+
+    /// Takes the server down (every connection and command answered 421) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
 }
 
-async fn session(socket: tokio::net::TcpStream, messages: Arc<Mutex<Vec<Received>>>) -> std::io::Result<()> {
+const GOING_DOWN: &[u8] = b"421 4.3.2 sink going down\r\n";
+
+async fn session(
+    socket: tokio::net::TcpStream,
+    messages: Arc<Mutex<Vec<Received>>>,
+    down: Arc<AtomicBool>,
+) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
+    if down.load(Ordering::SeqCst) {
+        return write.write_all(GOING_DOWN).await;
+    }
     write.write_all(b"220 sink ESMTP\r\n").await?;
     let mut rcpt_to = Vec::new();
     let mut line = String::new();
@@ -51,6 +73,9 @@ async fn session(socket: tokio::net::TcpStream, messages: Arc<Mutex<Vec<Received
         line.clear();
         if lines.read_line(&mut line).await? == 0 {
             return Ok(());
+        }
+        if down.load(Ordering::SeqCst) {
+            return write.write_all(GOING_DOWN).await;
         }
         let upper = line.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
@@ -70,6 +95,9 @@ async fn session(socket: tokio::net::TcpStream, messages: Arc<Mutex<Vec<Received
                     break;
                 }
                 data.push_str(&line);
+            }
+            if down.load(Ordering::SeqCst) {
+                return write.write_all(GOING_DOWN).await;
             }
             messages.lock().unwrap().push(Received { rcpt_to: std::mem::take(&mut rcpt_to), data });
             write.write_all(b"250 queued\r\n").await?;
@@ -94,6 +122,12 @@ impl Received {
         let text = self.decoded();
         let start = text.find("/register/")? + "/register/".len();
         Some(text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+    }
+
+    /// The Message-ID header's value.
+    pub fn message_id(&self) -> Option<String> {
+        let line = self.data.lines().find(|l| l.to_ascii_lowercase().starts_with("message-id:"))?;
+        Some(line["message-id:".len()..].trim().to_string())
     }
 
     /// The six-digit code in a code email's subject.

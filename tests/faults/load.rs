@@ -1,0 +1,168 @@
+//! The load run (`make load`): a signed-in load generator on loopback against the main pages and
+//! server functions of a real instance holding 100,000 members, on SQLite and on PostgreSQL.
+//! It records throughput, p50/p99 latency and the server's memory, and requires no errors; it
+//! asserts nothing about time (the figures go to the report and BENCHMARKS.md).
+
+use crate::cluster::{Instance, OWNER, PASSWORD};
+use crate::common::{self, Backend, Visitor};
+use crate::{members, report};
+use onboard::server::AppState;
+use std::time::{Duration, Instant};
+
+/// Requests in flight at once.
+const CONNECTIONS: usize = 16;
+
+fn seconds_per_target() -> Duration {
+    let seconds = std::env::var("ONBOARD_LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+    Duration::from_secs(seconds)
+}
+
+/// One thing to ask for: a page or a server function.
+struct Target {
+    name: &'static str,
+    method: reqwest::Method,
+    path: String,
+    form: Vec<(&'static str, String)>,
+    /// Text the answer must contain, so an error page cannot pass for a success.
+    expect: &'static str,
+}
+
+impl Target {
+    fn get(name: &'static str, path: &str, expect: &'static str) -> Self {
+        Self { name, method: reqwest::Method::GET, path: path.into(), form: vec![], expect }
+    }
+}
+
+struct Measured {
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Measured {
+    fn percentile_ms(&self, p: f64) -> f64 {
+        let i = ((self.latencies_us.len() as f64 * p).ceil() as usize).clamp(1, self.latencies_us.len()) - 1;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+async fn hammer(visitor: &Visitor, target: &Target, length: Duration) -> Measured {
+    let deadline = Instant::now() + length;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONNECTIONS)
+        .map(|_| {
+            let (client, url) = (visitor.client.clone(), format!("{}{}", visitor.base, target.path));
+            let (method, form, expect) = (target.method.clone(), target.form.clone(), target.expect);
+            // A server function asked for HTML answers as to a form posted without JavaScript.
+            let accept = if target.path.starts_with("/api/") { "application/json" } else { "text/html" };
+            tokio::spawn(async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0usize);
+                while Instant::now() < deadline {
+                    let asked = Instant::now();
+                    let request = client.request(method.clone(), &url).header("accept", accept);
+                    let request = if form.is_empty() { request } else { request.form(&form) };
+                    let ok = match request.send().await {
+                        Ok(res) if res.status().is_success() => {
+                            res.text().await.is_ok_and(|body| body.contains(expect))
+                        }
+                        _ => false,
+                    };
+                    latencies.push(asked.elapsed().as_micros() as u64);
+                    errors += usize::from(!ok);
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let (mut latencies_us, mut errors) = (Vec::new(), 0);
+    for worker in workers {
+        let (l, e) = worker.await.unwrap();
+        latencies_us.extend(l);
+        errors += e;
+    }
+    latencies_us.sort_unstable();
+    Measured { requests: latencies_us.len(), errors, elapsed: started.elapsed(), latencies_us }
+}
+
+async fn database(backend: Backend) -> Option<String> {
+    if backend == Backend::Postgres && common::postgres_skipped() {
+        return None;
+    }
+    Some(common::fresh_database_url(backend).await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "minutes long: run by `make load`"]
+async fn load_on_the_main_pages_and_server_functions_with_100000_members() {
+    let _turn = crate::ONE_AT_A_TIME.lock().await;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(url) = database(backend).await else { continue };
+        let seeding = Instant::now();
+        let (_, big) = {
+            let state = AppState::new(common::test_settings(&url)).await.unwrap();
+            members::hundred_thousand(&state, OWNER, PASSWORD).await
+        };
+        let seeded = seeding.elapsed();
+        let app = Instance::start("load", &[("DATABASE_URL", url.clone())]).await;
+        let owner = Visitor::new(&app.base);
+        owner.sign_in(OWNER, PASSWORD).await.unwrap();
+        let (idle_rss, _) = app.memory_kib();
+        let paste: Vec<String> = (0..100).map(|i| format!("new{i:03}@load.example")).collect();
+        let targets = [
+            Target::get("GET /healthz (baseline)", "/healthz", "ok"),
+            Target::get("page /users (first of 100,000)", "/users", "member"),
+            Target::get("page /onboarding (1,000 teams)", "/onboarding", "Team 0999"),
+            Target::get("page /access-requests", "/access-requests", "Access requests"),
+            Target::get(
+                "fn list_members, search",
+                "/api/list_members?filter%5Bsearch%5D=First4242&filter%5Bpage%5D=1",
+                "First4242",
+            ),
+            Target::get("fn list_members, page 500", "/api/list_members?filter%5Bpage%5D=500", "member"),
+            Target::get("fn load_onboarding (live bars)", "/api/load_onboarding", "Team 0999"),
+            Target::get("fn team_members, team of 1,000", &format!("/api/team_members?team={big}&page=1"), "member"),
+            Target {
+                name: "fn check_invites, 100 addresses",
+                method: reqwest::Method::POST,
+                path: "/api/check_invites".into(),
+                form: vec![("emails", paste.join("\n"))],
+                expect: "New",
+            },
+        ];
+        let label = match backend {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        };
+        report(format!(
+            "\nload, {label}: 100,000 members in 1,000 teams (seeded in {:.0} s), {CONNECTIONS} connections, {} s per target; idle server {} MiB\n\
+             | target | requests/s | p50 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|",
+            seeded.as_secs_f64(),
+            seconds_per_target().as_secs(),
+            idle_rss / 1024
+        ));
+        let mut errors = 0;
+        for target in &targets {
+            let m = hammer(&owner, target, seconds_per_target()).await;
+            errors += m.errors;
+            report(format!(
+                "| {} | {:.0} | {:.1} | {:.1} | {:.1} | {} of {} |",
+                target.name,
+                m.requests as f64 / m.elapsed.as_secs_f64(),
+                m.percentile_ms(0.50),
+                m.percentile_ms(0.99),
+                *m.latencies_us.last().unwrap() as f64 / 1000.0,
+                m.errors,
+                m.requests
+            ));
+        }
+        let (rss, peak) = app.memory_kib();
+        report(format!(
+            "server memory ({label}): {} MiB resident after the run, {} MiB at its peak",
+            rss / 1024,
+            peak / 1024
+        ));
+        assert_eq!(errors, 0, "every request under load was answered correctly");
+        app.kill();
+    }
+}
