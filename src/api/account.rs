@@ -61,16 +61,18 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
     }))
 }
 
-/// Acts in another organization the caller is an Active member of.
+/// Acts in another organization the caller is an Active member of. One that requires 2FA asks
+/// for a second factor first when this session has not passed one (the outcome says which).
 #[server(endpoint = "switch_organization")]
-pub async fn switch_organization(org_id: i64) -> Result<(), AppError> {
-    let caller = signed_in().await?;
-    if db::accounts::active_membership(&state().db, caller.account_id, org_id).await?.is_none() {
+pub async fn switch_organization(org_id: i64) -> Result<SignInOutcome, AppError> {
+    let (caller, state) = (signed_in().await?, state());
+    if db::accounts::active_membership(&state.db, caller.account_id, org_id).await?.is_none() {
         return Err(fail(AppError::NotFound));
     }
-    auth::establish(&auth::session().await?, caller.account_id, org_id).await?;
-    redirect_plain_form("/");
-    Ok(())
+    let outcome =
+        auth::enter(&state, &auth::session().await?, caller.account_id, org_id, auth::Entry::SignedIn).await?;
+    redirect_plain_form(if outcome == SignInOutcome::SignedIn { "/" } else { "/verify" });
+    Ok(outcome)
 }
 
 /// What a set-password link is for. Only looks: opening the page must not spend the link.
@@ -90,14 +92,14 @@ pub async fn password_link(token: String) -> Result<PasswordLinkInfo, AppError> 
 }
 
 #[server(endpoint = "set_password")]
-pub async fn set_password(token: String, password: String, confirm: String) -> Result<(), AppError> {
+pub async fn set_password(token: String, password: String, confirm: String) -> Result<SignInOutcome, AppError> {
     if password != confirm {
         return Err(fail(AppError::invalid("confirm", "The two passwords do not match.")));
     }
     let (state, session) = (state(), auth::session().await?);
-    auth::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;
-    redirect_plain_form("/");
-    Ok(())
+    let outcome = auth::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;
+    redirect_plain_form(if outcome == SignInOutcome::SignedIn { "/" } else { "/verify" });
+    Ok(outcome)
 }
 
 /// A form posted without JavaScript gets a real redirect; the hydrated app navigates by itself

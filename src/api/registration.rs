@@ -1,7 +1,7 @@
 //! Self-registration from an invitation link. Anyone holding the link may call these: the
 //! token is the credential, and each function checks it.
 
-use super::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use super::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup, SignInOutcome};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -45,15 +45,33 @@ pub async fn verify_registration_code(token: String, code: String) -> Result<Reg
 /// `accept` is the agreement's checkbox: present when ticked.
 #[server(endpoint = "complete_registration")]
 pub async fn complete_registration(token: String, eula: Option<i64>, accept: Option<String>) -> Result<(), AppError> {
-    let ip = auth::client_ip().await.to_string();
-    let user_agent: String = leptos::prelude::use_context::<http::request::Parts>()
+    let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
+    let session = auth::session().await?;
+    registration::complete(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+}
+
+/// Joins the inviting organization with an existing account: the caller must be signed in as
+/// the invited address. The outcome says whether a second factor is due before entering it.
+#[server(endpoint = "join_organization")]
+pub async fn join_organization(
+    token: String,
+    eula: Option<i64>,
+    accept: Option<String>,
+) -> Result<SignInOutcome, AppError> {
+    let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
+    let session = auth::session().await?;
+    registration::join(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+}
+
+/// The browser's User-Agent, as recorded with an agreement's acceptance (at most 400 characters).
+#[cfg(feature = "ssr")]
+fn user_agent() -> String {
+    leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|p| {
             p.headers
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(400).collect::<String>())
         })
-        .unwrap_or_default();
-    let session = auth::session().await?;
-    registration::complete(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+        .unwrap_or_default()
 }

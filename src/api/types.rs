@@ -176,6 +176,10 @@ pub enum RegistrationStep {
     Details,
     SecondFactor,
     Eula,
+    /// The address already has an Onboard account: its owner signs in to join.
+    SignIn,
+    /// Signed in as the invited account: accept the agreement and join.
+    Join,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -188,6 +192,8 @@ pub struct RegistrationInfo {
     pub step: RegistrationStep,
     /// The current agreement, if the organization has published one.
     pub eula: Option<EulaVersion>,
+    /// With `SignIn`: the other account this browser is signed in as, which cannot accept.
+    pub signed_in_as: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

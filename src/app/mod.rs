@@ -17,7 +17,7 @@ mod sign_in;
 mod users;
 
 use crate::api::account::{whoami, SetPassword, SignIn, SignOut, SwitchOrganization, VerifySignInCode};
-use crate::api::registration::CompleteRegistration;
+use crate::api::registration::{CompleteRegistration, JoinOrganization};
 use crate::api::types::Me;
 use crate::AppError;
 use leptos::prelude::*;
@@ -54,6 +54,7 @@ pub struct Auth {
     pub set_password: ServerAction<SetPassword>,
     pub verify_code: ServerAction<VerifySignInCode>,
     pub register: ServerAction<CompleteRegistration>,
+    pub join: ServerAction<JoinOrganization>,
 }
 
 pub fn use_auth() -> Auth {
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
     let set_password = ServerAction::<SetPassword>::new();
     let verify_code = ServerAction::<VerifySignInCode>::new();
     let register = ServerAction::<CompleteRegistration>::new();
+    let join = ServerAction::<JoinOrganization>::new();
     let me = Resource::new(
         move || {
             [
@@ -80,11 +82,12 @@ pub fn App() -> impl IntoView {
                 set_password.version().get(),
                 verify_code.version().get(),
                 register.version().get(),
+                join.version().get(),
             ]
         },
         |_| whoami(),
     );
-    provide_context(Auth { me, sign_in, sign_out, switch_org, set_password, verify_code, register });
+    provide_context(Auth { me, sign_in, sign_out, switch_org, set_password, verify_code, register, join });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/onboard.css"/>
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=not_found::NotFound>
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=sign_in::SignInPage ssr=SsrMode::Async/>
+                    <Route path=path!("/verify") view=sign_in::VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/set-password/:token") view=set_password::SetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/users/invite") view=invite::InvitePage ssr=SsrMode::Async/>

@@ -5,7 +5,7 @@ use crate::api::types::{Me, SignInOutcome};
 use crate::domain::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// One navigation entry, shown only to callers holding its permission.
 pub struct NavItem {
@@ -120,23 +120,56 @@ fn SignedInBar(me: Me) -> impl IntoView {
     }
 }
 
+/// Where to go after signing in: the `next` the sign-in page was given, if it is a path on this
+/// site (never another origin: `//host` and backslashes are refused), else the home page.
+pub fn safe_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".to_string())
+}
+
 /// After signing in or out, go where the person now belongs. This runs once the action's
 /// result is in, by which time `auth.me` is already refetching, so the next page sees the
 /// new state. (Without JavaScript the server answers the form post with a redirect instead.)
+/// An organization entered by switching, joining or a password link may first ask for a code.
 fn follow_auth_changes(auth: super::Auth) {
     let navigate = use_navigate();
-    Effect::new(move |_| {
-        let signed_in = matches!(auth.sign_in.value().get(), Some(Ok(SignInOutcome::SignedIn)))
-            || matches!(auth.verify_code.value().get(), Some(Ok(())))
-            || matches!(auth.register.value().get(), Some(Ok(())))
-            || matches!(auth.set_password.value().get(), Some(Ok(())))
-            || matches!(auth.switch_org.value().get(), Some(Ok(())));
-        let signed_out = matches!(auth.sign_out.value().get(), Some(Ok(())));
-        // Whichever happened last wins: compare versions.
-        if signed_out && auth.sign_out.version().get_untracked() >= auth.sign_in.version().get_untracked() {
-            navigate("/sign-in", Default::default());
-        } else if signed_in {
-            navigate("/", Default::default());
+    let query = use_query_map();
+    let next = move || safe_next(query.read_untracked().get("next"));
+    let go = move |path: String| navigate(&path, Default::default());
+    let entered = move |outcome: SignInOutcome| match outcome {
+        SignInOutcome::SignedIn => next(),
+        SignInOutcome::AuthenticatorCode => "/verify?by=app".to_string(),
+        SignInOutcome::CodeSent => "/verify?by=message".to_string(),
+    };
+    // One effect per action: each reacts to its own latest result only.
+    let on = move |result: Option<Option<String>>| {
+        if let Some(Some(path)) = result {
+            go(path);
         }
-    });
+    };
+    let follow = |result: Box<dyn Fn() -> Option<Option<String>>>| {
+        let on = on.clone();
+        Effect::new(move |_| on(result()));
+    };
+    // A code asked at sign-in is entered on the sign-in page itself.
+    follow(Box::new(move || auth.sign_in.value().get().map(|r| matches!(r, Ok(SignInOutcome::SignedIn)).then(next))));
+    follow(Box::new(move || auth.verify_code.value().get().map(|r| r.ok().map(|_| next()))));
+    follow(Box::new(move || auth.register.value().get().map(|r| r.ok().map(|_| "/".to_string()))));
+    follow(Box::new(move || auth.switch_org.value().get().map(|r| r.ok().map(entered))));
+    follow(Box::new(move || auth.join.value().get().map(|r| r.ok().map(entered))));
+    follow(Box::new(move || auth.set_password.value().get().map(|r| r.ok().map(entered))));
+    follow(Box::new(move || auth.sign_out.value().get().map(|r| r.ok().map(|_| "/sign-in".to_string()))));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/register/abc".into())), "/register/abc");
+        for outside in ["//evil.example", "https://evil.example", "/\\evil.example", "evil"] {
+            assert_eq!(safe_next(Some(outside.into())), "/", "{outside}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

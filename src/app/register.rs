@@ -48,17 +48,20 @@ fn Steps(
     } else {
         vec!["Your details", "Agreement"]
     };
+    if matches!(step, RegistrationStep::SignIn | RegistrationStep::Join) {
+        return view! { <JoinSteps info token/> }.into_any();
+    }
     let current = match step {
         RegistrationStep::Details => "Your details",
         RegistrationStep::SecondFactor => "Confirm it's you",
-        RegistrationStep::Eula => "Agreement",
+        _ => "Agreement",
     };
     let body = match step {
         RegistrationStep::Details => {
             view! { <DetailsStep info=info.clone() token=token.clone() action=details/> }.into_any()
         }
         RegistrationStep::SecondFactor => view! { <CodeStep info=info.clone() token=token.clone() verify/> }.into_any(),
-        RegistrationStep::Eula => view! { <EulaStep info=info.clone() token=token.clone()/> }.into_any(),
+        _ => view! { <EulaStep info=info.clone() token=token.clone()/> }.into_any(),
     };
     view! {
         <section class="card narrow">
@@ -71,6 +74,72 @@ fn Steps(
             </ol>
             {body}
         </section>
+    }
+    .into_any()
+}
+
+/// An invitation to an address that already has an Onboard account: its owner signs in with
+/// their own password (and second factor), then accepts this organization's agreement.
+#[component]
+fn JoinSteps(info: RegistrationInfo, token: String) -> impl IntoView {
+    let sign_in_href = format!("/sign-in?next=/register/{token}");
+    let body = match (info.step, info.signed_in_as.clone()) {
+        (RegistrationStep::Join, _) => view! { <JoinStep info=info.clone() token/> }.into_any(),
+        (_, Some(other)) => {
+            let sign_out = use_auth().sign_out;
+            view! {
+                <p class="notice" role="status">
+                    {format!("You are signed in as {other}, but this invitation is for {}. Sign out, then sign in as {} to join.", info.email, info.email)}
+                </p>
+                <ActionForm action=sign_out>
+                    <button type="submit" class="button-primary">"Sign out"</button>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        (_, None) => view! {
+            <p>{format!("Sign in as {} with your own password to accept the invitation.", info.email)}</p>
+            <a class="button button-primary" href=sign_in_href>"Sign in to join"</a>
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="card narrow">
+            <h1>{format!("Join {}", info.org_name)}</h1>
+            <p class="lead">{format!("You already have an Onboard account: sign in to join {}.", info.org_name)}</p>
+            {body}
+        </section>
+    }
+}
+
+/// Signed in as the invited account: accept the agreement, if any, and join.
+#[component]
+fn JoinStep(info: RegistrationInfo, token: String) -> impl IntoView {
+    let action = use_auth().join;
+    let accept_error = field_error(action, "accept");
+    let org = info.org_name.clone();
+    view! {
+        <FormError error=action_error(action)/>
+        <ActionForm action=action>
+            <input type="hidden" name="token" value=token/>
+            {match info.eula {
+                Some(eula) => view! {
+                    <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
+                    <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>
+                    <input type="hidden" name="eula" value=eula.id.to_string()/>
+                    <div class="field field-check">
+                        <input id="accept-eula" name="accept" type="checkbox" required aria-describedby="accept-error"/>
+                        <label for="accept-eula">"I have read and accept the agreement"</label>
+                    </div>
+                    <FieldError id="accept-error" message=accept_error/>
+                }
+                .into_any(),
+                None => ().into_any(),
+            }}
+            <button type="submit" class="button-primary" disabled=move || action.pending().get()>
+                {format!("Join {org}")}
+            </button>
+        </ActionForm>
     }
 }
 

@@ -5,23 +5,39 @@ use crate::components::{action_error, field_error, CodeField, FieldError, FormEr
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = use_auth();
     let action = auth.sign_in;
+    let query = use_query_map();
     let code_sent =
         move || matches!(action.value().get(), Some(Ok(SignInOutcome::CodeSent | SignInOutcome::AuthenticatorCode)));
+    let from_app = Signal::derive(move || matches!(action.value().get(), Some(Ok(SignInOutcome::AuthenticatorCode))));
     view! {
         <Title text="Sign in · Onboard"/>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(auth.me.await, Ok(Some(_))).then(|| view! { <Redirect path="/"/> })
+                let next = super::nav::safe_next(query.read_untracked().get("next"));
+                matches!(auth.me.await, Ok(Some(_))).then(|| view! { <Redirect path=next/> })
             })}
         </Transition>
         <Show when=code_sent fallback=move || view! { <PasswordForm/> }>
-            <CodeForm/>
+            <CodeForm from_app/>
         </Show>
+    }
+}
+
+/// The second factor before entering an organization that requires 2FA, when switching to it
+/// or joining it while signed in (`?by=app` when the code comes from an authenticator app).
+#[component]
+pub fn VerifyPage() -> impl IntoView {
+    let query = use_query_map();
+    let from_app = Signal::derive(move || query.read().get("by").as_deref() == Some("app"));
+    view! {
+        <Title text="Confirm it's you · Onboard"/>
+        <CodeForm from_app/>
     }
 }
 
@@ -55,18 +71,13 @@ fn PasswordForm() -> impl IntoView {
     }
 }
 
-/// The second step when the organization requires a second factor.
+/// The second step when the organization requires a second factor (or the account has one).
 #[component]
-fn CodeForm() -> impl IntoView {
+fn CodeForm(#[prop(into)] from_app: Signal<bool>) -> impl IntoView {
     let verify = use_auth().verify_code;
     let resend = ServerAction::<ResendSignInCode>::new();
     let code_error = field_error(verify, "code");
-    let sign_in = use_auth().sign_in;
-    // Asking for a code by message is also the way out for someone without their app.
-    let from_app = move || {
-        matches!(sign_in.value().get(), Some(Ok(SignInOutcome::AuthenticatorCode)))
-            && !matches!(resend.value().get(), Some(Ok(())))
-    };
+    let from_app = move || from_app.get();
     view! {
         <section class="card narrow">
             <h1>"Enter your code"</h1>
@@ -83,11 +94,20 @@ fn CodeForm() -> impl IntoView {
                 <CodeField id="sign-in-code" error=code_error/>
                 <button type="submit" class="button-primary">"Verify and sign in"</button>
             </ActionForm>
-            <ActionForm action=resend>
-                <button type="submit" class="button-quiet">
-                    {move || if from_app() { "I can't use my app: email me a code" } else { "Send a new code" }}
-                </button>
-            </ActionForm>
+            {move || if from_app() {
+                // No emailed code instead of the app: a password and a mailbox must not replace it.
+                view! {
+                    <p class="hint">"Lost your authenticator app? Ask an owner of your organization to reset your second factor."</p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <ActionForm action=resend>
+                        <button type="submit" class="button-quiet">"Send a new code"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            }}
         </section>
     }
 }

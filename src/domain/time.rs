@@ -12,6 +12,7 @@ pub fn format_date(ms: i64) -> String {
 }
 
 pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 86_400_000;
 
 #[cfg(test)]

@@ -136,7 +136,7 @@ async fn housekeeping(db: Db, stop: CancellationToken) {
         if let Err(e) = db::sessions::prune(&db, now).await {
             tracing::warn!(error = %e, "pruning sessions failed");
         }
-        if let Err(e) = db::sign_in_failures::prune(&db, now - crate::domain::time::DAY_MS).await {
+        if let Err(e) = db::limits::prune(&db, now - crate::domain::time::DAY_MS).await {
             tracing::warn!(error = %e, "pruning sign-in failures failed");
         }
         tokio::select! {

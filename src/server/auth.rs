@@ -1,9 +1,10 @@
 //! Who is calling and what they may do; passwords, one-time tokens and signing in.
 
-use super::db::{self, accounts::ActiveMembership, now_ms};
+use super::db::{self, accounts::ActiveMembership, limits, now_ms};
 use super::secret::Secret;
-use super::sessions::{ACCOUNT_KEY, ORG_KEY};
+use super::sessions::{ACCOUNT_KEY, FACTOR_KEY, ORG_KEY};
 use super::AppState;
+use crate::api::types::SignInOutcome;
 use crate::domain::{password, EmailAddress, Permission, PermissionSet};
 use crate::AppError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -45,11 +46,57 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
+/// The client's address: the connection's peer, or, when the peer is one of
+/// `server.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not a trusted proxy.
 pub async fn client_ip() -> IpAddr {
-    leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
         .await
         .map(|info| info.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let forwarded = use_context::<http::request::Parts>()
+        .map(|parts| {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    client_behind(&state().settings.server.trusted_proxies, peer, &forwarded)
+}
+
+/// Walks `X-Forwarded-For` from the right (the hop nearest us) while the hop is a trusted proxy;
+/// with an untrusted peer the header is ignored, since any client can send one.
+pub fn client_behind(trusted: &[ipnet::IpNet], peer: IpAddr, forwarded_for: &str) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    for hop in forwarded_for.rsplit(',') {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// The network a client address is counted under: the address itself for IPv4, its /64 for
+/// IPv6, since one subscriber is usually handed a whole /64 (RFC 6177).
+pub fn network_of(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 pub fn session_error(e: tower_sessions::session::Error) -> AppError {
@@ -176,12 +223,101 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// The second factor a session passed, and when (milliseconds since the epoch). Entering an
+/// organization that requires 2FA asks for one only when the session holds none (OWASP ASVS 4.0
+/// V2.8 and V3.7: re-authentication before a change of privilege).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct PassedFactor {
+    /// "email", "sms" or "totp".
+    pub kind: String,
+    pub at: i64,
+}
+
+impl PassedFactor {
+    pub fn now(kind: &str) -> Self {
+        Self { kind: kind.to_string(), at: now_ms() }
+    }
+}
+
+/// The factor this session passed, if it is signed in as `account_id`.
+async fn passed_factor(session: &Session, account_id: i64) -> Result<Option<PassedFactor>, AppError> {
+    let signed_in_as: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
+    if signed_in_as != Some(account_id) {
+        return Ok(None);
+    }
+    session.get(FACTOR_KEY).await.map_err(session_error)
+}
+
 /// Starts a signed-in session under a fresh id, so an id planted before sign-in is worthless.
-pub async fn establish(session: &Session, account_id: i64, org_id: i64) -> Result<(), AppError> {
+/// A factor passed by another account in this browser is forgotten; `factor` is recorded.
+pub async fn establish(
+    session: &Session,
+    account_id: i64,
+    org_id: i64,
+    factor: Option<PassedFactor>,
+) -> Result<(), AppError> {
+    let previous: Option<i64> = session.get(ACCOUNT_KEY).await.map_err(session_error)?;
     session.cycle_id().await.map_err(session_error)?;
+    if previous != Some(account_id) {
+        session.remove::<PassedFactor>(FACTOR_KEY).await.map_err(session_error)?;
+    }
+    if let Some(factor) = factor {
+        session.insert(FACTOR_KEY, factor).await.map_err(session_error)?;
+    }
     session.insert(ACCOUNT_KEY, account_id).await.map_err(session_error)?;
     session.insert(ORG_KEY, org_id).await.map_err(session_error)?;
     Ok(())
+}
+
+/// How a person is let into an organization.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Entry {
+    /// Right after the password: the account's own second factor is asked whenever it has one.
+    SignIn,
+    /// Switching organization or joining one while signed in: a factor is asked only when the
+    /// organization requires 2FA and this session has not passed one.
+    SignedIn,
+}
+
+/// Lets `account_id` into `org_id`, or, when a second factor is due first, sends the code (or
+/// waits for the authenticator app's) and keeps the entry pending until `verify_sign_in_code`.
+pub async fn enter(
+    state: &AppState,
+    session: &Session,
+    account_id: i64,
+    org_id: i64,
+    entry: Entry,
+) -> Result<SignInOutcome, AppError> {
+    let account = db::accounts::factor_of(&state.db, account_id).await?.ok_or(AppError::Internal)?;
+    let org_requires = db::organizations::general(&state.db, org_id).await?.is_some_and(|g| g.require_2fa);
+    let needs_code = match entry {
+        Entry::SignIn => account.second_factor.is_some() || org_requires,
+        Entry::SignedIn => org_requires && passed_factor(session, account_id).await?.is_none(),
+    };
+    if !needs_code {
+        establish(session, account_id, org_id, None).await?;
+        tracing::info!(account = account_id, org = org_id, "entered the organization");
+        return Ok(SignInOutcome::SignedIn);
+    }
+    // Codes go by text message to those who chose it, while an SMS provider is configured.
+    let sms_to =
+        account.mobile.clone().filter(|_| account.second_factor.as_deref() == Some("sms") && state.sms.is_some());
+    let authenticator = account.second_factor.as_deref() == Some("totp") && account.has_totp;
+    // A fresh id before anything is stored, as at any change of privilege.
+    session.cycle_id().await.map_err(session_error)?;
+    let pending = PendingSignIn { account_id, org_id, email: account.email, sms_to, authenticator, at: now_ms() };
+    session.insert(PENDING_KEY, &pending).await.map_err(session_error)?;
+    if authenticator {
+        return Ok(SignInOutcome::AuthenticatorCode);
+    }
+    match super::registration::send_code(state, org_id, account_id, pending.code_to(), super::registration::SIGN_IN)
+        .await
+    {
+        // The code sent a moment ago still works: no need for another.
+        Err(AppError::TooManyAttempts(m)) if m == super::registration::CODE_JUST_SENT => {}
+        other => other?,
+    }
+    Ok(SignInOutcome::CodeSent)
 }
 
 const WRONG_CREDENTIALS: &str = "The email address or password is incorrect.";
@@ -227,14 +363,20 @@ pub async fn sign_in(
         return Err(fail(AppError::invalid("password", "Enter your password.")));
     }
     let security = &state.settings.security;
-    let window_start = now_ms() - security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
     let account_subject = format!("account:{typed}");
-    let ip_subject = format!("ip:{ip}");
-    let too_many = db::sign_in_failures::count_since(&state.db, &account_subject, window_start).await?
-        >= security.max_failed_sign_ins_per_account
-        || db::sign_in_failures::count_since(&state.db, &ip_subject, window_start).await?
-            >= security.max_failed_sign_ins_per_ip;
-    if too_many {
+    let ip_subject = format!("ip:{}", network_of(ip));
+    // Each attempt takes from both budgets before the password is checked, so parallel guesses
+    // cannot all slip past a limit; a right password gives its attempt back.
+    let window = security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
+    let now = now_ms();
+    let account_ok =
+        limits::take(&state.db, &account_subject, security.max_failed_sign_ins_per_account, window, now).await?;
+    let ip_ok =
+        account_ok && limits::take(&state.db, &ip_subject, security.max_failed_sign_ins_per_ip, window, now).await?;
+    if !ip_ok {
+        if account_ok {
+            limits::refund(&state.db, &account_subject).await?;
+        }
         return Err(fail(AppError::TooManyAttempts(format!(
             "Too many failed sign-in attempts. Wait {} minutes and try again.",
             security.throttle_window_minutes
@@ -246,42 +388,16 @@ pub async fn sign_in(
     };
     let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
     if !verify_password(password, hash).await {
-        db::sign_in_failures::record(&state.db, &[&account_subject, &ip_subject], now_ms()).await?;
         tracing::info!("sign-in refused: wrong credentials");
         return Err(fail(AppError::invalid("password", WRONG_CREDENTIALS)));
     }
+    limits::refund(&state.db, &ip_subject).await?;
     let credentials = credentials.ok_or(AppError::Internal)?;
-    let (account_id, second_factor) = (credentials.id, credentials.second_factor.clone());
-    // Codes go by text message to those who chose it, while an SMS provider is configured.
-    let sms_to = credentials.mobile.filter(|_| second_factor.as_deref() == Some("sms") && state.sms.is_some());
-    let Some(org) = db::organizations::choices_for_account(&state.db, account_id).await?.into_iter().next() else {
+    let Some(org) = db::organizations::choices_for_account(&state.db, credentials.id).await?.into_iter().next() else {
         return Err(fail(AppError::NotAllowed));
     };
-    db::sign_in_failures::clear(&state.db, &account_subject).await?;
-    let requires_code =
-        second_factor.is_some() || db::organizations::general(&state.db, org.id).await?.is_some_and(|g| g.require_2fa);
-    if requires_code {
-        // A fresh id before anything is stored, as at any change of privilege.
-        session.cycle_id().await.map_err(session_error)?;
-        let authenticator = second_factor.as_deref() == Some("totp") && credentials.totp_secret.is_some();
-        let pending =
-            PendingSignIn { account_id, org_id: org.id, email: typed.clone(), sms_to, authenticator, at: now_ms() };
-        session.insert(PENDING_KEY, &pending).await.map_err(session_error)?;
-        if authenticator {
-            return Ok(crate::api::types::SignInOutcome::AuthenticatorCode);
-        }
-        match super::registration::send_code(state, org.id, account_id, pending.code_to(), super::registration::SIGN_IN)
-            .await
-        {
-            // The code sent a moment ago still works: no need for another.
-            Err(AppError::TooManyAttempts(m)) if m == super::registration::CODE_JUST_SENT => {}
-            other => other?,
-        }
-        return Ok(crate::api::types::SignInOutcome::CodeSent);
-    }
-    establish(session, account_id, org.id).await?;
-    tracing::info!(account = account_id, org = org.id, "signed in");
-    Ok(crate::api::types::SignInOutcome::SignedIn)
+    limits::clear(&state.db, &account_subject).await?;
+    enter(state, session, credentials.id, org.id, Entry::SignIn).await
 }
 
 /// The second step of a sign-in that needs a code: within ten minutes of the password.
@@ -298,7 +414,14 @@ pub async fn verify_sign_in_code(state: &AppState, session: &Session, code: &str
         super::registration::check_code(state, p.account_id, super::registration::SIGN_IN, code).await?;
     }
     session.remove::<PendingSignIn>(PENDING_KEY).await.map_err(session_error)?;
-    establish(session, p.account_id, p.org_id).await?;
+    let kind = if p.authenticator {
+        "totp"
+    } else if p.sms_to.is_some() {
+        "sms"
+    } else {
+        "email"
+    };
+    establish(session, p.account_id, p.org_id, Some(PassedFactor::now(kind))).await?;
     tracing::info!(account = p.account_id, org = p.org_id, "signed in with a code");
     Ok(())
 }
@@ -311,20 +434,19 @@ pub async fn check_code_from<T>(
     ip: IpAddr,
     check: impl std::future::Future<Output = Result<T, AppError>>,
 ) -> Result<T, AppError> {
-    let subject = format!("code-ip:{ip}");
+    let subject = format!("code-ip:{}", network_of(ip));
     let security = &state.settings.security;
-    let window_start = now_ms() - security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
-    if db::sign_in_failures::count_since(&state.db, &subject, window_start).await?
-        >= security.max_failed_sign_ins_per_ip
-    {
+    let window = security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
+    if !limits::take(&state.db, &subject, security.max_failed_sign_ins_per_ip, window, now_ms()).await? {
         return Err(fail(AppError::TooManyAttempts(format!(
             "Too many wrong codes from your network. Wait {} minutes and try again.",
             security.throttle_window_minutes
         ))));
     }
     let outcome = check.await;
-    if matches!(outcome, Err(AppError::Invalid { .. })) {
-        db::sign_in_failures::record(&state.db, &[&subject], now_ms()).await?;
+    // Only wrong codes count against the network.
+    if !matches!(outcome, Err(AppError::Invalid { .. })) {
+        limits::refund(&state.db, &subject).await?;
     }
     outcome
 }
@@ -332,17 +454,15 @@ pub async fn check_code_from<T>(
 /// An authenticator code: at most five wrong ones per throttle window, and each works once.
 async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str) -> Result<(), AppError> {
     let subject = format!("totp:{account_id}");
-    let window_start = now_ms() - state.settings.security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
-    if db::sign_in_failures::count_since(&state.db, &subject, window_start).await?
-        >= crate::domain::invites::CODE_MAX_ATTEMPTS
-    {
+    let window = state.settings.security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
+    if !limits::take(&state.db, &subject, crate::domain::invites::CODE_MAX_ATTEMPTS, window, now_ms()).await? {
         return Err(fail(AppError::TooManyAttempts(
-            "Too many wrong codes. Wait a while, or have a code emailed to you instead.".into(),
+            "Too many wrong codes. Wait a while, or ask an owner of your organization to reset your second factor."
+                .into(),
         )));
     }
     let secret = db::accounts::totp_secret(&state.db, account_id).await?.ok_or(AppError::Internal)?;
     let Some(step) = super::totp::matching_step(&secret, code, now_ms()) else {
-        db::sign_in_failures::record(&state.db, &[&subject], now_ms()).await?;
         return Err(fail(AppError::invalid("code", "That is not the code your authenticator app shows now.")));
     };
     if !db::accounts::spend_totp_step(&state.db, account_id, step).await? {
@@ -351,20 +471,24 @@ async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str)
             "That code was already used. Wait for your app to show the next one.",
         )));
     }
-    db::sign_in_failures::clear(&state.db, &subject).await?;
+    limits::clear(&state.db, &subject).await?;
     Ok(())
 }
 
-/// Sends another sign-in code, within the resend limits. Someone using an authenticator app
-/// who cannot reach it gets the code by email instead.
+/// Sends another sign-in code, within the resend limits. An account that uses an authenticator
+/// app is not offered an emailed code instead: that would let a stolen password plus a mailbox
+/// replace the app. Its recovery is a reset by an owner (`users::reset_second_factor`).
 pub async fn resend_sign_in_code(state: &AppState, session: &Session) -> Result<(), AppError> {
     let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_error)?;
-    let Some(mut p) = pending else {
+    let Some(p) = pending else {
         return Err(fail(AppError::Conflict("Enter your email address and password first.".into())));
     };
     if p.authenticator {
-        p.authenticator = false;
-        session.insert(PENDING_KEY, &p).await.map_err(session_error)?;
+        return Err(fail(AppError::Conflict(
+            "Your account uses an authenticator app, so no code is sent by message. If you lost the app, ask an \
+             owner of your organization to reset your second factor."
+                .into(),
+        )));
     }
     super::registration::send_code(state, p.org_id, p.account_id, p.code_to(), super::registration::SIGN_IN).await
 }
@@ -375,7 +499,7 @@ pub async fn set_password_with_link(
     session: &Session,
     token: &str,
     new_password: Secret,
-) -> Result<(), AppError> {
+) -> Result<SignInOutcome, AppError> {
     password::check(new_password.expose()).map_err(|reason| fail(AppError::invalid("password", reason)))?;
     let hash = hash_password(new_password).await?;
     let mut tx = state.db.begin().await?;
@@ -388,11 +512,11 @@ pub async fn set_password_with_link(
     tx.commit().await?;
     // A new password ends every other session of the account.
     db::sessions::delete_for_account(&state.db, account_id).await?;
-    let org = db::organizations::choices_for_account(&state.db, account_id).await?.into_iter().next();
-    if let Some(org) = org {
-        establish(session, account_id, org.id).await?;
+    // The link proves the mailbox, not a second factor: one is still asked where it is due.
+    match db::organizations::choices_for_account(&state.db, account_id).await?.into_iter().next() {
+        Some(org) => enter(state, session, account_id, org.id, Entry::SignIn).await,
+        None => Err(fail(AppError::NotAllowed)),
     }
-    Ok(())
 }
 
 /// Issues a one-time link for an account to set its password, valid for `hours`.
@@ -405,6 +529,33 @@ pub async fn issue_password_link(state: &AppState, account_id: i64, hours: i64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let proxy: IpAddr = "10.1.2.3".parse().unwrap();
+        let stranger: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(client_behind(&trusted, proxy, "198.51.100.7"), "198.51.100.7".parse::<IpAddr>().unwrap());
+        // A client cannot choose its address by sending the header itself.
+        assert_eq!(client_behind(&trusted, stranger, "198.51.100.7"), stranger);
+        assert_eq!(client_behind(&[], proxy, "198.51.100.7"), proxy);
+        // Spoofed hops left of the first untrusted one are ignored.
+        assert_eq!(
+            client_behind(&trusted, proxy, "1.1.1.1, 198.51.100.7, 10.9.9.9"),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(client_behind(&trusted, proxy, "garbage"), proxy);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(network_of(a), network_of(b));
+        assert_ne!(network_of(a), network_of(c));
+        assert_eq!(network_of("::ffff:192.0.2.1".parse().unwrap()), "192.0.2.1");
+    }
 
     #[test]
     fn tokens_are_long_random_and_only_their_hash_is_kept() {

@@ -35,6 +35,8 @@ pub struct ServerSettings {
     pub site_root: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client; empty: the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -253,6 +255,7 @@ impl Default for ServerSettings {
             public_url: "http://127.0.0.1:3000".into(),
             site_root: "target/site".into(),
             max_body_bytes: 2 * 1024 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -310,6 +313,7 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_PUBLIC_URL",
     "ONBOARD_SITE_ROOT",
     "ONBOARD_MAX_BODY_BYTES",
+    "ONBOARD_TRUSTED_PROXIES",
     "DATABASE_URL",
     "ONBOARD_DB_MAX_CONNECTIONS",
     "ONBOARD_DB_ACQUIRE_TIMEOUT_SECONDS",
@@ -390,6 +394,14 @@ impl Settings {
             "ONBOARD_PUBLIC_URL" => self.server.public_url = value.into(),
             "ONBOARD_SITE_ROOT" => self.server.site_root = value.into(),
             "ONBOARD_MAX_BODY_BYTES" => self.server.max_body_bytes = num(key, value)?,
+            "ONBOARD_TRUSTED_PROXIES" => {
+                self.server.trusted_proxies = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| s.parse().with_context(|| format!("{key}: “{s}” is not a CIDR such as 10.0.0.0/8")))
+                    .collect::<anyhow::Result<_>>()?
+            }
             "DATABASE_URL" => self.database.url = Secret::new(value),
             "ONBOARD_DB_MAX_CONNECTIONS" => self.database.max_connections = num(key, value)?,
             "ONBOARD_DB_ACQUIRE_TIMEOUT_SECONDS" => self.database.acquire_timeout_seconds = num(key, value)?,

@@ -2,14 +2,16 @@
 //! when the organization requires it, then the EULA. Only the last step spends the link.
 //! What the person has entered so far waits in their session, not in the database.
 
-use super::auth::{constant_time_eq, establish, fail, hash_password, token_hash};
+use super::auth::{
+    caller_of, constant_time_eq, enter, establish, fail, hash_password, token_hash, Entry, PassedFactor,
+};
 use super::db::{self, invitations::Link, now_ms};
 use super::jobs::{enqueue_email, enqueue_sms};
 use super::mail::code_email;
 use super::secret::Secret;
 use super::totp;
 use super::AppState;
-use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup, SignInOutcome};
 use crate::domain::invites::{CODES_PER_HOUR, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP_MS};
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
@@ -64,8 +66,26 @@ pub async fn usable_link(state: &AppState, token: &str) -> Result<Link, AppError
         Some(l) if l.status == "expired" || l.expires_at <= now_ms() => {
             conflict("This invitation has expired. Ask the person who invited you to send a new one.")
         }
+        // Registered, paused or withdrawn meanwhile (a resend racing a registration, say).
+        Some(l) if l.membership_status != "pending" => conflict(
+            "This invitation can no longer be used: you are already part of this organization, or it was withdrawn. Sign in with your email address and password.",
+        ),
         Some(l) => Ok(l),
     }
+}
+
+/// A link that may be used to register: its address has no Onboard account yet. Whatever the
+/// browser sends, an existing account's credentials are never set through a link.
+async fn registrable_link(state: &AppState, token: &str) -> Result<Link, AppError> {
+    let link = usable_link(state, token).await?;
+    if link.registered {
+        return Err(fail(AppError::Conflict(already_registered(&link))));
+    }
+    Ok(link)
+}
+
+fn already_registered(link: &Link) -> String {
+    format!("You already have an Onboard account: sign in to join {}.", link.org_name)
 }
 
 async fn draft(session: &Session, link: &Link) -> Result<Option<Draft>, AppError> {
@@ -83,15 +103,28 @@ fn next_step(link: &Link, draft: &Option<Draft>) -> RegistrationStep {
 
 pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<RegistrationInfo, AppError> {
     let link = usable_link(state, token).await?;
-    let draft = draft(session, &link).await?;
+    let mut signed_in_as = None;
+    let step = if link.registered {
+        match caller_of(state, session).await? {
+            Some(caller) if caller.account_id == link.account_id => RegistrationStep::Join,
+            Some(caller) => {
+                signed_in_as = Some(caller.membership.email);
+                RegistrationStep::SignIn
+            }
+            None => RegistrationStep::SignIn,
+        }
+    } else {
+        next_step(&link, &draft(session, &link).await?)
+    };
     let eula = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
     Ok(RegistrationInfo {
         email: link.email.clone(),
         org_name: link.org_name.clone(),
         require_2fa: link.require_2fa,
         sms_available: state.sms.is_some(),
-        step: next_step(&link, &draft),
+        step,
         eula,
+        signed_in_as,
     })
 }
 
@@ -109,7 +142,7 @@ pub async fn save_details(
     token: &str,
     d: Details,
 ) -> Result<RegistrationStep, AppError> {
-    let link = usable_link(state, token).await?;
+    let link = registrable_link(state, token).await?;
     let first_name = person_name(&d.first_name, "first name").map_err(|r| fail(AppError::invalid("first_name", r)))?;
     let last_name = person_name(&d.last_name, "last name").map_err(|r| fail(AppError::invalid("last_name", r)))?;
     let mobile = e164(&d.mobile).map_err(|r| fail(AppError::invalid("mobile", r)))?;
@@ -165,10 +198,12 @@ pub async fn send_code(
     purpose: &str,
 ) -> Result<(), AppError> {
     let now = now_ms();
-    if db::one_time_codes::unused_since(&state.db, account_id, purpose, now - CODE_RESEND_GAP_MS).await? {
+    // Each limit is one conditional statement: parallel requests cannot both pass it.
+    if !db::limits::take(&state.db, &resend_gap_subject(account_id, purpose), 1, CODE_RESEND_GAP_MS, now).await? {
         return Err(fail(AppError::TooManyAttempts(CODE_JUST_SENT.into())));
     }
-    if db::one_time_codes::sent_since(&state.db, account_id, purpose, now - 3_600_000).await? >= CODES_PER_HOUR {
+    let hourly = format!("code-send:{account_id}:{purpose}");
+    if !db::limits::take(&state.db, &hourly, CODES_PER_HOUR, crate::domain::time::HOUR_MS, now).await? {
         return Err(fail(AppError::TooManyAttempts("Too many codes were sent this hour. Try again later.".into())));
     }
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
@@ -191,24 +226,31 @@ pub async fn send_code(
     Ok(())
 }
 
-/// Checks a code: single use, ten minutes, at most five tries.
+/// The wait between two codes: a code just sent may still be on its way.
+fn resend_gap_subject(account_id: i64, purpose: &str) -> String {
+    format!("code-gap:{account_id}:{purpose}")
+}
+
+/// Checks a code: single use, ten minutes, at most five tries. Each try is counted by one
+/// conditional update before the code is compared, so parallel guesses cannot exceed five.
 pub async fn check_code(state: &AppState, account_id: i64, purpose: &str, typed: &str) -> Result<(), AppError> {
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     let Some(code) = db::one_time_codes::live(&state.db, account_id, purpose).await? else {
         return Err(fail(AppError::invalid("code", "This code has expired or was already used. Ask for a new code.")));
     };
-    if code.attempts >= CODE_MAX_ATTEMPTS {
+    let Some(attempts) = db::one_time_codes::take_attempt(&state.db, code.id, CODE_MAX_ATTEMPTS).await? else {
         return Err(fail(AppError::TooManyAttempts("Too many wrong codes. Ask for a new code.".into())));
-    }
+    };
     let right = constant_time_eq(code.code_hash.as_bytes(), code_hash(account_id, &typed).as_bytes());
     if !right {
-        db::one_time_codes::count_attempt(&state.db, code.id).await?;
-        let left = CODE_MAX_ATTEMPTS - code.attempts - 1;
+        let left = CODE_MAX_ATTEMPTS - attempts;
         return Err(fail(AppError::invalid("code", format!("That code is not right. {left} tries left."))));
     }
     if !db::one_time_codes::spend(&state.db, code.id).await? {
         return Err(fail(AppError::invalid("code", "This code was already used. Ask for a new code.")));
     }
+    // Spent: the next sign-in may have a new code at once.
+    db::limits::clear(&state.db, &resend_gap_subject(account_id, purpose)).await?;
     Ok(())
 }
 
@@ -220,7 +262,7 @@ pub async fn send_registration_code(
     token: &str,
     channel: &str,
 ) -> Result<SecondFactorSetup, AppError> {
-    let link = usable_link(state, token).await?;
+    let link = registrable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
@@ -250,7 +292,7 @@ pub async fn verify_registration_code(
     token: &str,
     code: &str,
 ) -> Result<RegistrationStep, AppError> {
-    let link = usable_link(state, token).await?;
+    let link = registrable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
@@ -283,29 +325,20 @@ pub async fn complete(
     ip: &str,
     user_agent: &str,
 ) -> Result<(), AppError> {
-    let link = usable_link(state, token).await?;
+    let link = registrable_link(state, token).await?;
     let Some(d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
     if link.require_2fa && !d.second_factor_proven {
         return Err(fail(AppError::Conflict("Confirm the code we sent you first.".into())));
     }
-    let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
-    if let Some(eula) = &current {
-        if !accepted {
-            return Err(fail(AppError::invalid("accept", "You need to accept the agreement to continue.")));
-        }
-        if eula_version_id != Some(eula.id) {
-            return Err(fail(AppError::Conflict(
-                "A newer version of the agreement was just published. Read it and accept again.".into(),
-            )));
-        }
-    }
+    let current = accepted_eula(state, &link, eula_version_id, accepted).await?;
     let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
     }
     let factor = d.code_channel.as_deref().filter(|_| d.second_factor_proven);
+    let factor_kind = factor.map(str::to_string);
     let totp = match (factor, &d.totp_secret, d.totp_step) {
         (Some("totp"), Some(secret), Some(step)) => Some((secret.as_str(), step)),
         _ => None,
@@ -318,7 +351,10 @@ pub async fn complete(
         second_factor: factor,
         totp,
     };
-    db::registrations::complete_account(&mut tx, link.account_id, &account).await?;
+    // Conditional on the account having no password, whatever the browser sent before.
+    if !db::registrations::complete_account(&mut tx, link.account_id, &account).await? {
+        return Err(fail(AppError::Conflict(already_registered(&link))));
+    }
     if let Some(eula) = &current {
         db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
     }
@@ -326,7 +362,64 @@ pub async fn complete(
     tx.commit().await?;
     session.remove::<Draft>(DRAFT_KEY).await.map_err(session_error)?;
     db::sessions::delete_for_account(&state.db, link.account_id).await?;
-    establish(session, link.account_id, link.org_id).await?;
+    establish(session, link.account_id, link.org_id, factor_kind.as_deref().map(PassedFactor::now)).await?;
     tracing::info!(account = link.account_id, org = link.org_id, "registered");
     Ok(())
+}
+
+/// The current agreement, once the person has accepted exactly that version; none if the
+/// organization has not published one.
+async fn accepted_eula(
+    state: &AppState,
+    link: &Link,
+    eula_version_id: Option<i64>,
+    accepted: bool,
+) -> Result<Option<crate::api::types::EulaVersion>, AppError> {
+    let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    if let Some(eula) = &current {
+        if !accepted {
+            return Err(fail(AppError::invalid("accept", "You need to accept the agreement to continue.")));
+        }
+        if eula_version_id != Some(eula.id) {
+            return Err(fail(AppError::Conflict(
+                "A newer version of the agreement was just published. Read it and accept again.".into(),
+            )));
+        }
+    }
+    Ok(current)
+}
+
+/// Someone who already has an account joins the organization that invited them: signed in as
+/// the invited account, they accept its agreement; the link is spent and the membership made
+/// Active. Entering the organization then asks for a second factor if it requires 2FA and this
+/// session has not passed one.
+pub async fn join(
+    state: &AppState,
+    session: &Session,
+    token: &str,
+    eula_version_id: Option<i64>,
+    accepted: bool,
+    ip: &str,
+    user_agent: &str,
+) -> Result<SignInOutcome, AppError> {
+    let link = usable_link(state, token).await?;
+    let Some(caller) = caller_of(state, session).await? else {
+        return Err(fail(AppError::Unauthenticated));
+    };
+    if caller.account_id != link.account_id {
+        tracing::info!(account = caller.account_id, invitation = link.id, "join refused: another account's invitation");
+        return Err(fail(AppError::NotAllowed));
+    }
+    let current = accepted_eula(state, &link, eula_version_id, accepted).await?;
+    let mut tx = state.db.begin().await?;
+    if !db::invitations::redeem(&mut tx, link.id).await? {
+        return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
+    }
+    if let Some(eula) = &current {
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
+    }
+    db::registrations::activate(&mut tx, link.membership_id).await?;
+    tx.commit().await?;
+    tracing::info!(account = link.account_id, org = link.org_id, "joined by signing in");
+    enter(state, session, link.account_id, link.org_id, Entry::SignedIn).await
 }

@@ -8,6 +8,8 @@ use tower_sessions::SessionStore;
 
 pub const ACCOUNT_KEY: &str = "account_id";
 pub const ORG_KEY: &str = "org_id";
+/// The second factor the session passed (`auth::PassedFactor`).
+pub const FACTOR_KEY: &str = "second_factor";
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {

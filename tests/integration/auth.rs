@@ -144,7 +144,7 @@ async fn cross_site_requests_are_refused_before_they_do_anything(backend: Backen
     assert_eq!(post(vec![("sec-fetch-site", "same-origin".into())]).await, 200);
     assert_eq!(post(vec![("origin", app.base.clone())]).await, 200);
     // A refused request stored nothing: no failure was counted against the account.
-    let failures = app.scalar_i64("SELECT COUNT(*) FROM sign_in_failures WHERE at > $1", 0).await;
+    let failures = app.scalar_i64("SELECT COUNT(*) FROM attempt_limits WHERE count > $1", 0).await;
     assert_eq!(failures, 0);
     app.stop().await;
 }

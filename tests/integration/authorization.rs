@@ -26,6 +26,7 @@ const PUBLIC: &[&str] = &[
     "send_registration_code",
     "verify_registration_code",
     "complete_registration",
+    "join_organization",
 ];
 
 /// Every other server function: the permissions that let a caller in (any one of them), and

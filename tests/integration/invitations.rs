@@ -301,11 +301,11 @@ async fn an_authenticator_app_can_be_the_second_factor(backend: Backend) {
     }
     let locked = guesser.call("verify_sign_in_code", &[("code", &app_code(&key, 0))]).await;
     assert!(matches!(locked, Err((429, AppError::TooManyAttempts(_)))), "{locked:?}");
-    // ...while someone without their phone can still have a code emailed.
-    guesser.call("resend_sign_in_code", &[]).await.unwrap();
-    let emailed = w.latest_code("ada@acme.example", emails_before).await;
-    guesser.call("verify_sign_in_code", &[("code", &emailed)]).await.unwrap();
-    assert_eq!(guesser.whoami().await["email"], "ada@acme.example");
+    // ...and a password alone cannot swap the app for an emailed code (issue 11, §2).
+    let downgrade = guesser.call("resend_sign_in_code", &[]).await;
+    assert!(matches!(downgrade, Err((409, AppError::Conflict(_)))), "{downgrade:?}");
+    assert_eq!(w.sink.to("ada@acme.example").len(), emails_before, "no code was emailed");
+    assert!(guesser.whoami().await.is_null());
     w.app.stop().await;
 }
 

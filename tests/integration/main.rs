@@ -10,5 +10,6 @@ mod invitations;
 mod onboarding;
 mod outbox;
 mod pages;
+mod security;
 mod settings;
 mod users;

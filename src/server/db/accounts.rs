@@ -18,6 +18,27 @@ pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credent
         .await
 }
 
+/// What entering an organization needs to know of an account's second factor.
+#[derive(Debug, sqlx::FromRow)]
+pub struct AccountFactor {
+    pub email: String,
+    pub mobile: Option<String>,
+    /// "email", "sms" or "totp"; none until the person proves one.
+    pub second_factor: Option<String>,
+    #[sqlx(try_from = "super::Flag")]
+    pub has_totp: bool,
+}
+
+pub async fn factor_of(db: &Db, account_id: i64) -> Result<Option<AccountFactor>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT email, mobile, second_factor, CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS has_totp
+         FROM accounts WHERE id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
 pub async fn id_by_email(db: &Db, email: &EmailAddress) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1").bind(email.as_str()).fetch_optional(&db.pool).await
 }

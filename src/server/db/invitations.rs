@@ -135,14 +135,21 @@ pub struct Link {
     pub org_name: String,
     #[sqlx(try_from = "super::Flag")]
     pub require_2fa: bool,
+    /// The membership's status: only a Pending one can be joined through a link.
+    pub membership_status: String,
+    /// Whether the account already has a password: such a person joins by signing in.
+    #[sqlx(try_from = "super::Flag")]
+    pub registered: bool,
 }
 
 /// Looks an invitation up by its token's hash, without using it.
 pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
-                o.name AS org_name, o.require_2fa
+                o.name AS org_name, o.require_2fa, m.status AS membership_status,
+                CASE WHEN a.password_hash IS NULL THEN 0 ELSE 1 END AS registered
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
+              JOIN accounts a ON a.id = m.account_id
          WHERE i.token_hash = $1",
     )
     .bind(token_hash)
@@ -150,14 +157,19 @@ pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sq
     .await
 }
 
-/// Spends the invitation in one conditional update: two tabs cannot both succeed.
+/// Spends the invitation in one conditional update: two tabs cannot both succeed, and a link
+/// whose membership is no longer Pending (registered, paused, withdrawn) does nothing.
 pub async fn redeem(tx: &mut Transaction<'static, Any>, id: i64) -> Result<bool, sqlx::Error> {
     let now = now_ms();
-    let done = sqlx::query("UPDATE invitations SET status = 'accepted', accepted_at = $2 WHERE id = $1 AND status = 'pending' AND expires_at > $2")
-        .bind(id)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE invitations SET status = 'accepted', accepted_at = $2
+         WHERE id = $1 AND status = 'pending' AND expires_at > $2
+           AND membership_id IN (SELECT id FROM memberships WHERE status = 'pending')",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod eula;
 pub mod identities;
 pub mod invitations;
+pub mod limits;
 pub mod memberships;
 pub mod onboarding_messages;
 pub mod one_time_codes;
@@ -20,7 +21,6 @@ pub mod registrations;
 pub mod roles;
 pub mod service_areas;
 pub mod sessions;
-pub mod sign_in_failures;
 pub mod teams;
 
 use crate::AppError;

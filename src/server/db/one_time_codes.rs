@@ -35,31 +35,6 @@ pub async fn create(
     tx.commit().await
 }
 
-/// How many codes were sent to the account for this purpose since `since`.
-pub async fn sent_since(db: &Db, account_id: i64, purpose: &str, since: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM one_time_codes WHERE account_id = $1 AND purpose = $2 AND created_at >= $3",
-    )
-    .bind(account_id)
-    .bind(purpose)
-    .bind(since)
-    .fetch_one(&db.pool)
-    .await
-}
-
-/// Whether an unused code was sent since `since`: the person may still be reading it.
-pub async fn unused_since(db: &Db, account_id: i64, purpose: &str, since: i64) -> Result<bool, sqlx::Error> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM one_time_codes WHERE account_id = $1 AND purpose = $2 AND created_at >= $3 AND used_at IS NULL",
-    )
-    .bind(account_id)
-    .bind(purpose)
-    .bind(since)
-    .fetch_one(&db.pool)
-    .await?;
-    Ok(n > 0)
-}
-
 pub async fn live(db: &Db, account_id: i64, purpose: &str) -> Result<Option<LiveCode>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, code_hash, attempts FROM one_time_codes
@@ -72,9 +47,17 @@ pub async fn live(db: &Db, account_id: i64, purpose: &str) -> Result<Option<Live
     .await
 }
 
-pub async fn count_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1").bind(id).execute(&db.pool).await?;
-    Ok(())
+/// Counts one try at the code, unless it already had `max`: the number of tries so far, or
+/// `None` when none are left. One conditional statement, so parallel tries cannot exceed `max`.
+pub async fn take_attempt(db: &Db, id: i64, max: i64) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL
+         RETURNING attempts",
+    )
+    .bind(id)
+    .bind(max)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 /// Spends the code; false if another request spent it first.

@@ -15,16 +15,18 @@ pub struct CompletedAccount<'a> {
     pub totp: Option<(&'a str, i64)>,
 }
 
+/// Sets the credentials of an account that has none; false if it already has a password, which
+/// registering never replaces (its owner joins by signing in).
 pub async fn complete_account(
     tx: &mut Transaction<'static, Any>,
     account_id: i64,
     a: &CompletedAccount<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "UPDATE accounts SET first_name = $2, last_name = $3, mobile = $4, password_hash = $5,
                 second_factor = COALESCE($6, second_factor),
                 totp_secret = COALESCE($7, totp_secret), totp_last_step = COALESCE($8, totp_last_step)
-         WHERE id = $1",
+         WHERE id = $1 AND password_hash IS NULL",
     )
     .bind(account_id)
     .bind(a.first_name)
@@ -36,7 +38,7 @@ pub async fn complete_account(
     .bind(a.totp.map(|(_, step)| step))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn accept_eula(
@@ -57,11 +59,13 @@ pub async fn accept_eula(
     Ok(())
 }
 
-pub async fn activate(tx: &mut Transaction<'static, Any>, membership_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE memberships SET status = 'active', activated_at = $2 WHERE id = $1 AND status = 'pending'")
-        .bind(membership_id)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// Makes a Pending membership Active; false if it was not Pending.
+pub async fn activate(tx: &mut Transaction<'static, Any>, membership_id: i64) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE memberships SET status = 'active', activated_at = $2 WHERE id = $1 AND status = 'pending'")
+            .bind(membership_id)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
 }

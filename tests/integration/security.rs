@@ -1,0 +1,346 @@
+//! Issue 11: one account across organizations, second factor per organization, and limits
+//! that hold under parallel requests.
+
+use crate::common::smtp::SmtpSink;
+use crate::common::{Backend, TestApp, Visitor};
+use onboard::AppError;
+use serde_json::Value;
+
+const PASSWORD: &str = "a long enough passphrase";
+const BETA_PASSWORD: &str = "another long passphrase";
+
+/// Acme's Owner, and Beta's, on one server with an SMTP sink.
+struct TwoOrgs {
+    app: TestApp,
+    sink: SmtpSink,
+    acme: i64,
+    beta: i64,
+    beta_owner: Visitor,
+}
+
+async fn two_orgs(backend: Backend) -> TwoOrgs {
+    let sink = SmtpSink::start().await;
+    let url = sink.url();
+    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    let (acme, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let (beta, _) = app.organization_with_owner("Beta", "owner@beta.example", BETA_PASSWORD).await;
+    let beta_owner = app.visitor();
+    beta_owner.sign_in("owner@beta.example", BETA_PASSWORD).await.unwrap();
+    TwoOrgs { app, sink, acme, beta, beta_owner }
+}
+
+impl TwoOrgs {
+    /// Beta's Owner invites `address` as a Member; returns the token of the emailed link.
+    async fn beta_invites(&self, address: &str) -> String {
+        let area = self.app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", self.beta).await;
+        let role = self.app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", self.beta).await;
+        let before = self.sink.to(address).len();
+        self.beta_owner
+            .call("send_invites", &[("emails", address), ("area", &area.to_string()), ("role", &role.to_string())])
+            .await
+            .unwrap();
+        self.app.eventually("the invitation arrives", || async { self.sink.to(address).len() > before }).await;
+        self.sink.to(address).last().unwrap().registration_token().expect("a registration link")
+    }
+
+    async fn password_hash(&self, email: &str) -> String {
+        sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.app.state.db.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn membership_status(&self, email: &str, org: i64) -> String {
+        sqlx::query_scalar(
+            "SELECT m.status FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = $1 AND m.org_id = $2",
+        )
+        .bind(email)
+        .bind(org)
+        .fetch_one(&self.app.state.db.pool)
+        .await
+        .unwrap()
+    }
+
+    async fn latest_code(&self, address: &str, before: usize) -> String {
+        self.app.eventually("a code arrives", || async { self.sink.to(address).len() > before }).await;
+        self.sink.to(address).last().unwrap().code().expect("a code")
+    }
+}
+
+fn is_conflict(answer: &Result<Value, (u16, AppError)>) -> bool {
+    matches!(answer, Err((409, AppError::Conflict(_))))
+}
+
+async fn an_invitation_to_an_existing_account_never_sets_its_credentials(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let hash_before = w.password_hash("owner@acme.example").await;
+    let token = w.beta_invites("owner@acme.example").await;
+
+    // Whoever holds the link is told to sign in, and every registration step is refused.
+    let attacker = w.app.visitor();
+    let info = attacker.get("registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(info["step"], "SignIn", "{info}");
+    let details = [
+        ("token", token.as_str()),
+        ("first_name", "Mallory"),
+        ("last_name", "Attacker"),
+        ("mobile", "+447911123456"),
+        ("password", "the attacker's own passphrase"),
+    ];
+    let refused = attacker.call("register_details", &details).await;
+    assert!(
+        matches!(&refused, Err((409, AppError::Conflict(m))) if m.contains("already have an Onboard account")),
+        "{refused:?}"
+    );
+    assert!(is_conflict(&attacker.call("send_registration_code", &[("token", &token), ("factor", "email")]).await));
+    assert!(is_conflict(&attacker.call("verify_registration_code", &[("token", &token), ("code", "123456")]).await));
+    assert!(is_conflict(&attacker.call("complete_registration", &[("token", &token)]).await));
+    // Joining needs the invited account's own sign-in.
+    let anonymous_join = attacker.call("join_organization", &[("token", &token)]).await;
+    assert!(matches!(anonymous_join, Err((401, AppError::Unauthenticated))), "{anonymous_join:?}");
+
+    assert_eq!(w.password_hash("owner@acme.example").await, hash_before, "the password is unchanged");
+    assert!(attacker.whoami().await.is_null());
+    assert_eq!(w.membership_status("owner@acme.example", w.beta).await, "pending");
+    let owner = w.app.visitor();
+    assert_eq!(owner.sign_in("owner@acme.example", PASSWORD).await.unwrap(), "SignedIn");
+    assert_eq!(owner.whoami().await["org_name"], "Acme");
+    w.app.stop().await;
+}
+
+async fn an_existing_account_joins_by_signing_in_and_accepting_the_agreement(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.beta_owner.call("publish_eula", &[("body", "Beta's terms.")]).await.unwrap();
+    let eula = w.app.scalar_i64("SELECT id FROM eula_versions WHERE org_id = $1", w.beta).await.to_string();
+    let token = w.beta_invites("owner@acme.example").await;
+
+    let owner = w.app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let info = owner.get("registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(info["step"], "Join", "{info}");
+    assert_eq!(info["eula"]["body"], "Beta's terms.");
+    let unaccepted = owner.call("join_organization", &[("token", &token), ("eula", &eula)]).await;
+    assert!(matches!(&unaccepted, Err((422, AppError::Invalid { field, .. })) if field == "accept"), "{unaccepted:?}");
+    let joined = owner.call("join_organization", &[("token", &token), ("eula", &eula), ("accept", "on")]).await;
+    assert_eq!(joined.unwrap(), "SignedIn");
+    let me = owner.whoami().await;
+    assert_eq!((me["org_name"].as_str(), me["role_name"].as_str()), (Some("Beta"), Some("Member")));
+    assert_eq!(w.membership_status("owner@acme.example", w.beta).await, "active");
+    let accepted = w
+        .app
+        .scalar_i64("SELECT COUNT(*) FROM eula_acceptances WHERE eula_version_id = $1", eula.parse().unwrap())
+        .await;
+    assert_eq!(accepted, 1);
+    // Still Owner of Acme, with the same password; the spent link does nothing more.
+    assert_eq!(w.membership_status("owner@acme.example", w.acme).await, "active");
+    let again = owner.call("join_organization", &[("token", &token), ("eula", &eula), ("accept", "on")]).await;
+    assert!(is_conflict(&again), "{again:?}");
+    w.app.stop().await;
+}
+
+async fn joining_while_signed_in_as_someone_else_is_refused(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let token = w.beta_invites("owner@acme.example").await;
+    // Beta's own Owner holds the link (the Outbox once showed it) and is signed in.
+    let info = w.beta_owner.get("registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(info["step"], "SignIn");
+    assert_eq!(info["signed_in_as"], "owner@beta.example");
+    let refused = w.beta_owner.call("join_organization", &[("token", &token)]).await;
+    assert!(matches!(refused, Err((403, AppError::NotAllowed))), "{refused:?}");
+    assert_eq!(w.membership_status("owner@acme.example", w.beta).await, "pending");
+    assert_eq!(w.beta_owner.whoami().await["email"], "owner@beta.example");
+    w.app.stop().await;
+}
+
+async fn a_link_whose_membership_is_no_longer_pending_does_nothing(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let token = w.beta_invites("late@beta.example").await;
+    // The person became Active some other way (a racing registration, say) and was then paused.
+    sqlx::query("UPDATE memberships SET status = 'inactive' WHERE org_id = $1 AND account_id = (SELECT id FROM accounts WHERE email = 'late@beta.example')")
+        .bind(w.beta)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let visitor = w.app.visitor();
+    assert!(is_conflict(&visitor.get("registration", &[("token", &token)]).await));
+    let details = [
+        ("token", token.as_str()),
+        ("first_name", "Late"),
+        ("last_name", "Comer"),
+        ("mobile", "+447911123456"),
+        ("password", PASSWORD),
+    ];
+    assert!(is_conflict(&visitor.call("register_details", &details).await));
+    assert_eq!(w.membership_status("late@beta.example", w.beta).await, "inactive");
+    w.app.stop().await;
+}
+
+async fn entering_an_organization_that_requires_2fa_asks_for_a_code(backend: Backend) {
+    let w = two_orgs(backend).await;
+    // Acme's Owner is also Owner of Zeta, which requires 2FA; Acme does not.
+    let zeta =
+        onboard::server::bootstrap::create_owner(&w.app.state, "owner@acme.example", Some("Zeta")).await.unwrap();
+    sqlx::query("UPDATE organizations SET require_2fa = TRUE WHERE id = $1")
+        .bind(zeta.org_id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let browser = w.app.visitor();
+    assert_eq!(browser.sign_in("owner@acme.example", PASSWORD).await.unwrap(), "SignedIn");
+    assert_eq!(browser.whoami().await["org_name"], "Acme");
+
+    let before = w.sink.to("owner@acme.example").len();
+    let switched = browser.call("switch_organization", &[("org_id", &zeta.org_id.to_string())]).await.unwrap();
+    assert_eq!(switched, "CodeSent");
+    assert_eq!(browser.whoami().await["org_name"], "Acme", "not in Zeta without the code");
+    let wrong = browser.call("verify_sign_in_code", &[("code", "not a code")]).await;
+    assert!(wrong.is_err());
+    assert_eq!(browser.whoami().await["org_name"], "Acme");
+    let code = w.latest_code("owner@acme.example", before).await;
+    browser.call("verify_sign_in_code", &[("code", &code)]).await.unwrap();
+    assert_eq!(browser.whoami().await["org_name"], "Zeta");
+
+    // The session has passed a second factor now: back and forth needs no new code.
+    let to_acme = browser.call("switch_organization", &[("org_id", &w.acme.to_string())]).await.unwrap();
+    assert_eq!(to_acme, "SignedIn");
+    let to_zeta = browser.call("switch_organization", &[("org_id", &zeta.org_id.to_string())]).await.unwrap();
+    assert_eq!(to_zeta, "SignedIn");
+    assert_eq!(browser.whoami().await["org_name"], "Zeta");
+    w.app.stop().await;
+}
+
+async fn joining_an_organization_that_requires_2fa_asks_for_a_code_first(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.beta_owner
+        .call(
+            "update_general_settings",
+            &[("name", "Beta"), ("sender_name", "Beta"), ("invite_lifetime_days", "7"), ("require_2fa", "true")],
+        )
+        .await
+        .unwrap();
+    let token = w.beta_invites("owner@acme.example").await;
+    let owner = w.app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let before = w.sink.to("owner@acme.example").len();
+    assert_eq!(owner.call("join_organization", &[("token", &token)]).await.unwrap(), "CodeSent");
+    assert_eq!(owner.whoami().await["org_name"], "Acme");
+    let code = w.latest_code("owner@acme.example", before).await;
+    owner.call("verify_sign_in_code", &[("code", &code)]).await.unwrap();
+    assert_eq!(owner.whoami().await["org_name"], "Beta");
+    w.app.stop().await;
+}
+
+async fn parallel_wrong_passwords_are_evaluated_no_more_than_the_limit(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let hundred = (0..100).map(|i| {
+        let v = w.app.visitor();
+        async move { v.sign_in("owner@acme.example", &format!("wrong guess number {i}")).await }
+    });
+    let answers = futures::future::join_all(hundred).await;
+    let evaluated = answers.iter().filter(|a| matches!(a, Err((422, _)))).count();
+    let throttled = answers.iter().filter(|a| matches!(a, Err((429, _)))).count();
+    assert!(evaluated <= 5, "{evaluated} wrong passwords were checked against a limit of 5");
+    assert_eq!(evaluated + throttled, 100, "{answers:?}");
+    w.app.stop().await;
+}
+
+async fn parallel_wrong_codes_are_evaluated_no_more_than_the_limit(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let token = w.beta_invites("new@beta.example").await;
+    let phone = w.app.visitor();
+    let details = [
+        ("token", token.as_str()),
+        ("first_name", "New"),
+        ("last_name", "Person"),
+        ("mobile", "+447911123456"),
+        ("password", PASSWORD),
+    ];
+    phone.call("register_details", &details).await.unwrap();
+    let before = w.sink.to("new@beta.example").len();
+    phone.call("send_registration_code", &[("token", &token), ("factor", "email")]).await.unwrap();
+    let code = w.latest_code("new@beta.example", before).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let form = [("token", token.as_str()), ("code", wrong)];
+    let hundred = (0..100).map(|_| phone.call("verify_registration_code", &form));
+    let answers = futures::future::join_all(hundred).await;
+    let evaluated = answers.iter().filter(|a| matches!(a, Err((422, _)))).count();
+    assert!(evaluated <= 5, "{evaluated} wrong codes were checked against a limit of 5");
+    let attempts = w.app.scalar_i64("SELECT MAX(attempts) FROM one_time_codes WHERE id > $1", 0).await;
+    assert!(attempts <= 5, "{attempts}");
+    // The right code no longer works either: the code is used up.
+    let right = phone.call("verify_registration_code", &[("token", &token), ("code", &code)]).await;
+    assert!(right.is_err(), "{right:?}");
+    w.app.stop().await;
+}
+
+async fn an_outsider_cannot_keep_the_owner_locked_out_past_the_window(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let outsider = w.app.visitor();
+    for _ in 0..5 {
+        assert!(matches!(outsider.sign_in("owner@acme.example", "wrong").await, Err((422, _))));
+    }
+    // Locked: more tries are refused without being counted, and so is the right password.
+    for _ in 0..10 {
+        assert!(matches!(outsider.sign_in("owner@acme.example", "wrong").await, Err((429, _))));
+    }
+    let owner = w.app.visitor();
+    assert!(matches!(owner.sign_in("owner@acme.example", PASSWORD).await, Err((429, _))));
+    // The window (15 minutes) passes.
+    let window = w.app.state.settings.security.throttle_window_minutes * 60_000 + 1_000;
+    sqlx::query("UPDATE attempt_limits SET window_start = window_start - $1")
+        .bind(window)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(owner.sign_in("owner@acme.example", PASSWORD).await.unwrap(), "SignedIn");
+    w.app.stop().await;
+}
+
+async fn forwarded_addresses_count_only_from_a_trusted_proxy(backend: Backend) {
+    for trusted in [true, false] {
+        let app = TestApp::start_with(backend, |s| {
+            s.security.max_failed_sign_ins_per_ip = 3;
+            if trusted {
+                s.set("ONBOARD_TRUSTED_PROXIES", "127.0.0.0/8").unwrap();
+            }
+        })
+        .await;
+        let attempt = |client: &'static str, n: usize| {
+            let v = app.visitor();
+            async move {
+                let res = v
+                    .client
+                    .post(format!("{}/api/sign_in", v.base))
+                    .header("accept", "application/json")
+                    .header("x-forwarded-for", client)
+                    .form(&[("email", format!("nobody{n}@example.com")), ("password", "wrong".into())])
+                    .send()
+                    .await
+                    .unwrap();
+                res.status().as_u16()
+            }
+        };
+        for n in 0..3 {
+            assert_eq!(attempt("198.51.100.1", n).await, 422);
+        }
+        assert_eq!(attempt("198.51.100.1", 3).await, 429);
+        // Another client behind the proxy has its own budget; without a trusted proxy the
+        // header is anyone's to write, so both are the proxy's address.
+        assert_eq!(attempt("198.51.100.2", 4).await, if trusted { 422 } else { 429 });
+        app.stop().await;
+    }
+}
+
+crate::on_both_databases!(
+    an_invitation_to_an_existing_account_never_sets_its_credentials,
+    an_existing_account_joins_by_signing_in_and_accepting_the_agreement,
+    joining_while_signed_in_as_someone_else_is_refused,
+    a_link_whose_membership_is_no_longer_pending_does_nothing,
+    entering_an_organization_that_requires_2fa_asks_for_a_code,
+    joining_an_organization_that_requires_2fa_asks_for_a_code_first,
+    parallel_wrong_passwords_are_evaluated_no_more_than_the_limit,
+    parallel_wrong_codes_are_evaluated_no_more_than_the_limit,
+    an_outsider_cannot_keep_the_owner_locked_out_past_the_window,
+    forwarded_addresses_count_only_from_a_trusted_proxy,
+);
