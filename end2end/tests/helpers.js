@@ -31,7 +31,7 @@ async function signIn(page, email = OWNER_EMAIL, password = OWNER_PASSWORD) {
   await expect(welcome.or(codeStep)).toBeVisible();
   if (await codeStep.isVisible()) {
     const mail = await nextMail(email, seen);
-    await page.getByLabel('Code', { exact: true }).fill(mail.match(/Your Onboard code: (\d{6})/)[1]);
+    await page.getByLabel('Code', { exact: true }).fill(mail.match(/Your Onboard code for [a-z ]+ is (\d{6})/)[1]);
     await page.getByRole('button', { name: 'Verify and sign in' }).click();
   }
   await expect(welcome).toBeVisible();

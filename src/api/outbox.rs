@@ -9,6 +9,8 @@ use leptos::server_fn::codec::GetUrl;
 use super::ssr::*;
 #[cfg(feature = "ssr")]
 use crate::domain::Permission;
+#[cfg(feature = "ssr")]
+use crate::server::jobs::{readable, Readers};
 
 #[server(input = GetUrl, endpoint = "load_outbox")]
 pub async fn load_outbox() -> Result<OutboxOverview, AppError> {
@@ -16,7 +18,7 @@ pub async fn load_outbox() -> Result<OutboxOverview, AppError> {
     let state = state();
     Ok(OutboxOverview {
         counts: db::outbox::counts(&state.db, caller.org_id).await?,
-        jobs: crate::server::jobs::readable(db::outbox::recent(&state.db, caller.org_id, 200).await?),
+        jobs: readable(db::outbox::recent(&state.db, caller.org_id, 200).await?, Readers::of(&state)),
         smtp_configured: !state.settings.mail.smtp_url.is_empty(),
     })
 }

@@ -114,10 +114,10 @@ pub async fn add_role(name: String) -> Result<(), AppError> {
     change.commit("role.added", &name).await
 }
 
-/// This organization's role, if it may be edited.
+/// This organization's role, if it may be edited, locked until the change commits.
 #[cfg(feature = "ssr")]
 async fn editable_role(change: &mut AuditedChange, org_id: i64, id: i64) -> Result<super::types::Role, AppError> {
-    let role = db::roles::get(change, org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let role = db::roles::get_for_update(change, org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
     if role.locked {
         return Err(fail(AppError::Conflict(
             "The Owner role always has every permission and cannot be changed.".into(),
@@ -141,8 +141,18 @@ pub async fn set_role_permission(id: i64, permission: String, granted: bool) -> 
     let caller = require(Permission::OrgSettings).await?;
     let permission =
         Permission::parse(&permission).ok_or_else(|| fail(AppError::invalid("permission", "Unknown permission.")))?;
+    // Nobody grants what they do not hold, or edits the role they act under (OWASP ASVS 4.0 V4.1.3).
+    if granted && !caller.permissions.contains(permission) {
+        return Err(fail(AppError::invalid(
+            "permission",
+            format!("You cannot grant {permission}: you do not hold it."),
+        )));
+    }
     let mut change = AuditedChange::begin(&caller).await?;
     let role = editable_role(&mut change, caller.org_id, id).await?;
+    if role.id == caller.membership.role_id {
+        return Err(fail(AppError::Conflict("You cannot change the permissions of your own role.".into())));
+    }
     db::roles::set_permissions(&mut change, caller.org_id, id, role.permission_set().with(permission, granted)).await?;
     let verb = if granted { "granted" } else { "revoked" };
     change.commit("role.permission_changed", &format!("{} {verb} {permission}", role.name)).await

@@ -352,8 +352,11 @@ pub struct PlannedRecipient {
     pub first_name: String,
     pub email: String,
     pub channel: crate::domain::onboarding::Channel,
-    /// Whether they still need a registration link (they have not registered).
+    /// Whether this message carries them a fresh registration link (they have not registered
+    /// and the sender may renew invitations).
     pub needs_link: bool,
+    /// Whether they have not registered yet.
+    pub still_to_register: bool,
 }
 
 impl MessagePlan {
@@ -365,6 +368,7 @@ impl MessagePlan {
             sender: self.sender.clone(),
             custom: custom.to_string(),
             link: recipient.needs_link.then(|| self.link_preview.clone()),
+            still_to_register: recipient.still_to_register,
         }
     }
 }

@@ -9,7 +9,7 @@ use leptos::server_fn::codec::GetUrl;
 #[cfg(feature = "ssr")]
 use super::ssr::*;
 #[cfg(feature = "ssr")]
-use crate::domain::{MembershipStatus, Permission, PermissionSet};
+use crate::domain::{MembershipStatus, Permission};
 
 #[server(input = GetUrl, endpoint = "list_members")]
 pub async fn list_members(filter: MemberFilter) -> Result<MemberPage, AppError> {
@@ -48,11 +48,13 @@ async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, ac
     if target.account_id == caller.account_id {
         return Err(fail(AppError::Conflict("You cannot pause or resume yourself.".into())));
     }
-    // Nobody may act on a member who holds a permission they lack (an Admin cannot pause an Owner).
-    let theirs = PermissionSet::parse(&target.permissions);
-    if theirs.iter().any(|p| !caller.permissions.contains(p)) {
+    auth::ensure_outranks(&caller, &target.email, &target.permissions)?;
+    if to != MembershipStatus::Active
+        && db::memberships::is_owner(&mut change, id).await?
+        && db::memberships::other_active_owners(&mut change, caller.org_id, id).await? == 0
+    {
         return Err(fail(AppError::Conflict(format!(
-            "{} has permissions you do not have, so you cannot change them.",
+            "{} is the last active Owner of this organization, so they cannot be paused.",
             target.email
         ))));
     }
@@ -64,4 +66,30 @@ async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, ac
         ))));
     }
     change.commit(action, &target.email).await
+}
+
+/// The recovery for a member who lost their authenticator app: their second factor is cleared
+/// (their next sign-in asks for an emailed code where one is due, and they may set up an app
+/// again) and every session of theirs ends. Only for an account that belongs to no other
+/// organization: its second factor protects those too.
+#[server(endpoint = "reset_second_factor")]
+pub async fn reset_second_factor(id: i64) -> Result<(), AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let target =
+        db::memberships::target(&mut change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    if target.account_id == caller.account_id {
+        return Err(fail(AppError::Conflict("You cannot reset your own second factor.".into())));
+    }
+    auth::ensure_outranks(&caller, &target.email, &target.permissions)?;
+    if db::memberships::count_elsewhere(&mut change, target.account_id, caller.org_id).await? > 0 {
+        return Err(fail(AppError::Conflict(format!(
+            "{} also belongs to another organization, which their second factor protects too, so it cannot be reset from here.",
+            target.email
+        ))));
+    }
+    db::accounts::reset_second_factor(&mut change, target.account_id).await?;
+    change.commit("member.second_factor_reset", &target.email).await?;
+    db::sessions::delete_for_account(&state().db, target.account_id).await?;
+    Ok(())
 }

@@ -44,9 +44,11 @@ fn OutboxView(overview: OutboxOverview, retry: ServerAction<RetryOutboxJob>) -> 
     let c = overview.counts;
     view! {
         {(!overview.smtp_configured).then(|| view! {
-            <p class="notice">
-                "No SMTP server is configured, so emails are not sent: each one is logged and kept here to read. "
-                "Set ONBOARD_SMTP_URL to deliver them."
+            <p class="notice" role="note">
+                <strong>"Development mode: "</strong>
+                "no SMTP server is configured, so emails are not sent but kept here to read. Invitation links "
+                "are shown so you can try registering; codes never are. Set ONBOARD_SMTP_URL to deliver "
+                "emails, and links are hidden here too."
             </p>
         })}
         <dl class="counts">

@@ -2,7 +2,7 @@
 
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::types::{MemberPage, MemberRow};
-use crate::api::users::{list_members, PauseMember, ResumeMember};
+use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
 use crate::components::{action_error, ErrorNotice, FormError, Loading};
 use crate::domain::members::{MemberFilter, PAGE_SIZE};
 use crate::domain::{time, MembershipStatus};
@@ -20,6 +20,7 @@ pub fn UsersPage() -> impl IntoView {
         resume: ServerAction::new(),
         resend: ServerAction::new(),
         revoke: ServerAction::new(),
+        reset: ServerAction::new(),
     };
     let members = Resource::new(move || (filter.get(), actions.versions()), |(f, _)| list_members(f));
     view! {
@@ -30,6 +31,10 @@ pub fn UsersPage() -> impl IntoView {
             <FormError error=action_error(actions.resume) all=true/>
             <FormError error=action_error(actions.resend) all=true/>
             <FormError error=action_error(actions.revoke) all=true/>
+            <FormError error=action_error(actions.reset) all=true/>
+            <Show when=move || matches!(actions.reset.value().get(), Some(Ok(())))>
+                <p class="notice" role="status">"Their second factor was reset and they were signed out everywhere."</p>
+            </Show>
             <Show when=move || matches!(actions.resend.value().get(), Some(Ok(())))>
                 <p class="notice" role="status">"A new invitation is on its way; the old link no longer works."</p>
             </Show>
@@ -128,13 +133,14 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
 
 #[component]
 fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions) -> impl IntoView {
-    let RowActions { pause, resume, resend, revoke } = actions;
+    let RowActions { pause, resume, resend, revoke, reset } = actions;
     let status = MembershipStatus::parse(&row.status);
     let label = status.map(|s| s.label()).unwrap_or("Unknown");
     let since = time::format_date(row.activated_at.unwrap_or(row.created_at));
     let name = row.display_name();
     let id = row.id;
     let (pause_label, resume_label) = (format!("Pause {}", row.email), format!("Resume {}", row.email));
+    let reset_label = format!("Reset the second factor of {}", row.email);
     let (resend_label, revoke_label) =
         (format!("Resend invitation to {}", row.email), format!("Revoke invitation to {}", row.email));
     let resend_form = move |label: String| {
@@ -148,10 +154,16 @@ fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions)
     let action = can_manage.then(move || match status {
         _ if mine => view! { <span class="hint">"You"</span> }.into_any(),
         Some(MembershipStatus::Active) => view! {
-            <ActionForm action=pause>
-                <input type="hidden" name="id" value=id.to_string()/>
-                <button type="submit" class="button-quiet" aria-label=pause_label>"⏸ Pause"</button>
-            </ActionForm>
+            <div class="row-actions">
+                <ActionForm action=pause>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class="button-quiet" aria-label=pause_label>"⏸ Pause"</button>
+                </ActionForm>
+                <ActionForm action=reset>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class="button-quiet" aria-label=reset_label>"Reset 2FA"</button>
+                </ActionForm>
+            </div>
         }
         .into_any(),
         Some(MembershipStatus::Inactive) => view! {
@@ -195,15 +207,17 @@ struct RowActions {
     resume: ServerAction<ResumeMember>,
     resend: ServerAction<ResendInvitation>,
     revoke: ServerAction<RevokeInvitation>,
+    reset: ServerAction<ResetSecondFactor>,
 }
 
 impl RowActions {
-    fn versions(&self) -> [usize; 4] {
+    fn versions(&self) -> [usize; 5] {
         [
             self.pause.version().get(),
             self.resume.version().get(),
             self.resend.version().get(),
             self.revoke.version().get(),
+            self.reset.version().get(),
         ]
     }
 }

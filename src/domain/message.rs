@@ -38,6 +38,10 @@ pub struct MessageFacts {
     pub custom: String,
     /// The recipient's own registration link, while they are still to register.
     pub link: Option<RegistrationLink>,
+    /// Still to register, without a fresh link in this message (the sender may not renew
+    /// invitations): they are pointed to the link they were sent.
+    #[serde(default)]
+    pub still_to_register: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,6 +101,10 @@ pub fn compose(facts: &MessageFacts) -> Message {
                 )),
             ]));
         }
+        None if facts.still_to_register => blocks.push(Block::Paragraph(vec![Inline::Text(format!(
+            "Finish registering with the link in your invitation email. If it has expired, ask {} for a new one.",
+            facts.sender
+        ))])),
         None => blocks.push(Block::Paragraph(vec![Inline::Text(
             "Sign in to Onboard with your email address and password to finish.".into(),
         )])),
@@ -369,7 +377,17 @@ mod tests {
             sender: "Grace Hopper".into(),
             custom: custom.into(),
             link: Some(RegistrationLink { url: "http://x/register/tok".into(), expires_at: 1_795_000_000_000 }),
+            still_to_register: true,
         }
+    }
+
+    #[test]
+    fn without_a_fresh_link_a_person_still_to_register_is_pointed_to_their_invitation() {
+        let plain = compose(&MessageFacts { link: None, ..facts("") }).to_plain();
+        assert!(plain.contains("link in your invitation email"), "{plain}");
+        assert!(!plain.contains("/register/"));
+        let registered = compose(&MessageFacts { link: None, still_to_register: false, ..facts("") }).to_plain();
+        assert!(registered.contains("Sign in to Onboard"), "{registered}");
     }
 
     #[test]

@@ -158,6 +158,18 @@ pub async fn require_any(permissions: &[Permission]) -> Result<Caller, AppError>
     }
 }
 
+/// Nobody acts on a member whose role holds a permission they lack (an Admin cannot pause, resend
+/// to, revoke or reset an Owner), so no role can be used to reach above itself.
+pub fn ensure_outranks(caller: &Caller, email: &str, their_permissions: &str) -> Result<(), AppError> {
+    let theirs = PermissionSet::parse(their_permissions);
+    if theirs.iter().any(|p| !caller.permissions.contains(p)) {
+        return Err(fail(AppError::Conflict(format!(
+            "{email} has permissions you do not have, so you cannot change them."
+        ))));
+    }
+    Ok(())
+}
+
 /// For the few functions any member may call (their own profile, switching organization).
 pub async fn signed_in() -> Result<Caller, AppError> {
     current().await?.ok_or_else(|| fail(AppError::Unauthenticated))

@@ -220,6 +220,7 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
     let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
         .await?
         .ok_or_else(|| fail(AppError::NotFound))?;
+    super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
     let status = MembershipStatus::parse(&target.status);
     if !matches!(status, Some(MembershipStatus::Pending | MembershipStatus::Expired)) {
         return Err(fail(AppError::Conflict(format!("{} has already registered.", target.email))));
@@ -250,6 +251,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Re
     let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
         .await?
         .ok_or_else(|| fail(AppError::NotFound))?;
+    super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
     if !db::invitations::revoke(&mut tx, caller.org_id, membership_id).await? {
         return Err(fail(AppError::Conflict(format!("{} has no pending invitation.", target.email))));
     }

@@ -22,6 +22,10 @@ pub enum JobPayload {
         to: String,
         body: String,
     },
+    /// A one-time code by email or text message, rendered when it is sent.
+    Code(OneTimeCode),
+    /// A job that carried a one-time secret, stored before secrets were scrubbed once sent.
+    Redacted,
     /// An onboarding message over Slack, Teams or email, rendered when it is sent.
     Onboarding(OnboardingDelivery),
     /// A chat user's message for the connector's agent.
@@ -32,10 +36,70 @@ pub enum JobPayload {
     ChatProfile(ProfileLookup),
 }
 
+/// A one-time code and where it goes. Admins never read the code: the outbox shows it masked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OneTimeCode {
+    /// An email address, or an E.164 number with `by_sms`.
+    pub to: String,
+    #[serde(default)]
+    pub by_sms: bool,
+    /// The organization's sender name, for email.
+    pub sender: String,
+    pub code: String,
+    /// What the code is for: "registering" or "signing in".
+    pub purpose: String,
+}
+
+impl OneTimeCode {
+    pub fn email(&self) -> EmailMessage {
+        super::mail::code_email(&self.to, &self.sender, &self.code, &self.purpose)
+    }
+
+    pub fn text_message(&self) -> String {
+        format!("Your Onboard code for {} is {}. It works once, for 10 minutes.", self.purpose, self.code)
+    }
+
+    fn masked(&self) -> Self {
+        Self { code: MASK.into(), ..self.clone() }
+    }
+}
+
+/// What stands for a secret wherever an admin could read it.
+const MASK: &str = "••••";
+
+/// A registration link with its token masked: `https://host/register/••••`.
+fn masked_link(url: &str) -> String {
+    match url.rfind('/') {
+        Some(i) => format!("{}/{MASK}", &url[..i]),
+        None => MASK.to_string(),
+    }
+}
+
+/// Who may read a job's one-time secrets on the Outbox page: nobody, except that invitation
+/// links are shown in the log-only development mode (no SMTP), where they are how an admin
+/// tries registration. Codes are never shown.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Readers {
+    Admins,
+    DevelopmentMode,
+}
+
+impl Readers {
+    /// The development mode is the log-only mailer: nothing is sent, so links are shown instead.
+    pub fn of(state: &AppState) -> Self {
+        match state.mailer {
+            super::mail::Mailer::LogOnly => Readers::DevelopmentMode,
+            super::mail::Mailer::Smtp(_) => Readers::Admins,
+        }
+    }
+}
+
 impl JobPayload {
     fn kind(&self) -> &'static str {
         match self {
-            JobPayload::Email(_) | JobPayload::Invitation(_) => "email",
+            JobPayload::Email(_) | JobPayload::Invitation(_) | JobPayload::Redacted => "email",
+            JobPayload::Code(code) if code.by_sms => "sms",
+            JobPayload::Code(_) => "email",
             JobPayload::Sms { .. } => "sms",
             JobPayload::Onboarding(d) => d.channel.key(),
             JobPayload::AgentCall(_) => "agent",
@@ -44,12 +108,49 @@ impl JobPayload {
         }
     }
 
-    /// What the recipient reads: an email's plain text, or a text message.
-    pub fn readable_body(&self) -> String {
+    /// The same job with the one-time secrets `readers` may not see masked, or `None` when there
+    /// is nothing to mask.
+    fn masked(&self, readers: Readers) -> Option<JobPayload> {
+        let keep_links = readers == Readers::DevelopmentMode;
+        match self {
+            JobPayload::Code(code) => Some(JobPayload::Code(code.masked())),
+            JobPayload::Invitation(i) if !keep_links => {
+                Some(JobPayload::Invitation(Invitation { link: masked_link(&i.link), ..i.clone() }))
+            }
+            JobPayload::Onboarding(d) if !keep_links && d.facts.link.is_some() => {
+                let mut masked = d.clone();
+                if let Some(link) = masked.facts.link.as_mut() {
+                    link.url = masked_link(&link.url);
+                }
+                Some(JobPayload::Onboarding(masked))
+            }
+            _ => None,
+        }
+    }
+
+    /// The payload to keep once the job is done: its secrets are of no further use to anyone
+    /// but the `readers` the Outbox page shows them to.
+    pub fn scrubbed(&self, readers: Readers) -> Option<String> {
+        self.masked(readers).map(|p| serde_json::to_string(&p).expect("job payloads always serialize"))
+    }
+
+    /// What the recipient reads (an email's plain text, or a text message), with the secrets
+    /// `readers` may not see masked.
+    pub fn readable_body(&self, readers: Readers) -> String {
+        match self.masked(readers) {
+            Some(masked) => masked.plain_text(),
+            None => self.plain_text(),
+        }
+    }
+
+    fn plain_text(&self) -> String {
         match self {
             JobPayload::Email(message) => message.text.clone(),
             JobPayload::Invitation(invitation) => invitation.render().text,
             JobPayload::Sms { body, .. } => body.clone(),
+            JobPayload::Code(code) if code.by_sms => code.text_message(),
+            JobPayload::Code(code) => code.email().text,
+            JobPayload::Redacted => "Not kept: it carried a one-time code or link.".to_string(),
             JobPayload::Onboarding(d) => crate::domain::message::compose(&d.facts).to_plain(),
             JobPayload::AgentCall(call) => format!("Chat message #{} for the agent", call.message_id),
             JobPayload::ChatSend(send) => send.text.clone(),
@@ -58,12 +159,12 @@ impl JobPayload {
     }
 }
 
-/// The outbox as admins read it: each job with the text it carries.
-pub fn readable(stored: Vec<db::outbox::StoredJob>) -> Vec<crate::api::types::OutboxJob> {
+/// The outbox as admins read it: each job with the text it carries, secrets masked.
+pub fn readable(stored: Vec<db::outbox::StoredJob>, readers: Readers) -> Vec<crate::api::types::OutboxJob> {
     stored
         .into_iter()
         .map(|s| crate::api::types::OutboxJob {
-            body: serde_json::from_str::<JobPayload>(&s.payload).ok().map(|p| p.readable_body()),
+            body: serde_json::from_str::<JobPayload>(&s.payload).ok().map(|p| p.readable_body(readers)),
             ..s.job
         })
         .collect()
@@ -91,16 +192,16 @@ pub async fn enqueue_invitation(
     enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Invitation(invitation)).await
 }
 
-/// Queues a text message in the caller's transaction.
-pub async fn enqueue_sms(
+/// Queues a one-time code, by email or text message, in the caller's transaction.
+pub async fn enqueue_code(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     org_id: i64,
-    to: &str,
-    body: &str,
+    code: OneTimeCode,
 ) -> Result<i64, sqlx::Error> {
-    let payload = JobPayload::Sms { to: to.into(), body: body.into() };
-    enqueue(tx, state, org_id, to, "Text message", payload).await
+    let recipient = code.to.clone();
+    let subject = if code.by_sms { "Text message".to_string() } else { code.email().subject };
+    enqueue(tx, state, org_id, &recipient, &subject, JobPayload::Code(code)).await
 }
 
 /// Queues an onboarding message in the caller's transaction.
@@ -212,10 +313,10 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
         Ok(JobPayload::Invitation(invitation)) => {
             state.mailer.send(&invitation.render(), job.id).await.map_err(Into::into)
         }
-        Ok(JobPayload::Sms { to, body }) => match &state.sms {
-            Some(sms) => sms.send(to, body).await.map(|_| "twilio").map_err(Into::into),
-            None => Err(ProviderFailure::permanent("no SMS provider is configured")),
-        },
+        Ok(JobPayload::Sms { to, body }) => send_sms(state, to, body).await,
+        Ok(JobPayload::Code(code)) if code.by_sms => send_sms(state, &code.to, &code.text_message()).await,
+        Ok(JobPayload::Code(code)) => state.mailer.send(&code.email(), job.id).await.map_err(Into::into),
+        Ok(JobPayload::Redacted) => Err(ProviderFailure::permanent("the job's one-time secret is no longer kept")),
         Ok(JobPayload::Onboarding(delivery)) => super::onboarding::deliver(state, job.id, delivery).await,
         Ok(JobPayload::AgentCall(call)) => super::connectors::call_agent(state, call).await,
         Ok(JobPayload::ChatSend(send)) => super::connectors::send(state, send).await,
@@ -226,7 +327,8 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
     let recorded = match &outcome {
         Ok(delivery) => {
             tracing::debug!(delivery, "outbox job done");
-            db::outbox::complete(&state.db, job.id, worker, delivery).await
+            let scrubbed = payload.as_ref().ok().and_then(|p| p.scrubbed(Readers::of(state)));
+            db::outbox::complete(&state.db, job.id, worker, delivery, scrubbed.as_deref()).await
         }
         Err(failure) => {
             tracing::warn!(error = %failure.message, permanent = failure.permanent, "outbox job failed");
@@ -249,9 +351,44 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
     }
 }
 
+async fn send_sms(state: &AppState, to: &str, body: &str) -> Result<&'static str, ProviderFailure> {
+    match &state.sms {
+        Some(sms) => sms.send(to, body).await.map(|_| "twilio").map_err(Into::into),
+        None => Err(ProviderFailure::permanent("no SMS provider is configured")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::backoff_ms;
+    use super::*;
+
+    #[test]
+    fn admins_never_read_codes_and_read_links_only_in_development_mode() {
+        let code = JobPayload::Code(OneTimeCode {
+            to: "ada@example.com".into(),
+            by_sms: false,
+            sender: "Acme".into(),
+            code: "493817".into(),
+            purpose: "signing in".into(),
+        });
+        for readers in [Readers::Admins, Readers::DevelopmentMode] {
+            assert!(!code.readable_body(readers).contains("493817"));
+        }
+        let invitation = JobPayload::Invitation(Invitation {
+            to: "ada@example.com".into(),
+            org: "Acme".into(),
+            sender: "Acme".into(),
+            inviter: "Bo".into(),
+            link: "https://onboard.example/register/SECRETTOKEN".into(),
+            expires_at: 0,
+        });
+        assert!(!invitation.readable_body(Readers::Admins).contains("SECRETTOKEN"));
+        assert!(invitation.readable_body(Readers::Admins).contains("https://onboard.example/register/••••"));
+        assert!(invitation.readable_body(Readers::DevelopmentMode).contains("SECRETTOKEN"));
+        for done in [code.scrubbed(Readers::Admins).unwrap(), invitation.scrubbed(Readers::Admins).unwrap()] {
+            assert!(!done.contains("493817") && !done.contains("SECRETTOKEN"), "{done}");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

@@ -51,8 +51,9 @@ impl Mailer {
     pub async fn send(&self, message: &EmailMessage, job: i64) -> Result<&'static str, SendFailure> {
         match self {
             Mailer::LogOnly => {
-                tracing::info!(to = %message.to, subject = %message.subject, body = %message.text,
-                    "no SMTP server configured: email logged and kept in the outbox");
+                // Never the body: it may carry a link or a code. The Outbox page shows what it may.
+                tracing::info!(to = %message.to, subject = %message.subject, job,
+                    "no SMTP server configured: email kept in the outbox, not sent");
                 Ok("logged")
             }
             Mailer::Smtp(pool) => pool.send(message, job).await.map(|_| "smtp"),
@@ -261,7 +262,8 @@ impl Invitation {
     }
 }
 
-/// A one-time code by email.
+/// A one-time code by email. The subject never carries the code: subjects show in notification
+/// previews and mail logs.
 pub fn code_email(to: &str, sender: &str, code: &str, purpose: &str) -> EmailMessage {
     let text = format!(
         "Your Onboard code for {purpose} is {code}\n\nIt works once, for 10 minutes. If you did not ask for it, ignore this email.\n"
@@ -274,7 +276,7 @@ pub fn code_email(to: &str, sender: &str, code: &str, purpose: &str) -> EmailMes
     EmailMessage {
         to: to.to_string(),
         from_name: Some(sender.to_string()),
-        subject: format!("Your Onboard code: {code}"),
+        subject: format!("Your Onboard code for {purpose}"),
         text,
         html,
     }

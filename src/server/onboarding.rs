@@ -90,6 +90,12 @@ fn channel_of(row: &TeamMemberRow, available: ChannelsAvailable) -> (Channel, St
     (channel, address.unwrap_or_else(|| row.email.clone()))
 }
 
+/// A fresh link replaces (and so extends, or revives) an invitation: only holders of
+/// `users.manage`, who may resend invitations anyway, send one with a message.
+fn may_renew_invitations(caller: &Caller) -> bool {
+    caller.permissions.contains(crate::domain::Permission::UsersManage)
+}
+
 fn needs_link(row: &TeamMemberRow) -> bool {
     matches!(
         MembershipStatus::parse(&row.membership_status),
@@ -107,6 +113,7 @@ pub async fn plan(
     let audience = audience(state, caller, team, member).await?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let available = channels_available(state);
+    let may_renew = may_renew_invitations(caller);
     Ok(MessagePlan {
         audience: audience.name,
         team_id: audience.team_id,
@@ -126,7 +133,8 @@ pub async fn plan(
                 first_name: row.first_name.clone(),
                 email: row.email.clone(),
                 channel: channel_of(row, available).0,
-                needs_link: needs_link(row),
+                needs_link: may_renew && needs_link(row),
+                still_to_register: needs_link(row),
             })
             .collect(),
         already_onboarded: audience.already_onboarded,
@@ -147,6 +155,7 @@ pub async fn send(
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let (available, sender) = (channels_available(state), inviter_name(caller));
+    let may_renew = may_renew_invitations(caller);
 
     let mut tx = state.db.begin().await?;
     let send_id =
@@ -154,7 +163,7 @@ pub async fn send(
             .await?;
     for row in &audience.rows {
         let (channel, to) = channel_of(row, available);
-        let link = needs_link(row).then(|| new_registration_link(state));
+        let link = (may_renew && needs_link(row)).then(|| new_registration_link(state));
         let message_id = db::onboarding_messages::create(
             &mut tx,
             &NewMessage {
@@ -172,6 +181,7 @@ pub async fn send(
             sender: sender.clone(),
             custom: custom.clone(),
             link: link.as_ref().map(|(url, _)| RegistrationLink { url: url.clone(), expires_at }),
+            still_to_register: needs_link(row),
         };
         let delivery = OnboardingDelivery { message_id, channel, to, from_name: general.sender_name.clone(), facts };
         let job = enqueue_onboarding(&mut tx, state, caller.org_id, delivery).await?;

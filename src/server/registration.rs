@@ -6,8 +6,7 @@ use super::auth::{
     caller_of, constant_time_eq, enter, establish, fail, hash_password, token_hash, Entry, PassedFactor,
 };
 use super::db::{self, invitations::Link, now_ms};
-use super::jobs::{enqueue_email, enqueue_sms};
-use super::mail::code_email;
+use super::jobs::{enqueue_code, OneTimeCode};
 use super::secret::Secret;
 use super::totp;
 use super::AppState;
@@ -210,17 +209,14 @@ pub async fn send_code(
     db::one_time_codes::create(&state.db, account_id, purpose, &code_hash(account_id, &code), now + CODE_LIFETIME_MS)
         .await?;
     let general = db::organizations::general(&state.db, org_id).await?.ok_or(AppError::NotFound)?;
-    let what = if purpose == REGISTER { "registering" } else { "signing in" };
+    let purpose = if purpose == REGISTER { "registering" } else { "signing in" };
+    let (to, by_sms) = match to {
+        CodeTo::Email(email) => (email, false),
+        CodeTo::Sms(number) => (number, true),
+    };
+    let code = OneTimeCode { to: to.to_string(), by_sms, sender: general.sender_name, code, purpose: purpose.into() };
     let mut tx = state.db.begin().await?;
-    match to {
-        CodeTo::Email(email) => {
-            enqueue_email(&mut tx, state, org_id, code_email(email, &general.sender_name, &code, what)).await?;
-        }
-        CodeTo::Sms(number) => {
-            let body = format!("Your Onboard code for {what} is {code}. It works once, for 10 minutes.");
-            enqueue_sms(&mut tx, state, org_id, number, &body).await?;
-        }
-    }
+    enqueue_code(&mut tx, state, org_id, code).await?;
     tx.commit().await?;
     state.outbox_wake.notify_waiters();
     Ok(())

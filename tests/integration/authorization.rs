@@ -58,6 +58,7 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("list_members", true, &["users.manage", "users.invite"], &[("filter[page]", "1")]),
     ("pause_member", false, &["users.manage"], &[("id", "{member}")]),
     ("resume_member", false, &["users.manage"], &[("id", "{paused_member}")]),
+    ("reset_second_factor", false, &["users.manage"], &[("id", "{member}")]),
     ("invite_form", true, &["users.invite"], &[]),
     ("check_invites", false, &["users.invite"], &[("emails", "someone@acme.example")]),
     (

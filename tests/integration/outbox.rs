@@ -108,7 +108,7 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
             let name = format!("worker-{w}");
             let mut mine = Vec::new();
             while let Some(job) = outbox::claim(&db, &name, 60_000).await.unwrap() {
-                outbox::complete(&db, job.id, &name, "smtp").await.unwrap();
+                outbox::complete(&db, job.id, &name, "smtp", None).await.unwrap();
                 mine.push(job.id);
             }
             mine
@@ -131,14 +131,14 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend)
     assert_eq!(first.id, second.id);
     assert_eq!(second.attempts, 2);
     // The dead worker's late report is ignored; the live one's counts.
-    outbox::complete(&db, first.id, "dead", "smtp").await.unwrap();
+    outbox::complete(&db, first.id, "dead", "smtp", None).await.unwrap();
     let status: String = sqlx::query_scalar("SELECT status FROM outbox_jobs WHERE id = $1")
         .bind(first.id)
         .fetch_one(&db.pool)
         .await
         .unwrap();
     assert_eq!(status, "running");
-    outbox::complete(&db, second.id, "alive", "smtp").await.unwrap();
+    outbox::complete(&db, second.id, "alive", "smtp", None).await.unwrap();
     assert!(outbox::claim(&db, "alive", 60_000).await.unwrap().is_none());
 }
 

@@ -332,6 +332,316 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy(backend: Backend) {
     }
 }
 
+/// Every outbox job body and subject Beta's Owner can read.
+async fn outbox_text(owner: &Visitor) -> String {
+    let overview = owner.get("load_outbox", &[]).await.unwrap();
+    overview["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| format!("{}\n{}\n{}", j["subject"], j["body"], j["last_error"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn stored_payloads(app: &TestApp) -> String {
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT subject, payload FROM outbox_jobs WHERE status = 'done'")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    rows.into_iter().map(|(s, p)| format!("{s}\n{p}")).collect::<Vec<_>>().join("\n")
+}
+
+async fn register_until_code(app: &TestApp, token: &str) -> Visitor {
+    let phone = app.visitor();
+    let details = [
+        ("token", token),
+        ("first_name", "New"),
+        ("last_name", "Person"),
+        ("mobile", "+447911123456"),
+        ("password", PASSWORD),
+    ];
+    phone.call("register_details", &details).await.unwrap();
+    phone.call("send_registration_code", &[("token", token), ("factor", "email")]).await.unwrap();
+    phone
+}
+
+async fn the_outbox_never_shows_codes_or_links_once_mail_is_configured(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.beta_owner
+        .call(
+            "update_general_settings",
+            &[("name", "Beta"), ("sender_name", "Beta"), ("invite_lifetime_days", "7"), ("require_2fa", "true")],
+        )
+        .await
+        .unwrap();
+    let token = w.beta_invites("new@beta.example").await;
+    let before = w.sink.to("new@beta.example").len();
+    register_until_code(&w.app, &token).await;
+    let code = w.latest_code("new@beta.example", before).await;
+    let code_mail = w.sink.to("new@beta.example").last().unwrap().decoded();
+    assert!(code_mail.contains("Subject: Your Onboard code for registering"), "the subject carries no code");
+    w.app
+        .eventually("both jobs are done", || async {
+            w.app.scalar_i64("SELECT COUNT(*) FROM outbox_jobs WHERE status <> 'done' AND id > $1", 0).await == 0
+        })
+        .await;
+    let shown = outbox_text(&w.beta_owner).await;
+    assert!(!shown.contains(&token) && !shown.contains(&code), "{shown}");
+    assert!(shown.contains("/register/••••"), "the link is shown masked: {shown}");
+    assert!(shown.contains("Your Onboard code for registering is ••••"), "{shown}");
+    // Nor is either kept in plain text once sent.
+    let stored = stored_payloads(&w.app).await;
+    assert!(!stored.contains(&token) && !stored.contains(&code), "{stored}");
+    w.app.stop().await;
+}
+
+async fn in_development_mode_the_outbox_shows_links_but_never_codes(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, _) = app.organization_with_owner("Beta", "owner@beta.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@beta.example", PASSWORD).await.unwrap();
+    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", org).await;
+    let role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    owner
+        .call(
+            "send_invites",
+            &[("emails", "dev@beta.example"), ("area", &area.to_string()), ("role", &role.to_string())],
+        )
+        .await
+        .unwrap();
+    owner
+        .call(
+            "update_general_settings",
+            &[("name", "Beta"), ("sender_name", "Beta"), ("invite_lifetime_days", "7"), ("require_2fa", "true")],
+        )
+        .await
+        .unwrap();
+    app.eventually("the invitation is logged", || async { outbox_text(&owner).await.contains("/register/") }).await;
+    let shown = outbox_text(&owner).await;
+    let start = shown.find("/register/").unwrap() + "/register/".len();
+    let token: String =
+        shown[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+    assert_eq!(token.len(), 43, "the development mode shows the whole link: {shown}");
+    register_until_code(&app, &token).await;
+    app.eventually("the code email is logged", || async {
+        outbox_text(&owner).await.contains("Your Onboard code for registering is ••••")
+    })
+    .await;
+    let digits = regex_free_six_digits(&outbox_text(&owner).await);
+    assert!(digits.is_empty(), "no six-digit code is shown: {digits:?}");
+    app.stop().await;
+}
+
+/// Runs of exactly six digits in `text`.
+fn regex_free_six_digits(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_digit()).filter(|run| run.len() == 6).map(String::from).collect()
+}
+
+async fn messages_never_revive_or_extend_invitations_without_users_manage(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let expired = w.app.add_membership(w.beta, "lapsed@beta.example", "Member", "expired").await;
+    w.beta_invites("waiting@beta.example").await;
+    let pending = w
+        .app
+        .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'waiting@beta.example' AND m.org_id = $1", w.beta)
+        .await;
+    let expiry = |id: i64| {
+        let db = w.app.state.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT MAX(expires_at) FROM invitations WHERE membership_id = $1 AND status = 'pending'",
+            )
+            .bind(id)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    let invitations = || w.app.scalar_i64("SELECT COUNT(*) FROM invitations WHERE org_id = $1", w.beta);
+    let (expiry_before, count_before) = (expiry(pending).await, invitations().await);
+
+    w.app.add_member(w.beta, "manager@beta.example", PASSWORD, "Manager").await;
+    let manager = w.app.visitor();
+    manager.sign_in("manager@beta.example", PASSWORD).await.unwrap();
+    for member in [expired, pending] {
+        let plan = manager.get("plan_message", &[("member", &member.to_string())]).await.unwrap();
+        assert_eq!(plan["recipients"][0]["needs_link"], false, "{plan}");
+        manager.call("send_onboarding_message", &[("member", &member.to_string()), ("custom", "")]).await.unwrap();
+    }
+    assert_eq!(w.membership_status("lapsed@beta.example", w.beta).await, "expired", "not revived");
+    assert_eq!(expiry(pending).await, expiry_before, "not extended");
+    assert_eq!(invitations().await, count_before, "no new link");
+    w.app.eventually("the reminders arrive", || async { !w.sink.to("lapsed@beta.example").is_empty() }).await;
+    let reminder = w.sink.to("lapsed@beta.example").last().unwrap().decoded();
+    assert!(reminder.contains("link in your invitation email") && !reminder.contains("/register/"), "{reminder}");
+
+    // An Owner, who may resend invitations anyway, revives it with the message.
+    w.beta_owner.call("send_onboarding_message", &[("member", &expired.to_string()), ("custom", "")]).await.unwrap();
+    assert_eq!(w.membership_status("lapsed@beta.example", w.beta).await, "pending");
+    w.app.stop().await;
+}
+
+async fn resend_revoke_and_reset_refuse_a_target_who_outranks_the_caller(backend: Backend) {
+    let w = two_orgs(backend).await;
+    let area = w.app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", w.beta).await;
+    let owner_role = w.app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Owner'", w.beta).await;
+    w.beta_owner
+        .call(
+            "send_invites",
+            &[("emails", "co-owner@beta.example"), ("area", &area.to_string()), ("role", &owner_role.to_string())],
+        )
+        .await
+        .unwrap();
+    let co_owner = w
+        .app
+        .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'co-owner@beta.example'", 0)
+        .await;
+    let owner_membership = w
+        .app
+        .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'owner@beta.example'", 0)
+        .await;
+    w.app.add_member(w.beta, "admin@beta.example", PASSWORD, "Admin").await;
+    let admin = w.app.visitor();
+    admin.sign_in("admin@beta.example", PASSWORD).await.unwrap();
+    for endpoint in ["resend_invitation", "revoke_invitation"] {
+        let refused = admin.call(endpoint, &[("id", &co_owner.to_string())]).await;
+        assert!(is_conflict(&refused), "{endpoint}: {refused:?}");
+    }
+    let reset = admin.call("reset_second_factor", &[("id", &owner_membership.to_string())]).await;
+    assert!(is_conflict(&reset), "{reset:?}");
+    assert_eq!(w.membership_status("co-owner@beta.example", w.beta).await, "pending");
+    // The Owner may.
+    w.beta_owner.call("resend_invitation", &[("id", &co_owner.to_string())]).await.unwrap();
+    w.app.stop().await;
+}
+
+async fn nobody_grants_a_permission_they_lack_or_edits_their_own_role(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.beta_owner.call("add_role", &[("name", "Keeper")]).await.unwrap();
+    w.beta_owner.call("add_role", &[("name", "Reviewer")]).await.unwrap();
+    let keeper = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Keeper' AND org_id = $1", w.beta).await;
+    let reviewer = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Reviewer' AND org_id = $1", w.beta).await;
+    w.beta_owner
+        .call(
+            "set_role_permission",
+            &[("id", &keeper.to_string()), ("permission", "org.settings"), ("granted", "true")],
+        )
+        .await
+        .unwrap();
+    w.app.add_member(w.beta, "keeper@beta.example", PASSWORD, "Keeper").await;
+    let k = w.app.visitor();
+    k.sign_in("keeper@beta.example", PASSWORD).await.unwrap();
+    let climb = k
+        .call(
+            "set_role_permission",
+            &[("id", &keeper.to_string()), ("permission", "users.manage"), ("granted", "true")],
+        )
+        .await;
+    assert!(climb.is_err(), "{climb:?}");
+    let own = k
+        .call(
+            "set_role_permission",
+            &[("id", &keeper.to_string()), ("permission", "org.settings"), ("granted", "false")],
+        )
+        .await;
+    assert!(is_conflict(&own), "{own:?}");
+    let grant = k
+        .call(
+            "set_role_permission",
+            &[("id", &reviewer.to_string()), ("permission", "users.manage"), ("granted", "true")],
+        )
+        .await;
+    assert!(matches!(&grant, Err((422, AppError::Invalid { field, .. })) if field == "permission"), "{grant:?}");
+    k.call(
+        "set_role_permission",
+        &[("id", &reviewer.to_string()), ("permission", "org.settings"), ("granted", "true")],
+    )
+    .await
+    .unwrap();
+    let stored = |id: i64| {
+        let db = w.app.state.db.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT permissions FROM roles WHERE id = $1")
+                .bind(id)
+                .fetch_one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(stored(keeper).await, "org.settings");
+    assert_eq!(stored(reviewer).await, "org.settings");
+    w.app.stop().await;
+}
+
+async fn two_owners_pausing_each_other_at_once_leave_one_active(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.app.add_member(w.beta, "second@beta.example", PASSWORD, "Owner").await;
+    let second = w.app.visitor();
+    second.sign_in("second@beta.example", PASSWORD).await.unwrap();
+    let owner_of = |email: &'static str| {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = $1 AND m.org_id = $2",
+        )
+        .bind(email)
+        .bind(w.beta)
+        .fetch_one(&w.app.state.db.pool)
+    };
+    let first_id = owner_of("owner@beta.example").await.unwrap().to_string();
+    let second_id = owner_of("second@beta.example").await.unwrap().to_string();
+    for round in 0..5 {
+        let (pause_second, pause_first) = ([("id", second_id.as_str())], [("id", first_id.as_str())]);
+        let (a, b) =
+            tokio::join!(w.beta_owner.call("pause_member", &pause_second), second.call("pause_member", &pause_first),);
+        let active = w
+            .app
+            .scalar_i64("SELECT COUNT(*) FROM memberships m JOIN roles r ON r.id = m.role_id WHERE m.org_id = $1 AND m.status = 'active' AND r.locked = TRUE", w.beta)
+            .await;
+        assert_eq!(active, 1, "round {round}: {a:?} {b:?}");
+        assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|ok| **ok).count(), 1, "round {round}: {a:?} {b:?}");
+        sqlx::query("UPDATE memberships SET status = 'active' WHERE org_id = $1")
+            .bind(w.beta)
+            .execute(&w.app.state.db.pool)
+            .await
+            .unwrap();
+        // The paused one was signed out; sign both in again for the next round.
+        w.beta_owner.sign_in("owner@beta.example", BETA_PASSWORD).await.unwrap();
+        second.sign_in("second@beta.example", PASSWORD).await.unwrap();
+    }
+    w.app.stop().await;
+}
+
+async fn concurrent_permission_edits_lose_nothing(backend: Backend) {
+    let w = two_orgs(backend).await;
+    w.beta_owner.call("add_role", &[("name", "Everything")]).await.unwrap();
+    let role =
+        w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Everything' AND org_id = $1", w.beta).await.to_string();
+    let keys = [
+        "onboarding.view",
+        "onboarding.message",
+        "identity.configure",
+        "users.invite",
+        "users.manage",
+        "connectors.manage",
+        "access.review",
+        "org.settings",
+    ];
+    let grants = keys.iter().map(|k| {
+        let form = [("id", role.as_str()), ("permission", *k), ("granted", "true")];
+        let owner = &w.beta_owner;
+        async move { owner.call("set_role_permission", &form).await }
+    });
+    for answer in futures::future::join_all(grants).await {
+        answer.unwrap();
+    }
+    let stored: String = sqlx::query_scalar("SELECT permissions FROM roles WHERE name = 'Everything'")
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.split(' ').count(), keys.len(), "{stored}");
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     an_invitation_to_an_existing_account_never_sets_its_credentials,
     an_existing_account_joins_by_signing_in_and_accepting_the_agreement,
@@ -343,4 +653,11 @@ crate::on_both_databases!(
     parallel_wrong_codes_are_evaluated_no_more_than_the_limit,
     an_outsider_cannot_keep_the_owner_locked_out_past_the_window,
     forwarded_addresses_count_only_from_a_trusted_proxy,
+    the_outbox_never_shows_codes_or_links_once_mail_is_configured,
+    in_development_mode_the_outbox_shows_links_but_never_codes,
+    messages_never_revive_or_extend_invitations_without_users_manage,
+    resend_revoke_and_reset_refuse_a_target_who_outranks_the_caller,
+    nobody_grants_a_permission_they_lack_or_edits_their_own_role,
+    two_owners_pausing_each_other_at_once_leave_one_active,
+    concurrent_permission_edits_lose_nothing,
 );

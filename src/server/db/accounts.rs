@@ -74,6 +74,15 @@ pub async fn totp_secret(db: &Db, account_id: i64) -> Result<Option<String>, sql
     Ok(secret.flatten())
 }
 
+/// Clears the account's second factor (the recovery for a lost authenticator app).
+pub async fn reset_second_factor(tx: &mut Transaction<'static, Any>, account_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET second_factor = NULL, totp_secret = NULL, totp_last_step = NULL WHERE id = $1")
+        .bind(account_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Records an authenticator code's time step as used, unless it or a later one already was:
 /// false means the code was replayed.
 pub async fn spend_totp_step(db: &Db, account_id: i64, step: i64) -> Result<bool, sqlx::Error> {
@@ -93,6 +102,7 @@ pub struct ActiveMembership {
     pub membership_id: i64,
     pub org_id: i64,
     pub org_name: String,
+    pub role_id: i64,
     pub role_name: String,
     pub permissions: String,
     pub email: String,
@@ -108,7 +118,7 @@ impl ActiveMembership {
 
 pub async fn active_membership(db: &Db, account_id: i64, org_id: i64) -> Result<Option<ActiveMembership>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, r.name AS role_name, r.permissions,
+        "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, m.role_id, r.name AS role_name, r.permissions,
                 a.email, a.first_name, a.last_name
          FROM memberships m
          JOIN organizations o ON o.id = m.org_id

@@ -243,7 +243,8 @@ pub async fn store_batch(
         "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at)
          SELECT $1, a.id, $2, $3, 'pending', $4, $5 FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
-             role_id = excluded.role_id, invited_by = excluded.invited_by",
+             role_id = excluded.role_id, invited_by = excluded.invited_by
+         WHERE memberships.status = 'expired'",
         backend.json_rows(6, true)
     ))
     .bind(t.org_id)
@@ -297,7 +298,7 @@ pub async fn store_batch(
         "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
          SELECT $1, m.id, $2, a.email, i.value ->> 't', $3, 'pending', $4, CAST(i.value ->> 'j' AS BIGINT), $5
          FROM {} i CROSS JOIN accounts a CROSS JOIN memberships m
-         WHERE a.email = i.value ->> 'e' AND m.account_id = a.id AND m.org_id = $1",
+         WHERE a.email = i.value ->> 'e' AND m.account_id = a.id AND m.org_id = $1 AND m.status = 'pending'",
         backend.json_rows(6, false)
     ))
     .bind(t.org_id)

@@ -50,6 +50,53 @@ pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<(Vec<MemberR
     Ok((rows, total))
 }
 
+/// How many memberships the account has in organizations other than `org_id` (any status but
+/// an invitation that lapsed or was withdrawn).
+pub async fn count_elsewhere(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    org_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships WHERE account_id = $1 AND org_id <> $2 AND status IN ('active', 'inactive', 'pending')",
+    )
+    .bind(account_id)
+    .bind(org_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// Whether the membership has the organization's Owner role.
+pub async fn is_owner(tx: &mut Transaction<'static, Any>, membership_id: i64) -> Result<bool, sqlx::Error> {
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN roles r ON r.id = m.role_id WHERE m.id = $1 AND r.locked = TRUE",
+    )
+    .bind(membership_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(owners > 0)
+}
+
+/// The organization's active Owners other than `membership_id`, counted after locking the
+/// organization's row: two Owners pausing each other at once take turns, and the second sees
+/// the first's change (PostgreSQL reads committed rows afresh after the lock; SQLite's write
+/// transactions are already one at a time).
+pub async fn other_active_owners(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    membership_id: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query("UPDATE organizations SET name = name WHERE id = $1").bind(org_id).execute(&mut **tx).await?;
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN roles r ON r.id = m.role_id
+         WHERE m.org_id = $1 AND m.id <> $2 AND m.status = 'active' AND r.locked = TRUE",
+    )
+    .bind(org_id)
+    .bind(membership_id)
+    .fetch_one(&mut **tx)
+    .await
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub struct Target {
     pub account_id: i64,

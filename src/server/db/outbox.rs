@@ -72,15 +72,24 @@ pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claime
 
 /// Marks a job done. `locked_by` keeps the worker (instance and number) that did it, to trace a
 /// delivery to the instance whose log tells more.
-pub async fn complete(db: &Db, id: i64, worker: &str, delivery: &str) -> Result<(), sqlx::Error> {
+/// Records the job done; `scrubbed` replaces the payload when it carried a one-time secret.
+pub async fn complete(
+    db: &Db,
+    id: i64,
+    worker: &str,
+    delivery: &str,
+    scrubbed: Option<&str>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE outbox_jobs SET status = 'done', delivery = $3, done_at = $4, locked_until = NULL, last_error = NULL
+        "UPDATE outbox_jobs SET status = 'done', delivery = $3, done_at = $4, locked_until = NULL, last_error = NULL,
+                payload = COALESCE($5, payload)
          WHERE id = $1 AND locked_by = $2",
     )
     .bind(id)
     .bind(worker)
     .bind(delivery)
     .bind(now_ms())
+    .bind(scrubbed)
     .execute(&db.pool)
     .await?;
     Ok(())

@@ -24,7 +24,7 @@ pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str)
     .await
 }
 
-/// This organization's role, locked for update where the database supports it.
+/// This organization's role, as the transaction sees it.
 pub async fn get(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<Option<Role>, sqlx::Error> {
     sqlx::query_as(
         "SELECT r.id, r.name, r.permissions, r.locked, (SELECT COUNT(*) FROM memberships m WHERE m.role_id = r.id) AS members
@@ -34,6 +34,22 @@ pub async fn get(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Re
     .bind(id)
     .fetch_optional(&mut **tx)
     .await
+}
+
+/// This organization's role, its row locked until the transaction ends, so two edits of its
+/// permissions read and write one after the other and neither is lost. (A no-op UPDATE takes the
+/// row lock on PostgreSQL; SQLite's write transactions are already one at a time.)
+pub async fn get_for_update(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+) -> Result<Option<Role>, sqlx::Error> {
+    sqlx::query("UPDATE roles SET permissions = permissions WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    get(tx, org_id, id).await
 }
 
 pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, name: &str) -> Result<(), sqlx::Error> {

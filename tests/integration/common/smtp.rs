@@ -133,8 +133,9 @@ impl Received {
     /// The six-digit code in a code email's subject.
     pub fn code(&self) -> Option<String> {
         let text = self.decoded();
-        let start = text.find("Your Onboard code: ")? + "Your Onboard code: ".len();
-        Some(text[start..start + 6].to_string())
+        let after = &text[text.find("Your Onboard code for ")?..];
+        let start = after.find(" is ")? + " is ".len();
+        Some(after[start..start + 6].to_string())
     }
 }
 
