@@ -14,4 +14,6 @@ export ONBOARD_OWNER_EMAIL=owner@northwind.test
 export ONBOARD_OUTBOX_POLL_MILLIS=200
 export ONBOARD_SMTP_URL=smtp://127.0.0.1:3125
 export ONBOARD_TELEGRAM_BASE_URL=http://127.0.0.1:3127/telegram
+# The fake agent runs on this machine, which agent endpoints may not reach unless allowed.
+export ONBOARD_ALLOWED_PRIVATE_AGENT_HOSTS=127.0.0.1
 exec ./target/release/onboard serve 2>&1 | tee target/e2e/server.log

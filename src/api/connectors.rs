@@ -55,6 +55,9 @@ pub async fn save_connector(draft: ConnectorDraft) -> Result<i64, AppError> {
         None => None,
     };
     let checked = connectors::check_draft(&draft, before.as_ref()).map_err(fail)?;
+    crate::server::outbound::vet(&checked.agent_url, &state().chat.allowed_private_hosts)
+        .await
+        .map_err(|refused| fail(AppError::invalid("agent_url", refused.0)))?;
     let mut change = AuditedChange::begin(&caller).await?;
     let (id, action) = match &before {
         None => {

@@ -58,6 +58,7 @@ impl AppState {
         let sms = super::sms::SmsSender::from_settings(&settings.sms)?;
         let slack = super::integrations::slack::SlackClient::from_settings(&settings.slack)?;
         let teams = super::integrations::teams::TeamsClient::from_settings(&settings.teams)?;
+        let chat = super::integrations::chat::ChatClients::new(&settings.chat.allowed_private_agent_hosts)?;
         let leptos_options = LeptosOptions::builder()
             .output_name("onboard")
             .site_root(settings.server.site_root.as_str())
@@ -72,7 +73,7 @@ impl AppState {
             sms,
             slack,
             teams,
-            chat: super::integrations::chat::ChatClients::new()?,
+            chat,
             webhook_connectors: Default::default(),
             outbox_wake: Arc::new(Notify::new()),
         })

@@ -173,6 +173,9 @@ pub struct ChatSettings {
     pub max_webhook_bytes: usize,
     /// How long the agent may take to answer before the call is retried.
     pub agent_timeout_seconds: u64,
+    /// Hosts of agent endpoints allowed on private or local addresses (an on-premises agent);
+    /// empty: agents must be on the public internet.
+    pub allowed_private_agent_hosts: Vec<String>,
 }
 
 impl Default for ChatSettings {
@@ -183,6 +186,7 @@ impl Default for ChatSettings {
             botframework_openid_url: "https://login.botframework.com/v1/.well-known/openidconfiguration".into(),
             max_webhook_bytes: 256 * 1024,
             agent_timeout_seconds: 30,
+            allowed_private_agent_hosts: Vec::new(),
         }
     }
 }
@@ -340,6 +344,7 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_BOTFRAMEWORK_OPENID_URL",
     "ONBOARD_MAX_WEBHOOK_BYTES",
     "ONBOARD_AGENT_TIMEOUT_SECONDS",
+    "ONBOARD_ALLOWED_PRIVATE_AGENT_HOSTS",
     "ONBOARD_FIRST_ORGANIZATION",
     "ONBOARD_OWNER_EMAIL",
     "ONBOARD_INVITE_LIFETIME_DAYS",
@@ -428,6 +433,10 @@ impl Settings {
             "ONBOARD_BOTFRAMEWORK_OPENID_URL" => self.chat.botframework_openid_url = value.into(),
             "ONBOARD_MAX_WEBHOOK_BYTES" => self.chat.max_webhook_bytes = num(key, value)?,
             "ONBOARD_AGENT_TIMEOUT_SECONDS" => self.chat.agent_timeout_seconds = num(key, value)?,
+            "ONBOARD_ALLOWED_PRIVATE_AGENT_HOSTS" => {
+                self.chat.allowed_private_agent_hosts =
+                    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+            }
             "ONBOARD_FIRST_ORGANIZATION" => self.first_run.organization = value.into(),
             "ONBOARD_OWNER_EMAIL" => self.first_run.owner_email = value.into(),
             "ONBOARD_INVITE_LIFETIME_DAYS" => self.invitations.default_lifetime_days = num(key, value)?,

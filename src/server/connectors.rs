@@ -10,6 +10,7 @@ use super::secret::Secret;
 use super::AppState;
 use crate::api::types::{ConnectorCard, ConnectorDraft, CredentialView};
 use crate::domain::connectors::{self as rules, ChatProvider, Policy, Route};
+use crate::server::outbound::without_url;
 use crate::AppError;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -450,9 +451,11 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
     })
     .expect("the agent request always serializes");
     let timestamp = db::now_ms() / 1_000;
+    crate::server::outbound::check_literal(&connector.agent_url, &state.chat.allowed_private_hosts)
+        .map_err(|refused| ProviderFailure::permanent(format!("the agent endpoint is refused: {}", refused.0)))?;
     let response = state
         .chat
-        .http
+        .agent_http
         .post(&connector.agent_url)
         .timeout(std::time::Duration::from_secs(state.settings.chat.agent_timeout_seconds))
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -461,7 +464,7 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         .body(body)
         .send()
         .await
-        .map_err(|e| ProviderFailure::transient(format!("reaching the agent: {e}")))?;
+        .map_err(|e| ProviderFailure::transient(format!("reaching the agent: {}", without_url(&e))))?;
     let status = response.status();
     if status.as_u16() == 408 || status.as_u16() == 429 || status.is_server_error() {
         let mut failure = ProviderFailure::from_response("The agent", response).await;
@@ -472,15 +475,14 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         return Err(ProviderFailure::from_response("The agent", response).await);
     }
     let reply = if status.as_u16() == 200 {
-        let bytes = response
-            .bytes()
+        let bytes = crate::server::outbound::read_capped(response)
             .await
-            .map_err(|e| ProviderFailure::transient(format!("reading the agent's answer: {e}")))?;
+            .map_err(|e| ProviderFailure::permanent(format!("reading the agent's answer: {e}")))?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             None
         } else {
             serde_json::from_slice::<AgentAnswer>(&bytes)
-                .map_err(|e| ProviderFailure::permanent(format!("the agent's answer is not {{\"reply\": …}}: {e}")))?
+                .map_err(|_| ProviderFailure::permanent("the agent's answer is not {\"reply\": …}"))?
                 .reply
         }
     } else {

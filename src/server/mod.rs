@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod mail;
 pub mod oauth;
 pub mod onboarding;
+pub mod outbound;
 pub mod registration;
 pub mod secret;
 pub mod sessions;

@@ -194,11 +194,13 @@ async fn whoami(
         tracing::warn!(why, provider = provider.key(), "asking the provider who signed in failed");
         ConnectProblem::NotConfirmed
     };
-    let response = http.get(url).bearer_auth(token).send().await.map_err(|e| failed(e.to_string()))?;
+    let response =
+        http.get(url).bearer_auth(token).send().await.map_err(|e| failed(crate::server::outbound::without_url(&e)))?;
     if !response.status().is_success() {
         return Err(failed(format!("status {}", response.status())));
     }
-    let body: serde_json::Value = response.json().await.map_err(|e| failed(e.to_string()))?;
+    let body: serde_json::Value =
+        response.json().await.map_err(|e| failed(crate::server::outbound::without_url(&e)))?;
     let (id, name) = match provider {
         Provider::Slack => (body["https://slack.com/user_id"].as_str(), body["name"].as_str()),
         Provider::Teams => (body["id"].as_str(), body["displayName"].as_str()),

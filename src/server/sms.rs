@@ -47,14 +47,13 @@ impl SmsSender {
             .form(&[("To", to), ("From", self.from.as_str()), ("Body", body)])
             .send()
             .await
-            .map_err(|e| transient(format!("reaching Twilio: {e}")))?;
+            .map_err(|e| transient(format!("reaching Twilio: {}", crate::server::outbound::without_url(&e))))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
-        let detail: String = response.text().await.unwrap_or_default().chars().take(300).collect();
-        // 429 and 5xx may pass; any other refusal will not.
+        // 429 and 5xx may pass; any other refusal will not. Twilio's own words are not kept.
         let permanent = status.is_client_error() && status.as_u16() != 429;
-        Err(SendFailure { message: format!("Twilio answered {status}: {detail}"), permanent })
+        Err(SendFailure { message: format!("Twilio answered {status}"), permanent })
     }
 }

@@ -692,7 +692,68 @@ fn percent(text: &str) -> String {
         .collect()
 }
 
+/// The connectors world with `adjust` applied after the fakes' settings.
+async fn world_with(backend: Backend, adjust: impl FnOnce(&mut onboard::server::Settings) + Send + 'static) -> World {
+    let fake = FakeProviders::start().await;
+    let f = fake.clone();
+    let app = TestApp::start_with(backend, move |s| {
+        f.configure(s);
+        adjust(s);
+    })
+    .await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    World { app, fake, owner, org, http: reqwest::Client::new() }
+}
+
+async fn agent_endpoints_on_private_or_local_addresses_are_refused(backend: Backend) {
+    let w = world_with(backend, |s| s.chat.allowed_private_agent_hosts.clear()).await;
+    for url in [
+        "https://169.254.169.254/latest/",
+        "https://10.0.0.1/",
+        "http://127.0.0.1:5432/",
+        "http://localhost:6379/",
+        "https://[::1]/agent",
+        "https://[fd00::1]/agent",
+        "https://100.64.0.1/agent",
+    ] {
+        let body = draft(None, "telegram", "Probe", url, AGENT_SECRET, &credentials("telegram"));
+        let answer = w.owner.call_json("save_connector", &body).await;
+        assert!(
+            matches!(&answer, Err((422, AppError::Invalid { field, .. })) if field == "agent_url"),
+            "{url}: {answer:?}"
+        );
+    }
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM connectors WHERE org_id = $1").await, 0);
+    w.app.stop().await;
+}
+
+async fn an_unreachable_provider_never_shows_its_token(backend: Backend) {
+    // Telegram is down: its Bot API URL (which carries the bot token) refuses connections.
+    let w = world_with(backend, |s| s.chat.telegram_base_url = "http://127.0.0.1:9/telegram".into()).await;
+    let (id, url) = connector(&w, "telegram").await;
+    onboarding(&w, id, true, "Welcome! An admin will let you in.").await.unwrap();
+    assert_eq!(telegram(&w, &url, 1, 42, "hello").await, 200);
+    w.app
+        .eventually("the onboarding message failed once", || async {
+            count(&w, "SELECT COUNT(*) FROM outbox_jobs WHERE org_id = $1 AND last_error IS NOT NULL").await > 0
+        })
+        .await;
+    let shown = w.owner.get("load_outbox", &[]).await.unwrap().to_string();
+    let token_part = TELEGRAM_BOT.split(':').nth(1).unwrap();
+    assert!(!shown.contains(token_part), "{shown}");
+    let stored: Vec<String> = sqlx::query_scalar("SELECT last_error FROM outbox_jobs WHERE last_error IS NOT NULL")
+        .fetch_all(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(stored.iter().all(|e| !e.contains(token_part) && !e.contains("/bot")), "{stored:?}");
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
+    agent_endpoints_on_private_or_local_addresses_are_refused,
+    an_unreachable_provider_never_shows_its_token,
     connectors_are_saved_checked_and_never_show_their_secrets,
     allow_all_sends_every_message_to_the_agent_and_relays_its_reply,
     onboarding_holds_new_users_until_an_admin_decides,

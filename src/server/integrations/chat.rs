@@ -101,6 +101,9 @@ pub struct WebhookRequest<'a> {
 #[derive(Clone)]
 pub struct ChatClients {
     pub http: reqwest::Client,
+    /// For the agent endpoints tenants choose: public addresses only (`server::outbound`).
+    pub agent_http: reqwest::Client,
+    pub allowed_private_hosts: crate::server::outbound::AllowedHosts,
     /// Bot Framework tokens by app id, with when to stop using them.
     pub teams_tokens: Arc<tokio::sync::Mutex<HashMap<String, (String, Instant)>>>,
     /// Bot Framework's signing keys, refetched when stale or when an unknown key id shows up.
@@ -108,9 +111,12 @@ pub struct ChatClients {
 }
 
 impl ChatClients {
-    pub fn new() -> anyhow::Result<Self> {
+    pub fn new(allowed_private_agent_hosts: &[String]) -> anyhow::Result<Self> {
+        let allowed = crate::server::outbound::AllowedHosts::new(allowed_private_agent_hosts);
         Ok(Self {
             http: super::http_client()?,
+            agent_http: crate::server::outbound::client(&allowed)?,
+            allowed_private_hosts: allowed,
             teams_tokens: Default::default(),
             botframework_keys: Default::default(),
         })

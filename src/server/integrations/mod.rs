@@ -30,12 +30,12 @@ impl ProviderFailure {
     }
 
     /// From an HTTP answer that was not a success: 429 and 5xx may pass, other refusals will not.
+    /// The remote's body is not kept: its raw words are shown to nobody.
     pub async fn from_response(provider: &str, response: reqwest::Response) -> Self {
         let status = response.status();
         let retry_after_ms = retry_after_ms(&response);
-        let detail: String = response.text().await.unwrap_or_default().chars().take(300).collect();
         Self {
-            message: format!("{provider} answered {status}: {detail}"),
+            message: format!("{provider} answered {status}"),
             permanent: status.is_client_error() && status.as_u16() != 429,
             retry_after_ms,
         }
@@ -63,8 +63,9 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+/// A failed call, without the URL (a Telegram URL carries the bot token).
 fn unreachable(provider: &str, e: reqwest::Error) -> ProviderFailure {
-    ProviderFailure::transient(format!("reaching {provider}: {e}"))
+    ProviderFailure::transient(format!("reaching {provider}: {}", crate::server::outbound::without_url(&e)))
 }
 
 /// A provider's people, kept for a few minutes: listing a large workspace takes many calls

@@ -61,8 +61,9 @@ impl SlackClient {
         if !response.status().is_success() {
             return Err(ProviderFailure::from_response("Slack", response).await);
         }
-        let body: Value =
-            response.json().await.map_err(|e| ProviderFailure::transient(format!("Slack {method}: {e}")))?;
+        let body: Value = response.json().await.map_err(|e| {
+            ProviderFailure::transient(format!("Slack {method}: {}", crate::server::outbound::without_url(&e)))
+        })?;
         if body["ok"] == true {
             return Ok(body);
         }

@@ -129,8 +129,9 @@ impl TeamsClient {
                     users.extend(directory_user(user));
                 }
             }
-            // The token goes only to Graph itself, never to a link pointing elsewhere.
-            next = page["@odata.nextLink"].as_str().filter(|l| l.starts_with(&base)).map(|l| self.http.get(l));
+            // The token goes only to Graph itself, never to a link pointing elsewhere: origins
+            // are compared parsed (scheme, host, port), not as text prefixes.
+            next = page["@odata.nextLink"].as_str().filter(|l| same_origin(l, &base)).map(|l| self.http.get(l));
         }
         users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
         Ok(users)
@@ -402,7 +403,9 @@ async fn fetch_keys(
         if !response.status().is_success() {
             return Err(ProviderFailure::from_response("Bot Framework", response).await);
         }
-        response.json::<Value>().await.map_err(|e| ProviderFailure::transient(format!("Bot Framework keys: {e}")))
+        response.json::<Value>().await.map_err(|e| {
+            ProviderFailure::transient(format!("Bot Framework keys: {}", crate::server::outbound::without_url(&e)))
+        })
     };
     let metadata = get(openid_url.to_string()).await?;
     let jwks_uri =
@@ -417,4 +420,31 @@ async fn fetch_keys(
         }
     }
     Ok(keys)
+}
+
+/// Whether `link` has the origin (scheme, host, port) of `base` (RFC 6454), with no user info.
+fn same_origin(link: &str, base: &str) -> bool {
+    match (url::Url::parse(link), url::Url::parse(base)) {
+        (Ok(l), Ok(b)) => l.origin() == b.origin() && l.username().is_empty() && l.password().is_none(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::same_origin;
+
+    #[test]
+    fn paging_links_are_followed_only_to_graph_itself() {
+        let graph = "https://graph.microsoft.com";
+        assert!(same_origin("https://graph.microsoft.com/v1.0/users?$skiptoken=x", graph));
+        for elsewhere in [
+            "https://graph.microsoft.com.evil.example/v1.0/users",
+            "https://graph.microsoft.com@evil.example/v1.0/users",
+            "http://graph.microsoft.com/v1.0/users",
+            "https://graph.microsoft.com:8443/v1.0/users",
+        ] {
+            assert!(!same_origin(elsewhere, graph), "{elsewhere}");
+        }
+    }
 }

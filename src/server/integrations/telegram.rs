@@ -54,8 +54,9 @@ async fn call(http: &reqwest::Client, url: String, body: Value) -> Result<Value,
     if !status.is_success() && retry_after {
         return Err(ProviderFailure::from_response("Telegram", response).await);
     }
-    let answer: Value =
-        response.json().await.map_err(|e| ProviderFailure::transient(format!("Telegram answered {status}: {e}")))?;
+    let answer: Value = response.json().await.map_err(|e| {
+        ProviderFailure::transient(format!("Telegram answered {status}: {}", crate::server::outbound::without_url(&e)))
+    })?;
     if answer["ok"] == true {
         return Ok(answer["result"].clone());
     }

@@ -96,6 +96,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     s.outbox.poll_millis = 50;
     s.outbox.workers = 2;
     s.database.max_connections = 5;
+    // Fake agents listen on loopback, which agent endpoints may not reach unless allowed.
+    s.chat.allowed_private_agent_hosts = vec!["127.0.0.1".into()];
     s
 }
 
