@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 const BATCH: u64 = 1_000;
 const IN_FLIGHT: usize = 32;
-const TELEGRAM_SECRET: &str = "bench_secret";
+const TELEGRAM_SECRET: &str = "bench_secret_0123456789abcdefghijklmn";
 const SLACK_SIGNING: &str = "bench-signing-secret";
 
 fn settings(url: &str) -> Settings {

@@ -4,7 +4,7 @@
 const { test, expect } = require('@playwright/test');
 const { open, expectAccessible, signIn } = require('./helpers');
 
-const SECRET_TOKEN = 'e2e_webhook_secret';
+const SECRET_TOKEN = 'e2e_webhook_secret_0123456789abcdef';
 const CHAT_ID = 4242;
 
 async function recorded() {

@@ -26,6 +26,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's Content-Security-Policy names the nonce its inline scripts carry.
+    #[cfg(feature = "ssr")]
+    crate::server::headers::set_policy_for_this_page();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -108,7 +108,7 @@ impl ChatProvider {
                     key: "secret_token",
                     label: "Webhook secret token",
                     secret: true,
-                    help: "1–256 letters, digits, _ or -; give the same to setWebhook.",
+                    help: "32–256 letters, digits, _ or -; give the same to setWebhook.",
                 },
             ],
             Self::D360 => &[
@@ -117,7 +117,7 @@ impl ChatProvider {
                     key: "webhook_secret",
                     label: "Webhook secret",
                     secret: true,
-                    help: "At least 16 characters; set as the webhook's X-Onboard-Secret header.",
+                    help: "At least 32 characters; set as the webhook's X-Onboard-Secret header.",
                 },
             ],
             Self::Twilio => &[
@@ -152,10 +152,13 @@ impl ChatProvider {
             (Self::Telegram, "bot_token") => value
                 .split_once(':')
                 .is_some_and(|(id, rest)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()),
+            // A header secret is the whole of these webhooks' authentication: long enough that
+            // guessing it is hopeless (Telegram allows 1–256 characters; we ask for 32).
             (Self::Telegram, "secret_token") => {
-                value.len() <= 256 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                (MIN_HEADER_SECRET_CHARS..=256).contains(&value.len())
+                    && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
             }
-            (Self::D360, "webhook_secret") => value.len() >= 16,
+            (Self::D360, "webhook_secret") => value.len() >= MIN_HEADER_SECRET_CHARS,
             (Self::Twilio, "account_sid") => value.starts_with("AC") && value.len() == 34,
             (Self::Twilio, "from_number") => is_e164(value.strip_prefix("whatsapp:").unwrap_or(value)),
             _ => true,
@@ -287,6 +290,9 @@ pub fn check_agent_url(url: &str) -> Result<String, AppError> {
 }
 
 pub const MIN_AGENT_SECRET_CHARS: usize = 16;
+
+/// The shortest Telegram or 360dialog webhook secret accepted.
+pub const MIN_HEADER_SECRET_CHARS: usize = 32;
 
 /// Where an access request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -461,7 +467,8 @@ mod tests {
         assert!(ChatProvider::Slack.check_credential("bot_token", "xoxp-1-2").is_err());
         assert!(ChatProvider::Telegram.check_credential("bot_token", "123456:ABC-def").is_ok());
         assert!(ChatProvider::Telegram.check_credential("bot_token", "abc").is_err());
-        assert!(ChatProvider::Telegram.check_credential("secret_token", "ok_secret-1").is_ok());
+        assert!(ChatProvider::Telegram.check_credential("secret_token", "ok_secret-1-0123456789abcdefghijk").is_ok());
+        assert!(ChatProvider::Telegram.check_credential("secret_token", "ok_secret-1").is_err(), "too short");
         assert!(ChatProvider::Telegram.check_credential("secret_token", "no/slash").is_err());
         assert!(ChatProvider::Twilio.check_credential("from_number", "whatsapp:+447911123456").is_ok());
         assert!(ChatProvider::Twilio.check_credential("from_number", "07911123456").is_err());

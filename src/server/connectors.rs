@@ -136,10 +136,17 @@ impl WebhookConnectors {
         }
         let connector = db::connectors::by_webhook_key(db, key).await?.map(Connector::try_from).transpose()?;
         let mut cached = self.0.lock().expect("never poisoned");
-        // Keys are random: stale entries of unknown keys must not pile up.
         cached.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
-        cached.insert(key.to_string(), (Instant::now(), connector.clone()));
+        // Only known keys are kept: requests with made-up keys cannot fill the cache.
+        if connector.is_some() {
+            cached.insert(key.to_string(), (Instant::now(), connector.clone()));
+        }
         Ok(connector)
+    }
+
+    /// How many webhook keys are cached.
+    pub fn cached(&self) -> usize {
+        self.0.lock().expect("never poisoned").len()
     }
 
     pub fn forget_all(&self) {

@@ -9,6 +9,7 @@ pub mod config;
 pub mod connectors;
 pub mod csrf;
 pub mod db;
+pub mod headers;
 pub mod integrations;
 pub mod invitations;
 pub mod jobs;

@@ -235,7 +235,7 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
         serde_json::json!({ "draft": {
             "id": null, "provider": "telegram", "name": name, "agent_url": "https://agent.example.com/in",
             "agent_secret": "agent-signing-secret-1",
-            "credentials": [["bot_token", "123:abc"], ["secret_token", "secret"]],
+            "credentials": [["bot_token", "123:abc"], ["secret_token", "authorization_matrix_secret_0123456789"]],
         }})
     };
     let connector = owner.call_json("save_connector", &connector_draft("Support")).await.unwrap().as_i64().unwrap();

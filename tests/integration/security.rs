@@ -642,6 +642,35 @@ async fn concurrent_permission_edits_lose_nothing(backend: Backend) {
     w.app.stop().await;
 }
 
+async fn pages_carry_a_content_security_policy_whose_nonce_their_scripts_use(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let page = app.visitor().page("/sign-in").await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    let html = page.text().await.unwrap();
+    let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_string();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration scripts carry the policy's nonce");
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    // Another page, another nonce.
+    let again = app.visitor().page("/sign-in").await;
+    assert_ne!(again.headers()["content-security-policy"].to_str().unwrap(), csp);
+    let api = app.visitor().client.get(format!("{}/api/whoami", app.base)).send().await.unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    app.stop().await;
+}
+
+async fn unknown_webhook_keys_do_not_fill_the_cache(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let client = reqwest::Client::new();
+    for n in 0..50 {
+        let key = format!("{n:032}");
+        let res = client.post(format!("{}/webhooks/{key}", app.base)).body("{}").send().await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+    assert_eq!(app.state.webhook_connectors.cached(), 0);
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     an_invitation_to_an_existing_account_never_sets_its_credentials,
     an_existing_account_joins_by_signing_in_and_accepting_the_agreement,
@@ -660,4 +689,6 @@ crate::on_both_databases!(
     nobody_grants_a_permission_they_lack_or_edits_their_own_role,
     two_owners_pausing_each_other_at_once_leave_one_active,
     concurrent_permission_edits_lose_nothing,
+    pages_carry_a_content_security_policy_whose_nonce_their_scripts_use,
+    unknown_webhook_keys_do_not_fill_the_cache,
 );
