@@ -114,14 +114,26 @@ pub async fn add_role(name: String) -> Result<(), AppError> {
     change.commit("role.added", &name).await
 }
 
-/// This organization's role, if it may be edited, locked until the change commits.
+/// This organization's role, if the caller may edit it, locked until the change commits. A role
+/// holding a permission the caller lacks is out of their reach: stripping it would let them act
+/// on its members (OWASP ASVS 4.0 V4.1.3).
 #[cfg(feature = "ssr")]
-async fn editable_role(change: &mut AuditedChange, org_id: i64, id: i64) -> Result<super::types::Role, AppError> {
-    let role = db::roles::get_for_update(change, org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+async fn editable_role(
+    change: &mut AuditedChange,
+    caller: &auth::Caller,
+    id: i64,
+) -> Result<super::types::Role, AppError> {
+    let role = db::roles::get_for_update(change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
     if role.locked {
         return Err(fail(AppError::Conflict(
             "The Owner role always has every permission and cannot be changed.".into(),
         )));
+    }
+    if role.permission_set().iter().any(|p| !caller.permissions.contains(p)) {
+        return Err(fail(AppError::Conflict(format!(
+            "The {} role has permissions you do not have, so you cannot change it.",
+            role.name
+        ))));
     }
     Ok(role)
 }
@@ -131,7 +143,7 @@ pub async fn rename_role(id: i64, name: String) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let name = rules::name(&name, "role name").map_err(invalid("name"))?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let role = editable_role(&mut change, caller.org_id, id).await?;
+    let role = editable_role(&mut change, &caller, id).await?;
     db::roles::rename(&mut change, caller.org_id, id, &name).await.map_err(name_taken("role"))?;
     change.commit("role.renamed", &format!("{} → {name}", role.name)).await
 }
@@ -149,7 +161,7 @@ pub async fn set_role_permission(id: i64, permission: String, granted: bool) -> 
         )));
     }
     let mut change = AuditedChange::begin(&caller).await?;
-    let role = editable_role(&mut change, caller.org_id, id).await?;
+    let role = editable_role(&mut change, &caller, id).await?;
     if role.id == caller.membership.role_id {
         return Err(fail(AppError::Conflict("You cannot change the permissions of your own role.".into())));
     }
@@ -162,7 +174,7 @@ pub async fn set_role_permission(id: i64, permission: String, granted: bool) -> 
 pub async fn delete_role(id: i64) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let role = editable_role(&mut change, caller.org_id, id).await?;
+    let role = editable_role(&mut change, &caller, id).await?;
     if role.members > 0 {
         return Err(fail(AppError::Conflict(format!(
             "{} role still has {} member(s). Give them another role first.",

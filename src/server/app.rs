@@ -147,6 +147,17 @@ async fn housekeeping(db: Db, stop: CancellationToken) {
     }
 }
 
+/// A request path as logged: the one-time token of a link page is masked, and no query string
+/// (GET server functions carry tokens there) is ever logged.
+fn loggable_path(path: &str) -> String {
+    for page in ["/register/", "/set-password/"] {
+        if path.len() > page.len() && path.starts_with(page) {
+            return format!("{page}••••");
+        }
+    }
+    path.to_string()
+}
+
 fn origin_of(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
     let host = rest.split('/').next().unwrap_or_default();
@@ -185,7 +196,9 @@ pub fn router(state: AppState) -> Router {
             super::headers::Https(settings.server.public_url.starts_with("https://")),
             super::headers::set_security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
+        }))
         .with_state(state)
 }
 

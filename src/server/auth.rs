@@ -71,13 +71,14 @@ pub async fn client_ip() -> IpAddr {
 /// with an untrusted peer the header is ignored, since any client can send one.
 pub fn client_behind(trusted: &[ipnet::IpNet], peer: IpAddr, forwarded_for: &str) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let mut client = peer;
+    // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d.
+    let mut client = peer.to_canonical();
     for hop in forwarded_for.rsplit(',') {
         if !is_trusted(&client) {
             break;
         }
         match hop.trim().parse::<IpAddr>() {
-            Ok(ip) => client = ip,
+            Ok(ip) => client = ip.to_canonical(),
             Err(_) => break,
         }
     }
@@ -375,19 +376,22 @@ pub async fn sign_in(
         return Err(fail(AppError::invalid("password", "Enter your password.")));
     }
     let security = &state.settings.security;
-    let account_subject = format!("account:{typed}");
-    let ip_subject = format!("ip:{}", network_of(ip));
+    let network = network_of(ip);
+    // An address's failures count per client network: an outsider guessing from elsewhere
+    // spends their own budget, not the one its owner signs in with.
+    let account_subject = format!("account:{typed}:{network}");
+    let ip_subject = format!("ip:{network}");
     // Each attempt takes from both budgets before the password is checked, so parallel guesses
-    // cannot all slip past a limit; a right password gives its attempt back.
+    // cannot all slip past a limit; a right password gives its attempt back. The network's
+    // budget first: a throttled network cannot create a row for every address it types.
     let window = security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
     let now = now_ms();
-    let account_ok =
-        limits::take(&state.db, &account_subject, security.max_failed_sign_ins_per_account, window, now).await?;
-    let ip_ok =
-        account_ok && limits::take(&state.db, &ip_subject, security.max_failed_sign_ins_per_ip, window, now).await?;
-    if !ip_ok {
-        if account_ok {
-            limits::refund(&state.db, &account_subject).await?;
+    let ip_ok = limits::take(&state.db, &ip_subject, security.max_failed_sign_ins_per_ip, window, now).await?;
+    let account_ok = ip_ok
+        && limits::take(&state.db, &account_subject, security.max_failed_sign_ins_per_account, window, now).await?;
+    if !account_ok {
+        if ip_ok {
+            limits::refund(&state.db, &ip_subject).await?;
         }
         return Err(fail(AppError::TooManyAttempts(format!(
             "Too many failed sign-in attempts. Wait {} minutes and try again.",

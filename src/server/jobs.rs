@@ -117,7 +117,11 @@ impl JobPayload {
             JobPayload::Invitation(i) if !keep_links => {
                 Some(JobPayload::Invitation(Invitation { link: masked_link(&i.link), ..i.clone() }))
             }
-            JobPayload::Onboarding(d) if !keep_links && d.facts.link.is_some() => {
+            // Only an email kept in the development mode was not sent; a chat message was.
+            JobPayload::Onboarding(d)
+                if d.facts.link.is_some()
+                    && !(keep_links && d.channel == crate::domain::onboarding::Channel::Email) =>
+            {
                 let mut masked = d.clone();
                 if let Some(link) = masked.facts.link.as_mut() {
                     link.url = masked_link(&link.url);
@@ -335,7 +339,12 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
             // A provider's Retry-After wins over our own backoff.
             let retry =
                 (!failure.permanent).then(|| failure.retry_after_ms.unwrap_or_else(|| backoff_ms(job.attempts)));
-            db::outbox::fail(&state.db, &job, worker, &failure.message, retry).await
+            // A code that failed for good is of use to nobody; a link may still be retried by hand.
+            let scrubbed = match &payload {
+                Ok(p @ JobPayload::Code(_)) => p.scrubbed(Readers::Admins),
+                _ => None,
+            };
+            db::outbox::fail(&state.db, &job, worker, &failure.message, retry, scrubbed.as_deref()).await
         }
     };
     match (recorded, &payload) {

@@ -4,7 +4,7 @@
 use super::auth::{fail, Caller};
 use super::db::{self, now_ms, onboarding_messages::NewMessage};
 use super::integrations::ProviderFailure;
-use super::invitations::{inviter_name, new_registration_link};
+use super::invitations::{inviter_name, may_grant, new_registration_link};
 use super::jobs::{enqueue_onboarding, JobPayload};
 use super::mail::EmailMessage;
 use super::AppState;
@@ -90,10 +90,34 @@ fn channel_of(row: &TeamMemberRow, available: ChannelsAvailable) -> (Channel, St
     (channel, address.unwrap_or_else(|| row.email.clone()))
 }
 
-/// A fresh link replaces (and so extends, or revives) an invitation: only holders of
-/// `users.manage`, who may resend invitations anyway, send one with a message.
-fn may_renew_invitations(caller: &Caller) -> bool {
-    caller.permissions.contains(crate::domain::Permission::UsersManage)
+/// The members still to register whose invitation the caller may renew. A fresh link replaces
+/// (and so extends, or revives) an invitation: only holders of `users.manage` send one with a
+/// message, as they may resend invitations anyway, and not to anyone whose role holds a
+/// permission they lack (resend refuses those too).
+struct Renewable {
+    may_renew: bool,
+    out_of_reach: std::collections::HashSet<i64>,
+}
+
+impl Renewable {
+    async fn for_caller(state: &AppState, caller: &Caller) -> Result<Self, AppError> {
+        let may_renew = caller.permissions.contains(crate::domain::Permission::UsersManage);
+        if !may_renew {
+            return Ok(Self { may_renew, out_of_reach: Default::default() });
+        }
+        let higher: Vec<i64> = db::roles::permissions(&state.db, caller.org_id)
+            .await?
+            .into_iter()
+            .filter(|(_, stored)| !may_grant(&caller.permissions, &crate::domain::PermissionSet::parse(stored)))
+            .map(|(id, _)| id)
+            .collect();
+        let out_of_reach = db::memberships::unregistered_with_roles(&state.db, caller.org_id, &higher).await?;
+        Ok(Self { may_renew, out_of_reach })
+    }
+
+    fn gets_link(&self, row: &TeamMemberRow) -> bool {
+        self.may_renew && needs_link(row) && !self.out_of_reach.contains(&row.membership_id)
+    }
 }
 
 fn needs_link(row: &TeamMemberRow) -> bool {
@@ -113,7 +137,7 @@ pub async fn plan(
     let audience = audience(state, caller, team, member).await?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let available = channels_available(state);
-    let may_renew = may_renew_invitations(caller);
+    let renewable = Renewable::for_caller(state, caller).await?;
     Ok(MessagePlan {
         audience: audience.name,
         team_id: audience.team_id,
@@ -133,7 +157,7 @@ pub async fn plan(
                 first_name: row.first_name.clone(),
                 email: row.email.clone(),
                 channel: channel_of(row, available).0,
-                needs_link: may_renew && needs_link(row),
+                needs_link: renewable.gets_link(row),
                 still_to_register: needs_link(row),
             })
             .collect(),
@@ -155,7 +179,7 @@ pub async fn send(
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let (available, sender) = (channels_available(state), inviter_name(caller));
-    let may_renew = may_renew_invitations(caller);
+    let renewable = Renewable::for_caller(state, caller).await?;
 
     let mut tx = state.db.begin().await?;
     let send_id =
@@ -163,7 +187,7 @@ pub async fn send(
             .await?;
     for row in &audience.rows {
         let (channel, to) = channel_of(row, available);
-        let link = (may_renew && needs_link(row)).then(|| new_registration_link(state));
+        let link = renewable.gets_link(row).then(|| new_registration_link(state));
         let message_id = db::onboarding_messages::create(
             &mut tx,
             &NewMessage {

@@ -40,7 +40,23 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
+    let first = s[0];
+    let v4_in = |hi: u16, lo: u16| Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+    // Addresses that carry an IPv4 address are judged by it: NAT64 (64:ff9b::/96, RFC 6052;
+    // 64:ff9b:1::/48, RFC 8215), 6to4 (2002::/16, RFC 3056) and IPv4-compatible (::a.b.c.d).
+    let embedded = if s[0] == 0x64 && s[1] == 0xff9b {
+        Some(v4_in(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(v4_in(s[1], s[2]))
+    } else if s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified() {
+        Some(v4_in(s[6], s[7]))
+    } else {
+        None
+    };
+    if embedded.is_some_and(forbidden_v4) {
+        return true;
+    }
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
@@ -100,6 +116,8 @@ pub fn client(allowed: &AllowedHosts) -> anyhow::Result<reqwest::Client> {
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve names itself, past the resolver below.
+        .no_proxy()
         .dns_resolver(Arc::new(PublicOnly(allowed.clone())))
         .build()?)
 }
@@ -193,6 +211,9 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "255.255.255.255",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::1",
+            "::7f00:1",
         ] {
             assert!(forbidden(ip.parse().unwrap()), "{ip}");
         }

@@ -147,7 +147,8 @@ pub async fn save_details(
     let mobile = e164(&d.mobile).map_err(|r| fail(AppError::invalid("mobile", r)))?;
     password::check(d.password.expose()).map_err(|r| fail(AppError::invalid("password", r)))?;
     let password_hash = hash_password(d.password).await?;
-    let previous = draft(session, &link).await?;
+    // A proof of the second factor stands only for the mobile number it may have gone to.
+    let previous = draft(session, &link).await?.filter(|p| p.mobile == mobile);
     let draft = Draft {
         invitation_id: link.id,
         first_name,
@@ -262,6 +263,11 @@ pub async fn send_registration_code(
     let Some(mut d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
     };
+    // A new choice of factor must be proven afresh.
+    if d.code_channel.as_deref() != Some(channel) {
+        d.second_factor_proven = false;
+        d.totp_step = None;
+    }
     let to = match channel {
         "totp" => {
             let secret = d.totp_secret.get_or_insert_with(totp::new_secret).clone();

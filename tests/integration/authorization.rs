@@ -399,10 +399,75 @@ async fn a_paused_member_is_signed_out_at_their_next_request(backend: Backend) {
     app.stop().await;
 }
 
+/// Custom roles holding exactly one permission each: every protected function lets in exactly
+/// the roles holding one of the permissions it names, and refuses the rest with 403.
+async fn custom_roles_with_partial_permissions_reach_exactly_their_functions(backend: Backend) {
+    let app = start(backend).await;
+    let (org, ids) = acme(&app).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    for permission in Permission::ALL {
+        let name = format!("Only {permission}");
+        owner.call("add_role", &[("name", &name)]).await.unwrap();
+        let role: i64 = sqlx::query_scalar("SELECT id FROM roles WHERE org_id = $1 AND name = $2")
+            .bind(org)
+            .bind(&name)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        let key = permission.to_string();
+        owner
+            .call("set_role_permission", &[("id", &role.to_string()), ("permission", &key), ("granted", "true")])
+            .await
+            .unwrap();
+        let email = format!("only-{}@acme.example", key.replace('.', "-"));
+        app.add_member(org, &email, PASSWORD, &name).await;
+        let member = app.visitor();
+        member.sign_in(&email, PASSWORD).await.unwrap();
+        for (endpoint, is_get, needs, args) in PROTECTED {
+            // Only read-only functions are called when allowed: changes would disturb the ids.
+            let allowed = needs.contains(&key.as_str());
+            if allowed && !is_get {
+                continue;
+            }
+            let answer = call(&member, endpoint, *is_get, args, &ids).await;
+            if allowed {
+                assert!(!matches!(answer, Err((403, _))), "{name} calling {endpoint}: {answer:?}");
+            } else {
+                assert!(matches!(answer, Err((403, AppError::NotAllowed))), "{name} calling {endpoint}: {answer:?}");
+            }
+        }
+    }
+    app.stop().await;
+}
+
+/// The OAuth routes act only for a signed-in member; webhooks only for a known connector's key.
+async fn oauth_and_webhook_routes_refuse_strangers(backend: Backend) {
+    let app = start(backend).await;
+    acme(&app).await;
+    let stranger = app.visitor();
+    for path in ["/oauth/slack/start", "/oauth/teams/start", "/oauth/slack/callback?code=x&state=y"] {
+        let res = stranger.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 303, "{path}");
+        assert_eq!(res.headers()["location"], "/sign-in", "{path}");
+    }
+    let webhook = stranger
+        .client
+        .post(format!("{}/webhooks/not-a-connector-key-at-all-0000", app.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(webhook.status().as_u16(), 404);
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     every_server_function_is_listed_here_as_public_or_protected,
     signed_out_callers_are_refused_by_every_protected_function,
     members_without_the_permission_are_refused_by_every_protected_function,
     owners_of_another_organization_cannot_touch_this_one,
     a_paused_member_is_signed_out_at_their_next_request,
+    custom_roles_with_partial_permissions_reach_exactly_their_functions,
+    oauth_and_webhook_routes_refuse_strangers,
 );

@@ -155,7 +155,7 @@ async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend)
     for attempt in 1..=3 {
         let job = outbox::claim(&db, "w", 60_000).await.unwrap().expect("due again at once with a zero delay");
         assert_eq!(job.attempts, attempt);
-        outbox::fail(&db, &job, "w", "connection refused", Some(0)).await.unwrap();
+        outbox::fail(&db, &job, "w", "connection refused", Some(0), None).await.unwrap();
     }
     assert!(outbox::claim(&db, "w", 60_000).await.unwrap().is_none());
     let (status, error): (String, Option<String>) =

@@ -109,6 +109,30 @@ async fn an_invitation_to_an_existing_account_never_sets_its_credentials(backend
     w.app.stop().await;
 }
 
+async fn an_owner_who_has_not_set_a_password_yet_cannot_be_taken_over(backend: Backend) {
+    let w = two_orgs(backend).await;
+    // Gamma's Owner, made by `onboard owner create`, has not used their set-password link yet.
+    onboard::server::bootstrap::create_owner(&w.app.state, "fresh@gamma.example", Some("Gamma")).await.unwrap();
+    let token = w.beta_invites("fresh@gamma.example").await;
+    let attacker = w.app.visitor();
+    assert_eq!(attacker.get("registration", &[("token", &token)]).await.unwrap()["step"], "SignIn");
+    let details = [
+        ("token", token.as_str()),
+        ("first_name", "Mallory"),
+        ("last_name", "Attacker"),
+        ("mobile", "+447911123456"),
+        ("password", "the attacker's own passphrase"),
+    ];
+    assert!(is_conflict(&attacker.call("register_details", &details).await));
+    let hash: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM accounts WHERE email = 'fresh@gamma.example'")
+            .fetch_one(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    assert!(hash.is_none());
+    w.app.stop().await;
+}
+
 async fn an_existing_account_joins_by_signing_in_and_accepting_the_agreement(backend: Backend) {
     let w = two_orgs(backend).await;
     w.beta_owner.call("publish_eula", &[("body", "Beta's terms.")]).await.unwrap();
@@ -508,6 +532,9 @@ async fn resend_revoke_and_reset_refuse_a_target_who_outranks_the_caller(backend
         let refused = admin.call(endpoint, &[("id", &co_owner.to_string())]).await;
         assert!(is_conflict(&refused), "{endpoint}: {refused:?}");
     }
+    // Nor may a message carry a fresh link to them.
+    let plan = admin.get("plan_message", &[("member", &co_owner.to_string())]).await.unwrap();
+    assert_eq!(plan["recipients"][0]["needs_link"], false, "{plan}");
     let reset = admin.call("reset_second_factor", &[("id", &owner_membership.to_string())]).await;
     assert!(is_conflict(&reset), "{reset:?}");
     assert_eq!(w.membership_status("co-owner@beta.example", w.beta).await, "pending");
@@ -559,6 +586,15 @@ async fn nobody_grants_a_permission_they_lack_or_edits_their_own_role(backend: B
     )
     .await
     .unwrap();
+    // A role holding what the caller lacks is out of reach, even to take permissions away.
+    let manager = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Manager' AND org_id = $1", w.beta).await;
+    let strip = k
+        .call(
+            "set_role_permission",
+            &[("id", &manager.to_string()), ("permission", "users.invite"), ("granted", "false")],
+        )
+        .await;
+    assert!(is_conflict(&strip), "{strip:?}");
     let stored = |id: i64| {
         let db = w.app.state.db.pool.clone();
         async move {
@@ -673,6 +709,7 @@ async fn unknown_webhook_keys_do_not_fill_the_cache(backend: Backend) {
 
 crate::on_both_databases!(
     an_invitation_to_an_existing_account_never_sets_its_credentials,
+    an_owner_who_has_not_set_a_password_yet_cannot_be_taken_over,
     an_existing_account_joins_by_signing_in_and_accepting_the_agreement,
     joining_while_signed_in_as_someone_else_is_refused,
     a_link_whose_membership_is_no_longer_pending_does_nothing,

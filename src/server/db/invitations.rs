@@ -137,7 +137,8 @@ pub struct Link {
     pub require_2fa: bool,
     /// The membership's status: only a Pending one can be joined through a link.
     pub membership_status: String,
-    /// Whether the account already has a password: such a person joins by signing in.
+    /// Whether the account is already someone's: it has a password, or is a member somewhere
+    /// (an Owner who has not yet used their set-password link). Such a person joins by signing in.
     #[sqlx(try_from = "super::Flag")]
     pub registered: bool,
 }
@@ -147,7 +148,8 @@ pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sq
     sqlx::query_as(
         "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
                 o.name AS org_name, o.require_2fa, m.status AS membership_status,
-                CASE WHEN a.password_hash IS NULL THEN 0 ELSE 1 END AS registered
+                CASE WHEN a.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM memberships own
+                     WHERE own.account_id = a.id AND own.status IN ('active', 'inactive')) THEN 1 ELSE 0 END AS registered
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
               JOIN accounts a ON a.id = m.account_id
          WHERE i.token_hash = $1",

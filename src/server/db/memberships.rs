@@ -50,6 +50,26 @@ pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<(Vec<MemberR
     Ok((rows, total))
 }
 
+/// The organization's members still to register (Pending or Expired) whose role is one of `roles`.
+pub async fn unregistered_with_roles(
+    db: &super::Db,
+    org_id: i64,
+    roles: &[i64],
+) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    if roles.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders = (0..roles.len()).map(|i| format!("${}", i + 2)).collect::<Vec<_>>().join(", ");
+    let sql = format!(
+        "SELECT id FROM memberships WHERE org_id = $1 AND status IN ('pending', 'expired') AND role_id IN ({placeholders})"
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(org_id);
+    for role in roles {
+        query = query.bind(*role);
+    }
+    Ok(query.fetch_all(&db.pool).await?.into_iter().collect())
+}
+
 /// How many memberships the account has in organizations other than `org_id` (any status but
 /// an invitation that lapsed or was withdrawn).
 pub async fn count_elsewhere(

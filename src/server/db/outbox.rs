@@ -96,12 +96,15 @@ pub async fn complete(
 }
 
 /// Records a failed attempt: due again after `retry_in_ms`, or failed for good when none are left.
+/// `scrubbed` replaces the payload if the job fails for good and carried a one-time code, which
+/// no retry could still use.
 pub async fn fail(
     db: &Db,
     job: &ClaimedJob,
     worker: &str,
     error: &str,
     retry_in_ms: Option<i64>,
+    scrubbed: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let (status, run_at) = match retry_in_ms {
@@ -110,7 +113,8 @@ pub async fn fail(
     };
     sqlx::query(
         "UPDATE outbox_jobs SET status = $3, run_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL,
-                done_at = CASE WHEN $3 = 'failed' THEN $4 ELSE NULL END
+                done_at = CASE WHEN $3 = 'failed' THEN $4 ELSE NULL END,
+                payload = CASE WHEN $3 = 'failed' THEN COALESCE($6, payload) ELSE payload END
          WHERE id = $1 AND locked_by = $2",
     )
     .bind(job.id)
@@ -118,6 +122,7 @@ pub async fn fail(
     .bind(status)
     .bind(run_at)
     .bind(error)
+    .bind(scrubbed)
     .execute(&db.pool)
     .await?;
     Ok(())

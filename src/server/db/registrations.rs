@@ -15,8 +15,8 @@ pub struct CompletedAccount<'a> {
     pub totp: Option<(&'a str, i64)>,
 }
 
-/// Sets the credentials of an account that has none; false if it already has a password, which
-/// registering never replaces (its owner joins by signing in).
+/// Sets the credentials of an account that has none; false if it already has a password or is
+/// a member somewhere, which registering never takes over (its owner joins by signing in).
 pub async fn complete_account(
     tx: &mut Transaction<'static, Any>,
     account_id: i64,
@@ -26,7 +26,8 @@ pub async fn complete_account(
         "UPDATE accounts SET first_name = $2, last_name = $3, mobile = $4, password_hash = $5,
                 second_factor = COALESCE($6, second_factor),
                 totp_secret = COALESCE($7, totp_secret), totp_last_step = COALESCE($8, totp_last_step)
-         WHERE id = $1 AND password_hash IS NULL",
+         WHERE id = $1 AND password_hash IS NULL
+           AND NOT EXISTS (SELECT 1 FROM memberships WHERE account_id = $1 AND status IN ('active', 'inactive'))",
     )
     .bind(account_id)
     .bind(a.first_name)

@@ -13,6 +13,11 @@ pub async fn list(db: &Db, org_id: i64) -> Result<Vec<Role>, sqlx::Error> {
     .await
 }
 
+/// Every role of the organization with its stored permissions: (id, permissions).
+pub async fn permissions(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, permissions FROM roles WHERE org_id = $1").bind(org_id).fetch_all(&db.pool).await
+}
+
 pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO roles (org_id, name, permissions, locked, created_at) VALUES ($1, $2, '', FALSE, $3) RETURNING id",
