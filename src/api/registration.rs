@@ -46,8 +46,13 @@ pub async fn verify_registration_code(token: String, code: String) -> Result<Reg
 #[server(endpoint = "complete_registration")]
 pub async fn complete_registration(token: String, eula: Option<i64>, accept: Option<String>) -> Result<(), AppError> {
     let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
-    let session = auth::session().await?;
-    registration::complete(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+    let acceptance = registration::Acceptance {
+        eula_version_id: eula,
+        accepted: accept.is_some(),
+        ip: &ip,
+        user_agent: &user_agent,
+    };
+    registration::complete(&state(), &auth::session().await?, &token, &acceptance).await
 }
 
 /// Joins the inviting organization with an existing account: the caller must be signed in as
@@ -59,8 +64,13 @@ pub async fn join_organization(
     accept: Option<String>,
 ) -> Result<SignInOutcome, AppError> {
     let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
-    let session = auth::session().await?;
-    registration::join(&state(), &session, &token, eula, accept.is_some(), &ip, &user_agent).await
+    let acceptance = registration::Acceptance {
+        eula_version_id: eula,
+        accepted: accept.is_some(),
+        ip: &ip,
+        user_agent: &user_agent,
+    };
+    registration::join(&state(), &auth::session().await?, &token, &acceptance).await
 }
 
 /// The browser's User-Agent, as recorded with an agreement's acceptance (at most 400 characters).

@@ -122,20 +122,7 @@ fn JoinStep(info: RegistrationInfo, token: String) -> impl IntoView {
         <FormError error=action_error(action)/>
         <ActionForm action=action>
             <input type="hidden" name="token" value=token/>
-            {match info.eula {
-                Some(eula) => view! {
-                    <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
-                    <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>
-                    <input type="hidden" name="eula" value=eula.id.to_string()/>
-                    <div class="field field-check">
-                        <input id="accept-eula" name="accept" type="checkbox" required aria-describedby="accept-error"/>
-                        <label for="accept-eula">"I have read and accept the agreement"</label>
-                    </div>
-                    <FieldError id="accept-error" message=accept_error/>
-                }
-                .into_any(),
-                None => ().into_any(),
-            }}
+            {info.eula.map(|eula| view! { <Agreement eula error=accept_error/> })}
             <button type="submit" class="button-primary" disabled=move || action.pending().get()>
                 {format!("Join {org}")}
             </button>
@@ -259,14 +246,7 @@ fn EulaStep(info: RegistrationInfo, token: String) -> impl IntoView {
             <input type="hidden" name="token" value=token/>
             {match info.eula {
                 Some(eula) => view! {
-                    <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
-                    <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>
-                    <input type="hidden" name="eula" value=eula.id.to_string()/>
-                    <div class="field field-check">
-                        <input id="accept-eula" name="accept" type="checkbox" required aria-describedby="accept-error"/>
-                        <label for="accept-eula">"I have read and accept the agreement"</label>
-                    </div>
-                    <FieldError id="accept-error" message=accept_error/>
+                    <Agreement eula error=accept_error/>
                     <button type="submit" class="button-primary">"Accept and finish"</button>
                 }
                 .into_any(),
@@ -277,5 +257,20 @@ fn EulaStep(info: RegistrationInfo, token: String) -> impl IntoView {
                 .into_any(),
             }}
         </ActionForm>
+    }
+}
+
+/// The agreement's text and the box that accepts exactly this version.
+#[component]
+fn Agreement(eula: crate::api::types::EulaVersion, error: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
+        <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>
+        <input type="hidden" name="eula" value=eula.id.to_string()/>
+        <div class="field field-check">
+            <input id="accept-eula" name="accept" type="checkbox" required aria-describedby="accept-error"/>
+            <label for="accept-eula">"I have read and accept the agreement"</label>
+        </div>
+        <FieldError id="accept-error" message=error/>
     }
 }

@@ -316,17 +316,20 @@ pub async fn verify_registration_code(
     Ok(next_step(&link, &Some(d)))
 }
 
+/// An agreement's acceptance as the browser sent it, and what is recorded with it.
+pub struct Acceptance<'a> {
+    /// The version the person read.
+    pub eula_version_id: Option<i64>,
+    /// The agreement's checkbox was ticked.
+    pub accepted: bool,
+    pub ip: &'a str,
+    /// At most 400 characters.
+    pub user_agent: &'a str,
+}
+
 /// The last step: accept the current EULA; the link is spent, the account completed, the
 /// membership made Active and the person signed in, all or nothing.
-pub async fn complete(
-    state: &AppState,
-    session: &Session,
-    token: &str,
-    eula_version_id: Option<i64>,
-    accepted: bool,
-    ip: &str,
-    user_agent: &str,
-) -> Result<(), AppError> {
+pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acceptance<'_>) -> Result<(), AppError> {
     let link = registrable_link(state, token).await?;
     let Some(d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
@@ -334,7 +337,7 @@ pub async fn complete(
     if link.require_2fa && !d.second_factor_proven {
         return Err(fail(AppError::Conflict("Confirm the code we sent you first.".into())));
     }
-    let current = accepted_eula(state, &link, eula_version_id, accepted).await?;
+    let current = accepted_eula(state, &link, a).await?;
     let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
@@ -358,7 +361,7 @@ pub async fn complete(
         return Err(fail(AppError::Conflict(already_registered(&link))));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, a.ip, a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;
@@ -374,15 +377,14 @@ pub async fn complete(
 async fn accepted_eula(
     state: &AppState,
     link: &Link,
-    eula_version_id: Option<i64>,
-    accepted: bool,
+    a: &Acceptance<'_>,
 ) -> Result<Option<crate::api::types::EulaVersion>, AppError> {
     let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
     if let Some(eula) = &current {
-        if !accepted {
+        if !a.accepted {
             return Err(fail(AppError::invalid("accept", "You need to accept the agreement to continue.")));
         }
-        if eula_version_id != Some(eula.id) {
+        if a.eula_version_id != Some(eula.id) {
             return Err(fail(AppError::Conflict(
                 "A newer version of the agreement was just published. Read it and accept again.".into(),
             )));
@@ -399,10 +401,7 @@ pub async fn join(
     state: &AppState,
     session: &Session,
     token: &str,
-    eula_version_id: Option<i64>,
-    accepted: bool,
-    ip: &str,
-    user_agent: &str,
+    a: &Acceptance<'_>,
 ) -> Result<SignInOutcome, AppError> {
     let link = usable_link(state, token).await?;
     let Some(caller) = caller_of(state, session).await? else {
@@ -412,13 +411,13 @@ pub async fn join(
         tracing::info!(account = caller.account_id, invitation = link.id, "join refused: another account's invitation");
         return Err(fail(AppError::NotAllowed));
     }
-    let current = accepted_eula(state, &link, eula_version_id, accepted).await?;
+    let current = accepted_eula(state, &link, a).await?;
     let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, ip, user_agent).await?;
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, a.ip, a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;
