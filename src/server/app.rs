@@ -130,7 +130,7 @@ impl Application {
     }
 }
 
-/// Drops expired sessions and old sign-in failures once an hour.
+/// Drops expired sessions and lapsed attempt limits once an hour.
 async fn housekeeping(db: Db, stop: CancellationToken) {
     loop {
         let now = db::now_ms();
@@ -138,7 +138,7 @@ async fn housekeeping(db: Db, stop: CancellationToken) {
             tracing::warn!(error = %e, "pruning sessions failed");
         }
         if let Err(e) = db::limits::prune(&db, now - crate::domain::time::DAY_MS).await {
-            tracing::warn!(error = %e, "pruning sign-in failures failed");
+            tracing::warn!(error = %e, "pruning attempt limits failed");
         }
         tokio::select! {
             _ = stop.cancelled() => return,

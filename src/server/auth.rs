@@ -49,10 +49,8 @@ pub async fn session() -> Result<Session, AppError> {
 /// The client's address: the connection's peer, or, when the peer is one of
 /// `server.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not a trusted proxy.
 pub async fn client_ip() -> IpAddr {
-    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
-        .await
-        .map(|info| info.0.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    // Everything read from context is read before the await, and never with `expect_context`.
+    let trusted = use_context::<AppState>().map(|s| s.settings.server.trusted_proxies.clone()).unwrap_or_default();
     let forwarded = use_context::<http::request::Parts>()
         .map(|parts| {
             parts
@@ -64,7 +62,11 @@ pub async fn client_ip() -> IpAddr {
                 .join(",")
         })
         .unwrap_or_default();
-    client_behind(&state().settings.server.trusted_proxies, peer, &forwarded)
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<SocketAddr>>()
+        .await
+        .map(|info| info.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    client_behind(&trusted, peer, &forwarded)
 }
 
 /// Walks `X-Forwarded-For` from the right (the hop nearest us) while the hop is a trusted proxy;
