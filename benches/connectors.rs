@@ -52,9 +52,9 @@ async fn server() -> (AppState, String, String) {
     let owner = bootstrap::create_owner(&state, "owner@bench.example", Some("Bench")).await.unwrap();
     let mut tx = state.db.begin().await.unwrap();
     let telegram = draft("telegram", "Telegram", &[("bot_token", "1:bench"), ("secret_token", TELEGRAM_SECRET)]);
-    let telegram = connectors::create(&mut tx, owner.org_id, &telegram).await.unwrap();
+    let telegram = connectors::create(&mut tx, &state.db.key, owner.org_id, &telegram).await.unwrap();
     let slack = draft("slack", "Slack", &[("bot_token", "xoxb-bench"), ("signing_secret", SLACK_SIGNING)]);
-    let slack = connectors::create(&mut tx, owner.org_id, &slack).await.unwrap();
+    let slack = connectors::create(&mut tx, &state.db.key, owner.org_id, &slack).await.unwrap();
     onboard::server::db::connectors::set_policy(&mut tx, owner.org_id, slack, "onboarding", "Please wait.")
         .await
         .unwrap();

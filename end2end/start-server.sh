@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 mkdir -p target/e2e
-rm -f target/e2e/onboard.db target/e2e/onboard.db-wal target/e2e/onboard.db-shm target/e2e/server.log
+rm -f target/e2e/onboard.db target/e2e/onboard.db-wal target/e2e/onboard.db-shm target/e2e/onboard.db.key target/e2e/server.log
 export ONBOARD_SITE_ADDR=127.0.0.1:3100
 export ONBOARD_PUBLIC_URL=http://127.0.0.1:3100
 export ONBOARD_SITE_ROOT=target/site

@@ -32,6 +32,20 @@ async fn main() -> std::process::ExitCode {
             }),
             Err(e) => Err(e),
         },
+        cli::Command::GenerateKey => {
+            println!("{}", onboard::server::sealing::ServerKey::generate().1.expose());
+            Ok(())
+        }
+        cli::Command::RotateKey => {
+            let new_key = std::env::var("ONBOARD_NEW_SECRET_KEY").ok().filter(|k| !k.trim().is_empty());
+            onboard::server::keys::rotate(&settings, new_key.as_deref()).await.map(|r| {
+                println!("Re-encrypted {} stored secrets: key {} replaced key {}.", r.resealed, r.new_id, r.old_id);
+                match r.source {
+                    onboard::server::keys::KeySource::File(path) => println!("The new key is in {}.", path.display()),
+                    _ => println!("Start every instance with ONBOARD_SECRET_KEY set to the new key."),
+                }
+            })
+        }
         cli::Command::Serve => serve(settings).await,
     };
     match outcome {

@@ -61,13 +61,13 @@ pub async fn save_connector(draft: ConnectorDraft) -> Result<i64, AppError> {
     let mut change = AuditedChange::begin(&caller).await?;
     let (id, action) = match &before {
         None => {
-            let id = connectors::create(&mut change, caller.org_id, &checked)
+            let id = connectors::create(&mut change, &state().db.key, caller.org_id, &checked)
                 .await
                 .map_err(|e| name_taken(e, &checked.name))?;
             (id, "connector.create")
         }
         Some(c) => {
-            connectors::update(&mut change, caller.org_id, c.id, &checked)
+            connectors::update(&mut change, &state().db.key, caller.org_id, c.id, &checked)
                 .await
                 .map_err(|e| name_taken(e, &checked.name))?;
             (c.id, "connector.update")

@@ -51,9 +51,7 @@ impl FromRef<AppState> for LeptosOptions {
 
 impl AppState {
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
-        let database = &settings.database;
-        let db = Db::connect(database.url.expose(), database.max_connections, database.acquire_timeout_seconds).await?;
-        db.migrate().await?;
+        let db = Db::open(&settings).await?;
         let mailer = Mailer::from_settings(&settings.mail)?;
         let sms = super::sms::SmsSender::from_settings(&settings.sms)?;
         let slack = super::integrations::slack::SlackClient::from_settings(&settings.slack)?;
@@ -196,10 +194,24 @@ pub fn router(state: AppState) -> Router {
             super::headers::Https(settings.server.public_url.starts_with("https://")),
             super::headers::set_security_headers,
         ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(answer_panic))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
         .with_state(state)
+}
+
+/// A panic in a handler becomes a logged error and a plain 500, instead of a dropped
+/// connection the browser reports as a network failure.
+fn answer_panic(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = message, "a request handler panicked");
+    let answer = (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.");
+    axum::response::IntoResponse::into_response(answer)
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {

@@ -480,7 +480,7 @@ async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str)
         )));
     }
     let secret = db::accounts::totp_secret(&state.db, account_id).await?.ok_or(AppError::Internal)?;
-    let Some(step) = super::totp::matching_step(&secret, code, now_ms()) else {
+    let Some(step) = super::totp::matching_step(secret.expose(), code, now_ms()) else {
         return Err(fail(AppError::invalid("code", "That is not the code your authenticator app shows now.")));
     };
     if !db::accounts::spend_totp_step(&state.db, account_id, step).await? {

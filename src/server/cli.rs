@@ -4,6 +4,8 @@ pub enum Command {
     Serve,
     Migrate,
     CreateOwner { email: String, organization: Option<String> },
+    GenerateKey,
+    RotateKey,
     Help,
 }
 
@@ -14,6 +16,11 @@ pub const USAGE: &str = "Usage:
                                             make ADDRESS an Owner (of a new organization NAME,
                                             or of the first organization) and print a one-time
                                             link to set the password
+  onboard keys generate                     print a new secret key (for ONBOARD_SECRET_KEY)
+  onboard keys rotate                       re-encrypt every stored secret under a new key: a new
+                                            key file, or ONBOARD_NEW_SECRET_KEY when the key is
+                                            ONBOARD_SECRET_KEY. Stop every instance first; everyone
+                                            signs in again afterwards
 Configuration: Leptos.toml (or ONBOARD_CONFIG) and environment variables; see the README.";
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -21,6 +28,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     match words.as_slice() {
         [] | ["serve"] => Ok(Command::Serve),
         ["migrate"] => Ok(Command::Migrate),
+        ["keys", "generate"] => Ok(Command::GenerateKey),
+        ["keys", "rotate"] => Ok(Command::RotateKey),
         ["help" | "--help" | "-h"] => Ok(Command::Help),
         ["owner", "create", rest @ ..] => {
             let (mut email, mut organization) = (None, None);
@@ -61,5 +70,7 @@ mod tests {
         assert!(parse(&args("owner create --email")).is_err());
         assert!(parse(&args("owner create --email a@b.co --bogus x")).is_err());
         assert!(matches!(parse(&args("")), Ok(Command::Serve)));
+        assert!(matches!(parse(&args("keys rotate")), Ok(Command::RotateKey)));
+        assert!(parse(&args("keys")).is_err());
     }
 }

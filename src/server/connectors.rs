@@ -6,6 +6,7 @@ use super::db::{self, chat_messages::NewChatMessage, connectors::StoredConnector
 use super::integrations::chat::{self, InboundMessage, ReplyAddress};
 use super::integrations::ProviderFailure;
 use super::jobs::{enqueue_chat, JobPayload};
+use super::sealing::ServerKey;
 use super::secret::Secret;
 use super::AppState;
 use crate::api::types::{ConnectorCard, ConnectorDraft, CredentialView};
@@ -210,9 +211,15 @@ pub fn new_webhook_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, d: &CheckedDraft) -> Result<i64, sqlx::Error> {
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
+    org_id: i64,
+    d: &CheckedDraft,
+) -> Result<i64, sqlx::Error> {
     db::connectors::create(
         tx,
+        key,
         &db::connectors::NewConnector {
             org_id,
             provider: d.provider.key(),
@@ -228,11 +235,12 @@ pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, d: &Checked
 
 pub async fn update(
     tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
     org_id: i64,
     id: i64,
     d: &CheckedDraft,
 ) -> Result<bool, sqlx::Error> {
-    db::connectors::update(tx, org_id, id, &d.name, &d.agent_url, &d.agent_secret, &d.credentials.to_json()).await
+    db::connectors::update(tx, key, org_id, id, &d.name, &d.agent_url, &d.agent_secret, &d.credentials.to_json()).await
 }
 
 /// What became of an inbound message.

@@ -117,7 +117,7 @@ pub async fn send_batch(
         .iter()
         .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
         .collect::<Result<Vec<_>, AppError>>()?;
-    db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+    db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &items).await?;
     db::audit::record(
         &mut tx,
         caller.org_id,

@@ -248,6 +248,7 @@ async fn enqueue(
     let json = serde_json::to_string(&payload).expect("job payloads always serialize");
     db::outbox::enqueue(
         tx,
+        &state.db.key,
         &db::outbox::NewJob {
             org_id: Some(org_id),
             kind: payload.kind(),

@@ -357,7 +357,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
         totp,
     };
     // Conditional on the account having no password, whatever the browser sent before.
-    if !db::registrations::complete_account(&mut tx, link.account_id, &account).await? {
+    if !db::registrations::complete_account(&mut tx, &state.db.key, link.account_id, &account).await? {
         return Err(fail(AppError::Conflict(already_registered(&link))));
     }
     if let Some(eula) = &current {

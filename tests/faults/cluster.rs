@@ -13,6 +13,8 @@ pub const PASSWORD: &str = "a long enough passphrase";
 /// One database with an organization whose Owner has `PASSWORD`.
 pub struct Cluster {
     pub database_url: String,
+    /// The server key every instance shares.
+    pub secret_key: String,
     pub area: i64,
     pub role: i64,
     /// For the test's own reads; the instances have their own pools.
@@ -26,20 +28,23 @@ impl Cluster {
             return None;
         }
         let database_url = common::fresh_database_url(Backend::Postgres).await;
-        let state = AppState::new(common::test_settings(&database_url)).await.expect("migrations apply");
+        let settings = common::test_settings(&database_url);
+        let secret_key = settings.security.secret_key.expose().to_string();
+        let state = AppState::new(settings).await.expect("migrations apply");
         let owner = bootstrap::create_owner(&state, OWNER, Some("Scale")).await.unwrap();
         common::set_password(&state, OWNER, PASSWORD).await;
         let db = state.db.pool.clone();
         let id = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).bind(owner.org_id).fetch_one(&db);
         let area = id("SELECT id FROM service_areas WHERE org_id = $1").await.unwrap();
         let role = id("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'").await.unwrap();
-        Some(Self { database_url, area, role, db })
+        Some(Self { database_url, secret_key, area, role, db })
     }
 
     /// The settings every instance of this cluster shares, as environment variables.
     pub fn env(&self, sink: &SmtpSink) -> Vec<(&'static str, String)> {
         vec![
             ("DATABASE_URL", self.database_url.clone()),
+            ("ONBOARD_SECRET_KEY", self.secret_key.clone()),
             ("ONBOARD_SMTP_URL", sink.url()),
             ("ONBOARD_OUTBOX_POLL_MILLIS", "200".into()),
             ("ONBOARD_OUTBOX_LEASE_SECONDS", "10".into()),

@@ -99,12 +99,14 @@ async fn load_on_the_main_pages_and_server_functions_with_100000_members() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let Some(url) = database(backend).await else { continue };
         let seeding = Instant::now();
+        let settings = common::test_settings(&url);
+        let secret_key = settings.security.secret_key.expose().to_string();
         let (_, big) = {
-            let state = AppState::new(common::test_settings(&url)).await.unwrap();
+            let state = AppState::new(settings).await.unwrap();
             members::hundred_thousand(&state, OWNER, PASSWORD).await
         };
         let seeded = seeding.elapsed();
-        let app = Instance::start("load", &[("DATABASE_URL", url.clone())]).await;
+        let app = Instance::start("load", &[("DATABASE_URL", url.clone()), ("ONBOARD_SECRET_KEY", secret_key)]).await;
         let owner = Visitor::new(&app.base);
         owner.sign_in(OWNER, PASSWORD).await.unwrap();
         let (idle_rss, _) = app.memory_kib();

@@ -159,12 +159,9 @@ async fn connectors_are_saved_checked_and_never_show_their_secrets(backend: Back
     // An edit with blank secrets keeps them; a name clash is refused.
     let edit = draft(Some(id), "telegram", "Support bot", &agent, "", &[("bot_token", ""), ("secret_token", "")]);
     w.owner.call_json("save_connector", &edit).await.unwrap();
-    let stored: String = sqlx::query_scalar("SELECT credentials FROM connectors WHERE id = $1")
-        .bind(id)
-        .fetch_one(&w.app.state.db.pool)
-        .await
-        .unwrap();
-    assert!(stored.contains(TELEGRAM_BOT) && stored.contains(TELEGRAM_SECRET));
+    let stored = onboard::server::db::connectors::get(&w.app.state.db, w.org, id).await.unwrap().unwrap();
+    assert!(stored.credentials.contains(TELEGRAM_BOT) && stored.credentials.contains(TELEGRAM_SECRET));
+    assert_eq!(stored.agent_secret, AGENT_SECRET);
     let (other, _) = connector(&w, "slack").await;
     let clash = draft(Some(other), "slack", "Support bot", &agent, "", &[]);
     assert!(

@@ -10,6 +10,7 @@ mod invitations;
 mod onboarding;
 mod outbox;
 mod pages;
+mod secrets;
 mod security;
 mod settings;
 mod users;

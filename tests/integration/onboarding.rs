@@ -244,6 +244,7 @@ async fn message_team_reaches_each_member_not_onboarded_over_their_channel(backe
         .fetch_one(&w.app.state.db.pool)
         .await
         .unwrap();
+    let body = w.app.state.db.key.open(onboard::server::sealing::OUTBOX_PAYLOAD, &body).unwrap();
     assert!(body.contains("Please **finish** today"));
     let jobs = w.owner.get("load_outbox", &[]).await.unwrap();
     let email_job = jobs["jobs"].as_array().unwrap().iter().find(|j| j["recipient"] == "nobody@acme.example").unwrap();

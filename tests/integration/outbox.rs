@@ -77,13 +77,15 @@ async fn an_unreachable_smtp_server_means_retries_with_backoff_not_loss(backend:
 /// A migrated database with no app (so no workers) and `n` queued jobs.
 async fn queue_without_workers(backend: Backend, n: usize) -> db::Db {
     let url = crate::common::fresh_database_url(backend).await;
-    let db = db::Db::connect(&url, 8, 10).await.unwrap();
-    db.migrate().await.unwrap();
+    let mut settings = crate::common::test_settings(&url);
+    settings.database.max_connections = 8;
+    let db = db::Db::open(&settings).await.unwrap();
     let mut tx = db.pool.begin().await.unwrap();
     for i in 0..n {
         let to = format!("person{i}@example.com");
         outbox::enqueue(
             &mut tx,
+            &db.key,
             &outbox::NewJob {
                 org_id: None,
                 kind: "email",

@@ -1,5 +1,7 @@
 use super::{now_ms, Db};
 use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
+use crate::server::sealing;
+use crate::server::secret::Secret;
 use sqlx::{Any, Transaction};
 
 #[derive(Debug, sqlx::FromRow)]
@@ -8,11 +10,10 @@ pub struct Credentials {
     pub password_hash: Option<String>,
     pub second_factor: Option<String>,
     pub mobile: Option<String>,
-    pub totp_secret: Option<String>,
 }
 
 pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credentials>, sqlx::Error> {
-    sqlx::query_as("SELECT id, password_hash, second_factor, mobile, totp_secret FROM accounts WHERE email = $1")
+    sqlx::query_as("SELECT id, password_hash, second_factor, mobile FROM accounts WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(&db.pool)
         .await
@@ -66,12 +67,13 @@ pub async fn set_password_hash(
     Ok(())
 }
 
-pub async fn totp_secret(db: &Db, account_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let secret: Option<Option<String>> = sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE id = $1")
+/// The account's authenticator secret (base32), opened from its sealed column.
+pub async fn totp_secret(db: &Db, account_id: i64) -> Result<Option<Secret>, sqlx::Error> {
+    let sealed: Option<Option<String>> = sqlx::query_scalar("SELECT totp_secret FROM accounts WHERE id = $1")
         .bind(account_id)
         .fetch_optional(&db.pool)
         .await?;
-    Ok(secret.flatten())
+    sealed.flatten().map(|s| db.key.open_stored(sealing::TOTP_SECRET, &s).map(Secret::new)).transpose()
 }
 
 /// Clears the account's second factor (the recovery for a lost authenticator app).

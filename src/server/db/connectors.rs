@@ -1,6 +1,7 @@
 //! Connectors: each chat provider set up for an organization, with its policy and credentials.
 
 use super::{now_ms, Db, Flag};
+use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
 #[derive(Clone, sqlx::FromRow)]
@@ -15,9 +16,18 @@ pub struct StoredConnector {
     pub policy: String,
     pub onboarding_message: String,
     pub agent_url: String,
+    /// Opened from its sealed column when read, sealed again when written.
     pub agent_secret: String,
-    /// JSON object of the provider's settings.
+    /// JSON object of the provider's settings; sealed at rest like `agent_secret`.
     pub credentials: String,
+}
+
+impl StoredConnector {
+    fn opened(mut self, key: &ServerKey) -> Result<Self, sqlx::Error> {
+        self.agent_secret = key.open_stored(sealing::AGENT_SECRET, &self.agent_secret)?;
+        self.credentials = key.open_stored(sealing::CREDENTIALS, &self.credentials)?;
+        Ok(self)
+    }
 }
 
 const COLUMNS: &str =
@@ -29,7 +39,10 @@ pub async fn list(db: &Db, org_id: i64) -> Result<Vec<(StoredConnector, i64, i64
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE org_id = $1 ORDER BY name"))
             .bind(org_id)
             .fetch_all(&db.pool)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|c: StoredConnector| c.opened(&db.key))
+            .collect::<Result<_, _>>()?;
     let pending: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT connector_id, COUNT(*) FROM access_requests WHERE org_id = $1 AND status = 'pending' GROUP BY connector_id",
     )
@@ -61,24 +74,31 @@ pub async fn names(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Err
 }
 
 pub async fn get(db: &Db, org_id: i64, id: i64) -> Result<Option<StoredConnector>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE org_id = $1 AND id = $2"))
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await
+    one(
+        db,
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE org_id = $1 AND id = $2"))
+            .bind(org_id)
+            .bind(id),
+    )
+    .await
 }
 
 /// The connector a webhook URL names.
 pub async fn by_webhook_key(db: &Db, key: &str) -> Result<Option<StoredConnector>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE webhook_key = $1"))
-        .bind(key)
-        .fetch_optional(&db.pool)
-        .await
+    one(db, sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE webhook_key = $1")).bind(key)).await
 }
 
 /// For the outbox, which runs outside any organization's request.
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<StoredConnector>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id).fetch_optional(&db.pool).await
+    one(db, sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id)).await
+}
+
+/// The connector a query finds, if any, its secrets opened.
+async fn one<'q>(
+    db: &Db,
+    query: sqlx::query::QueryAs<'q, Any, StoredConnector, sqlx::any::AnyArguments<'q>>,
+) -> Result<Option<StoredConnector>, sqlx::Error> {
+    query.fetch_optional(&db.pool).await?.map(|c| c.opened(&db.key)).transpose()
 }
 
 pub struct NewConnector<'a> {
@@ -91,7 +111,11 @@ pub struct NewConnector<'a> {
     pub credentials: &'a str,
 }
 
-pub async fn create(tx: &mut Transaction<'static, Any>, c: &NewConnector<'_>) -> Result<i64, sqlx::Error> {
+pub async fn create(
+    tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
+    c: &NewConnector<'_>,
+) -> Result<i64, sqlx::Error> {
     let now = now_ms();
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO connectors (org_id, provider, name, webhook_key, agent_url, agent_secret, credentials, created_at, updated_at)
@@ -102,8 +126,8 @@ pub async fn create(tx: &mut Transaction<'static, Any>, c: &NewConnector<'_>) ->
     .bind(c.name)
     .bind(c.webhook_key)
     .bind(c.agent_url)
-    .bind(c.agent_secret)
-    .bind(c.credentials)
+    .bind(key.seal(sealing::AGENT_SECRET, c.agent_secret))
+    .bind(key.seal(sealing::CREDENTIALS, c.credentials))
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
@@ -111,8 +135,10 @@ pub async fn create(tx: &mut Transaction<'static, Any>, c: &NewConnector<'_>) ->
 }
 
 /// Saves an edit; the provider and webhook URL never change.
+#[allow(clippy::too_many_arguments)]
 pub async fn update(
     tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
     org_id: i64,
     id: i64,
     name: &str,
@@ -128,8 +154,8 @@ pub async fn update(
     .bind(id)
     .bind(name)
     .bind(agent_url)
-    .bind(agent_secret)
-    .bind(credentials)
+    .bind(key.seal(sealing::AGENT_SECRET, agent_secret))
+    .bind(key.seal(sealing::CREDENTIALS, credentials))
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;

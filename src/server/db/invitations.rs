@@ -1,6 +1,7 @@
 //! Invitations and their batches.
 
 use super::{now_ms, Backend, Db};
+use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
@@ -187,7 +188,8 @@ pub async fn revoke(tx: &mut Transaction<'static, Any>, org_id: i64, membership_
     Ok(done.rows_affected() > 0)
 }
 
-/// One address of a batch, ready to store: its token's hash and its email as an outbox payload.
+/// One address of a batch, ready to store: its token's hash and its email as an outbox payload
+/// (sealed as it is stored).
 pub struct BatchItem<'a> {
     pub email: &'a str,
     pub token_hash: String,
@@ -223,6 +225,7 @@ impl Backend {
 pub async fn store_batch(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
+    key: &ServerKey,
     t: &BatchTarget,
     items: &[BatchItem<'_>],
 ) -> Result<(), sqlx::Error> {
@@ -271,7 +274,7 @@ pub async fn store_batch(
     .await?;
 
     let jobs_json = serde_json::to_string(
-        &items.iter().map(|i| serde_json::json!({"e": i.email, "s": i.subject, "p": i.payload})).collect::<Vec<_>>(),
+        &items.iter().map(|i| serde_json::json!({"e": i.email, "s": i.subject, "p": key.seal(sealing::OUTBOX_PAYLOAD, &i.payload)})).collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     let jobs: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(

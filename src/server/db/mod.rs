@@ -19,10 +19,12 @@ pub mod outbox;
 pub mod password_links;
 pub mod registrations;
 pub mod roles;
+pub mod sealing;
 pub mod service_areas;
 pub mod sessions;
 pub mod teams;
 
+use crate::server::sealing::ServerKey;
 use crate::AppError;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -33,69 +35,89 @@ pub enum Backend {
     Postgres,
 }
 
+/// The pool, which database it reaches, and the key its secret columns are sealed with.
 #[derive(Clone, Debug)]
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    pub key: ServerKey,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Db {
-    pub async fn connect(url: &str, max_connections: u32, acquire_timeout_seconds: u64) -> anyhow::Result<Self> {
-        sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
-        };
-        let url = match backend {
-            Backend::Sqlite => sqlite_url_creating_folder(url)?,
-            Backend::Postgres => url.to_string(),
-        };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(std::time::Duration::from_secs(acquire_timeout_seconds))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers work while the outbox writes; foreign keys are off by default in SQLite.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
-                            .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await
-            .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
-        Ok(Self { pool, backend })
-    }
-
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.pool).await.map_err(|e| anyhow::anyhow!("applying migrations: {e}"))
+    /// Connects, applies migrations and unlocks the server key (`keys::unlock`): a database
+    /// ready for the app. Fails, having changed nothing, when the key is not the database's.
+    pub async fn open(settings: &crate::server::Settings) -> anyhow::Result<Self> {
+        let database = &settings.database;
+        let (pool, backend) =
+            connect(database.url.expose(), database.max_connections, database.acquire_timeout_seconds).await?;
+        // The key is checked before migrations run: a start with the wrong key changes nothing.
+        let unlocked = crate::server::keys::unlock(&pool, backend, settings).await?;
+        migrate(&pool, backend).await?;
+        let key = unlocked.seal(&pool, backend).await?;
+        Ok(Self { pool, backend, key })
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once
     /// (BEGIN IMMEDIATE), waiting out the busy timeout if need be: a plain BEGIN that reads first
     /// fails with "database is locked", without waiting, when another connection wrote meanwhile.
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+        self.pool.begin_with(begin_statement(self.backend)).await
     }
 
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+async fn connect(url: &str, max_connections: u32, acquire_timeout_seconds: u64) -> anyhow::Result<(AnyPool, Backend)> {
+    sqlx::any::install_default_drivers();
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Backend::Postgres
+    } else {
+        anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
+    };
+    let url = match backend {
+        Backend::Sqlite => sqlite_url_creating_folder(url)?,
+        Backend::Postgres => url.to_string(),
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(acquire_timeout_seconds))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers work while the outbox writes; foreign keys are off by default in SQLite.
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
+    Ok((pool, backend))
+}
+
+/// BEGIN IMMEDIATE on SQLite (see `Db::begin`), BEGIN on PostgreSQL.
+pub fn begin_statement(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    }
+}
+
+async fn migrate(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {
+    let migrator = match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    };
+    migrator.run(pool).await.map_err(|e| anyhow::anyhow!("applying migrations: {e}"))
 }
 
 /// SQLite creates the file but not its folder; `mode=rwc` makes it create the file.

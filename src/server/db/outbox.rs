@@ -3,6 +3,7 @@
 
 use super::{now_ms, Backend, Db};
 use crate::api::types::{OutboxJob, OutboxStatusCounts};
+use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
 pub const QUEUED: &str = "queued";
@@ -15,11 +16,16 @@ pub struct NewJob<'a> {
     pub kind: &'a str,
     pub recipient: &'a str,
     pub subject: &'a str,
+    /// The job's JSON, sealed before it is written: pending jobs carry links and codes.
     pub payload: &'a str,
     pub max_attempts: i64,
 }
 
-pub async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob<'_>) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
+    job: &NewJob<'_>,
+) -> Result<i64, sqlx::Error> {
     let now = now_ms();
     sqlx::query_scalar(
         "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
@@ -29,7 +35,7 @@ pub async fn enqueue(tx: &mut Transaction<'static, Any>, job: &NewJob<'_>) -> Re
     .bind(job.kind)
     .bind(job.recipient)
     .bind(job.subject)
-    .bind(job.payload)
+    .bind(key.seal(sealing::OUTBOX_PAYLOAD, job.payload))
     .bind(job.max_attempts)
     .bind(now)
     .fetch_one(&mut **tx)
@@ -62,9 +68,13 @@ pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claime
              WHERE id = (SELECT id FROM outbox_jobs WHERE {due} ORDER BY status, run_at, id LIMIT 1 {lock})
              RETURNING id, kind, payload, attempts, max_attempts"
         );
-        let claimed = sqlx::query_as(&sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&db.pool).await?;
-        if claimed.is_some() {
-            return Ok(claimed);
+        let claimed: Option<ClaimedJob> =
+            sqlx::query_as(&sql).bind(worker).bind(now + lease_ms).bind(now).fetch_optional(&db.pool).await?;
+        if let Some(mut job) = claimed {
+            // A payload that does not open reaches the worker empty, which fails it for good
+            // (an unreadable payload) rather than leaving it to be claimed again forever.
+            job.payload = db.key.open_stored(sealing::OUTBOX_PAYLOAD, &job.payload).unwrap_or_default();
+            return Ok(Some(job));
         }
     }
     Ok(None)
@@ -89,7 +99,7 @@ pub async fn complete(
     .bind(worker)
     .bind(delivery)
     .bind(now_ms())
-    .bind(scrubbed)
+    .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -122,7 +132,7 @@ pub async fn fail(
     .bind(status)
     .bind(run_at)
     .bind(error)
-    .bind(scrubbed)
+    .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -154,7 +164,7 @@ pub async fn retry(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> 
     Ok(done.rows_affected() == 1)
 }
 
-/// A job as stored, its payload still to be read.
+/// A job as stored, its payload opened but still to be read.
 #[derive(sqlx::FromRow)]
 pub struct StoredJob {
     #[sqlx(flatten)]
@@ -163,14 +173,22 @@ pub struct StoredJob {
 }
 
 pub async fn recent(db: &Db, org_id: i64, limit: i64) -> Result<Vec<StoredJob>, sqlx::Error> {
-    sqlx::query_as(
+    let rows: Vec<StoredJob> = sqlx::query_as(
         "SELECT id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, last_error, delivery, created_at, done_at
          FROM outbox_jobs WHERE org_id = $1 ORDER BY id DESC LIMIT $2",
     )
     .bind(org_id)
     .bind(limit)
     .fetch_all(&db.pool)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|mut stored: StoredJob| {
+            // One payload that does not open shows as unreadable rather than hiding the whole list.
+            stored.payload = db.key.open_stored(sealing::OUTBOX_PAYLOAD, &stored.payload).unwrap_or_default();
+            stored
+        })
+        .collect::<Vec<_>>())
 }
 
 pub async fn counts(db: &Db, org_id: i64) -> Result<OutboxStatusCounts, sqlx::Error> {

@@ -1,6 +1,7 @@
 //! The writes that complete a registration.
 
 use super::now_ms;
+use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
 /// What registering sets on the account.
@@ -19,6 +20,7 @@ pub struct CompletedAccount<'a> {
 /// a member somewhere, which registering never takes over (its owner joins by signing in).
 pub async fn complete_account(
     tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
     account_id: i64,
     a: &CompletedAccount<'_>,
 ) -> Result<bool, sqlx::Error> {
@@ -35,7 +37,7 @@ pub async fn complete_account(
     .bind(a.mobile)
     .bind(a.password_hash)
     .bind(a.second_factor)
-    .bind(a.totp.map(|(secret, _)| secret))
+    .bind(a.totp.map(|(secret, _)| key.seal(sealing::TOTP_SECRET, secret)))
     .bind(a.totp.map(|(_, step)| step))
     .execute(&mut **tx)
     .await?;

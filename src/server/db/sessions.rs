@@ -1,4 +1,9 @@
+//! Sessions as stored: under the SHA-256 of their id (the cookie's value), their data sealed, so
+//! a copy of the database holds nothing that signs anyone in or continues a registration.
+
 use super::Db;
+use crate::server::auth::token_hash;
+use crate::server::sealing;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct StoredSession {
@@ -6,12 +11,22 @@ pub struct StoredSession {
     pub expires_at: i64,
 }
 
+/// The session with this id, its data opened. One that does not open (sealed under a key since
+/// rotated away) counts as ended: its owner signs in again.
 pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<StoredSession>, sqlx::Error> {
-    sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-        .bind(id)
-        .bind(now)
-        .fetch_optional(&db.pool)
-        .await
+    let stored: Option<StoredSession> =
+        sqlx::query_as("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+            .bind(token_hash(id))
+            .bind(now)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(stored.and_then(|s| match db.key.open(sealing::SESSION_DATA, &s.data) {
+        Ok(data) => Some(StoredSession { data, ..s }),
+        Err(e) => {
+            tracing::warn!(error = %e, "a session that does not open is treated as ended");
+            None
+        }
+    }))
 }
 
 /// Inserts a new session; false when the id is taken.
@@ -25,9 +40,9 @@ pub async fn insert(
     let done = sqlx::query(
         "INSERT INTO sessions (id, account_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING",
     )
-    .bind(id)
+    .bind(token_hash(id))
     .bind(account_id)
-    .bind(data)
+    .bind(db.key.seal(sealing::SESSION_DATA, data))
     .bind(expires_at)
     .execute(&db.pool)
     .await?;
@@ -45,9 +60,9 @@ pub async fn upsert(
         "INSERT INTO sessions (id, account_id, data, expires_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET account_id = $2, data = $3, expires_at = $4",
     )
-    .bind(id)
+    .bind(token_hash(id))
     .bind(account_id)
-    .bind(data)
+    .bind(db.key.seal(sealing::SESSION_DATA, data))
     .bind(expires_at)
     .execute(&db.pool)
     .await?;
@@ -55,7 +70,7 @@ pub async fn upsert(
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE id = $1").bind(token_hash(id)).execute(&db.pool).await?;
     Ok(())
 }
 

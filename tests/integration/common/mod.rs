@@ -93,12 +93,38 @@ pub fn test_settings(database_url: &str) -> Settings {
     let mut s = Settings::default();
     s.server.site_addr = "127.0.0.1:0".parse().unwrap();
     s.set("DATABASE_URL", database_url).unwrap();
+    if database_url.starts_with("postgres") {
+        // PostgreSQL has no key file beside it; SQLite tests use the one the first start creates.
+        s.security.secret_key = onboard::server::sealing::ServerKey::generate().1;
+    }
     s.outbox.poll_millis = 50;
     s.outbox.workers = 2;
     s.database.max_connections = 5;
     // Fake agents listen on loopback, which agent endpoints may not reach unless allowed.
     s.chat.allowed_private_agent_hosts = vec!["127.0.0.1".into()];
     s
+}
+
+/// Everything the apps of this test process have logged.
+pub static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes log lines to `LOGS` and to the test's captured output.
+struct CapturedLogs;
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(line);
+        print!("{}", String::from_utf8_lossy(line));
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
 }
 
 pub struct TestApp {
@@ -121,10 +147,11 @@ impl TestApp {
     }
 
     pub async fn start_on(mut settings: Settings) -> Self {
-        // Server logs appear with a failing test's output (and with --nocapture).
+        // Server logs appear with a failing test's output (and with --nocapture), and are kept
+        // for the tests that search them for secrets; debug level, as an operator might run it.
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn,onboard=info".into()))
-            .with_test_writer()
+            .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn,onboard=debug,tower_http=debug".into()))
+            .with_writer(|| CapturedLogs)
             .try_init();
         // Links must point at the port we are given, which is only known once bound; keeping the
         // listener (not probing and re-binding) means no parallel test can take the port meanwhile.
@@ -234,19 +261,31 @@ pub async fn set_password(state: &AppState, email: &str, password: &str) -> i64 
 pub struct Visitor {
     pub base: String,
     pub client: reqwest::Client,
+    cookies: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 impl Visitor {
     pub fn new(base: &str) -> Self {
-        let client =
-            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Self { base: base.to_string(), client }
+        let cookies = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = reqwest::Client::builder()
+            .cookie_provider(cookies.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { base: base.to_string(), client, cookies }
     }
 
     /// The same browser (the same cookies) talking to another address, as a load balancer
     /// without sticky sessions sends it to any instance.
     pub fn at(&self, base: &str) -> Self {
-        Self { base: base.to_string(), client: self.client.clone() }
+        Self { base: base.to_string(), client: self.client.clone(), cookies: self.cookies.clone() }
+    }
+
+    /// The value of the session cookie this browser holds, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore;
+        let header = self.cookies.cookies(&self.base.parse().unwrap())?;
+        header.to_str().ok()?.split("; ").find_map(|c| c.strip_prefix("onboard_session=")).map(String::from)
     }
 }
 
