@@ -4,7 +4,7 @@
 use crate::api::connectors::*;
 use crate::api::types::{ConnectorCard, ConnectorDraft};
 use crate::components::{action_error, ErrorNotice, FieldError, FormError, Loading, Modal};
-use crate::domain::connectors::{ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
+use crate::domain::connectors::{webhook_secret_from, ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -326,12 +326,25 @@ fn ConnectorForm(editing: Editing, save: ServerAction<SaveConnector>, close: Cal
                         };
                         let error_id = format!("connector-cred-{key}-error");
                         let hint_id = format!("connector-cred-{key}-hint");
+                        // A generated secret stays visible, to be copied into the provider's set-up.
+                        let generated = RwSignal::new(false);
+                        let secret = f.secret;
+                        let generate = f.can_generate().then(|| view! {
+                            <button type="button" class="button-quiet" on:click=move |_| {
+                                if let Some(random) = random_bytes() {
+                                    value.set(webhook_secret_from(&random));
+                                    generated.set(true);
+                                }
+                            }>"Generate a secret"</button>
+                        });
                         view! {
                             <div class="field">
                                 <label for=format!("connector-cred-{key}")>{f.label}</label>
-                                <input id=format!("connector-cred-{key}") type=if f.secret { "password" } else { "text" }
+                                <input id=format!("connector-cred-{key}")
+                                    type=move || if secret && !generated.get() { "password" } else { "text" }
                                     autocomplete="off" aria-describedby=format!("{hint_id} {error_id}")
                                     prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+                                {generate}
                                 <p class="hint" id=hint_id>{hint}</p>
                                 <FieldError id=error_id message=error_for(format!("cred_{key}"))/>
                             </div>
@@ -347,4 +360,18 @@ fn ConnectorForm(editing: Editing, save: ServerAction<SaveConnector>, close: Cal
             </div>
         </form>
     }
+}
+
+/// 32 random bytes from the browser's Web Crypto `getRandomValues`, for a generated secret.
+#[cfg(feature = "hydrate")]
+fn random_bytes() -> Option<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    web_sys::window()?.crypto().ok()?.get_random_values_with_u8_array(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// Rendering on the server generates nothing: the button works once the page is hydrated.
+#[cfg(not(feature = "hydrate"))]
+fn random_bytes() -> Option<[u8; 32]> {
+    None
 }

@@ -23,6 +23,20 @@ pub struct CredentialField {
     pub help: &'static str,
 }
 
+impl CredentialField {
+    /// A header secret we choose rather than one the provider hands out: the form offers to
+    /// generate it.
+    pub fn can_generate(&self) -> bool {
+        matches!(self.key, "secret_token" | "webhook_secret")
+    }
+}
+
+/// A webhook header secret from 32 random bytes: 64 hex digits, which every provider's header
+/// accepts (Telegram allows A–Z, a–z, 0–9, _ and -, up to 256 characters).
+pub fn webhook_secret_from(random: &[u8; 32]) -> String {
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl ChatProvider {
     pub const ALL: [ChatProvider; 5] =
         [ChatProvider::Slack, ChatProvider::Teams, ChatProvider::Telegram, ChatProvider::D360, ChatProvider::Twilio];
@@ -424,6 +438,19 @@ pub fn hint(secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_webhook_secrets_pass_every_providers_check() {
+        let secret = webhook_secret_from(&[0xab; 32]);
+        assert_eq!(secret.len(), 64);
+        assert!(ChatProvider::Telegram.check_credential("secret_token", &secret).is_ok());
+        assert!(ChatProvider::D360.check_credential("webhook_secret", &secret).is_ok());
+        let offered: Vec<&str> = ChatProvider::ALL
+            .iter()
+            .flat_map(|p| p.credential_fields().iter().filter(|f| f.can_generate()).map(|f| f.key))
+            .collect();
+        assert_eq!(offered, ["secret_token", "webhook_secret"]);
+    }
 
     #[test]
     fn allow_all_forwards_everyone_whatever_their_request_says() {
