@@ -2,6 +2,15 @@
 
 use crate::common::fakes::FakeChat;
 use crate::common::{Backend, TestApp, Visitor};
+// The issue 11 scenarios the matrix runs too; they share security.rs's two-organization world.
+use crate::security::{
+    an_invitation_to_an_existing_account_never_sets_its_credentials, concurrent_permission_edits_lose_nothing,
+    entering_an_organization_that_requires_2fa_asks_for_a_code,
+    joining_an_organization_that_requires_2fa_asks_for_a_code_first,
+    joining_while_signed_in_as_someone_else_is_refused, parallel_wrong_codes_are_evaluated_no_more_than_the_limit,
+    parallel_wrong_passwords_are_evaluated_no_more_than_the_limit,
+    two_owners_pausing_each_other_at_once_leave_one_active,
+};
 use onboard::domain::permissions::builtin_roles;
 use onboard::domain::Permission;
 use onboard::AppError;
@@ -193,9 +202,10 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     let role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Reviewer'", org).await;
     sqlx::query(
         "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
-         VALUES ($1, 'email', 'x@example.com', 's', '{}', 'failed', 8, 8, 0, 0)",
+         VALUES ($1, 'email', 'x@example.com', 's', $2, 'failed', 8, 8, 0, 0)",
     )
     .bind(org)
+    .bind(app.state.db.key.seal(onboard::server::sealing::OUTBOX_PAYLOAD, "{}"))
     .execute(&app.state.db.pool)
     .await
     .unwrap();
@@ -470,4 +480,15 @@ crate::on_both_databases!(
     a_paused_member_is_signed_out_at_their_next_request,
     custom_roles_with_partial_permissions_reach_exactly_their_functions,
     oauth_and_webhook_routes_refuse_strangers,
+    // Cross-organization invitations.
+    an_invitation_to_an_existing_account_never_sets_its_credentials,
+    joining_while_signed_in_as_someone_else_is_refused,
+    // Second factor across organizations.
+    entering_an_organization_that_requires_2fa_asks_for_a_code,
+    joining_an_organization_that_requires_2fa_asks_for_a_code_first,
+    // Limits and role changes under concurrency.
+    parallel_wrong_passwords_are_evaluated_no_more_than_the_limit,
+    parallel_wrong_codes_are_evaluated_no_more_than_the_limit,
+    two_owners_pausing_each_other_at_once_leave_one_active,
+    concurrent_permission_edits_lose_nothing,
 );
