@@ -162,6 +162,15 @@ fn origin_of(url: &str) -> String {
     format!("{scheme}://{host}")
 }
 
+/// The app's pages, listed once per process. Leptos marks a route listing in progress with one
+/// process-wide flag (which stops resources loading while the app is run to list its routes), so
+/// two listings at once, as several apps in one test process would make, let one of them load
+/// resources outside any request.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -170,7 +179,7 @@ pub fn router(state: AppState) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.security.session_days)));
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
