@@ -45,13 +45,7 @@ pub async fn verify_registration_code(token: String, code: String) -> Result<Reg
 /// `accept` is the agreement's checkbox: present when ticked.
 #[server(endpoint = "complete_registration")]
 pub async fn complete_registration(token: String, eula: Option<i64>, accept: Option<String>) -> Result<(), AppError> {
-    let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
-    let acceptance = registration::Acceptance {
-        eula_version_id: eula,
-        accepted: accept.is_some(),
-        ip: &ip,
-        user_agent: &user_agent,
-    };
+    let acceptance = acceptance(eula, accept).await;
     registration::complete(&state(), &auth::session().await?, &token, &acceptance).await
 }
 
@@ -63,25 +57,22 @@ pub async fn join_organization(
     eula: Option<i64>,
     accept: Option<String>,
 ) -> Result<SignInOutcome, AppError> {
-    let (ip, user_agent) = (auth::client_ip().await.to_string(), user_agent());
-    let acceptance = registration::Acceptance {
-        eula_version_id: eula,
-        accepted: accept.is_some(),
-        ip: &ip,
-        user_agent: &user_agent,
-    };
+    let acceptance = acceptance(eula, accept).await;
     registration::join(&state(), &auth::session().await?, &token, &acceptance).await
 }
 
-/// The browser's User-Agent, as recorded with an agreement's acceptance (at most 400 characters).
+/// What accepting the agreement records: the version read, the ticked box, and the client's
+/// address and User-Agent (at most 400 characters).
 #[cfg(feature = "ssr")]
-fn user_agent() -> String {
-    leptos::prelude::use_context::<http::request::Parts>()
+async fn acceptance(eula: Option<i64>, accept: Option<String>) -> registration::Acceptance {
+    let user_agent = leptos::prelude::use_context::<http::request::Parts>()
         .and_then(|p| {
             p.headers
                 .get(http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(400).collect::<String>())
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let ip = auth::client_ip().await.to_string();
+    registration::Acceptance { eula_version_id: eula, accepted: accept.is_some(), ip, user_agent }
 }

@@ -49,7 +49,6 @@ pub async fn session() -> Result<Session, AppError> {
 /// The client's address: the connection's peer, or, when the peer is one of
 /// `server.trusted_proxies`, the nearest address in `X-Forwarded-For` that is not a trusted proxy.
 pub async fn client_ip() -> IpAddr {
-    // Everything read from context is read before the await, and never with `expect_context`.
     let trusted = use_context::<AppState>().map(|s| s.settings.server.trusted_proxies.clone()).unwrap_or_default();
     let forwarded = use_context::<http::request::Parts>()
         .map(|parts| {

@@ -78,7 +78,7 @@ pub struct Unlocked {
 /// database's check row, if the database has one yet.
 pub async fn unlock(pool: &AnyPool, backend: Backend, settings: &Settings) -> anyhow::Result<Unlocked> {
     let source = source_of(settings, backend)?;
-    let recorded = recorded_check(pool).await?;
+    let recorded = recorded_check_if_migrated(pool).await?;
     let mut created = None;
     let key = match &source {
         KeySource::Environment => ServerKey::from_base64(settings.security.secret_key.expose())
@@ -138,7 +138,7 @@ impl Unlocked {
 }
 
 /// The recorded check, or none when the database has no check table yet (before migration 0007).
-async fn recorded_check(pool: &AnyPool) -> anyhow::Result<Option<(String, String)>> {
+async fn recorded_check_if_migrated(pool: &AnyPool) -> anyhow::Result<Option<(String, String)>> {
     match db::sealing::recorded_check(pool).await {
         Ok(recorded) => Ok(recorded),
         Err(sqlx::Error::Database(_)) => Ok(None),

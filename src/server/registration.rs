@@ -317,19 +317,19 @@ pub async fn verify_registration_code(
 }
 
 /// An agreement's acceptance as the browser sent it, and what is recorded with it.
-pub struct Acceptance<'a> {
+pub struct Acceptance {
     /// The version the person read.
     pub eula_version_id: Option<i64>,
     /// The agreement's checkbox was ticked.
     pub accepted: bool,
-    pub ip: &'a str,
+    pub ip: String,
     /// At most 400 characters.
-    pub user_agent: &'a str,
+    pub user_agent: String,
 }
 
 /// The last step: accept the current EULA; the link is spent, the account completed, the
 /// membership made Active and the person signed in, all or nothing.
-pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acceptance<'_>) -> Result<(), AppError> {
+pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acceptance) -> Result<(), AppError> {
     let link = registrable_link(state, token).await?;
     let Some(d) = draft(session, &link).await? else {
         return Err(fail(AppError::Conflict("Fill in your details first.".into())));
@@ -361,7 +361,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
         return Err(fail(AppError::Conflict(already_registered(&link))));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, a.ip, a.user_agent).await?;
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;
@@ -377,7 +377,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
 async fn accepted_eula(
     state: &AppState,
     link: &Link,
-    a: &Acceptance<'_>,
+    a: &Acceptance,
 ) -> Result<Option<crate::api::types::EulaVersion>, AppError> {
     let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
     if let Some(eula) = &current {
@@ -397,12 +397,7 @@ async fn accepted_eula(
 /// the invited account, they accept its agreement; the link is spent and the membership made
 /// Active. Entering the organization then asks for a second factor if it requires 2FA and this
 /// session has not passed one.
-pub async fn join(
-    state: &AppState,
-    session: &Session,
-    token: &str,
-    a: &Acceptance<'_>,
-) -> Result<SignInOutcome, AppError> {
+pub async fn join(state: &AppState, session: &Session, token: &str, a: &Acceptance) -> Result<SignInOutcome, AppError> {
     let link = usable_link(state, token).await?;
     let Some(caller) = caller_of(state, session).await? else {
         return Err(fail(AppError::Unauthenticated));
@@ -417,7 +412,7 @@ pub async fn join(
         return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, a.ip, a.user_agent).await?;
+        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;

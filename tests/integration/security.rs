@@ -548,57 +548,32 @@ async fn resend_revoke_and_reset_refuse_a_target_who_outranks_the_caller(backend
     w.app.stop().await;
 }
 
+/// Grants or withdraws one permission of a role, as `who`.
+async fn set_permission(who: &Visitor, role: i64, permission: &str, granted: bool) -> crate::common::Answer {
+    let form = [("id", role.to_string()), ("permission", permission.into()), ("granted", granted.to_string())];
+    who.call("set_role_permission", &form.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await
+}
+
 async fn nobody_grants_a_permission_they_lack_or_edits_their_own_role(backend: Backend) {
     let w = two_orgs(backend).await;
     w.beta_owner.call("add_role", &[("name", "Keeper")]).await.unwrap();
     w.beta_owner.call("add_role", &[("name", "Reviewer")]).await.unwrap();
     let keeper = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Keeper' AND org_id = $1", w.beta).await;
     let reviewer = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Reviewer' AND org_id = $1", w.beta).await;
-    w.beta_owner
-        .call(
-            "set_role_permission",
-            &[("id", &keeper.to_string()), ("permission", "org.settings"), ("granted", "true")],
-        )
-        .await
-        .unwrap();
+    set_permission(&w.beta_owner, keeper, "org.settings", true).await.unwrap();
     w.app.add_member(w.beta, "keeper@beta.example", PASSWORD, "Keeper").await;
     let k = w.app.visitor();
     k.sign_in("keeper@beta.example", PASSWORD).await.unwrap();
-    let climb = k
-        .call(
-            "set_role_permission",
-            &[("id", &keeper.to_string()), ("permission", "users.manage"), ("granted", "true")],
-        )
-        .await;
+    let climb = set_permission(&k, keeper, "users.manage", true).await;
     assert!(climb.is_err(), "{climb:?}");
-    let own = k
-        .call(
-            "set_role_permission",
-            &[("id", &keeper.to_string()), ("permission", "org.settings"), ("granted", "false")],
-        )
-        .await;
+    let own = set_permission(&k, keeper, "org.settings", false).await;
     assert!(is_conflict(&own), "{own:?}");
-    let grant = k
-        .call(
-            "set_role_permission",
-            &[("id", &reviewer.to_string()), ("permission", "users.manage"), ("granted", "true")],
-        )
-        .await;
+    let grant = set_permission(&k, reviewer, "users.manage", true).await;
     assert!(matches!(&grant, Err((422, AppError::Invalid { field, .. })) if field == "permission"), "{grant:?}");
-    k.call(
-        "set_role_permission",
-        &[("id", &reviewer.to_string()), ("permission", "org.settings"), ("granted", "true")],
-    )
-    .await
-    .unwrap();
+    set_permission(&k, reviewer, "org.settings", true).await.unwrap();
     // A role holding what the caller lacks is out of reach, even to take permissions away.
     let manager = w.app.scalar_i64("SELECT id FROM roles WHERE name = 'Manager' AND org_id = $1", w.beta).await;
-    let strip = k
-        .call(
-            "set_role_permission",
-            &[("id", &manager.to_string()), ("permission", "users.invite"), ("granted", "false")],
-        )
-        .await;
+    let strip = set_permission(&k, manager, "users.invite", false).await;
     assert!(is_conflict(&strip), "{strip:?}");
     let stored = |id: i64| {
         let db = w.app.state.db.pool.clone();
