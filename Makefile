@@ -12,7 +12,7 @@ test:
 ## Rebuild and reload while developing (debug build).
 watch:
 	scripts/setup.sh
-	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos watch
+	PATH="$(CURDIR)/end2end/node_modules/.bin:$$PATH" cargo leptos watch --split
 
 ## Feed arbitrary input to the email-list parser and every webhook decoder (MINUTES each, default 10).
 fuzz:

@@ -40,7 +40,11 @@ rust_passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^pass
 rust_failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^failed;?$/) s += $(i-1) } END { print s + 0 }' target/rust-tests.log)
 
 printf '\n==> Release build (server and optimized WASM)\n'
-cargo leptos build --release
+cargo leptos build --release --split --precompress
+
+printf '\n==> Size budget of the pages invitees open on a phone\n'
+budget_failed=0
+node scripts/size-budget.js || budget_failed=1
 
 printf '\n==> Playwright (desktop and phone, axe-core on every page)\n'
 (cd end2end && npx playwright test 2>&1) | tee target/e2e-tests.log
@@ -49,3 +53,7 @@ e2e_passed=$(grep -Eo '^ *[0-9]+ passed' target/e2e-tests.log | tail -1 | grep -
 printf '\nRust: %s passed (SQLite and PostgreSQL counted separately), Playwright: %s passed, in %s s.\n' \
   "$rust_passed" "$e2e_passed" "$(( $(date +%s) - started ))"
 echo "Total: $(( rust_passed + e2e_passed )) passed, $rust_failed failed"
+if [ "$budget_failed" = 1 ]; then
+  echo "The size budget failed (see above)." >&2
+  exit 1
+fi

@@ -13,13 +13,15 @@ pub mod server;
 pub use error::AppError;
 
 /// Browser entry point: adopt the server-rendered page, then mark it hydrated so tests
-/// (and people with fast fingers) never click a button that is not wired up yet.
+/// (and people with fast fingers) never click a button that is not wired up yet. Hydration is
+/// asynchronous because the page's own code may still be loading (see `app::pages`).
+/// The WebAssembly module itself is the `onboard-hydrate` crate (in `hydrate/`).
 #[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+    wasm_bindgen_futures::spawn_local(async {
+        let body = leptos::prelude::document().body().expect("a page has a body");
+        leptos::mount::hydrate_from_async(body.clone(), app::App).await.forget();
         let _ = body.set_attribute("data-hydrated", "true");
-    }
+    });
 }

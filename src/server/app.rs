@@ -62,6 +62,7 @@ impl AppState {
             .site_root(settings.server.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(settings.server.site_addr)
+            .hash_files(super::assets::hashed_names())
             .build();
         Ok(Self {
             leptos_options,
@@ -188,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
         .route("/webhooks/{key}", axum::routing::post(super::webhooks::receive_route))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .merge(super::assets::build_output(&state.leptos_options.site_root, &state.leptos_options.site_pkg_dir, state.leptos_options.hash_files))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
@@ -203,6 +205,7 @@ pub fn router(state: AppState) -> Router {
             super::headers::Https(settings.server.public_url.starts_with("https://")),
             super::headers::set_security_headers,
         ))
+        .layer(super::assets::compression())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(answer_panic))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<axum::body::Body>| {
             tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))

@@ -1,6 +1,7 @@
 //! Server-only code: configuration, database, sessions, mail, the outbox worker and the app itself.
 
 pub mod app;
+pub mod assets;
 pub mod auth;
 pub mod bootstrap;
 pub mod change;

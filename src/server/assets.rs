@@ -1,0 +1,61 @@
+//! How the browser receives Onboard's own files: the build output under `/pkg` (WASM, its JS
+//! glue and split chunks, the stylesheet) and every page or server-function answer.
+//!
+//! - The release build names each file after a hash of its content and writes a brotli (`.br`)
+//!   and a gzip (`.gz`) copy beside it. `/pkg` serves the copy `Accept-Encoding` prefers and lets
+//!   any cache keep the file for a year (RFC 9111 §5.2.2.1, RFC 8246 `immutable`): a new build
+//!   has new names, so a second visit downloads nothing again.
+//! - Pages and server functions are compressed on the fly above [`MIN_COMPRESSED_BYTES`]; they
+//!   are never cached (see `headers.rs`).
+
+use axum::http::{header, HeaderValue, Response};
+use axum::Router;
+use std::path::{Path, PathBuf};
+use tower::ServiceBuilder;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// A hashed build file never changes under its name (RFC 8246).
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Without hashed names (a development build) a file must be checked again on every use.
+pub const REVALIDATE: &str = "no-cache";
+
+/// Smaller answers gain less from compression than its headers and CPU cost.
+pub const MIN_COMPRESSED_BYTES: u16 = 1024;
+
+/// The file, beside the server executable, in which the release build records the hash in each
+/// build file's name (`js: <hash>`, `wasm: <hash>`, `css: <hash>`, one per line).
+pub fn hash_file() -> Option<PathBuf> {
+    Some(std::env::current_exe().ok()?.parent()?.join("hash.txt"))
+}
+
+/// Whether the build output carries hashed names: the release build wrote [`hash_file`].
+pub fn hashed_names() -> bool {
+    hash_file().is_some_and(|f| f.is_file())
+}
+
+/// Routes `/<pkg>/…` to the build output in `site_root/<pkg>`: the precompressed copy the request
+/// accepts, with `Vary: Accept-Encoding`, and the year-long cache policy when names are hashed.
+/// A missing file is a plain 404 that no cache keeps.
+pub fn build_output<S: Clone + Send + Sync + 'static>(site_root: &str, pkg: &str, hashed: bool) -> Router<S> {
+    let policy = HeaderValue::from_static(if hashed { IMMUTABLE } else { REVALIDATE });
+    let files = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, move |res: &Response<_>| {
+            res.status().is_success().then(|| policy.clone())
+        }))
+        .layer(SetResponseHeaderLayer::appending(header::VARY, HeaderValue::from_static("accept-encoding")))
+        .service(ServeDir::new(Path::new(site_root).join(pkg)).precompressed_br().precompressed_gzip());
+    Router::new().nest_service(&format!("/{pkg}"), files)
+}
+
+/// Compresses pages and server-function answers (brotli or gzip, as `Accept-Encoding` prefers)
+/// once they pass [`MIN_COMPRESSED_BYTES`]. Precompressed files pass through untouched.
+pub fn compression() -> CompressionLayer<impl Predicate + Clone> {
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES)))
+}
