@@ -59,3 +59,80 @@ pub fn compression() -> CompressionLayer<impl Predicate + Clone> {
         .gzip(true)
         .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_COMPRESSED_BYTES)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    /// A site root holding one hashed build file and its brotli and gzip copies.
+    fn site_root() -> std::path::PathBuf {
+        let root =
+            std::env::temp_dir().join(format!("onboard-assets-{}-{}", std::process::id(), rand::random::<u64>()));
+        std::fs::create_dir_all(root.join("pkg")).unwrap();
+        for (suffix, body) in [("", "plain"), (".br", "brotli"), (".gz", "gzip")] {
+            std::fs::write(root.join(format!("pkg/onboard.H4sh.wasm{suffix}")), body).unwrap();
+        }
+        root
+    }
+
+    async fn get(router: Router, path: &str, accept_encoding: Option<&str>) -> (StatusCode, http::HeaderMap, String) {
+        let mut request = Request::get(path);
+        if let Some(accept) = accept_encoding {
+            request = request.header(header::ACCEPT_ENCODING, accept);
+        }
+        let response = router.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+        (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn build_files_come_precompressed_as_accepted_and_cached_for_a_year() {
+        let root = site_root();
+        let files = || build_output::<()>(root.to_str().unwrap(), "pkg", true);
+
+        let (status, headers, body) = get(files(), "/pkg/onboard.H4sh.wasm", Some("gzip, deflate, br")).await;
+        assert_eq!((status, body.as_str()), (StatusCode::OK, "brotli"));
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        assert_eq!(headers[header::CACHE_CONTROL], IMMUTABLE);
+        assert!(headers.get_all(header::VARY).iter().any(|v| *v == "accept-encoding"));
+
+        let (_, headers, body) = get(files(), "/pkg/onboard.H4sh.wasm", Some("gzip")).await;
+        assert_eq!((headers[header::CONTENT_ENCODING].to_str().unwrap(), body.as_str()), ("gzip", "gzip"));
+
+        let (_, headers, body) = get(files(), "/pkg/onboard.H4sh.wasm", None).await;
+        assert_eq!(body, "plain");
+        assert!(!headers.contains_key(header::CONTENT_ENCODING));
+
+        // A missing file is not remembered: the next build may bring it.
+        let (status, headers, _) = get(files(), "/pkg/onboard.0ther.wasm", Some("br")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(!headers.contains_key(header::CACHE_CONTROL));
+
+        // Without hashed names a file is checked again on every use.
+        let unhashed = build_output::<()>(root.to_str().unwrap(), "pkg", false);
+        let (_, headers, _) = get(unhashed, "/pkg/onboard.H4sh.wasm", Some("br")).await;
+        assert_eq!(headers[header::CACHE_CONTROL], REVALIDATE);
+        let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[tokio::test]
+    async fn answers_above_a_kilobyte_are_compressed_and_smaller_ones_are_not() {
+        let app = || {
+            Router::new()
+                .route("/large", axum::routing::get(|| async { "onboard ".repeat(256) }))
+                .route("/small", axum::routing::get(|| async { "ok" }))
+                .layer(compression())
+        };
+        let (_, headers, _) = get(app(), "/large", Some("br, gzip")).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "br");
+        let (_, headers, _) = get(app(), "/large", Some("gzip")).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        let (_, headers, body) = get(app(), "/small", Some("br, gzip")).await;
+        assert!(!headers.contains_key(header::CONTENT_ENCODING));
+        assert_eq!(body, "ok");
+    }
+}
