@@ -182,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(settings.security.session_days)));
     let routes = route_list();
     let options = state.leptos_options.clone();
+    let build_files = super::assets::build_output(&options.site_root, &options.site_pkg_dir, options.hash_files);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -189,7 +190,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
         .route("/webhooks/{key}", axum::routing::post(super::webhooks::receive_route))
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
-        .merge(super::assets::build_output(&state.leptos_options.site_root, &state.leptos_options.site_pkg_dir, state.leptos_options.hash_files))
+        .merge(build_files)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(

@@ -27,8 +27,9 @@ pub const REVALIDATE: &str = "no-cache";
 pub const MIN_COMPRESSED_BYTES: u16 = 1024;
 
 /// The file, beside the server executable, in which the release build records the hash in each
-/// build file's name (`js: <hash>`, `wasm: <hash>`, `css: <hash>`, one per line).
-pub fn hash_file() -> Option<PathBuf> {
+/// build file's name (`js: <hash>`, `wasm: <hash>`, `css: <hash>`, one per line). Leptos reads
+/// the same file when it names the files in a page.
+fn hash_file() -> Option<PathBuf> {
     Some(std::env::current_exe().ok()?.parent()?.join("hash.txt"))
 }
 
