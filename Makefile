@@ -1,5 +1,5 @@
 # The two commands in the README. Both install what is missing first.
-.PHONY: run test watch fmt fuzz faults load
+.PHONY: run test watch fmt fuzz faults load lighthouse
 
 ## Serve Onboard on http://127.0.0.1:3000 with SQLite under data/.
 run:
@@ -25,6 +25,10 @@ faults:
 ## Load on the main pages and server functions with 100,000 members: throughput, p50/p99, memory.
 load:
 	scripts/faults.sh load
+
+## Lighthouse on a fresh release server: phone pages (mobile preset) and every admin page (desktop); scores and bytes.
+lighthouse:
+	scripts/lighthouse.sh $(ARGS)
 
 fmt:
 	cargo fmt --all

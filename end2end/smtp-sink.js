@@ -1,5 +1,6 @@
 // A small SMTP sink for the browser tests: accepts every message on 127.0.0.1:3125 and lists
-// them as JSON at http://127.0.0.1:3126/messages, where tests read links and codes.
+// them as JSON at http://127.0.0.1:3126/messages, where tests read links and codes. `make
+// lighthouse` runs its own beside the tests' on other ports: SINK_SMTP_PORT, SINK_HTTP_PORT.
 const net = require('net');
 const http = require('http');
 
@@ -45,7 +46,7 @@ net
     });
     socket.on('error', () => {});
   })
-  .listen(3125, '127.0.0.1');
+  .listen(Number(process.env.SINK_SMTP_PORT || 3125), '127.0.0.1');
 
 http
   .createServer((req, res) => {
@@ -57,4 +58,4 @@ http
       res.end();
     }
   })
-  .listen(3126, '127.0.0.1');
+  .listen(Number(process.env.SINK_HTTP_PORT || 3126), '127.0.0.1');
