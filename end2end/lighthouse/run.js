@@ -80,6 +80,9 @@ async function open(page, url) {
 
 const results = [];
 
+/** A link's one-time token stays out of the output, as it does in the server's logs. */
+const redact = (url) => url.replace(/(\/(?:register|set-password)\/)[^/?#]+/, '$1••••');
+
 /** One Lighthouse run on `url` in the shared Chromium; `cookie` stands in for a signed-in browser. */
 async function measure(chrome, name, url, target, cookie) {
   if (only && !name.includes(only)) return;
@@ -95,7 +98,7 @@ async function measure(chrome, name, url, target, cookie) {
   if (lhr.runtimeError) throw new Error(`${name}: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
   writeFileSync(path.join(OUT, `${name.replace(/[^a-z0-9]+/g, '-')}.json`), JSON.stringify(lhr));
   // A page that sent the browser elsewhere (say, to sign in) was not the page measured.
-  if (new URL(lhr.finalDisplayedUrl).pathname !== url) throw new Error(`${name}: ${url} ended at ${lhr.finalDisplayedUrl}`);
+  if (new URL(lhr.finalDisplayedUrl).pathname !== url) throw new Error(`${name}: ${redact(url)} ended at ${redact(lhr.finalDisplayedUrl)}`);
   const score = (id) => lhr.categories[id].score;
   const requests = lhr.audits['network-requests'].details.items;
   const row = {
