@@ -1,6 +1,7 @@
 //! The pasted list of addresses on the Invite users page. The browser's live count and the
 //! server's batch run this same parser, so they cannot disagree.
 
+use super::email::is_separator;
 use super::{EmailAddress, EmailError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -66,8 +67,14 @@ pub fn parse_paste(text: &str) -> PasteReport {
             let outcome = match EmailAddress::parse(candidate) {
                 Ok(address) if seen.insert(address.clone()) => PasteOutcome::Valid(address),
                 Ok(address) => PasteOutcome::DuplicateInList(address),
-                Err(EmailError::Empty) => PasteOutcome::Invalid("No address was found here.".into()),
-                Err(e) => PasteOutcome::Invalid(e.to_string()),
+                Err(EmailError::Empty) => PasteOutcome::Invalid(format!("“{}” holds no address.", echo(raw))),
+                // The reason quotes the whole entry as pasted, which may hold more than the address.
+                Err(EmailError::TooLong) => {
+                    PasteOutcome::Invalid(format!("“{}” is too long for an email address.", echo(raw)))
+                }
+                Err(EmailError::Invalid { problem, .. }) => {
+                    PasteOutcome::Invalid(format!("“{}” is not a valid email address: {problem}.", echo(raw)))
+                }
             };
             entries.push(PasteEntry { raw: echo(raw), name: name.map(echo), outcome });
         }
@@ -99,19 +106,24 @@ fn split_pieces(text: &str) -> impl Iterator<Item = &str> {
         }
     }
     pieces.push(&text[start..]);
-    pieces.into_iter().map(str::trim).filter(|p| !p.is_empty())
+    pieces.into_iter().map(|p| p.trim_matches(is_separator)).filter(|p| !p.is_empty())
 }
 
-/// The addresses in one piece: `Name <address>` is one; bare words separated by spaces may be
-/// several. Yields (what was pasted, display name, the address to check).
+/// The addresses in one piece: `Name <address>` is one; bare words separated by spaces or
+/// invisible characters may be several. Yields (what was pasted, display name, the address to check).
 fn candidates(piece: &str) -> Vec<(&str, Option<&str>, &str)> {
-    if let Some(open) = piece.rfind('<') {
+    // `Name <address>`, also with text after it or no closing bracket; but `<b>…</b>@x.com` is
+    // markup in a would-be address, checked whole.
+    let angled = piece.rfind('<').map(|open| {
         let inner = &piece[open + 1..];
-        let address = inner.split('>').next().unwrap_or(inner).trim();
-        let name = piece[..open].trim().trim_matches('"').trim();
+        (open, inner.split('>').next().unwrap_or(inner))
+    });
+    if let Some((open, inner)) = angled.filter(|(_, inner)| inner.contains('@') || piece.ends_with('>')) {
+        let address = inner.trim_matches(is_separator);
+        let name = piece[..open].trim_matches(is_separator).trim_matches('"').trim_matches(is_separator);
         return vec![(piece, (!name.is_empty()).then_some(name), strip_mailto(address))];
     }
-    let words: Vec<&str> = piece.split_whitespace().collect();
+    let words: Vec<&str> = piece.split(is_separator).filter(|w| !w.is_empty()).collect();
     if words.len() > 1 && words.iter().all(|w| w.contains('@')) {
         return words.into_iter().map(|w| (w, None, strip_mailto(w))).collect();
     }
@@ -184,6 +196,64 @@ mod tests {
     fn an_unclosed_quote_spoils_only_its_own_line() {
         let report = parse_paste("\"Ada <ada@example.com>, grace@example.com\nalan@example.com");
         assert!(valid(&report).contains(&"alan@example.com"));
+    }
+
+    #[test]
+    fn invisible_characters_from_spreadsheets_separate_addresses_or_are_named() {
+        let report = parse_paste(
+            "\u{FEFF}alice@example.com\n\u{200B}bob@example.com\ncarol\u{00A0}@example.com\ndave@example.com\u{200F}\ned@exam\u{00AD}ple.org",
+        );
+        assert_eq!(valid(&report), ["alice@example.com", "bob@example.com", "dave@example.com"]);
+        let reasons: Vec<&str> = report
+            .entries
+            .iter()
+            .filter_map(|e| match &e.outcome {
+                PasteOutcome::Invalid(reason) => Some(reason.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "“carol\u{00A0}@example.com” is not a valid email address: it contains an invisible no-break space after ‘carol’.",
+                "“ed@exam\u{00AD}ple.org” is not a valid email address: it contains an invisible soft hyphen after ‘ed@exam’.",
+            ]
+        );
+        // Two addresses joined by a zero-width space are two entries.
+        assert_eq!(
+            valid(&parse_paste("ann@example.com\u{200B}ben@example.com")),
+            ["ann@example.com", "ben@example.com"]
+        );
+    }
+
+    #[test]
+    fn a_name_with_text_after_it_or_an_unclosed_bracket_still_gives_the_address() {
+        let report = parse_paste(
+            "Ada Lovelace <ada@example.com> (Finance)\n<grace@example.com> Grace\nAlan Turing <alan@example.com",
+        );
+        assert_eq!(valid(&report), ["ada@example.com", "grace@example.com", "alan@example.com"]);
+        let empty = parse_paste("Ada <>");
+        assert_eq!(empty.entries[0].outcome, PasteOutcome::Invalid("“Ada <>” holds no address.".into()));
+    }
+
+    #[test]
+    fn a_reason_quotes_the_whole_entry_as_pasted() {
+        let report = parse_paste("<script>alert(1)</script>@example.com\nAda <ada@example>");
+        let reasons: Vec<String> = report
+            .entries
+            .iter()
+            .map(|e| match &e.outcome {
+                PasteOutcome::Invalid(reason) => reason.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "“<script>alert(1)</script>@example.com” is not a valid email address: it contains ‘<’, which an address cannot.",
+                "“Ada <ada@example>” is not a valid email address: the domain has no top-level domain, such as .com.",
+            ]
+        );
     }
 
     #[test]

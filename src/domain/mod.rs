@@ -13,6 +13,6 @@ pub mod permissions;
 pub mod settings;
 pub mod time;
 
-pub use email::{EmailAddress, EmailError};
+pub use email::{AddressProblem, EmailAddress, EmailError};
 pub use membership::MembershipStatus;
 pub use permissions::{Permission, PermissionSet};
