@@ -91,6 +91,10 @@ const MAX_LABEL: usize = 63;
 /// byte-order mark, zero-width characters, bidi marks and invisible spaces. Named for the
 /// reason an entry containing one is refused; `None` for everything else.
 pub fn invisible_name(c: char) -> Option<&'static str> {
+    // Nearly every character pasted is a printable ASCII one.
+    if c == ' ' || c.is_ascii_graphic() {
+        return None;
+    }
     Some(match c {
         '\u{FEFF}' => "byte-order mark",
         '\u{200B}' => "zero-width space",
@@ -127,7 +131,8 @@ pub fn is_separator(c: char) -> bool {
 
 /// RFC 5322 `atext`, plus non-ASCII letters and digits (RFC 6531).
 fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || (!c.is_ascii() && c.is_alphanumeric())
+    matches!(c, 'a'..='z' | 'A'..='Z' | '0'..='9' | '!' | '#'..='\'' | '*' | '+' | '-' | '/' | '=' | '?' | '^'..='`' | '{'..='~')
+        || (!c.is_ascii() && c.is_alphanumeric())
 }
 
 fn is_label_char(c: char) -> bool {
@@ -183,23 +188,20 @@ fn problem(address: &str) -> Option<AddressProblem> {
     if domain.ends_with('.') {
         return Some(AddressProblem::TrailingDot);
     }
-    let labels: Vec<&str> = domain.split('.').collect();
     if let Some(c) = domain.chars().find(|&c| c != '.' && !is_label_char(c)) {
         return Some(AddressProblem::Character(c));
     }
-    if let Some(label) = labels.iter().find(|l| l.starts_with('-') || l.ends_with('-')) {
-        return Some(AddressProblem::HyphenAtEdge(label.to_string()));
-    }
-    if let Some(label) = labels.iter().find(|l| l.len() > MAX_LABEL) {
-        return Some(AddressProblem::LabelTooLong(label.to_string()));
+    for label in domain.split('.') {
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(AddressProblem::HyphenAtEdge(label.to_string()));
+        }
+        if label.len() > MAX_LABEL {
+            return Some(AddressProblem::LabelTooLong(label.to_string()));
+        }
     }
     // A domain without a dot ("a@b") is legal in RFC 5322 but never a mailbox people are invited
     // from. An all-digit one (a@10.0.0.1) stays accepted, as before: accounts may already use it.
-    if labels.len() < 2 {
-        return Some(AddressProblem::NoTopLevelDomain);
-    }
-    // The crate's RFC 5322 check stays the last word on anything the rules above let through.
-    (!email_address::EmailAddress::is_valid(address)).then_some(AddressProblem::Unsendable)
+    (!domain.contains('.')).then_some(AddressProblem::NoTopLevelDomain)
 }
 
 impl EmailAddress {
@@ -215,9 +217,13 @@ impl EmailAddress {
             return Err(EmailError::TooLong);
         }
         let lower = trimmed.to_lowercase();
-        // Judged as typed, so the reason quotes what the person sees; lower-casing can add a
-        // character (İ becomes i and a combining dot), so the stored form is judged too.
-        match problem(trimmed).or_else(|| problem(&lower)) {
+        // Judged as typed, so the reason quotes what the person sees. Lower-casing can add a
+        // character (İ becomes i and a combining dot), so a form that grew is judged again; the
+        // crate's RFC 5322 check stays the last word on anything the rules let through.
+        let problem = problem(trimmed)
+            .or_else(|| (lower.len() != trimmed.len()).then(|| problem(&lower)).flatten())
+            .or_else(|| (!email_address::EmailAddress::is_valid(&lower)).then_some(AddressProblem::Unsendable));
+        match problem {
             Some(problem) => Err(EmailError::Invalid { entry: trimmed.to_string(), problem }),
             None => Ok(Self(lower)),
         }
