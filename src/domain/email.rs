@@ -90,7 +90,7 @@ const MAX_LABEL: usize = 63;
 /// Characters people cannot see that spreadsheets and web pages leave in copied text: the
 /// byte-order mark, zero-width characters, bidi marks and invisible spaces. Named for the
 /// reason an entry containing one is refused; `None` for everything else.
-pub fn invisible_name(c: char) -> Option<&'static str> {
+fn invisible_name(c: char) -> Option<&'static str> {
     // Nearly every character pasted is a printable ASCII one.
     if c == ' ' || c.is_ascii_graphic() {
         return None;
@@ -117,7 +117,7 @@ pub fn invisible_name(c: char) -> Option<&'static str> {
         '\u{202F}' => "narrow no-break space",
         '\u{2007}' => "figure space",
         '\t' => "tab",
-        c if c.is_whitespace() && c != ' ' => "space character",
+        c if c.is_whitespace() => "space character",
         c if c.is_control() => "control character",
         _ => return None,
     })
@@ -125,7 +125,7 @@ pub fn invisible_name(c: char) -> Option<&'static str> {
 
 /// What separates addresses in pasted text: whitespace, and the invisible characters above
 /// (except the soft hyphen, which only ever sits inside a word).
-pub fn is_separator(c: char) -> bool {
+pub(super) fn is_separator(c: char) -> bool {
     c.is_whitespace() || (c != '\u{00AD}' && invisible_name(c).is_some())
 }
 
@@ -147,9 +147,9 @@ fn problem(address: &str) -> Option<AddressProblem> {
         return Some(AddressProblem::Quoted);
     }
     // "grace at example.com" lacks an @ more than it has spaces.
-    if !address.contains('@') {
+    let Some((local, domain)) = address.split_once('@') else {
         return Some(AddressProblem::NoAt);
-    }
+    };
     for (i, c) in address.char_indices() {
         if c == ' ' {
             return Some(AddressProblem::Space);
@@ -158,9 +158,6 @@ fn problem(address: &str) -> Option<AddressProblem> {
             return Some(AddressProblem::Invisible { name: name.into(), after: address[..i].to_string() });
         }
     }
-    let Some((local, domain)) = address.split_once('@') else {
-        return Some(AddressProblem::NoAt);
-    };
     if domain.contains('@') {
         return Some(AddressProblem::SeveralAts);
     }

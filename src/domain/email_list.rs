@@ -67,13 +67,14 @@ pub fn parse_paste(text: &str) -> PasteReport {
             let outcome = match EmailAddress::parse(candidate) {
                 Ok(address) if seen.insert(address.clone()) => PasteOutcome::Valid(address),
                 Ok(address) => PasteOutcome::DuplicateInList(address),
-                Err(EmailError::Empty) => PasteOutcome::Invalid(format!("“{}” holds no address.", echo(raw))),
                 // The reason quotes the whole entry as pasted, which may hold more than the address.
-                Err(EmailError::TooLong) => {
-                    PasteOutcome::Invalid(format!("“{}” is too long for an email address.", echo(raw)))
-                }
-                Err(EmailError::Invalid { problem, .. }) => {
-                    PasteOutcome::Invalid(format!("“{}” is not a valid email address: {problem}.", echo(raw)))
+                Err(e) => {
+                    let what = match e {
+                        EmailError::Empty => "holds no address".to_string(),
+                        EmailError::TooLong => "is too long for an email address".to_string(),
+                        EmailError::Invalid { problem, .. } => format!("is not a valid email address: {problem}"),
+                    };
+                    PasteOutcome::Invalid(format!("“{}” {what}.", echo(raw)))
                 }
             };
             entries.push(PasteEntry { raw: echo(raw), name: name.map(echo), outcome });
