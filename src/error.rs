@@ -11,6 +11,9 @@ pub enum AppError {
     NotAllowed,
     #[error("{reason}")]
     Invalid { field: String, reason: String },
+    /// Several fields of one form are wrong: each `(field, reason)`, in the form's order.
+    #[error("Some fields need changing: see the message beside each.")]
+    InvalidFields(Vec<(String, String)>),
     #[error("That item no longer exists.")]
     NotFound,
     #[error("{0}")]
@@ -31,19 +34,35 @@ impl AppError {
         Self::Invalid { field: field.into(), reason: reason.into() }
     }
 
+    /// Every problem of a form at once: `Invalid` for one, `InvalidFields` for several; `None`
+    /// when `problems` is empty.
+    pub fn invalid_fields(mut problems: Vec<(String, String)>) -> Option<Self> {
+        match problems.len() {
+            0 => None,
+            1 => problems.pop().map(|(field, reason)| Self::Invalid { field, reason }),
+            _ => Some(Self::InvalidFields(problems)),
+        }
+    }
+
     /// The message for a given form field, if this error is about it.
     pub fn for_field(&self, name: &str) -> Option<String> {
         match self {
             Self::Invalid { field, reason } if field == name => Some(reason.clone()),
+            Self::InvalidFields(problems) => problems.iter().find(|(f, _)| f == name).map(|(_, r)| r.clone()),
             _ => None,
         }
+    }
+
+    /// Whether this error is about named form fields, shown beside them rather than above the form.
+    pub fn is_about_fields(&self) -> bool {
+        matches!(self, Self::Invalid { field, .. } if !field.is_empty()) || matches!(self, Self::InvalidFields(_))
     }
 
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
             Self::NotAllowed => 403,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::InvalidFields(_) => 422,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,
             Self::TooManyAttempts(_) => 429,

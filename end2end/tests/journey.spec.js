@@ -58,12 +58,16 @@ test('an admin invites a messy list and the invitee registers on a phone', async
   await p.getByLabel('First name').fill('Ada');
   await p.getByLabel('Last name').fill('Lovelace');
   await p.getByLabel('Mobile number').fill('07911 123456');
-  await p.getByLabel('Password').fill('analytical engine passphrase');
+  await p.getByLabel('Password').fill('short');
   await p.getByRole('button', { name: 'Continue' }).click();
-  // A local number is refused next to its field, and what was typed stays.
-  await expect(p.locator('#mobile-error')).toContainText('international format');
+  // A national number with no country and a short password: both errors at once, each beside
+  // its field, and what was typed stays.
+  await expect(p.locator('#mobile-error')).toContainText('Choose your country');
+  await expect(p.locator('#register-password-error')).toContainText('at least 12 characters');
   await expect(p.getByLabel('First name')).toHaveValue('Ada');
-  await p.getByLabel('Mobile number').fill('+44 7911 123456');
+  await expect(p.getByLabel('Mobile number')).toHaveValue('07911 123456');
+  await p.getByLabel('Country').selectOption('GB');
+  await p.getByLabel('Password').fill('analytical engine passphrase');
   await p.getByRole('button', { name: 'Continue' }).click();
 
   await expect(p.getByText("Northwind asks everyone to confirm a second way of reaching them.")).toBeVisible();

@@ -55,14 +55,6 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
             _ => remaining += n,
         }
     }
-    let mut not_invited: Vec<ClassifiedEntry> = serde_json::from_str(&batch.not_invited).unwrap_or_default();
-    for (email, error) in db::invitations::batch_failures(db, id).await? {
-        not_invited.push(ClassifiedEntry {
-            raw: email,
-            class: crate::domain::invites::InviteClass::DeliveryFailed,
-            detail: error,
-        });
-    }
     Ok(BatchProgress {
         area: batch.area,
         role: batch.role,
@@ -70,8 +62,17 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         sent,
         failed,
         remaining,
-        not_invited,
+        not_invited: serde_json::from_str(&batch.not_invited).unwrap_or_default(),
+        failures: db::invitations::batch_failures(db, id).await?,
     })
+}
+
+/// Sends a failed invitation again, to the address as corrected (or as it was, once the mail
+/// server can take it), in the same batch, service area and role.
+#[server(endpoint = "fix_invitation")]
+pub async fn fix_invitation(invitation: i64, email: String) -> Result<(), AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    invitations::fix_failed(&state(), &caller, invitation, &email).await
 }
 
 #[server(endpoint = "resend_invitation")]

@@ -24,8 +24,10 @@ pub async fn register_details(
     last_name: String,
     mobile: String,
     password: String,
+    country: Option<String>,
 ) -> Result<RegistrationStep, AppError> {
-    let details = registration::Details { first_name, last_name, mobile, password: Secret::new(password) };
+    let country = country.unwrap_or_default();
+    let details = registration::Details { first_name, last_name, mobile, country, password: Secret::new(password) };
     registration::save_details(&state(), &auth::session().await?, &token, details).await
 }
 

@@ -26,33 +26,44 @@ pub async fn load_org_settings() -> Result<OrgSettings, AppError> {
         roles: db::roles::list(db, caller.org_id).await?,
         eulas: db::eula::list(db, caller.org_id).await?,
         audit: db::audit::recent(db, caller.org_id, 20).await?,
+        countries: crate::server::phone::countries().to_vec(),
     })
 }
 
-/// `require_2fa` is a checkbox: present when ticked.
+/// `require_2fa` is a checkbox: present when ticked. `default_country` is an ISO 3166-1 alpha-2
+/// code or empty; when absent, the current one stays.
 #[server(endpoint = "update_general_settings")]
 pub async fn update_general_settings(
     name: String,
     sender_name: String,
     invite_lifetime_days: String,
     require_2fa: Option<String>,
+    default_country: Option<String>,
 ) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
+    let default_country = match default_country {
+        Some(raw) => crate::server::phone::country_setting(&raw).map_err(invalid("default_country"))?,
+        None => {
+            db::organizations::general(&state().db, caller.org_id).await?.map(|g| g.default_country).unwrap_or_default()
+        }
+    };
     let general = super::types::OrgGeneral {
         id: caller.org_id,
         name: rules::name(&name, "organization name").map_err(invalid("name"))?,
         sender_name: rules::name(&sender_name, "sender name").map_err(invalid("sender_name"))?,
         invite_lifetime_days: rules::invite_days(&invite_lifetime_days).map_err(invalid("invite_lifetime_days"))?,
         require_2fa: require_2fa.is_some(),
+        default_country,
     };
     let mut change = AuditedChange::begin(&caller).await?;
     db::organizations::update_general(&mut change, caller.org_id, &general).await?;
     let detail = format!(
-        "name “{}”, sender “{}”, 2FA {}, invitations valid {} days",
+        "name “{}”, sender “{}”, 2FA {}, invitations valid {} days, default country “{}”",
         general.name,
         general.sender_name,
         if general.require_2fa { "required" } else { "optional" },
-        general.invite_lifetime_days
+        general.invite_lifetime_days,
+        general.default_country
     );
     change.commit("settings.updated", &detail).await
 }

@@ -32,6 +32,8 @@ pub struct OrgGeneral {
     #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::db::Flag"))]
     pub require_2fa: bool,
     pub invite_lifetime_days: i64,
+    /// Where registering members' national mobile numbers are read (ISO 3166-1 alpha-2), or empty.
+    pub default_country: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,6 +90,8 @@ pub struct OrgSettings {
     pub roles: Vec<Role>,
     pub eulas: Vec<EulaVersion>,
     pub audit: Vec<AuditEntry>,
+    /// The countries the default country may be.
+    pub countries: Vec<CountryChoice>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -194,6 +198,18 @@ pub struct RegistrationInfo {
     pub eula: Option<EulaVersion>,
     /// With `SignIn`: the other account this browser is signed in as, which cannot accept.
     pub signed_in_as: Option<String>,
+    /// The organization's default country for mobile numbers (ISO 3166-1 alpha-2), or empty.
+    pub default_country: String,
+    /// With `Details`: the countries to choose from; empty at other steps.
+    pub countries: Vec<CountryChoice>,
+}
+
+/// A country a mobile number may be in: ISO 3166-1 alpha-2 code, ISO name, calling code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountryChoice {
+    pub code: String,
+    pub name: String,
+    pub calling_code: u16,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -230,7 +246,20 @@ pub struct BatchProgress {
     pub sent: i64,
     pub failed: i64,
     pub remaining: i64,
+    /// Pasted entries that were not invited, with why.
     pub not_invited: Vec<crate::domain::invites::ClassifiedEntry>,
+    /// Invitations whose email failed for good, each to fix and send again.
+    pub failures: Vec<FailedDelivery>,
+}
+
+/// An invitation email that failed for good: a refused address, or one the mail server cannot take.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct FailedDelivery {
+    pub invitation: i64,
+    pub email: String,
+    /// The mail server's or the transport's reason; never a secret.
+    pub reason: Option<String>,
 }
 
 /// A person in the Slack workspace or the Teams tenant, for the mapping dropdowns.

@@ -1,7 +1,7 @@
 //! Access management › Users › Invite users, and the confirmation of a sent batch.
 
-use crate::api::invites::{invite_batch, invite_form, CheckInvites, SendInvites};
-use crate::api::types::{BatchProgress, InviteFormData};
+use crate::api::invites::{invite_batch, invite_form, CheckInvites, FixInvitation, SendInvites};
+use crate::api::types::{BatchProgress, FailedDelivery, InviteFormData};
 use crate::components::{
     action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loading, ProgressBar,
 };
@@ -174,6 +174,7 @@ pub fn BatchPage() -> impl IntoView {
     let id = move || params.read().get("batch").and_then(|b| b.parse::<i64>().ok()).unwrap_or(0);
     let (tick, set_tick) = signal(0u32);
     let batch = Resource::new(move || (id(), tick.get()), |(id, _)| invite_batch(id));
+    let reload = Callback::new(move |_| set_tick.update(|n| *n += 1));
     // While emails are still going out, look again every second.
     let refresh = debounced(1000, move || set_tick.update(|n| *n += 1));
     Effect::new(move |_| {
@@ -190,7 +191,7 @@ pub fn BatchPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match batch.await {
-                        Ok(p) => view! { <BatchView progress=p/> }.into_any(),
+                        Ok(p) => view! { <BatchView progress=p reload/> }.into_any(),
                         Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     }
                 })}
@@ -200,8 +201,8 @@ pub fn BatchPage() -> impl IntoView {
 }
 
 #[component]
-fn BatchView(progress: BatchProgress) -> impl IntoView {
-    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited } = progress;
+fn BatchView(progress: BatchProgress, reload: Callback<()>) -> impl IntoView {
+    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, failures } = progress;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {total} invitations…")
@@ -221,6 +222,15 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
             <p class="hint">"You can leave this page: sending goes on in the background."</p>
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>
+        {(!failures.is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="failed-heading">
+                <h2 id="failed-heading">{format!("Delivery failed: {}", failures.len())}</h2>
+                <p class="hint">"Correct an address and send again, or send it as it is once the mail server can take it."</p>
+                <ul class="problems">
+                    {failures.into_iter().map(|failure| view! { <FailedDeliveryRow failure reload/> }).collect_view()}
+                </ul>
+            </section>
+        })}
         <section class="card" aria-labelledby="not-invited-heading">
             <h2 id="not-invited-heading">{format!("Not invited: {}", not_invited.len())}</h2>
             {if not_invited.is_empty() {
@@ -229,5 +239,35 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
                 view! { <EntryList entries=not_invited/> }.into_any()
             }}
         </section>
+    }
+}
+
+/// One failed invitation email, with its reason and a form to fix the address and send again.
+#[component]
+fn FailedDeliveryRow(failure: FailedDelivery, reload: Callback<()>) -> impl IntoView {
+    let fix = ServerAction::<FixInvitation>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = fix.value().get() {
+            reload.run(());
+        }
+    });
+    let FailedDelivery { invitation, email, reason } = failure;
+    let (input_id, error_id) = (format!("fix-{invitation}"), format!("fix-{invitation}-error"));
+    let described_by = error_id.clone();
+    let why = reason.unwrap_or_else(|| "the mail server refused it".into());
+    view! {
+        <li>
+            <p><span>{email.clone()}</span> " " <span class="why">{format!("— Delivery failed: {why}")}</span></p>
+            <FormError error=action_error(fix)/>
+            <ActionForm action=fix attr:class="inline-form">
+                <input type="hidden" name="invitation" value=invitation.to_string()/>
+                <label for=input_id.clone()>{format!("Address for {email}")}</label>
+                // Not type=email: browsers refuse international local parts, which may be right.
+                <input id=input_id name="email" value=email.clone() inputmode="email" autocomplete="off" required
+                    spellcheck="false" aria-describedby=described_by/>
+                <button type="submit" class="button-quiet" disabled=move || fix.pending().get()>"✈ Fix and resend"</button>
+            </ActionForm>
+            <FieldError id=error_id message=field_error(fix, "email")/>
+        </li>
     }
 }

@@ -5,7 +5,7 @@ use super::use_auth;
 use crate::api::registration::{registration, RegisterDetails, SendRegistrationCode, VerifyRegistrationCode};
 use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::components::{
-    action_error, field_error, CodeField, FieldError, FormError, LinkProblem, Loading, NewPasswordField,
+    action_error, field_error, CodeField, CountrySelect, FieldError, FormError, LinkProblem, Loading, NewPasswordField,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -148,10 +148,15 @@ fn DetailsStep(info: RegistrationInfo, token: String, action: ServerAction<Regis
                 <FieldError id="last-name-error" message=error("last_name")/>
             </div>
             <div class="field">
+                <label for="country">"Country"</label>
+                <CountrySelect id="country" name="country" countries=info.countries selected=info.default_country
+                    none="Other: I will start with +" describedby="mobile-hint"/>
+            </div>
+            <div class="field">
                 <label for="mobile">"Mobile number"</label>
-                <input id="mobile" name="mobile" type="tel" autocomplete="tel" inputmode="tel" placeholder="+44 7911 123456" required
+                <input id="mobile" name="mobile" type="tel" autocomplete="tel" inputmode="tel" required
                     aria-describedby="mobile-hint mobile-error"/>
-                <p class="hint" id="mobile-hint">"In international format, starting with + and your country code."</p>
+                <p class="hint" id="mobile-hint">"As you dial it in that country, or starting with + (or 00) and the country code."</p>
                 <FieldError id="mobile-error" message=error("mobile")/>
             </div>
             <div class="field">

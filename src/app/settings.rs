@@ -2,7 +2,7 @@
 
 use crate::api::settings::*;
 use crate::api::types::{EulaVersion, OrgSettings, Role, ServiceArea};
-use crate::components::{action_error, field_error, ErrorNotice, FieldError, FormError, Loading};
+use crate::components::{action_error, field_error, CountrySelect, ErrorNotice, FieldError, FormError, Loading};
 use crate::domain::{time, Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -70,11 +70,12 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
-    let OrgSettings { general, areas, roles, eulas, audit } = settings;
+    let OrgSettings { general, areas, roles, eulas, audit, countries } = settings;
     let g = actions.general;
     let name_error = field_error(g, "name");
     let sender_error = field_error(g, "sender_name");
     let days_error = field_error(g, "invite_lifetime_days");
+    let country_error = field_error(g, "default_country");
     let saved = move || matches!(g.value().get(), Some(Ok(())));
     view! {
         <div class="page">
@@ -98,6 +99,14 @@ fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
                         <input id="invite-days" name="invite_lifetime_days" type="number" inputmode="numeric"
                             value=general.invite_lifetime_days.to_string() required aria-describedby="invite-days-error"/>
                         <FieldError id="invite-days-error" message=days_error/>
+                    </div>
+                    <div class="field">
+                        <label for="default-country">"Default country for mobile numbers"</label>
+                        <CountrySelect id="default-country" name="default_country" countries
+                            selected=general.default_country.clone() none="No default: numbers start with +"
+                            describedby="default-country-hint default-country-error"/>
+                        <p class="hint" id="default-country-hint">"Members registering can enter a national number, such as 07911 123456, for this country. They can still choose another."</p>
+                        <FieldError id="default-country-error" message=country_error/>
                     </div>
                     <div class="field field-check">
                         <input id="require-2fa" name="require_2fa" type="checkbox" checked=general.require_2fa/>

@@ -37,12 +37,7 @@ pub fn FieldError(#[prop(into)] id: String, #[prop(into)] message: Signal<Option
 /// to the field); with `all`, every error, for compact forms such as a row's rename box.
 #[component]
 pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>, #[prop(optional)] all: bool) -> impl IntoView {
-    let general = move || {
-        error
-            .get()
-            .filter(|e| all || !matches!(e, AppError::Invalid { field, .. } if !field.is_empty()))
-            .map(|e| e.to_string())
-    };
+    let general = move || error.get().filter(|e| all || !e.is_about_fields()).map(|e| e.to_string());
     view! {
         <Show when=move || general().is_some()>
             <p class="notice notice-error" role="alert">{general}</p>
@@ -290,4 +285,29 @@ fn inline_view(runs: Vec<crate::domain::message::Inline>) -> AnyView {
         })
         .collect_view()
         .into_any()
+}
+
+/// A choice of country for mobile numbers, by name with the calling code; `none` labels the
+/// empty choice.
+#[component]
+pub fn CountrySelect(
+    #[prop(into)] id: String,
+    name: &'static str,
+    countries: Vec<crate::api::types::CountryChoice>,
+    selected: String,
+    none: &'static str,
+    describedby: &'static str,
+) -> impl IntoView {
+    view! {
+        <select id=id name=name aria-describedby=describedby>
+            <option value="" selected=selected.is_empty()>{none}</option>
+            {countries
+                .into_iter()
+                .map(|c| {
+                    let chosen = c.code == selected;
+                    view! { <option value=c.code selected=chosen>{format!("{} (+{})", c.name, c.calling_code)}</option> }
+                })
+                .collect_view()}
+        </select>
+    }
 }

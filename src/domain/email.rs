@@ -9,7 +9,11 @@ use std::fmt;
 ///   `` !#$%&'*+-/=?^_`{|}~ ``, dots only between them, at most 64 octets (RFC 5321 §4.5.3.1.1);
 /// - the domain has at least two labels of letters, digits, underscores and inner hyphens,
 ///   each at most 63 octets (RFC 1035 §2.3.4);
-/// - letters may be non-ASCII (RFC 6531/IDNA); the whole address is at most 254 octets.
+/// - letters may be non-ASCII (RFC 6531); a domain that is, or has an `xn--` label, must be a
+///   valid international domain name (UTS #46, non-transitional, STD3 rules) and is kept in its
+///   Unicode form, so `user@xn--bcher-kva.example` and `user@BÜCHER.example` are both
+///   `user@bücher.example`; [`EmailAddress::to_ascii_domain`] gives the form mail goes out in;
+/// - the whole address is at most 254 octets, in either form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EmailAddress(String);
 
@@ -60,6 +64,9 @@ pub enum AddressProblem {
     LabelTooLong(String),
     #[error("it contains {}, which an address cannot", show(*.0))]
     Character(char),
+    /// The domain (as typed) is not a valid international domain name (UTS #46).
+    #[error("the domain ‘{0}’ is not a valid international domain name")]
+    InternationalDomain(String),
     #[error("mail cannot be delivered to this form of address")]
     Unsendable,
 }
@@ -135,8 +142,9 @@ fn is_atext(c: char) -> bool {
         || (!c.is_ascii() && c.is_alphanumeric())
 }
 
+/// Non-ASCII characters in a domain are left to the IDNA check, which knows which are allowed.
 fn is_label_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_' || (!c.is_ascii() && c.is_alphanumeric())
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || !c.is_ascii()
 }
 
 /// The first thing wrong with `address` (already trimmed), in the order a person would fix it.
@@ -167,7 +175,7 @@ fn problem(address: &str) -> Option<AddressProblem> {
     if domain.is_empty() {
         return Some(AddressProblem::NoDomain);
     }
-    if let Some(c) = local.chars().chain(domain.chars()).find(|&c| c != '.' && !is_atext(c)) {
+    if let Some(c) = local.chars().chain(domain.chars().filter(char::is_ascii)).find(|&c| c != '.' && !is_atext(c)) {
         return Some(AddressProblem::Character(c));
     }
     if local.len() > MAX_LOCAL_PART {
@@ -192,7 +200,8 @@ fn problem(address: &str) -> Option<AddressProblem> {
         if label.starts_with('-') || label.ends_with('-') {
             return Some(AddressProblem::HyphenAtEdge(label.to_string()));
         }
-        if label.len() > MAX_LABEL {
+        // A non-ASCII label's limit is on its ASCII form, which the IDNA check measures.
+        if label.is_ascii() && label.len() > MAX_LABEL {
             return Some(AddressProblem::LabelTooLong(label.to_string()));
         }
     }
@@ -203,8 +212,8 @@ fn problem(address: &str) -> Option<AddressProblem> {
 
 impl EmailAddress {
     /// Trims whitespace and invisible characters from both ends, lower-cases, and checks the
-    /// forms listed on the type. Errors: `Empty`, `TooLong` (over 254 characters), or
-    /// `Invalid` with the first problem found.
+    /// forms listed on the type. Errors: `Empty`, `TooLong` (over 254 octets), or `Invalid`
+    /// with the first problem found.
     pub fn parse(raw: &str) -> Result<Self, EmailError> {
         let trimmed = raw.trim_matches(is_separator);
         if trimmed.is_empty() {
@@ -213,22 +222,67 @@ impl EmailAddress {
         if trimmed.len() > MAX_LEN {
             return Err(EmailError::TooLong);
         }
+        let invalid = |problem| Err(EmailError::Invalid { entry: trimmed.to_string(), problem });
         let lower = trimmed.to_lowercase();
         // Judged as typed, so the reason quotes what the person sees. Lower-casing can add a
-        // character (İ becomes i and a combining dot), so a form that grew is judged again; the
-        // crate's RFC 5322 check stays the last word on anything the rules let through.
-        let problem = problem(trimmed)
-            .or_else(|| (lower.len() != trimmed.len()).then(|| problem(&lower)).flatten())
-            .or_else(|| (!email_address::EmailAddress::is_valid(&lower)).then_some(AddressProblem::Unsendable));
-        match problem {
-            Some(problem) => Err(EmailError::Invalid { entry: trimmed.to_string(), problem }),
-            None => Ok(Self(lower)),
+        // character (İ becomes i and a combining dot), so a form that grew is judged again.
+        if let Some(problem) =
+            problem(trimmed).or_else(|| (lower.len() != trimmed.len()).then(|| problem(&lower)).flatten())
+        {
+            return invalid(problem);
         }
+        let (canonical, envelope) = match international_domain(&lower) {
+            None => (lower, None),
+            Some(Ok((unicode, ascii))) if ascii.len() <= MAX_LEN => (unicode, Some(ascii)),
+            Some(Ok(_)) => return Err(EmailError::TooLong),
+            Some(Err(problem)) => return invalid(problem),
+        };
+        // The crate's RFC 5322 check stays the last word on what goes into the envelope.
+        if !email_address::EmailAddress::is_valid(envelope.as_deref().unwrap_or(&canonical)) {
+            return invalid(AddressProblem::Unsendable);
+        }
+        Ok(Self(canonical))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address with its domain in ASCII (`jörg@xn--bcher-kva.example`), which is how it goes
+    /// into an SMTP envelope: an international domain then needs no SMTPUTF8 (RFC 6531 §3.2).
+    pub fn to_ascii_domain(&self) -> std::borrow::Cow<'_, str> {
+        let (local, domain) = self.0.rsplit_once('@').expect("a parsed address has an @");
+        if domain.is_ascii() {
+            return self.0.as_str().into();
+        }
+        let ascii = idna::domain_to_ascii_strict(domain).expect("a parsed domain converts");
+        format!("{local}@{ascii}").into()
+    }
+
+    /// Whether the part before the @ has non-ASCII letters: the mail server must then offer
+    /// SMTPUTF8 (RFC 6531).
+    pub fn needs_smtputf8(&self) -> bool {
+        !self.0.rsplit_once('@').is_some_and(|(local, _)| local.is_ascii())
+    }
+}
+
+/// For an address whose domain is non-ASCII or has an A-label (`xn--…`): the address with the
+/// domain in its Unicode form and in its ASCII form; or why the domain is not a valid
+/// international domain name. `None` for a plain ASCII domain, which stays as it is.
+fn international_domain(address: &str) -> Option<Result<(String, String), AddressProblem>> {
+    let (local, domain) = address.rsplit_once('@')?;
+    if domain.is_ascii() && !domain.split('.').any(|label| label.starts_with("xn--")) {
+        return None;
+    }
+    let bad = AddressProblem::InternationalDomain(domain.to_string());
+    // Strict: STD3 rules and DNS lengths (RFC 5891), as a resolver applies them.
+    let Ok(ascii) = idna::domain_to_ascii_strict(domain) else {
+        return Some(Err(bad));
+    };
+    Some(match idna::domain_to_unicode(&ascii) {
+        (unicode, Ok(())) => Ok((format!("{local}@{unicode}"), format!("{local}@{ascii}"))),
+        _ => Err(bad),
+    })
 }
 
 impl fmt::Display for EmailAddress {
@@ -348,6 +402,27 @@ mod tests {
         ] {
             assert!(EmailAddress::parse(raw).is_ok(), "{raw}");
         }
+    }
+
+    #[test]
+    fn an_international_domain_is_one_address_in_either_form_and_goes_out_in_ascii() {
+        let unicode = EmailAddress::parse("user@bücher.example").unwrap();
+        for other in ["user@xn--bcher-kva.example", "User@BÜCHER.Example", "user@XN--BCHER-KVA.example"] {
+            assert_eq!(EmailAddress::parse(other), Ok(unicode.clone()), "{other}");
+        }
+        assert_eq!(unicode.as_str(), "user@bücher.example");
+        assert_eq!(unicode.to_ascii_domain(), "user@xn--bcher-kva.example");
+        assert!(!unicode.needs_smtputf8());
+        let eai = EmailAddress::parse("jörg@bücher.example").unwrap();
+        assert_eq!(eai.to_ascii_domain(), "jörg@xn--bcher-kva.example");
+        assert!(eai.needs_smtputf8() && EmailAddress::parse("üser@example.com").unwrap().needs_smtputf8());
+        let plain = EmailAddress::parse("ada@example.com").unwrap();
+        assert_eq!((plain.to_ascii_domain().as_ref(), plain.needs_smtputf8()), ("ada@example.com", false));
+        assert_eq!(problem_of("ada@bü_cher.example"), AddressProblem::InternationalDomain("bü_cher.example".into()));
+        assert_eq!(
+            problem_of(&format!("ada@{}.example", "a".repeat(64))),
+            AddressProblem::LabelTooLong("a".repeat(64))
+        );
     }
 
     // The paste box must never count an address the mail transport then refuses.

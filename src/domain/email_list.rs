@@ -162,6 +162,13 @@ mod tests {
     }
 
     #[test]
+    fn an_international_domain_in_either_form_is_one_address() {
+        let report = parse_paste("user@bücher.example\nUser@XN--BCHER-KVA.example, user@bücher.example");
+        assert_eq!(valid(&report), ["user@bücher.example"]);
+        assert_eq!((report.valid_count(), report.duplicate_count()), (1, 2));
+    }
+
+    #[test]
     fn names_as_pasted_from_a_mail_client_are_kept() {
         let report =
             parse_paste(r#"Ada Lovelace <Ada@Example.com>, "Hopper, Grace" <grace@example.com>; <alan@example.com>"#);

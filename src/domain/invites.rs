@@ -10,7 +10,6 @@ pub enum InviteClass {
     /// Any membership in this organization (any service area, any status but Expired).
     AlreadyMember,
     AlreadyPending,
-    DeliveryFailed,
 }
 
 impl InviteClass {
@@ -21,7 +20,6 @@ impl InviteClass {
             Self::DuplicateInList => "Duplicate in this list",
             Self::AlreadyMember => "Already a member",
             Self::AlreadyPending => "Already invited, pending",
-            Self::DeliveryFailed => "Delivery failed",
         }
     }
 }

@@ -245,6 +245,84 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
     Ok(())
 }
 
+/// Sends a failed invitation again: to the same address, once the mail server can take it, or
+/// to a corrected one, which is invited in the failed one's batch, service area and role while
+/// the failed address is no longer invited. The failed invitation is marked replaced by the same
+/// conditional statement that makes a second click a conflict.
+pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, email: &str) -> Result<(), AppError> {
+    let address = EmailAddress::parse(email).map_err(|e| fail(AppError::invalid("email", e.to_string())))?;
+    let gone = || {
+        fail(AppError::Conflict(
+            "This invitation is no longer waiting to be fixed: it was sent again or withdrawn.".into(),
+        ))
+    };
+    let mut tx = state.db.begin().await?;
+    let failed = db::invitations::failed_invitation(&mut tx, caller.org_id, invitation_id)
+        .await?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    if !failed.waiting {
+        return Err(gone());
+    }
+    let target = db::memberships::target(&mut tx, caller.org_id, failed.membership_id)
+        .await?
+        .ok_or_else(|| fail(AppError::NotFound))?;
+    super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
+    let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    let inviter = inviter_name(caller);
+    let same = address.as_str() == failed.email;
+    if !same {
+        let known = db::memberships::by_email(&state.db, caller.org_id, &[address.as_str()]).await?;
+        match known.get(address.as_str()).map(|(_, status)| status) {
+            Some(MembershipStatus::Pending) => {
+                return Err(fail(AppError::invalid("email", format!("{address} already has a pending invitation."))))
+            }
+            Some(MembershipStatus::Active | MembershipStatus::Inactive) => {
+                return Err(fail(AppError::invalid("email", format!("{address} is already a member."))))
+            }
+            Some(MembershipStatus::Expired) | None => {}
+        }
+    }
+    if !db::invitations::replace(&mut tx, invitation_id).await? {
+        return Err(gone());
+    }
+    if same {
+        let batch = Some(failed.batch_id);
+        invite(&mut tx, state, caller, &general, &inviter, failed.membership_id, batch, &failed.email, expires_at)
+            .await?;
+    } else {
+        let role = db::roles::get(&mut tx, caller.org_id, failed.role_id).await?.ok_or(AppError::NotFound)?;
+        if !may_grant(&caller.permissions, &role.permission_set()) {
+            return Err(fail(AppError::NotAllowed));
+        }
+        // The failed address is no longer invited.
+        db::memberships::change_status(
+            &mut tx,
+            caller.org_id,
+            failed.membership_id,
+            MembershipStatus::Pending,
+            MembershipStatus::Expired,
+        )
+        .await?;
+        let target = db::invitations::BatchTarget {
+            org_id: caller.org_id,
+            batch_id: failed.batch_id,
+            inviter: caller.account_id,
+            area_id: failed.area_id,
+            role_id: failed.role_id,
+            expires_at,
+            max_attempts: state.settings.outbox.max_attempts,
+        };
+        let item = batch_item(state, &general, &inviter, address.as_str(), expires_at)?;
+        db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &[item]).await?;
+    }
+    let what = format!("{} → {address}", failed.email);
+    db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.fixed", &what).await?;
+    tx.commit().await?;
+    state.outbox_wake.notify_waiters();
+    Ok(())
+}
+
 /// Withdraws a pending invitation: the link stops working and the person is no longer a member.
 pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;

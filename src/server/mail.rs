@@ -2,10 +2,11 @@
 //! line while the message stays readable in the outbox.
 
 use super::config::MailSettings;
+use crate::domain::EmailAddress;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, Extension};
 use lettre::Message;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -116,9 +117,14 @@ pub struct SmtpPool {
 
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A 5xx reply, or an address or message lettre refuses to send (a client error), fails for
+/// good; a 4xx reply, a network, TLS or timeout error may pass on a later try (RFC 5321 §4.2.1).
 fn failure(e: lettre::transport::smtp::Error) -> SendFailure {
-    SendFailure { permanent: e.is_permanent(), message: e.to_string() }
+    SendFailure { permanent: e.is_permanent() || e.is_client(), message: e.to_string() }
 }
+
+/// Why a message to an address with a non-ASCII local part cannot go through this server.
+pub const NO_SMTPUTF8: &str = "the mail server does not accept international addresses";
 
 impl SmtpPool {
     fn new(target: SmtpTarget, from: Mailbox, size: usize) -> Self {
@@ -174,7 +180,7 @@ impl SmtpPool {
     }
 
     pub async fn send(&self, message: &EmailMessage, job: i64) -> Result<(), SendFailure> {
-        let email = build(message, &self.from, job)?;
+        let (email, needs_smtputf8) = build(message, &self.from, job)?;
         let _slot = self
             .slots
             .acquire()
@@ -185,12 +191,14 @@ impl SmtpPool {
             Some(conn) if !conn.has_broken() => conn,
             _ => self.connect().await?,
         };
+        if needs_smtputf8 && !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            self.keep(conn);
+            return Err(SendFailure { message: NO_SMTPUTF8.into(), permanent: true });
+        }
         let sent = tokio::time::timeout(SMTP_TIMEOUT, conn.send(email.envelope(), &email.formatted())).await;
         match sent {
             Ok(Ok(_)) => {
-                if let Ok(mut idle) = self.idle.lock() {
-                    idle.push(conn);
-                }
+                self.keep(conn);
                 Ok(())
             }
             // A refused message leaves the connection in an unknown state: drop it.
@@ -198,11 +206,21 @@ impl SmtpPool {
             Err(_) => Err(SendFailure { message: "the SMTP server did not answer in time".into(), permanent: false }),
         }
     }
+
+    /// Returns a connection in a known state to the pool.
+    fn keep(&self, conn: AsyncSmtpConnection) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
 }
 
-fn build(message: &EmailMessage, from: &Mailbox, job: i64) -> Result<Message, SendFailure> {
+/// The message, and whether its recipient needs SMTPUTF8. An international domain goes into
+/// the envelope in ASCII, which every server accepts; only a non-ASCII local part needs SMTPUTF8.
+fn build(message: &EmailMessage, from: &Mailbox, job: i64) -> Result<(Message, bool), SendFailure> {
     let permanent = |message: String| SendFailure { message, permanent: true };
-    let to: Mailbox = message.to.parse().map_err(|e| permanent(format!("invalid recipient: {e}")))?;
+    let address = EmailAddress::parse(&message.to).map_err(|e| permanent(format!("invalid recipient: {e}")))?;
+    let to: Mailbox = address.to_ascii_domain().parse().map_err(|e| permanent(format!("invalid recipient: {e}")))?;
     let sender = match &message.from_name {
         Some(name) => Mailbox::new(Some(name.clone()), from.email.clone()),
         None => from.clone(),
@@ -217,6 +235,7 @@ fn build(message: &EmailMessage, from: &Mailbox, job: i64) -> Result<Message, Se
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_PLAIN).body(message.text.clone()))
                 .singlepart(SinglePart::builder().header(ContentType::TEXT_HTML).body(message.html.clone())),
         )
+        .map(|built| (built, address.needs_smtputf8()))
         .map_err(|e| permanent(format!("building the message: {e}")))
 }
 

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod oauth;
 pub mod onboarding;
 pub mod outbound;
+pub mod phone;
 pub mod registration;
 pub mod sealing;
 pub mod secret;

@@ -116,6 +116,7 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
         next_step(&link, &draft(session, &link).await?)
     };
     let eula = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    let countries = if step == RegistrationStep::Details { super::phone::countries().to_vec() } else { Vec::new() };
     Ok(RegistrationInfo {
         email: link.email.clone(),
         org_name: link.org_name.clone(),
@@ -124,6 +125,8 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
         step,
         eula,
         signed_in_as,
+        default_country: link.default_country.clone(),
+        countries,
     })
 }
 
@@ -131,10 +134,12 @@ pub struct Details {
     pub first_name: String,
     pub last_name: String,
     pub mobile: String,
+    /// The country a national mobile number is in (ISO 3166-1 alpha-2), or empty.
+    pub country: String,
     pub password: Secret,
 }
 
-/// Checks every field (reporting the first problem next to its field) and keeps the draft.
+/// Checks every field, reporting each problem next to its field at once, and keeps the draft.
 pub async fn save_details(
     state: &AppState,
     session: &Session,
@@ -142,10 +147,23 @@ pub async fn save_details(
     d: Details,
 ) -> Result<RegistrationStep, AppError> {
     let link = registrable_link(state, token).await?;
-    let first_name = person_name(&d.first_name, "first name").map_err(|r| fail(AppError::invalid("first_name", r)))?;
-    let last_name = person_name(&d.last_name, "last name").map_err(|r| fail(AppError::invalid("last_name", r)))?;
-    let mobile = e164(&d.mobile).map_err(|r| fail(AppError::invalid("mobile", r)))?;
-    password::check(d.password.expose()).map_err(|r| fail(AppError::invalid("password", r)))?;
+    let first_name = person_name(&d.first_name, "first name");
+    let last_name = person_name(&d.last_name, "last name");
+    let mobile = super::phone::e164(&d.mobile, &d.country);
+    let password = password::check(d.password.expose());
+    let (first_name, last_name, mobile) = match (first_name, last_name, mobile, password) {
+        (Ok(first), Ok(last), Ok(mobile), Ok(())) => (first, last, mobile),
+        (first, last, mobile, password) => {
+            let problems = [
+                ("first_name", first.err()),
+                ("last_name", last.err()),
+                ("mobile", mobile.err()),
+                ("password", password.err().map(String::from)),
+            ];
+            let problems = problems.into_iter().filter_map(|(field, r)| Some((field.to_string(), r?))).collect();
+            return Err(fail(AppError::invalid_fields(problems).unwrap_or(AppError::Internal)));
+        }
+    };
     let password_hash = hash_password(d.password).await?;
     // A proof of the second factor stands only for the mobile number it may have gone to.
     let previous = draft(session, &link).await?.filter(|p| p.mobile == mobile);
@@ -162,21 +180,6 @@ pub async fn save_details(
     };
     session.insert(DRAFT_KEY, &draft).await.map_err(session_error)?;
     Ok(next_step(&link, &Some(draft)))
-}
-
-/// A mobile number in E.164 form (+447911123456). International format is required: Onboard
-/// has no way to know which country a local number belongs to.
-pub fn e164(raw: &str) -> Result<String, String> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err("Enter your mobile number.".into());
-    }
-    let number = phonenumber::parse(None, trimmed)
-        .map_err(|_| "Enter the number in international format, starting with + and the country code.".to_string())?;
-    if !phonenumber::is_valid(&number) {
-        return Err("That is not a valid mobile number. Check the country code and the digits.".into());
-    }
-    Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
 fn code_hash(account_id: i64, code: &str) -> String {

@@ -77,6 +77,12 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
         &[("emails", "hijacked@acme.example"), ("area", "{area}"), ("role", "{member_role}")],
     ),
     ("invite_batch", true, &["users.invite"], &[("id", "{batch}")]),
+    (
+        "fix_invitation",
+        false,
+        &["users.invite"],
+        &[("invitation", "{failed_invitation}"), ("email", "fixed@acme.example")],
+    ),
     ("resend_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
     ("revoke_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
     ("load_onboarding", true, &["onboarding.view"], &[]),
@@ -131,6 +137,7 @@ const JSON_INPUT: &[&str] = &["save_connector", "decide_access"];
 
 struct Ids {
     batch: i64,
+    failed_invitation: i64,
     pending_member: i64,
     member_role: i64,
     member: i64,
@@ -174,6 +181,7 @@ async fn call(
                 .replace("{pending_member}", &ids.pending_member.to_string())
                 .replace("{member_role}", &ids.member_role.to_string())
                 .replace("{batch}", &ids.batch.to_string())
+                .replace("{failed_invitation}", &ids.failed_invitation.to_string())
                 .replace("{member}", &ids.member.to_string());
             (k.to_string(), v)
         })
@@ -223,11 +231,28 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     let batch = owner
         .call(
             "send_invites",
-            &[("emails", "invitee@acme.example"), ("area", &area.to_string()), ("role", &member_role.to_string())],
+            &[
+                ("emails", "invitee@acme.example, bounced@acme.example"),
+                ("area", &area.to_string()),
+                ("role", &member_role.to_string()),
+            ],
         )
         .await
         .unwrap()
         .as_i64()
+        .unwrap();
+    // The email to bounced@ is recorded as failed for good once the worker is done with it.
+    let failed_invitation =
+        app.scalar_i64("SELECT id FROM invitations WHERE email = 'bounced@acme.example' AND org_id = $1", org).await;
+    let bounced_job = app.scalar_i64("SELECT outbox_job_id FROM invitations WHERE id = $1", failed_invitation).await;
+    app.eventually("the bounced invitation is handled", || async {
+        app.scalar_i64("SELECT COUNT(*) FROM outbox_jobs WHERE id = $1 AND status = 'done'", bounced_job).await == 1
+    })
+    .await;
+    sqlx::query("UPDATE outbox_jobs SET status = 'failed', last_error = '550 no such mailbox' WHERE id = $1")
+        .bind(bounced_job)
+        .execute(&app.state.db.pool)
+        .await
         .unwrap();
     let pending_member = app
         .scalar_i64("SELECT m.id FROM memberships m JOIN accounts a ON a.id = m.account_id WHERE a.email = 'invitee@acme.example' AND m.org_id = $1", org)
@@ -274,6 +299,7 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
         request,
         chat_user,
         batch,
+        failed_invitation,
         pending_member,
         member_role,
         member,

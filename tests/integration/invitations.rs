@@ -528,6 +528,212 @@ async fn invitation_links_cannot_be_guessed_and_wrong_ones_say_nothing(backend: 
     w.app.stop().await;
 }
 
+/// An international domain is one address in either form and goes out in ASCII; a non-ASCII
+/// local part fails at once on a server without SMTPUTF8, as a 5xx does, while a 4xx is retried.
+/// A failed address is fixed and sent again from the batch page.
+async fn international_addresses_go_out_in_ascii_and_permanent_refusals_fail_at_once(backend: Backend) {
+    let w = world(backend).await;
+    let checked =
+        w.owner.call("check_invites", &[("emails", "user@bücher.example\nUSER@xn--bcher-kva.example")]).await.unwrap();
+    assert_eq!(classes(&checked), ["New", "DuplicateInList"]);
+    let paste = "user@bücher.example, jörg@bücher.example, üser@example.com, refused@acme.example, busy@acme.example";
+    let batch = w.invite(paste).await.unwrap().as_i64().unwrap().to_string();
+    // Against existing members, the other form is the same person.
+    let again = w.owner.call("check_invites", &[("emails", "user@xn--bcher-kva.example")]).await.unwrap();
+    assert_eq!(classes(&again), ["AlreadyPending"]);
+
+    w.app
+        .eventually("the ASCII-domain address is delivered", || async {
+            !w.sink.to("user@xn--bcher-kva.example").is_empty()
+        })
+        .await;
+    w.app
+        .eventually("three fail for good at the first attempt", || async {
+            w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap()["failed"] == 3
+        })
+        .await;
+    let job_of = |email: &'static str| {
+        let app = &w.app;
+        async move {
+            let row: (String, i64, Option<String>) = sqlx::query_as(
+                "SELECT j.status, j.attempts, j.last_error FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
+                 WHERE i.email = $1 ORDER BY i.id DESC LIMIT 1",
+            )
+            .bind(email)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+            row
+        }
+    };
+    for email in ["jörg@bücher.example", "üser@example.com"] {
+        let (status, attempts, error) = job_of(email).await;
+        assert_eq!((status.as_str(), attempts), ("failed", 1), "{email}");
+        assert_eq!(error.as_deref(), Some("the mail server does not accept international addresses"));
+    }
+    let (status, attempts, error) = job_of("refused@acme.example").await;
+    assert_eq!((status.as_str(), attempts), ("failed", 1));
+    assert!(error.unwrap().contains("550"));
+    w.app.eventually("the 4xx was tried once", || async { job_of("busy@acme.example").await.1 == 1 }).await;
+    let (status, _, error) = job_of("busy@acme.example").await;
+    assert_eq!(status, "queued", "a temporary refusal is retried later");
+    assert!(error.unwrap().contains("451"));
+
+    let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
+    let failures = progress["failures"].as_array().unwrap().clone();
+    let emails: Vec<&str> = failures.iter().map(|f| f["email"].as_str().unwrap()).collect();
+    assert_eq!(emails, ["jörg@bücher.example", "refused@acme.example", "üser@example.com"]);
+    assert_eq!(failures[0]["reason"], "the mail server does not accept international addresses");
+    let id_of = |i: usize| failures[i]["invitation"].as_i64().unwrap().to_string();
+
+    // Fixing: a bad correction is refused with the reason, and nothing changes.
+    let refused = w.owner.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "jorg@@bucher.example")]).await;
+    assert!(
+        matches!(&refused, Err((422, AppError::Invalid { field, reason }))
+        if field == "email" && reason.contains("more than one @")),
+        "{refused:?}"
+    );
+    let taken = w.owner.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "owner@acme.example")]).await;
+    assert!(matches!(&taken, Err((422, AppError::Invalid { reason, .. })) if reason.contains("already a member")));
+    w.owner.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "joerg@bücher.example")]).await.unwrap();
+    let twice = w.owner.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "joerg@bücher.example")]).await;
+    assert!(matches!(twice, Err((409, AppError::Conflict(_)))), "a second click changes nothing");
+    w.app
+        .eventually("the corrected address gets its invitation", || async {
+            !w.sink.to("joerg@xn--bcher-kva.example").is_empty()
+        })
+        .await;
+    assert!(w.token_for("joerg@xn--bcher-kva.example").await.len() == 43);
+    assert_eq!(w.status_of("joerg@bücher.example").await, "pending");
+    assert_eq!(w.status_of("jörg@bücher.example").await, "expired", "the failed address is no longer invited");
+    let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
+    assert_eq!(progress["failures"].as_array().unwrap().len(), 2);
+    assert_eq!(progress["failed"], 2, "the fixed one no longer counts as failed");
+    let audit = w
+        .app
+        .scalar_i64("SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.fixed' AND org_id = $1", w.org)
+        .await;
+    assert_eq!(audit, 1);
+    w.app.stop().await;
+}
+
+/// Accounts stored before addresses had one form are rewritten once, at the next start.
+async fn stored_international_domains_are_rewritten_once_into_one_form(backend: Backend) {
+    let w = world(backend).await;
+    let db = &w.app.state.db;
+    for email in ["ana@xn--bcher-kva.example", "BO@BÜCHER.example", "cy@bücher.example", "cy@xn--bcher-kva.example"] {
+        sqlx::query("INSERT INTO accounts (email, created_at) VALUES ($1, 0)")
+            .bind(email)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO pending_data_fixes (name) VALUES ('international_domains')")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    onboard::server::db::accounts::canonicalize_international_domains(db).await.unwrap();
+    let mut stored: Vec<String> = sqlx::query_scalar("SELECT email FROM accounts").fetch_all(&db.pool).await.unwrap();
+    stored.retain(|e| !e.ends_with("acme.example"));
+    stored.sort();
+    // cy@ in A-label form would collide with the account already holding the Unicode form: kept.
+    assert_eq!(stored, ["ana@bücher.example", "bo@bücher.example", "cy@bücher.example", "cy@xn--bcher-kva.example"]);
+    assert_eq!(w.app.scalar_i64("SELECT COUNT(*) FROM pending_data_fixes WHERE LENGTH(name) > $1", 0).await, 0);
+    w.app.stop().await;
+}
+
+/// A GB organization's invitees may type a national number; `00` works anywhere; a form with
+/// several mistakes reports each beside its field at once; numbers are stored as E.164.
+async fn mobile_numbers_follow_the_default_country_and_every_field_error_shows_at_once(backend: Backend) {
+    let w = world(backend).await;
+    let settings = [("name", "Acme"), ("sender_name", "Acme"), ("invite_lifetime_days", "7")];
+    let unknown =
+        w.owner.call("update_general_settings", &[&settings[..], &[("default_country", "XX")]].concat()).await;
+    assert!(matches!(&unknown, Err((422, AppError::Invalid { field, .. })) if field == "default_country"));
+    w.owner.call("update_general_settings", &[&settings[..], &[("default_country", "gb")]].concat()).await.unwrap();
+    // A form that does not send the country leaves it as it is.
+    w.owner.call("update_general_settings", &settings).await.unwrap();
+    assert_eq!(w.owner.get("load_org_settings", &[]).await.unwrap()["general"]["default_country"], "GB");
+
+    w.invite("ada@acme.example, bo@acme.example").await.unwrap();
+    let token = w.token_for("ada@acme.example").await;
+    let phone = w.app.visitor();
+    let info = phone.get("registration", &[("token", &token)]).await.unwrap();
+    assert_eq!(info["default_country"], "GB");
+    assert!(info["countries"].as_array().unwrap().iter().any(|c| c["code"] == "GB" && c["calling_code"] == 44));
+
+    let everything_wrong = [
+        ("token", token.as_str()),
+        ("first_name", " "),
+        ("last_name", "Lovelace"),
+        ("mobile", "07911 12"),
+        ("country", "GB"),
+        ("password", "short"),
+    ];
+    let answer = phone.call("register_details", &everything_wrong).await;
+    let Err((422, AppError::InvalidFields(problems))) = answer else { panic!("{answer:?}") };
+    let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(fields, ["first_name", "mobile", "password"]);
+    assert!(problems[1].1.contains("too short or too long"), "{problems:?}");
+
+    let landline = [
+        ("token", token.as_str()),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("mobile", "020 7946 0000"),
+        ("country", "GB"),
+        ("password", PASSWORD),
+    ];
+    let answer = phone.call("register_details", &landline).await;
+    assert!(
+        matches!(&answer, Err((422, AppError::Invalid { field, reason })) if field == "mobile" && reason.contains("not a mobile number")),
+        "{answer:?}"
+    );
+    let national = [
+        ("token", token.as_str()),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("mobile", "07911 123456"),
+        ("country", "GB"),
+        ("password", PASSWORD),
+    ];
+    assert_eq!(phone.call("register_details", &national).await.unwrap(), "Eula");
+    phone.call("complete_registration", &[("token", &token)]).await.unwrap();
+    let stored: Option<String> = sqlx::query_scalar("SELECT mobile FROM accounts WHERE email = 'ada@acme.example'")
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some("+447911123456"));
+
+    // The 00 prefix, whatever country is chosen; an unknown calling code is named as such.
+    let token = w.token_for("bo@acme.example").await;
+    let phone = w.app.visitor();
+    let with = |mobile: &'static str| {
+        vec![
+            ("token", token.clone()),
+            ("first_name", "Bo".into()),
+            ("last_name", "Ng".into()),
+            ("mobile", mobile.into()),
+            ("country", "FR".into()),
+            ("password", PASSWORD.into()),
+        ]
+    };
+    let call = |form: Vec<(&'static str, String)>| {
+        let phone = &phone;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            phone.call("register_details", &pairs).await
+        }
+    };
+    let unknown = call(with("00999 123 456 789")).await;
+    assert!(
+        matches!(&unknown, Err((422, AppError::Invalid { reason, .. })) if reason.contains("calling code")),
+        "{unknown:?}"
+    );
+    assert_eq!(call(with("0044 7911 123457")).await.unwrap(), "Eula");
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     codes_go_by_text_message_through_twilio_to_those_who_choose_it,
     a_messy_paste_is_classified_invited_and_confirmed,
@@ -540,4 +746,7 @@ crate::on_both_databases!(
     resending_kills_the_old_link_and_revoking_and_expiry_say_so,
     wrong_codes_from_one_address_are_throttled_across_accounts,
     invitation_links_cannot_be_guessed_and_wrong_ones_say_nothing,
+    international_addresses_go_out_in_ascii_and_permanent_refusals_fail_at_once,
+    stored_international_domains_are_rewritten_once_into_one_form,
+    mobile_numbers_follow_the_default_country_and_every_field_error_shows_at_once,
 );

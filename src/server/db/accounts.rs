@@ -12,6 +12,47 @@ pub struct Credentials {
     pub mobile: Option<String>,
 }
 
+/// Once, on the first start after migration 0008: rewrites stored addresses whose domain has
+/// an A-label or non-ASCII letters into the one form `EmailAddress::parse` now gives. Clearing
+/// the marker is the one conditional statement that lets a single instance do it. An address
+/// whose new form another account already holds is left as it is and logged: two accounts
+/// cannot be merged without a person deciding.
+pub async fn canonicalize_international_domains(db: &Db) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let claimed = sqlx::query("DELETE FROM pending_data_fixes WHERE name = 'international_domains'")
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if claimed == 0 {
+        return Ok(());
+    }
+    let non_ascii = match db.backend {
+        super::Backend::Sqlite => "email GLOB '*[^ -~]*'",
+        super::Backend::Postgres => "email ~ '[^ -~]'",
+    };
+    let stored: Vec<(i64, String)> =
+        sqlx::query_as(&format!("SELECT id, email FROM accounts WHERE email LIKE '%xn--%' OR {non_ascii}"))
+            .fetch_all(&mut *tx)
+            .await?;
+    for (id, email) in stored {
+        let Some(canonical) = EmailAddress::parse(&email).ok().filter(|c| c.as_str() != email) else {
+            continue;
+        };
+        let moved = sqlx::query(
+            "UPDATE accounts SET email = $1 WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM accounts WHERE email = $1)",
+        )
+        .bind(canonical.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if moved == 0 {
+            tracing::warn!(account = id, "an account's address is the same as another's in IDNA form; left as it is");
+        }
+    }
+    tx.commit().await
+}
+
 pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query_as("SELECT id, password_hash, second_factor, mobile FROM accounts WHERE email = $1")
         .bind(email.as_str())

@@ -1,6 +1,7 @@
 //! Invitations and their batches.
 
 use super::{now_ms, Backend, Db};
+use crate::api::types::FailedDelivery;
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
@@ -104,24 +105,65 @@ pub async fn batch(db: &Db, org_id: i64, id: i64) -> Result<Option<BatchSummary>
 
 /// How the batch's emails stand in the outbox: (status, count).
 pub async fn batch_delivery(db: &Db, batch_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    // A replaced invitation has a newer one standing for it.
     sqlx::query_as(
         "SELECT j.status, COUNT(*) FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
-         WHERE i.batch_id = $1 GROUP BY j.status",
+         WHERE i.batch_id = $1 AND i.status <> 'replaced' GROUP BY j.status",
     )
     .bind(batch_id)
     .fetch_all(&db.pool)
     .await
 }
 
-/// Addresses in the batch whose email could not be delivered, with the reason.
-pub async fn batch_failures(db: &Db, batch_id: i64) -> Result<Vec<(String, Option<String>)>, sqlx::Error> {
+/// Invitations in the batch whose email could not be delivered, with the reason.
+pub async fn batch_failures(db: &Db, batch_id: i64) -> Result<Vec<FailedDelivery>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT i.email, j.last_error FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
-         WHERE i.batch_id = $1 AND j.status = 'failed' ORDER BY i.email",
+        "SELECT i.id AS invitation, i.email, j.last_error AS reason FROM invitations i
+         JOIN outbox_jobs j ON j.id = i.outbox_job_id
+         WHERE i.batch_id = $1 AND i.status = 'pending' AND j.status = 'failed' ORDER BY i.email",
     )
     .bind(batch_id)
     .fetch_all(&db.pool)
     .await
+}
+
+/// A batch's invitation, with whether it is waiting to be fixed (pending, its email failed for
+/// good) and what sending it again needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FailedInvitation {
+    #[sqlx(try_from = "super::Flag")]
+    pub waiting: bool,
+    pub membership_id: i64,
+    pub batch_id: i64,
+    pub email: String,
+    pub area_id: i64,
+    pub role_id: i64,
+}
+
+pub async fn failed_invitation(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    invitation_id: i64,
+) -> Result<Option<FailedInvitation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT CASE WHEN i.status = 'pending' AND j.status = 'failed' THEN 1 ELSE 0 END AS waiting,
+                i.membership_id, i.batch_id, i.email, b.service_area_id AS area_id, b.role_id
+         FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id JOIN invite_batches b ON b.id = i.batch_id
+         WHERE i.id = $1 AND i.org_id = $2",
+    )
+    .bind(invitation_id)
+    .bind(org_id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Marks a pending invitation replaced, if it still is pending; false otherwise.
+pub async fn replace(tx: &mut Transaction<'static, Any>, invitation_id: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE invitations SET status = 'replaced' WHERE id = $1 AND status = 'pending'")
+        .bind(invitation_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -138,6 +180,8 @@ pub struct Link {
     pub require_2fa: bool,
     /// The membership's status: only a Pending one can be joined through a link.
     pub membership_status: String,
+    /// The organization's default country for mobile numbers, or empty.
+    pub default_country: String,
     /// Whether the account is already someone's: it has a password, or is a member somewhere
     /// (an Owner who has not yet used their set-password link). Such a person joins by signing in.
     #[sqlx(try_from = "super::Flag")]
@@ -148,7 +192,7 @@ pub struct Link {
 pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
-                o.name AS org_name, o.require_2fa, m.status AS membership_status,
+                o.name AS org_name, o.require_2fa, m.status AS membership_status, o.default_country,
                 CASE WHEN a.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM memberships own
                      WHERE own.account_id = a.id AND own.status IN ('active', 'inactive')) THEN 1 ELSE 0 END AS registered
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id

@@ -57,7 +57,9 @@ impl Db {
         let unlocked = crate::server::keys::unlock(&pool, backend, settings).await?;
         migrate(&pool, backend).await?;
         let key = unlocked.seal(&pool, backend).await?;
-        Ok(Self { pool, backend, key })
+        let db = Self { pool, backend, key };
+        accounts::canonicalize_international_domains(&db).await?;
+        Ok(db)
     }
 
     /// Starts a transaction that will write. On SQLite it takes the write lock at once

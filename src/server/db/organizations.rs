@@ -70,7 +70,9 @@ pub async fn create_with_owner(
 }
 
 pub async fn general(db: &Db, org_id: i64) -> Result<Option<OrgGeneral>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, sender_name, require_2fa, invite_lifetime_days FROM organizations WHERE id = $1")
+    sqlx::query_as(
+        "SELECT id, name, sender_name, require_2fa, invite_lifetime_days, default_country FROM organizations WHERE id = $1",
+    )
         .bind(org_id)
         .fetch_optional(&db.pool)
         .await
@@ -82,13 +84,15 @@ pub async fn update_general(
     general: &OrgGeneral,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE organizations SET name = $2, sender_name = $3, require_2fa = $4, invite_lifetime_days = $5 WHERE id = $1",
+        "UPDATE organizations SET name = $2, sender_name = $3, require_2fa = $4, invite_lifetime_days = $5,
+         default_country = $6 WHERE id = $1",
     )
     .bind(org_id)
     .bind(&general.name)
     .bind(&general.sender_name)
     .bind(general.require_2fa)
     .bind(general.invite_lifetime_days)
+    .bind(&general.default_country)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -1,6 +1,7 @@
 //! A small SMTP sink on loopback: accepts every message and keeps it for the test to read, or,
 //! while it is "down", turns every connection and command away with 421 as a server shutting
-//! down does.
+//! down does. It does not offer SMTPUTF8. A recipient whose local part is `refused` gets a
+//! permanent 550, one whose local part is `busy` a temporary 451 (RFC 5321 §4.2.1).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -81,8 +82,15 @@ async fn session(
         if upper.starts_with("EHLO") {
             write.write_all(b"250-sink\r\n250 8BITMIME\r\n").await?;
         } else if upper.starts_with("RCPT TO:") {
-            rcpt_to.push(line[8..].trim().trim_matches(['<', '>']).to_string());
-            write.write_all(b"250 OK\r\n").await?;
+            let address = line[8..].trim().trim_matches(['<', '>']).to_string();
+            match address.split('@').next() {
+                Some("refused") => write.write_all(b"550 5.1.1 no such mailbox\r\n").await?,
+                Some("busy") => write.write_all(b"451 4.3.0 mailbox busy, try later\r\n").await?,
+                _ => {
+                    rcpt_to.push(address);
+                    write.write_all(b"250 OK\r\n").await?;
+                }
+            }
         } else if upper.starts_with("DATA") {
             write.write_all(b"354 go ahead\r\n").await?;
             let mut data = String::new();
