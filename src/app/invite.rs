@@ -8,6 +8,7 @@ use crate::components::{
 use crate::domain::email_list::parse_paste;
 use crate::domain::invites::{ClassifiedEntry, InviteClass};
 use crate::domain::time;
+use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -191,18 +192,21 @@ pub fn BatchPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match batch.await {
-                        Ok(p) => view! { <BatchView progress=p reload/> }.into_any(),
+                        Ok(p) => view! { <BatchView progress=p/> }.into_any(),
                         Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     }
                 })}
+                // Outside the Suspend, keyed: polling while emails go out keeps each row, and
+                // what is typed in it, in place.
+                <FailedDeliveries batch reload/>
             </Transition>
         </div>
     }
 }
 
 #[component]
-fn BatchView(progress: BatchProgress, reload: Callback<()>) -> impl IntoView {
-    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, failures } = progress;
+fn BatchView(progress: BatchProgress) -> impl IntoView {
+    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, .. } = progress;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {total} invitations…")
@@ -222,15 +226,6 @@ fn BatchView(progress: BatchProgress, reload: Callback<()>) -> impl IntoView {
             <p class="hint">"You can leave this page: sending goes on in the background."</p>
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>
-        {(!failures.is_empty()).then(|| view! {
-            <section class="card" aria-labelledby="failed-heading">
-                <h2 id="failed-heading">{format!("Delivery failed: {}", failures.len())}</h2>
-                <p class="hint">"Correct an address and send again, or send it as it is once the mail server can take it."</p>
-                <ul class="problems">
-                    {failures.into_iter().map(|failure| view! { <FailedDeliveryRow failure reload/> }).collect_view()}
-                </ul>
-            </section>
-        })}
         <section class="card" aria-labelledby="not-invited-heading">
             <h2 id="not-invited-heading">{format!("Not invited: {}", not_invited.len())}</h2>
             {if not_invited.is_empty() {
@@ -239,6 +234,25 @@ fn BatchView(progress: BatchProgress, reload: Callback<()>) -> impl IntoView {
                 view! { <EntryList entries=not_invited/> }.into_any()
             }}
         </section>
+    }
+}
+
+/// The batch's invitation emails that failed for good, each to fix and send again.
+#[component]
+fn FailedDeliveries(batch: Resource<Result<BatchProgress, AppError>>, reload: Callback<()>) -> impl IntoView {
+    let failures = move || batch.get().and_then(Result::ok).map(|p| p.failures).unwrap_or_default();
+    view! {
+        <Show when=move || !failures().is_empty()>
+            <section class="card" aria-labelledby="failed-heading">
+                <h2 id="failed-heading">{move || format!("Delivery failed: {}", failures().len())}</h2>
+                <p class="hint">"Correct an address and send again, or send it as it is once the mail server can take it."</p>
+                <ul class="problems">
+                    <For each=failures key=|f| f.invitation let:failure>
+                        <FailedDeliveryRow failure reload/>
+                    </For>
+                </ul>
+            </section>
+        </Show>
     }
 }
 

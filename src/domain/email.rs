@@ -233,7 +233,8 @@ impl EmailAddress {
         }
         let (canonical, envelope) = match international_domain(&lower) {
             None => (lower, None),
-            Some(Ok((unicode, ascii))) if ascii.len() <= MAX_LEN => (unicode, Some(ascii)),
+            // Punycode packs repeated letters tightly: both forms must fit.
+            Some(Ok((unicode, ascii))) if ascii.len() <= MAX_LEN && unicode.len() <= MAX_LEN => (unicode, Some(ascii)),
             Some(Ok(_)) => return Err(EmailError::TooLong),
             Some(Err(problem)) => return invalid(problem),
         };

@@ -9,7 +9,7 @@ use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH};
 use crate::domain::invites::{ClassifiedEntry, InviteClass};
 use crate::domain::time::DAY_MS;
-use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
+use crate::domain::{EmailAddress, MembershipStatus, Permission, PermissionSet};
 use crate::AppError;
 
 /// Every pasted entry with its class, and the addresses that would be invited.
@@ -263,14 +263,21 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     if !failed.waiting {
         return Err(gone());
     }
+    // Inviters fix their own batches; other batches are for those who manage users.
+    if failed.inviter != caller.account_id && !caller.permissions.contains(Permission::UsersManage) {
+        return Err(fail(AppError::NotAllowed));
+    }
     let target = db::memberships::target(&mut tx, caller.org_id, failed.membership_id)
         .await?
         .ok_or_else(|| fail(AppError::NotFound))?;
     super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
+    // Two fixes to the same new address must not both pass the check below.
+    db::organizations::lock(&mut tx, state.db.backend, caller.org_id).await?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let inviter = inviter_name(caller);
-    let same = address.as_str() == failed.email;
+    // The account's address, which is in today's form even when the invitation's is older.
+    let same = address.as_str() == target.email;
     if !same {
         let known = db::memberships::by_email(&state.db, caller.org_id, &[address.as_str()]).await?;
         match known.get(address.as_str()).map(|(_, status)| status) {
@@ -288,7 +295,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     }
     if same {
         let batch = Some(failed.batch_id);
-        invite(&mut tx, state, caller, &general, &inviter, failed.membership_id, batch, &failed.email, expires_at)
+        invite(&mut tx, state, caller, &general, &inviter, failed.membership_id, batch, &target.email, expires_at)
             .await?;
     } else {
         let role = db::roles::get(&mut tx, caller.org_id, failed.role_id).await?.ok_or(AppError::NotFound)?;
@@ -296,7 +303,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             return Err(fail(AppError::NotAllowed));
         }
         // The failed address is no longer invited.
-        db::memberships::change_status(
+        let withdrawn = db::memberships::change_status(
             &mut tx,
             caller.org_id,
             failed.membership_id,
@@ -304,6 +311,9 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             MembershipStatus::Expired,
         )
         .await?;
+        if !withdrawn {
+            return Err(gone());
+        }
         let target = db::invitations::BatchTarget {
             org_id: caller.org_id,
             batch_id: failed.batch_id,
@@ -316,7 +326,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         let item = batch_item(state, &general, &inviter, address.as_str(), expires_at)?;
         db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &[item]).await?;
     }
-    let what = format!("{} → {address}", failed.email);
+    let what = format!("{} → {address}", target.email);
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.fixed", &what).await?;
     tx.commit().await?;
     state.outbox_wake.notify_waiters();

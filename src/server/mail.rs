@@ -117,9 +117,15 @@ pub struct SmtpPool {
 
 const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// A 5xx reply, or an address or message lettre refuses to send (a client error), fails for
-/// good; a 4xx reply, a network, TLS or timeout error may pass on a later try (RFC 5321 §4.2.1).
+/// Connecting: a 5xx reply (refused credentials, say) fails for good; anything else, a
+/// 4xx, a network, TLS or setup error, may pass on a later try (RFC 5321 §4.2.1).
 fn failure(e: lettre::transport::smtp::Error) -> SendFailure {
+    SendFailure { permanent: e.is_permanent(), message: e.to_string() }
+}
+
+/// Sending one message: also an address or message lettre refuses to send for this server (a
+/// client error) fails for good, since trying again cannot change it.
+fn send_failure(e: lettre::transport::smtp::Error) -> SendFailure {
     SendFailure { permanent: e.is_permanent() || e.is_client(), message: e.to_string() }
 }
 
@@ -202,7 +208,7 @@ impl SmtpPool {
                 Ok(())
             }
             // A refused message leaves the connection in an unknown state: drop it.
-            Ok(Err(e)) => Err(failure(e)),
+            Ok(Err(e)) => Err(send_failure(e)),
             Err(_) => Err(SendFailure { message: "the SMTP server did not answer in time".into(), permanent: false }),
         }
     }

@@ -57,7 +57,7 @@ pub fn e164(raw: &str, country_code: &str) -> Result<String, String> {
         Some(rest) => Some(format!("+{rest}")),
         None => typed.starts_with('+').then(|| typed.to_string()),
     };
-    let chosen = country(country_code);
+    let chosen = country(&country_code.trim().to_ascii_uppercase());
     let number = match (&international, chosen) {
         (Some(text), _) => phonenumber::parse(None, text),
         (None, Some(c)) => phonenumber::parse(c.code.parse().ok(), typed),
@@ -120,7 +120,7 @@ mod tests {
             ("07911 123456", "GB"),
             ("07911 123456", "gb"),
         ] {
-            assert_eq!(e164(typed, &country.to_uppercase()).as_deref(), Ok("+447911123456"), "{typed} in {country}");
+            assert_eq!(e164(typed, country).as_deref(), Ok("+447911123456"), "{typed} in {country}");
         }
         assert_eq!(e164("06 12 34 56 78", "FR").as_deref(), Ok("+33612345678"));
         assert_eq!(e164("(415) 555-0123", "US").as_deref(), Ok("+14155550123"));

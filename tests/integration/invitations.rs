@@ -586,6 +586,13 @@ async fn international_addresses_go_out_in_ascii_and_permanent_refusals_fail_at_
     assert_eq!(failures[0]["reason"], "the mail server does not accept international addresses");
     let id_of = |i: usize| failures[i]["invitation"].as_i64().unwrap().to_string();
 
+    // A Manager may invite but fixes only their own batches.
+    w.app.add_member(w.org, "manager@acme.example", PASSWORD, "Manager").await;
+    let manager = w.app.visitor();
+    manager.sign_in("manager@acme.example", PASSWORD).await.unwrap();
+    let theirs = manager.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "jorg@bucher.example")]).await;
+    assert!(matches!(theirs, Err((403, AppError::NotAllowed))), "{theirs:?}");
+
     // Fixing: a bad correction is refused with the reason, and nothing changes.
     let refused = w.owner.call("fix_invitation", &[("invitation", &id_of(0)), ("email", "jorg@@bucher.example")]).await;
     assert!(

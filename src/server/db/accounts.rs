@@ -35,8 +35,15 @@ pub async fn canonicalize_international_domains(db: &Db) -> Result<(), sqlx::Err
             .fetch_all(&mut *tx)
             .await?;
     for (id, email) in stored {
-        let Some(canonical) = EmailAddress::parse(&email).ok().filter(|c| c.as_str() != email) else {
-            continue;
+        let canonical = match EmailAddress::parse(&email) {
+            Ok(canonical) if canonical.as_str() != email => canonical,
+            Ok(_) => continue,
+            Err(e) => {
+                // Accepted by the earlier rules, refused by IDNA: the person can no longer sign in
+                // with it, and an operator has to change the address.
+                tracing::warn!(account = id, problem = %e, "a stored address is not a valid international address; left as it is");
+                continue;
+            }
         };
         let moved = sqlx::query(
             "UPDATE accounts SET email = $1 WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM accounts WHERE email = $1)",

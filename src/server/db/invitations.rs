@@ -67,8 +67,10 @@ pub async fn create(tx: &mut Transaction<'static, Any>, i: &NewInvitation<'_>) -
     .execute(&mut **tx)
     .await?;
     sqlx::query_scalar(
+        // A resend stays in the batch of the invitation it replaces, so the batch's counts hold.
         "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
+         VALUES ($1, $2, COALESCE($3, (SELECT batch_id FROM invitations WHERE membership_id = $2 AND status = 'replaced'
+                                       ORDER BY id DESC LIMIT 1)), $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
     )
     .bind(i.org_id)
     .bind(i.membership_id)
@@ -135,7 +137,8 @@ pub struct FailedInvitation {
     pub waiting: bool,
     pub membership_id: i64,
     pub batch_id: i64,
-    pub email: String,
+    /// Who sent the batch.
+    pub inviter: i64,
     pub area_id: i64,
     pub role_id: i64,
 }
@@ -147,7 +150,7 @@ pub async fn failed_invitation(
 ) -> Result<Option<FailedInvitation>, sqlx::Error> {
     sqlx::query_as(
         "SELECT CASE WHEN i.status = 'pending' AND j.status = 'failed' THEN 1 ELSE 0 END AS waiting,
-                i.membership_id, i.batch_id, i.email, b.service_area_id AS area_id, b.role_id
+                i.membership_id, i.batch_id, b.inviter_account_id AS inviter, b.service_area_id AS area_id, b.role_id
          FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id JOIN invite_batches b ON b.id = i.batch_id
          WHERE i.id = $1 AND i.org_id = $2",
     )

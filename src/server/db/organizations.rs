@@ -69,6 +69,15 @@ pub async fn create_with_owner(
     Ok(org_id)
 }
 
+/// Holds the organization's row until the transaction ends, so changes that check, then write
+/// its members take turns on PostgreSQL. SQLite's write transaction already holds the database.
+pub async fn lock(tx: &mut Transaction<'static, Any>, backend: super::Backend, org_id: i64) -> Result<(), sqlx::Error> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE").bind(org_id).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub async fn general(db: &Db, org_id: i64) -> Result<Option<OrgGeneral>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name, sender_name, require_2fa, invite_lifetime_days, default_country FROM organizations WHERE id = $1",
