@@ -46,7 +46,7 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
     let send = ServerAction::<SendInvites>::new();
     let check = ServerAction::<CheckInvites>::new();
     let (text, set_text) = signal(String::new());
-    // Counted in the browser by the same parser the server uses.
+    // Counted at once in the browser by the same parser the server uses, then by the server.
     let (recognised, set_recognised) = signal(0usize);
     let recount = debounced(250, move || {
         let report = parse_paste(&text.get_untracked());
@@ -56,6 +56,16 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
         }
     });
     let classes = move || check.value().get().and_then(Result::ok).unwrap_or_default();
+    // The server's answer has the last word: it also applies IDNA, which the browser does not.
+    Effect::new(move |_| {
+        if let Some(Ok(entries)) = check.value().get() {
+            if !check.pending().get_untracked() {
+                let valid =
+                    entries.iter().filter(|e| !matches!(e.class, InviteClass::Invalid | InviteClass::DuplicateInList));
+                set_recognised.set(valid.count());
+            }
+        }
+    });
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(batch)) = send.value().get() {

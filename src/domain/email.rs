@@ -9,9 +9,9 @@ use std::fmt;
 ///   `` !#$%&'*+-/=?^_`{|}~ ``, dots only between them, at most 64 octets (RFC 5321 §4.5.3.1.1);
 /// - the domain has at least two labels of letters, digits, underscores and inner hyphens,
 ///   each at most 63 octets (RFC 1035 §2.3.4);
-/// - letters may be non-ASCII (RFC 6531); a domain that is, or has an `xn--` label, must be a
-///   valid international domain name (UTS #46, non-transitional, STD3 rules) and is kept in its
-///   Unicode form, so `user@xn--bcher-kva.example` and `user@BÜCHER.example` are both
+/// - letters may be non-ASCII (RFC 6531); on the server, a domain that is, or has an `xn--`
+///   label, must be a valid international domain name (UTS #46, non-transitional, STD3 rules)
+///   and is kept in its Unicode form, so `user@xn--bcher-kva.example` and `user@BÜCHER.example` are both
 ///   `user@bücher.example`; [`EmailAddress::to_ascii_domain`] gives the form mail goes out in;
 /// - the whole address is at most 254 octets, in either form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -251,6 +251,7 @@ impl EmailAddress {
 
     /// The address with its domain in ASCII (`jörg@xn--bcher-kva.example`), which is how it goes
     /// into an SMTP envelope: an international domain then needs no SMTPUTF8 (RFC 6531 §3.2).
+    #[cfg(feature = "ssr")]
     pub fn to_ascii_domain(&self) -> std::borrow::Cow<'_, str> {
         let (local, domain) = self.0.rsplit_once('@').expect("a parsed address has an @");
         if domain.is_ascii() {
@@ -270,6 +271,7 @@ impl EmailAddress {
 /// For an address whose domain is non-ASCII or has an A-label (`xn--…`): the address with the
 /// domain in its Unicode form and in its ASCII form; or why the domain is not a valid
 /// international domain name. `None` for a plain ASCII domain, which stays as it is.
+#[cfg(feature = "ssr")]
 fn international_domain(address: &str) -> Option<Result<(String, String), AddressProblem>> {
     let (local, domain) = address.rsplit_once('@')?;
     if domain.is_ascii() && !domain.split('.').any(|label| label.starts_with("xn--")) {
@@ -284,6 +286,14 @@ fn international_domain(address: &str) -> Option<Result<(String, String), Addres
         (unicode, Ok(())) => Ok((format!("{local}@{unicode}"), format!("{local}@{ascii}"))),
         _ => Err(bad),
     })
+}
+
+/// In the browser an international domain stays as typed: IDNA's Unicode tables would add some
+/// 60 KB to every page a phone opens. The server, which stores and sends, applies it, and the
+/// paste box shows the server's classes as soon as they arrive.
+#[cfg(not(feature = "ssr"))]
+fn international_domain(_address: &str) -> Option<Result<(String, String), AddressProblem>> {
+    None
 }
 
 impl fmt::Display for EmailAddress {
@@ -405,6 +415,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn an_international_domain_is_one_address_in_either_form_and_goes_out_in_ascii() {
         let unicode = EmailAddress::parse("user@bücher.example").unwrap();
