@@ -367,6 +367,80 @@ impl Decision {
     }
 }
 
+/// What a person sent: text, or a kind of media, whose caption (if any) is the text. The keys
+/// are what the agent receives as `kind`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Text,
+    Photo,
+    Voice,
+    Audio,
+    Video,
+    Sticker,
+    Document,
+    Location,
+    Contact,
+    /// Something a provider sends that none of the above names (a poll, a game).
+    Other,
+}
+
+impl MessageKind {
+    pub const ALL: [Self; 10] = [
+        Self::Text,
+        Self::Photo,
+        Self::Voice,
+        Self::Audio,
+        Self::Video,
+        Self::Sticker,
+        Self::Document,
+        Self::Location,
+        Self::Contact,
+        Self::Other,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Photo => "photo",
+            Self::Voice => "voice",
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::Sticker => "sticker",
+            Self::Document => "document",
+            Self::Location => "location",
+            Self::Contact => "contact",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.key() == key)
+    }
+
+    /// The kind of a file from its MIME type (RFC 6838 top-level types), for providers that
+    /// describe attachments only by that.
+    pub fn of_mime_type(mime: &str) -> Self {
+        match mime.split('/').next().unwrap_or_default() {
+            "image" => Self::Photo,
+            "audio" => Self::Audio,
+            "video" => Self::Video,
+            _ => Self::Document,
+        }
+    }
+}
+
+/// How a message reads in the log and in an access request: its text, or the kind in brackets
+/// and the caption, such as "[photo] the whiteboard".
+pub fn shown(kind: MessageKind, text: &str) -> String {
+    match (kind, text.trim()) {
+        (MessageKind::Text, _) => text.to_string(),
+        (_, "") => format!("[{}]", kind.key()),
+        (_, caption) => format!("[{}] {caption}", kind.key()),
+    }
+}
+
 /// Where an inbound message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -378,16 +452,29 @@ pub enum Route {
     Keep,
     /// Rejected: told once, then dropped.
     Rejected,
+    /// In a group or channel, from someone not let in: kept in the log, and nothing is said
+    /// there, since others would read it.
+    Ignore,
 }
 
-/// The policy applied to a message, given the sender's access request on this connector.
-pub fn route(policy: Policy, request: Option<AccessStatus>) -> Route {
-    match (policy, request) {
+/// The policy applied to a message, given the sender's access request on this connector and
+/// whether the conversation is `shared` with other people (a channel, a group chat).
+///
+/// In a shared conversation a message counts for its sender, and only people already let in
+/// are answered there. Asking for access, the onboarding message and the rejection notice
+/// belong to a private conversation with the bot: a shared one never starts or shows them.
+pub fn route(policy: Policy, request: Option<AccessStatus>, shared: bool) -> Route {
+    let route = match (policy, request) {
         (Policy::AllowAll, _) => Route::Forward,
         (Policy::OnBoarding, None) => Route::RequestAccess,
         (Policy::OnBoarding, Some(AccessStatus::Pending)) => Route::Keep,
         (Policy::OnBoarding, Some(AccessStatus::Approved)) => Route::Forward,
         (Policy::OnBoarding, Some(AccessStatus::Rejected)) => Route::Rejected,
+    };
+    if shared && route != Route::Forward {
+        Route::Ignore
+    } else {
+        route
     }
 }
 
@@ -455,16 +542,39 @@ mod tests {
     #[test]
     fn allow_all_forwards_everyone_whatever_their_request_says() {
         for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Approved), Some(AccessStatus::Rejected)] {
-            assert_eq!(route(Policy::AllowAll, request), Route::Forward);
+            for shared in [false, true] {
+                assert_eq!(route(Policy::AllowAll, request, shared), Route::Forward);
+            }
         }
     }
 
     #[test]
     fn onboarding_holds_back_new_and_pending_users_and_forwards_approved_ones() {
-        assert_eq!(route(Policy::OnBoarding, None), Route::RequestAccess);
-        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending)), Route::Keep);
-        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved)), Route::Forward);
-        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected)), Route::Rejected);
+        assert_eq!(route(Policy::OnBoarding, None, false), Route::RequestAccess);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending), false), Route::Keep);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), false), Route::Forward);
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected), false), Route::Rejected);
+    }
+
+    #[test]
+    fn in_a_shared_conversation_only_people_let_in_are_answered_and_nothing_else_is_said() {
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), true), Route::Forward);
+        for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Rejected)] {
+            assert_eq!(route(Policy::OnBoarding, request, true), Route::Ignore);
+        }
+    }
+
+    #[test]
+    fn media_reads_as_its_kind_and_caption() {
+        assert_eq!(shown(MessageKind::Photo, ""), "[photo]");
+        assert_eq!(shown(MessageKind::Voice, "  "), "[voice]");
+        assert_eq!(shown(MessageKind::Document, "the contract"), "[document] the contract");
+        assert_eq!(shown(MessageKind::Text, "hello"), "hello");
+        assert_eq!(MessageKind::of_mime_type("image/jpeg"), MessageKind::Photo);
+        assert_eq!(MessageKind::of_mime_type("application/pdf"), MessageKind::Document);
+        for kind in MessageKind::ALL {
+            assert_eq!(MessageKind::parse(kind.key()), Some(kind));
+        }
     }
 
     #[test]

@@ -269,11 +269,11 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     )
     .await?;
     let chat_user_id = sender.id;
-    let route = rules::route(connector.policy, sender.request);
+    let route = rules::route(connector.policy, sender.request, m.shared);
     let status = match route {
         Route::Forward => "forwarded",
         Route::RequestAccess | Route::Keep => "held",
-        Route::Rejected => "dropped",
+        Route::Rejected | Route::Ignore => "dropped",
     };
     let message = NewChatMessage {
         org_id: connector.org_id,
@@ -282,6 +282,8 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         direction: "in",
         kind: "user",
         text: &text,
+        content: m.kind,
+        attachment: m.attachment.as_deref(),
         platform_message_id: Some(&m.message_id),
         conversation_id: &conversation_id,
         status,
@@ -293,17 +295,20 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     let reply_to = &m.reply_to;
     match route {
         Route::Forward => {
-            let call = AgentCall { message_id, connector_id: connector.id, reply_to: reply_to.clone() };
+            let call = AgentCall { message_id, connector_id: connector.id, reply_to: reply_to.clone(), shared: m.shared };
             enqueue_chat(&mut tx, state, connector.org_id, &connector.agent_url, JobPayload::AgentCall(call)).await?;
         }
         Route::RequestAccess => {
             // Only the first message's transaction opens the request; a racing one finds it and just waits.
-            if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &text).await? {
+            let first_message = rules::shown(m.kind, &text);
+            if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message)
+                .await?
+            {
                 let out = Outgoing { kind: "onboarding", text: &connector.onboarding_message, answers: None };
                 queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
             }
         }
-        Route::Keep => {}
+        Route::Keep | Route::Ignore => {}
         Route::Rejected => {
             if db::access_requests::tell_rejection_once(&mut tx, connector.id, chat_user_id).await? {
                 let out = Outgoing { kind: "rejection", text: rules::REJECTION_NOTICE, answers: None };
@@ -346,6 +351,8 @@ async fn queue_text(
         direction: "out",
         kind: out.kind,
         text: out.text,
+        content: rules::MessageKind::Text,
+        attachment: None,
         platform_message_id: answers.as_deref(),
         conversation_id: &reply_to.conversation_id(),
         status: "queued",
@@ -370,6 +377,9 @@ pub struct AgentCall {
     pub message_id: i64,
     pub connector_id: i64,
     pub reply_to: ReplyAddress,
+    /// Whether the conversation is a channel or group chat (absent in jobs stored before).
+    #[serde(default)]
+    pub shared: bool,
 }
 
 /// Send a text into a conversation through the connector's provider.
@@ -406,7 +416,16 @@ struct AgentRequest<'a> {
     chat_user: AgentChatUser<'a>,
     conversation_id: &'a str,
     message_id: &'a str,
+    /// A media message's caption, possibly empty.
     text: &'a str,
+    /// "text", "photo", "voice", "audio", "video", "sticker", "document", "location", "contact"
+    /// or "other".
+    kind: &'a str,
+    /// The provider's file id or media URL, or a `geo:` or `tel:` URI; absent for text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<&'a str>,
+    /// Whether the conversation is a channel or group chat: the reply is read by everyone in it.
+    shared: bool,
 }
 
 #[derive(Serialize)]
@@ -463,6 +482,9 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         conversation_id: &message.conversation_id,
         message_id: message.platform_message_id.as_deref().unwrap_or_default(),
         text: &message.text,
+        kind: &message.content,
+        attachment: message.attachment.as_deref(),
+        shared: call.shared,
     })
     .expect("the agent request always serializes");
     let timestamp = db::now_ms() / 1_000;

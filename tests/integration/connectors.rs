@@ -754,6 +754,99 @@ async fn an_unreachable_provider_never_shows_its_token(backend: Backend) {
     w.app.stop().await;
 }
 
+fn telegram_media(update_id: i64, user: i64, chat: (i64, &str), message: Value) -> Vec<u8> {
+    let mut update = json!({ "update_id": update_id, "message": {
+        "message_id": update_id, "date": 1_700_000_000,
+        "from": { "id": user, "is_bot": false, "first_name": "Tom", "last_name": "Gram" },
+        "chat": { "id": chat.0, "type": chat.1 },
+    }});
+    for (k, v) in message.as_object().unwrap() {
+        update["message"][k] = v.clone();
+    }
+    update.to_string().into_bytes()
+}
+
+/// A first contact may be a photo or a voice note: it opens the access request, shown as
+/// "[photo]", and gets the onboarding message. In a group, someone not let in hears nothing
+/// there and opens no request; someone let in is answered in the group. The agent learns the
+/// kind, the file and whether the conversation is shared.
+async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(backend: Backend) {
+    let w = world(backend).await;
+    let (id, webhook) = connector(&w, "telegram").await;
+    onboarding(&w, id, true, "Welcome! Your request is being reviewed.").await.unwrap();
+    let app = &w.app;
+    let photo = json!({ "photo": [{ "file_id": "small" }, { "file_id": "PHOTO-LARGE" }] });
+    let body = telegram_media(400, 9, (9, "private"), photo.clone());
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
+    app.eventually("the onboarding message is sent", || async { !w.fake.sent().is_empty() }).await;
+    assert_eq!(w.fake.sent()[0].to, "9");
+    let page = w.owner.get("access_requests", &[("filter[status]", "pending"), ("filter[page]", "1")]).await.unwrap();
+    assert_eq!(page["rows"][0]["first_message"], "[photo]");
+
+    // Two people write in a group: nothing is said there and no request is opened.
+    let voice = json!({ "voice": { "file_id": "VOICE1", "duration": 2 } });
+    let body = telegram_media(401, 10, (-100, "group"), voice);
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
+    let body = telegram_media(402, 9, (-100, "group"), json!({ "text": "is anyone there?" }));
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
+    app.eventually("both group messages are logged", || async {
+        count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND conversation_id = '-100' AND status = 'dropped'")
+            .await
+            == 2
+    })
+    .await;
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(w.fake.sent().iter().all(|s| s.to != "-100"), "{:?}", w.fake.sent());
+
+    // Once let in, the person is answered where they asked, and the agent knows it is a group.
+    let request = page["rows"][0]["id"].as_i64().unwrap();
+    w.owner.call_json("decide_access", &json!({ "ids": [request], "decision": "Approve" })).await.unwrap();
+    let body = telegram_media(403, 9, (-100, "supergroup"), json!({ "photo": [{ "file_id": "P2" }], "caption": "see this" }));
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
+    app.eventually("the agent answers in the group", || async { w.fake.sent().iter().any(|s| s.to == "-100") }).await;
+    let call = w.fake.with(|r| r.agent_calls[0].clone());
+    assert_eq!((call["kind"].as_str(), call["text"].as_str()), (Some("photo"), Some("see this")));
+    assert_eq!((call["attachment"].as_str(), call["shared"].as_bool()), (Some("P2"), Some(true)));
+
+    // With AllowAll a voice note in a private chat reaches the agent as such.
+    onboarding(&w, id, false, "").await.unwrap();
+    let body = telegram_media(404, 11, (11, "private"), json!({ "voice": { "file_id": "V2" } }));
+    assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
+    app.eventually("the agent gets the voice note", || async { w.fake.with(|r| r.agent_calls.len()) == 2 }).await;
+    let call = w.fake.with(|r| r.agent_calls[1].clone());
+    assert_eq!((call["kind"].as_str(), call["text"].as_str(), call["attachment"].as_str()), (Some("voice"), Some(""), Some("V2")));
+    assert_eq!(call["shared"], false);
+    let users = w.owner.get("chat_users", &[("provider", ""), ("search", ""), ("page", "1")]).await.unwrap();
+    let first = users["rows"].as_array().unwrap().iter().find(|u| u["platform_id"] == "9").unwrap()["id"].as_i64().unwrap();
+    let detail = w.owner.get("chat_user", &[("id", &first.to_string())]).await.unwrap();
+    let texts: Vec<&str> = detail["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["[photo]", "is anyone there?", "[photo] see this"]);
+    w.app.stop().await;
+}
+
+/// In a Slack channel, a new person opens no request and Onboard posts nothing there.
+async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
+    let w = world(backend).await;
+    let (id, webhook) = connector(&w, "slack").await;
+    onboarding(&w, id, true, "Welcome! Your request is being reviewed.").await.unwrap();
+    let now = now_s();
+    let body = json!({ "type": "event_callback", "event_id": "EvC1", "event": {
+        "type": "message", "channel_type": "channel", "user": "U0ADA", "channel": "C0GENERAL", "ts": "1.1", "text": "hello bot",
+    }})
+    .to_string();
+    assert_eq!(post_slack(&w, &webhook, now, &slack_signature(SLACK_SIGNING, now, &body), &body).await.status(), 200);
+    w.app
+        .eventually("the message is logged", || async {
+            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 1
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     agent_endpoints_on_private_or_local_addresses_are_refused,
     an_unreachable_provider_never_shows_its_token,
@@ -769,4 +862,6 @@ crate::on_both_databases!(
     switching_the_policy_applies_from_the_next_message,
     an_unavailable_agent_is_retried_and_answers_once,
     markup_and_sql_in_every_text_field_stay_inert,
+    media_first_contact_opens_a_request_and_groups_never_see_onboarding,
+    slack_channels_never_see_the_onboarding_message,
 );

@@ -2,6 +2,7 @@
 
 use super::{now_ms, Db};
 use crate::api::types::ChatMessageRow;
+use crate::domain::connectors::{shown, MessageKind};
 use sqlx::{Any, Transaction};
 
 pub struct NewChatMessage<'a> {
@@ -12,7 +13,11 @@ pub struct NewChatMessage<'a> {
     pub direction: &'a str,
     /// 'user', 'onboarding', 'agent' or 'rejection'.
     pub kind: &'a str,
+    /// The text, or a media message's caption.
     pub text: &'a str,
+    pub content: MessageKind,
+    /// The provider's reference to a media message's file, or a `geo:`/`tel:` URI.
+    pub attachment: Option<&'a str>,
     /// The provider's message id for inbound messages; for an agent's reply, the message it answers.
     pub platform_message_id: Option<&'a str>,
     pub conversation_id: &'a str,
@@ -26,8 +31,9 @@ pub async fn insert_once(
     m: &NewChatMessage<'_>,
 ) -> Result<Option<i64>, sqlx::Error> {
     let id: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO chat_messages (org_id, connector_id, chat_user_id, direction, kind, text, platform_message_id, conversation_id, status, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+        "INSERT INTO chat_messages (org_id, connector_id, chat_user_id, direction, kind, text, platform_message_id,
+                                    conversation_id, status, at, content_kind, attachment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (connector_id, platform_message_id) DO NOTHING RETURNING id",
     )
     .bind(m.org_id)
@@ -40,6 +46,8 @@ pub async fn insert_once(
     .bind(m.conversation_id)
     .bind(m.status)
     .bind(now_ms())
+    .bind(m.content.key())
+    .bind(m.attachment)
     .fetch_optional(&mut **tx)
     .await?;
     Ok(id.map(|(id,)| id))
@@ -71,11 +79,15 @@ pub struct ForAgent {
     pub text: String,
     pub platform_message_id: Option<String>,
     pub conversation_id: String,
+    /// A `MessageKind` key.
+    pub content: String,
+    pub attachment: Option<String>,
 }
 
 pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, org_id, connector_id, chat_user_id, text, platform_message_id, conversation_id
+        "SELECT id, org_id, connector_id, chat_user_id, text, platform_message_id, conversation_id,
+                content_kind AS content, attachment
          FROM chat_messages WHERE id = $1",
     )
     .bind(id)
@@ -83,10 +95,18 @@ pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error
     .await
 }
 
-/// A chat user's conversation, oldest first (the latest `limit` messages).
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    #[sqlx(flatten)]
+    message: ChatMessageRow,
+    content_kind: String,
+}
+
+/// A chat user's conversation, oldest first (the latest `limit` messages); media reads as its
+/// kind and caption ("[photo] …").
 pub async fn history(db: &Db, org_id: i64, chat_user_id: i64, limit: i64) -> Result<Vec<ChatMessageRow>, sqlx::Error> {
-    let mut rows: Vec<ChatMessageRow> = sqlx::query_as(
-        "SELECT m.id, c.name AS connector_name, m.direction, m.kind, m.text, m.status, m.detail, m.at
+    let rows: Vec<HistoryRow> = sqlx::query_as(
+        "SELECT m.id, c.name AS connector_name, m.direction, m.kind, m.text, m.status, m.detail, m.at, m.content_kind
          FROM chat_messages m JOIN connectors c ON c.id = m.connector_id
          WHERE m.org_id = $1 AND m.chat_user_id = $2 ORDER BY m.id DESC LIMIT $3",
     )
@@ -95,6 +115,12 @@ pub async fn history(db: &Db, org_id: i64, chat_user_id: i64, limit: i64) -> Res
     .bind(limit)
     .fetch_all(&db.pool)
     .await?;
-    rows.reverse();
-    Ok(rows)
+    Ok(rows
+        .into_iter()
+        .rev()
+        .map(|HistoryRow { message, content_kind }| {
+            let kind = MessageKind::parse(&content_kind).unwrap_or_default();
+            ChatMessageRow { text: shown(kind, &message.text), ..message }
+        })
+        .collect())
 }

@@ -2,7 +2,7 @@
 //! an inbound webhook, send a text back, and look up a sender's profile.
 
 use super::{d360, slack, teams, telegram, twilio, ProviderFailure};
-use crate::domain::connectors::ChatProvider;
+use crate::domain::connectors::{ChatProvider, MessageKind};
 use crate::server::config::Settings;
 use crate::server::connectors::Connector;
 use axum::http::{HeaderMap, StatusCode};
@@ -20,7 +20,14 @@ pub struct InboundMessage {
     pub last_name: String,
     /// The provider's id for this message (or delivery), unique per connector: how replays are spotted.
     pub message_id: String,
+    /// The text, or a media message's caption (possibly empty).
     pub text: String,
+    pub kind: MessageKind,
+    /// The provider's reference to what a media message carries: a file id, a media URL, or a
+    /// `geo:` (RFC 5870) or `tel:` (RFC 3966) URI for a location or a contact.
+    pub attachment: Option<String>,
+    /// Sent in a conversation other people read (a channel, a group chat), not to the bot alone.
+    pub shared: bool,
     pub reply_to: ReplyAddress,
 }
 
@@ -30,7 +37,7 @@ pub enum Inbound {
     Messages(Vec<InboundMessage>),
     /// Slack's `url_verification`: answer with the challenge.
     Challenge(String),
-    /// Something other than a person's text (a status update, a bot's own message): acknowledged.
+    /// Something other than a person's message (a status update, a bot's own post): acknowledged.
     Nothing,
 }
 
@@ -296,6 +303,25 @@ mod fuzz {
         "conversation",
         "serviceUrl",
         "aadObjectId",
+        "caption",
+        "photo",
+        "voice",
+        "file_id",
+        "location",
+        "latitude",
+        "longitude",
+        "files",
+        "mimetype",
+        "channel_type",
+        "attachments",
+        "contentType",
+        "contentUrl",
+        "entities",
+        "mentioned",
+        "recipient",
+        "conversationType",
+        "image",
+        "audio",
     ];
 
     fn json() -> impl Strategy<Value = Value> {
@@ -335,7 +361,7 @@ mod fuzz {
         fn fuzz_twilio_forms_never_panic(
             body in prop_oneof![
                 ".{0,200}",
-                proptest::collection::vec(("(From|To|Body|MessageSid|ProfileName|[A-Za-z]{1,8})", ".{0,20}"), 0..8)
+                proptest::collection::vec(("(From|To|Body|MessageSid|ProfileName|NumMedia|MediaUrl0|MediaContentType0|Latitude|Longitude|[A-Za-z]{1,8})", ".{0,20}"), 0..8)
                     .prop_map(|pairs| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()),
             ]
         ) {
@@ -354,5 +380,123 @@ mod fuzz {
             }
             prop_assert!(slack::verify_signature("secret", &headers, &body, 1_700_000_000).is_err());
         }
+    }
+}
+
+#[cfg(test)]
+mod media_and_groups {
+    use super::super::{d360, slack, teams, telegram, twilio};
+    use super::{Inbound, InboundMessage};
+    use crate::domain::connectors::MessageKind;
+    use serde_json::json;
+
+    fn one(inbound: Inbound) -> InboundMessage {
+        match inbound {
+            Inbound::Messages(mut messages) if messages.len() == 1 => messages.remove(0),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn telegram(message: serde_json::Value) -> Inbound {
+        let mut update = json!({ "update_id": 1, "message": {
+            "message_id": 1, "from": { "id": 7, "is_bot": false, "first_name": "Tom" }, "chat": { "id": 7, "type": "private" },
+        }});
+        for (k, v) in message.as_object().unwrap() {
+            update["message"][k] = v.clone();
+        }
+        telegram::decode_update(update.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn telegram_media_is_a_message_with_its_kind_caption_and_file() {
+        let photo = one(telegram(json!({ "photo": [{ "file_id": "small" }, { "file_id": "large" }], "caption": "whiteboard" })));
+        assert_eq!((photo.kind, photo.text.as_str(), photo.attachment.as_deref()), (MessageKind::Photo, "whiteboard", Some("large")));
+        let voice = one(telegram(json!({ "voice": { "file_id": "v1", "duration": 3 } })));
+        assert_eq!((voice.kind, voice.text.as_str(), voice.attachment.as_deref()), (MessageKind::Voice, "", Some("v1")));
+        let gif = one(telegram(json!({ "animation": { "file_id": "a1" }, "document": { "file_id": "a1" } })));
+        assert_eq!(gif.kind, MessageKind::Video);
+        let place = one(telegram(json!({ "location": { "latitude": 51.5, "longitude": -0.12 } })));
+        assert_eq!((place.kind, place.attachment.as_deref()), (MessageKind::Location, Some("geo:51.5,-0.12")));
+        let card = one(telegram(json!({ "contact": { "phone_number": "+44 7911 123456", "first_name": "Ada" } })));
+        assert_eq!((card.kind, card.attachment.as_deref()), (MessageKind::Contact, Some("tel:+447911123456")));
+        for sticker_or_doc in [json!({ "sticker": { "file_id": "s" } }), json!({ "document": { "file_id": "d" } })] {
+            assert!(matches!(one(telegram(sticker_or_doc)).kind, MessageKind::Sticker | MessageKind::Document));
+        }
+        // Someone joining is not a message.
+        assert_eq!(telegram(json!({ "new_chat_members": [{ "id": 9 }] })), Inbound::Nothing);
+    }
+
+    #[test]
+    fn telegram_groups_and_channels_are_shared_and_private_chats_are_not() {
+        assert!(!one(telegram(json!({ "text": "hi" }))).shared);
+        for kind in ["group", "supergroup", "channel"] {
+            assert!(one(telegram(json!({ "text": "hi", "chat": { "id": -100, "type": kind } }))).shared, "{kind}");
+        }
+    }
+
+    fn slack(event: serde_json::Value) -> Inbound {
+        let body = json!({ "type": "event_callback", "event_id": "Ev1", "event": event });
+        slack::decode_event(body.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn slack_files_are_messages_and_channels_are_shared() {
+        let file = one(slack(json!({ "type": "message", "subtype": "file_share", "user": "U1", "channel": "D1",
+            "channel_type": "im", "text": "", "files": [{ "id": "F1", "mimetype": "image/png" }] })));
+        assert_eq!((file.kind, file.attachment.as_deref(), file.shared), (MessageKind::Photo, Some("F1"), false));
+        let clip = one(slack(json!({ "type": "message", "subtype": "file_share", "user": "U1", "channel": "D1",
+            "files": [{ "id": "F2", "subtype": "slack_audio", "mimetype": "audio/webm" }] })));
+        assert_eq!(clip.kind, MessageKind::Voice);
+        for (channel, channel_type) in [("C1", json!("channel")), ("G1", json!("group")), ("G2", json!("mpim")), ("C2", json!(null))] {
+            let m = one(slack(json!({ "type": "message", "user": "U1", "channel": channel, "channel_type": channel_type, "text": "hi" })));
+            assert!(m.shared, "{channel}");
+        }
+        assert_eq!(slack(json!({ "type": "message", "subtype": "channel_join", "user": "U1", "channel": "C1" })), Inbound::Nothing);
+    }
+
+    fn teams(activity: serde_json::Value) -> Inbound {
+        teams::inbound(&teams::decode_activity(activity.to_string().as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn teams_mentions_of_the_bot_are_removed_others_keep_the_name_and_group_chats_are_shared() {
+        let m = one(teams(json!({
+            "type": "message", "id": "a1", "serviceUrl": "https://smba.example", "text": "<at>Onboard Bot</at> ask <at>Ada Lovelace</at> please",
+            "from": { "id": "29:1", "name": "Grace Hopper", "aadObjectId": "aad-1" }, "recipient": { "id": "28:bot", "name": "Onboard Bot" },
+            "conversation": { "id": "19:chat", "conversationType": "groupChat", "isGroup": true },
+            "entities": [
+                { "type": "mention", "mentioned": { "id": "28:bot", "name": "Onboard Bot" }, "text": "<at>Onboard Bot</at>" },
+                { "type": "mention", "mentioned": { "id": "29:2", "name": "Ada Lovelace" }, "text": "<at>Ada Lovelace</at>" },
+            ],
+            "attachments": [{ "contentType": "text/html", "content": "<p>…</p>" }],
+        })));
+        assert_eq!((m.text.as_str(), m.kind, m.shared), ("ask Ada Lovelace please", MessageKind::Text, true));
+        let file = one(teams(json!({
+            "type": "message", "id": "a2", "serviceUrl": "https://smba.example", "text": "",
+            "from": { "id": "29:1", "name": "Grace Hopper" }, "conversation": { "id": "a:1", "conversationType": "personal" },
+            "attachments": [{ "contentType": "image/png", "contentUrl": "https://smba.example/v3/attachments/x" }],
+        })));
+        assert_eq!((file.kind, file.shared), (MessageKind::Photo, false));
+        assert_eq!(file.attachment.as_deref(), Some("https://smba.example/v3/attachments/x"));
+    }
+
+    #[test]
+    fn whatsapp_media_through_360dialog_and_twilio_are_messages() {
+        let notification = json!({ "entry": [{ "changes": [{ "value": { "messages": [
+            { "from": "447700900123", "id": "w1", "type": "image", "image": { "id": "MEDIA1", "caption": "receipt", "mime_type": "image/jpeg" } },
+            { "from": "447700900123", "id": "w2", "type": "audio", "audio": { "id": "MEDIA2", "voice": true } },
+            { "from": "447700900123", "id": "w3", "type": "reaction", "reaction": { "emoji": "👍" } },
+        ] } }] }] });
+        let Inbound::Messages(messages) = d360::decode_notification(notification.to_string().as_bytes()).unwrap() else {
+            panic!("no messages")
+        };
+        let got: Vec<_> = messages.iter().map(|m| (m.kind, m.text.as_str(), m.attachment.as_deref())).collect();
+        assert_eq!(got, [(MessageKind::Photo, "receipt", Some("MEDIA1")), (MessageKind::Voice, "", Some("MEDIA2"))]);
+        let params: Vec<(String, String)> = [
+            ("From", "whatsapp:+447700900123"), ("To", "whatsapp:+15005550006"), ("MessageSid", "MM1"), ("Body", ""),
+            ("NumMedia", "1"), ("MediaUrl0", "https://api.twilio.example/media/ME1"), ("MediaContentType0", "video/mp4"),
+        ].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mms = one(twilio::decode_message(&params).unwrap());
+        assert_eq!((mms.kind, mms.attachment.as_deref()), (MessageKind::Video, Some("https://api.twilio.example/media/ME1")));
     }
 }

@@ -3,7 +3,8 @@
 
 use super::chat::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
 use super::{unreachable, ProviderFailure};
-use serde_json::json;
+use crate::domain::connectors::MessageKind;
+use serde_json::{json, Value};
 
 pub const SECRET_HEADER: &str = "x-onboard-secret";
 
@@ -15,7 +16,8 @@ pub fn verify_secret(webhook_secret: &str, headers: &axum::http::HeaderMap) -> R
     }
 }
 
-/// Every text message in a notification (one may carry several); statuses and other types are skipped.
+/// Every message in a notification (one may carry several), text or media; statuses and
+/// reactions are skipped. WhatsApp Business conversations are one to one: never shared.
 pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
     let notification = json_body(body)?;
     let entries = notification["entry"].as_array().ok_or_else(|| Refusal::malformed("no entry list"))?;
@@ -23,8 +25,8 @@ pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
     for value in entries.iter().flat_map(|e| e["changes"].as_array().into_iter().flatten()).map(|c| &c["value"]) {
         let contacts = value["contacts"].as_array();
         for message in value["messages"].as_array().into_iter().flatten() {
-            let (Some(from), Some(id), Some(text)) =
-                (message["from"].as_str(), message["id"].as_str(), message["text"]["body"].as_str())
+            let (Some(from), Some(id), Some((kind, text, attachment))) =
+                (message["from"].as_str(), message["id"].as_str(), content(message))
             else {
                 continue;
             };
@@ -41,12 +43,56 @@ pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
                 first_name,
                 last_name,
                 message_id: id.to_string(),
-                text: text.to_string(),
+                text,
+                kind,
+                attachment,
+                shared: false,
                 reply_to: ReplyAddress::WhatsApp { to: digits.to_string() },
             });
         }
     }
     Ok(if messages.is_empty() { Inbound::Nothing } else { Inbound::Messages(messages) })
+}
+
+/// A Cloud API message's kind, text (or caption) and media id (or `geo:`/`tel:` URI); `None`
+/// for a reaction or a message with no sender content.
+fn content(message: &Value) -> Option<(MessageKind, String, Option<String>)> {
+    let kind = message["type"].as_str()?;
+    let body = &message[kind];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    Some(match kind {
+        "text" => (MessageKind::Text, body["body"].as_str()?.to_string(), None),
+        // A reply button or list choice reads as what the person tapped.
+        "button" => (MessageKind::Text, text(&body["text"]), None),
+        "interactive" => {
+            let reply = if body["button_reply"].is_object() { &body["button_reply"] } else { &body["list_reply"] };
+            (MessageKind::Text, text(&reply["title"]), None)
+        }
+        "image" | "video" | "audio" | "document" | "sticker" => {
+            let kind = match kind {
+                "image" => MessageKind::Photo,
+                "video" => MessageKind::Video,
+                "audio" if body["voice"] == true => MessageKind::Voice,
+                "audio" => MessageKind::Audio,
+                "sticker" => MessageKind::Sticker,
+                _ => MessageKind::Document,
+            };
+            (kind, text(&body["caption"]), body["id"].as_str().map(String::from))
+        }
+        "location" => {
+            let geo = match (body["latitude"].as_f64(), body["longitude"].as_f64()) {
+                (Some(lat), Some(lon)) => Some(format!("geo:{lat},{lon}")),
+                _ => None,
+            };
+            (MessageKind::Location, text(&body["name"]), geo)
+        }
+        "contacts" => {
+            let phone = message["contacts"][0]["phones"][0]["phone"].as_str();
+            (MessageKind::Contact, String::new(), phone.map(|p| format!("tel:{}", p.replace(' ', ""))))
+        }
+        "reaction" | "system" => return None,
+        _ => (MessageKind::Other, String::new(), None),
+    })
 }
 
 pub async fn send_text(

@@ -5,6 +5,7 @@
 use super::chat::{header, json_body, split_name, Inbound, InboundMessage, Profile, Refusal, ReplyAddress};
 use super::{http_client, unreachable, ProviderFailure};
 use crate::api::types::DirectoryUser;
+use crate::domain::connectors::MessageKind;
 use crate::server::config::SlackSettings;
 use crate::server::secret::Secret;
 use hmac::{Hmac, Mac};
@@ -206,11 +207,22 @@ pub fn decode_event(body: &[u8]) -> Result<Inbound, Refusal> {
         Some("event_callback") => {
             let event = &payload["event"];
             let event_id = payload["event_id"].as_str().ok_or_else(|| Refusal::malformed("no event_id"))?;
-            // Edits, joins and the bot's own posts come as subtypes or with a bot_id: not a person writing.
-            let from_person = event["type"] == "message" && event["subtype"].is_null() && event["bot_id"].is_null();
+            // Edits, joins and the bot's own posts come as other subtypes or with a bot_id: not a
+            // person writing. A file a person shares is `file_share`.
+            let subtype = event["subtype"].as_str();
+            let from_person =
+                event["type"] == "message" && matches!(subtype, None | Some("file_share")) && event["bot_id"].is_null();
             let (Some(user), Some(channel), true) = (event["user"].as_str(), event["channel"].as_str(), from_person)
             else {
                 return Ok(Inbound::Nothing);
+            };
+            let file = &event["files"][0];
+            let kind = match (file["subtype"].as_str(), file["mimetype"].as_str()) {
+                _ if !file.is_object() => MessageKind::Text,
+                // A voice clip recorded in Slack.
+                (Some("slack_audio"), _) => MessageKind::Voice,
+                (_, Some(mime)) => MessageKind::of_mime_type(mime),
+                (_, None) => MessageKind::Document,
             };
             Ok(Inbound::Messages(vec![InboundMessage {
                 platform_user_id: user.to_string(),
@@ -218,6 +230,10 @@ pub fn decode_event(body: &[u8]) -> Result<Inbound, Refusal> {
                 last_name: String::new(),
                 message_id: event_id.to_string(),
                 text: event["text"].as_str().unwrap_or_default().to_string(),
+                kind,
+                attachment: file["id"].as_str().map(String::from),
+                // Only a direct message ("im", a `D…` channel) is the person and the bot alone.
+                shared: event["channel_type"].as_str().map_or(!channel.starts_with('D'), |t| t != "im"),
                 reply_to: ReplyAddress::Slack { channel: channel.to_string() },
             }]))
         }

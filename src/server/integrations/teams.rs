@@ -5,6 +5,7 @@
 use super::chat::{header, json_body, split_name, ChatClients, Inbound, InboundMessage, Refusal, ReplyAddress};
 use super::{http_client, unreachable, ProviderFailure};
 use crate::api::types::DirectoryUser;
+use crate::domain::connectors::MessageKind;
 use crate::server::config::Settings;
 use crate::server::config::TeamsSettings;
 use crate::server::connectors::Connector;
@@ -244,6 +245,20 @@ pub async fn reply(
     }
 }
 
+/// The activity's text with the bot's mention removed and other `<at>…</at>` mentions reduced to
+/// the name (Bot Framework: "Mentions" in the activity's entities).
+fn without_mentions(activity: &Activity) -> String {
+    let mut text = activity.text.clone().unwrap_or_default();
+    for mention in activity.entities.iter().filter(|e| e["type"] == "mention") {
+        if mention["mentioned"]["id"].as_str() == Some(activity.recipient.id.as_str()) && !activity.recipient.id.is_empty() {
+            if let Some(markup) = mention["text"].as_str() {
+                text = text.replace(markup, "");
+            }
+        }
+    }
+    text.replace("<at>", "").replace("</at>", "").trim().to_string()
+}
+
 /// The parts of a Bot Framework activity Onboard reads.
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -258,8 +273,17 @@ pub struct Activity {
     pub text: Option<String>,
     #[serde(default)]
     pub from: ActivityFrom,
+    /// The bot.
+    #[serde(default)]
+    pub recipient: ActivityFrom,
     #[serde(default)]
     pub conversation: ActivityConversation,
+    /// Files and images; Teams also attaches an HTML copy of the text.
+    #[serde(default)]
+    pub attachments: Vec<Value>,
+    /// Mentions (`{type: "mention", mentioned: {id}, text: "<at>Name</at>"}`) among others.
+    #[serde(default)]
+    pub entities: Vec<Value>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -274,9 +298,15 @@ pub struct ActivityFrom {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ActivityConversation {
     #[serde(default)]
     pub id: String,
+    /// "personal", "groupChat" or "channel".
+    #[serde(default)]
+    pub conversation_type: Option<String>,
+    #[serde(default)]
+    pub is_group: Option<bool>,
 }
 
 pub fn decode_activity(body: &[u8]) -> Result<Activity, Refusal> {
@@ -284,12 +314,30 @@ pub fn decode_activity(body: &[u8]) -> Result<Activity, Refusal> {
     serde_json::from_value(value).map_err(|e| Refusal::malformed(format!("not a Bot Framework activity: {e}")))
 }
 
-/// A person's message in an activity; conversation updates, typing and the like carry none.
+/// A person's message in an activity, text or a file; conversation updates, typing and the like
+/// carry none. The bot's own `<at>` mention is removed from the text, and other mentions keep
+/// only the name, so the agent reads what the person wrote. Group chats and channels are shared.
 pub fn inbound(activity: &Activity) -> Inbound {
-    let text = activity.text.as_deref().unwrap_or_default();
-    if activity.kind != "message" || text.trim().is_empty() || activity.conversation.id.is_empty() {
+    let text = without_mentions(activity);
+    // The HTML copy of the text is not a file the person sent.
+    let file = activity.attachments.iter().find(|a| a["contentType"].as_str().is_some_and(|t| t != "text/html"));
+    if activity.kind != "message" || (text.is_empty() && file.is_none()) || activity.conversation.id.is_empty() {
         return Inbound::Nothing;
     }
+    let (kind, attachment) = match file {
+        None => (MessageKind::Text, None),
+        Some(file) => {
+            let content_type = file["contentType"].as_str().unwrap_or_default();
+            let kind = match content_type.split('/').next() {
+                Some("image" | "audio" | "video") => MessageKind::of_mime_type(content_type),
+                _ => MessageKind::Document,
+            };
+            let url = file["contentUrl"].as_str().or(file["content"]["downloadUrl"].as_str());
+            (kind, url.map(String::from))
+        }
+    };
+    let shared = activity.conversation.is_group == Some(true)
+        || activity.conversation.conversation_type.as_deref().is_some_and(|t| t != "personal");
     let platform_user_id = activity.from.aad_object_id.clone().unwrap_or_else(|| activity.from.id.clone());
     let (first_name, last_name) = split_name(&activity.from.name);
     Inbound::Messages(vec![InboundMessage {
@@ -297,7 +345,10 @@ pub fn inbound(activity: &Activity) -> Inbound {
         first_name,
         last_name,
         message_id: activity.id.clone(),
-        text: text.to_string(),
+        text,
+        kind,
+        attachment,
+        shared,
         reply_to: ReplyAddress::Teams {
             service_url: activity.service_url.clone(),
             conversation_id: activity.conversation.id.clone(),

@@ -3,6 +3,7 @@
 
 use super::chat::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
 use super::{unreachable, ProviderFailure};
+use crate::domain::connectors::MessageKind;
 use base64::Engine;
 use serde_json::{json, Value};
 
@@ -17,14 +18,15 @@ pub fn verify_secret(secret_token: &str, headers: &axum::http::HeaderMap) -> Res
     }
 }
 
-/// A text message from a person; other updates (edits, joins, a bot's posts) carry none.
+/// A message from a person: text, or media with its caption; other updates (edits, joins, a
+/// bot's posts, service messages) carry none. Groups, supergroups and channels are shared.
 pub fn decode_update(body: &[u8]) -> Result<Inbound, Refusal> {
     let update = json_body(body)?;
     let update_id = update["update_id"].as_i64().ok_or_else(|| Refusal::malformed("no update_id"))?;
     let message = &update["message"];
     let from = &message["from"];
-    let (Some(user_id), Some(chat_id), Some(text)) =
-        (from["id"].as_i64(), message["chat"]["id"].as_i64(), message["text"].as_str())
+    let (Some(user_id), Some(chat_id), Some((kind, attachment))) =
+        (from["id"].as_i64(), message["chat"]["id"].as_i64(), content(message))
     else {
         return Ok(Inbound::Nothing);
     };
@@ -32,14 +34,54 @@ pub fn decode_update(body: &[u8]) -> Result<Inbound, Refusal> {
         return Ok(Inbound::Nothing);
     }
     let name = |key: &str| from[key].as_str().unwrap_or_default().to_string();
+    let text = message["text"].as_str().or(message["caption"].as_str()).unwrap_or_default();
     Ok(Inbound::Messages(vec![InboundMessage {
         platform_user_id: user_id.to_string(),
         first_name: name("first_name"),
         last_name: name("last_name"),
         message_id: update_id.to_string(),
         text: text.to_string(),
+        kind,
+        attachment,
+        shared: message["chat"]["type"].as_str() != Some("private"),
         reply_to: ReplyAddress::Telegram { chat_id },
     }]))
+}
+
+/// What a Bot API `Message` carries and the `file_id` of its file, if any; `None` for service
+/// messages (someone joined, a pinned message).
+fn content(message: &Value) -> Option<(MessageKind, Option<String>)> {
+    if message["text"].is_string() {
+        return Some((MessageKind::Text, None));
+    }
+    let file = |v: &Value| v["file_id"].as_str().map(String::from);
+    // Several sizes, smallest first: the largest is the photo.
+    if let Some(sizes) = message["photo"].as_array() {
+        return Some((MessageKind::Photo, sizes.last().and_then(file)));
+    }
+    // An animation also carries a `document`, so it is looked at first.
+    for (field, kind) in [
+        ("voice", MessageKind::Voice),
+        ("video_note", MessageKind::Video),
+        ("animation", MessageKind::Video),
+        ("video", MessageKind::Video),
+        ("audio", MessageKind::Audio),
+        ("sticker", MessageKind::Sticker),
+        ("document", MessageKind::Document),
+    ] {
+        if message[field].is_object() {
+            return Some((kind, file(&message[field])));
+        }
+    }
+    let place = if message["venue"].is_object() { &message["venue"]["location"] } else { &message["location"] };
+    if let (Some(lat), Some(lon)) = (place["latitude"].as_f64(), place["longitude"].as_f64()) {
+        return Some((MessageKind::Location, Some(format!("geo:{lat},{lon}"))));
+    }
+    if message["contact"].is_object() {
+        let number = message["contact"]["phone_number"].as_str().map(|n| format!("tel:{}", n.replace(' ', "")));
+        return Some((MessageKind::Contact, number));
+    }
+    ["poll", "dice", "game", "story"].iter().any(|f| message[*f].is_object()).then_some((MessageKind::Other, None))
 }
 
 fn method_url(base: &str, token: &str, method: &str) -> String {

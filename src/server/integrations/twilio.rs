@@ -3,6 +3,7 @@
 
 use super::chat::{header, Inbound, InboundMessage, Refusal, ReplyAddress};
 use super::{unreachable, ProviderFailure};
+use crate::domain::connectors::MessageKind;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 
@@ -54,8 +55,17 @@ pub fn decode_message(params: &[(String, String)]) -> Result<Inbound, Refusal> {
     let (Some(from), Some(to), Some(sid)) = (get("From"), get("To"), get("MessageSid")) else {
         return Err(Refusal::malformed("From, To and MessageSid are required"));
     };
-    let Some(text) = get("Body") else {
-        return Ok(Inbound::Nothing);
+    let text = get("Body").unwrap_or_default();
+    // MMS and WhatsApp media come as numbered URLs; a WhatsApp location as coordinates.
+    let media = get("NumMedia").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0) > 0;
+    let (kind, attachment) = match (media, get("Latitude"), get("Longitude")) {
+        (true, _, _) => (
+            MessageKind::of_mime_type(get("MediaContentType0").unwrap_or_default()),
+            get("MediaUrl0").map(String::from),
+        ),
+        (false, Some(lat), Some(lon)) => (MessageKind::Location, Some(format!("geo:{lat},{lon}"))),
+        _ if text.is_empty() => return Ok(Inbound::Nothing),
+        _ => (MessageKind::Text, None),
     };
     let (first_name, last_name) = super::chat::split_name(get("ProfileName").unwrap_or_default());
     Ok(Inbound::Messages(vec![InboundMessage {
@@ -64,6 +74,10 @@ pub fn decode_message(params: &[(String, String)]) -> Result<Inbound, Refusal> {
         last_name,
         message_id: sid.to_string(),
         text: text.to_string(),
+        kind,
+        attachment,
+        // Text messages and WhatsApp through Twilio are one to one.
+        shared: false,
         reply_to: ReplyAddress::Twilio { to: from.to_string(), from: to.to_string() },
     }]))
 }
