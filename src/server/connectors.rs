@@ -295,7 +295,8 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     let reply_to = &m.reply_to;
     match route {
         Route::Forward => {
-            let call = AgentCall { message_id, connector_id: connector.id, reply_to: reply_to.clone(), shared: m.shared };
+            let call =
+                AgentCall { message_id, connector_id: connector.id, reply_to: reply_to.clone(), shared: m.shared };
             enqueue_chat(&mut tx, state, connector.org_id, &connector.agent_url, JobPayload::AgentCall(call)).await?;
         }
         Route::RequestAccess => {

@@ -790,8 +790,11 @@ async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(bac
     let body = telegram_media(402, 9, (-100, "group"), json!({ "text": "is anyone there?" }));
     assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
     app.eventually("both group messages are logged", || async {
-        count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND conversation_id = '-100' AND status = 'dropped'")
-            .await
+        count(
+            &w,
+            "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND conversation_id = '-100' AND status = 'dropped'",
+        )
+        .await
             == 2
     })
     .await;
@@ -802,7 +805,8 @@ async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(bac
     // Once let in, the person is answered where they asked, and the agent knows it is a group.
     let request = page["rows"][0]["id"].as_i64().unwrap();
     w.owner.call_json("decide_access", &json!({ "ids": [request], "decision": "Approve" })).await.unwrap();
-    let body = telegram_media(403, 9, (-100, "supergroup"), json!({ "photo": [{ "file_id": "P2" }], "caption": "see this" }));
+    let body =
+        telegram_media(403, 9, (-100, "supergroup"), json!({ "photo": [{ "file_id": "P2" }], "caption": "see this" }));
     assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
     app.eventually("the agent answers in the group", || async { w.fake.sent().iter().any(|s| s.to == "-100") }).await;
     let call = w.fake.with(|r| r.agent_calls[0].clone());
@@ -815,12 +819,22 @@ async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(bac
     assert_eq!(post_telegram(&w, &webhook, Some(TELEGRAM_SECRET), &body).await, 200);
     app.eventually("the agent gets the voice note", || async { w.fake.with(|r| r.agent_calls.len()) == 2 }).await;
     let call = w.fake.with(|r| r.agent_calls[1].clone());
-    assert_eq!((call["kind"].as_str(), call["text"].as_str(), call["attachment"].as_str()), (Some("voice"), Some(""), Some("V2")));
+    assert_eq!(
+        (call["kind"].as_str(), call["text"].as_str(), call["attachment"].as_str()),
+        (Some("voice"), Some(""), Some("V2"))
+    );
     assert_eq!(call["shared"], false);
     let users = w.owner.get("chat_users", &[("provider", ""), ("search", ""), ("page", "1")]).await.unwrap();
-    let first = users["rows"].as_array().unwrap().iter().find(|u| u["platform_id"] == "9").unwrap()["id"].as_i64().unwrap();
+    let first =
+        users["rows"].as_array().unwrap().iter().find(|u| u["platform_id"] == "9").unwrap()["id"].as_i64().unwrap();
     let detail = w.owner.get("chat_user", &[("id", &first.to_string())]).await.unwrap();
-    let texts: Vec<&str> = detail["messages"].as_array().unwrap().iter().filter(|m| m["direction"] == "in").map(|m| m["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "in")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, ["[photo]", "is anyone there?", "[photo] see this"]);
     w.app.stop().await;
 }

@@ -409,10 +409,18 @@ mod media_and_groups {
 
     #[test]
     fn telegram_media_is_a_message_with_its_kind_caption_and_file() {
-        let photo = one(telegram(json!({ "photo": [{ "file_id": "small" }, { "file_id": "large" }], "caption": "whiteboard" })));
-        assert_eq!((photo.kind, photo.text.as_str(), photo.attachment.as_deref()), (MessageKind::Photo, "whiteboard", Some("large")));
+        let photo = one(telegram(
+            json!({ "photo": [{ "file_id": "small" }, { "file_id": "large" }], "caption": "whiteboard" }),
+        ));
+        assert_eq!(
+            (photo.kind, photo.text.as_str(), photo.attachment.as_deref()),
+            (MessageKind::Photo, "whiteboard", Some("large"))
+        );
         let voice = one(telegram(json!({ "voice": { "file_id": "v1", "duration": 3 } })));
-        assert_eq!((voice.kind, voice.text.as_str(), voice.attachment.as_deref()), (MessageKind::Voice, "", Some("v1")));
+        assert_eq!(
+            (voice.kind, voice.text.as_str(), voice.attachment.as_deref()),
+            (MessageKind::Voice, "", Some("v1"))
+        );
         let gif = one(telegram(json!({ "animation": { "file_id": "a1" }, "document": { "file_id": "a1" } })));
         assert_eq!(gif.kind, MessageKind::Video);
         let place = one(telegram(json!({ "location": { "latitude": 51.5, "longitude": -0.12 } })));
@@ -447,11 +455,18 @@ mod media_and_groups {
         let clip = one(slack(json!({ "type": "message", "subtype": "file_share", "user": "U1", "channel": "D1",
             "files": [{ "id": "F2", "subtype": "slack_audio", "mimetype": "audio/webm" }] })));
         assert_eq!(clip.kind, MessageKind::Voice);
-        for (channel, channel_type) in [("C1", json!("channel")), ("G1", json!("group")), ("G2", json!("mpim")), ("C2", json!(null))] {
-            let m = one(slack(json!({ "type": "message", "user": "U1", "channel": channel, "channel_type": channel_type, "text": "hi" })));
+        for (channel, channel_type) in
+            [("C1", json!("channel")), ("G1", json!("group")), ("G2", json!("mpim")), ("C2", json!(null))]
+        {
+            let m = one(slack(
+                json!({ "type": "message", "user": "U1", "channel": channel, "channel_type": channel_type, "text": "hi" }),
+            ));
             assert!(m.shared, "{channel}");
         }
-        assert_eq!(slack(json!({ "type": "message", "subtype": "channel_join", "user": "U1", "channel": "C1" })), Inbound::Nothing);
+        assert_eq!(
+            slack(json!({ "type": "message", "subtype": "channel_join", "user": "U1", "channel": "C1" })),
+            Inbound::Nothing
+        );
     }
 
     fn teams(activity: serde_json::Value) -> Inbound {
@@ -487,16 +502,28 @@ mod media_and_groups {
             { "from": "447700900123", "id": "w2", "type": "audio", "audio": { "id": "MEDIA2", "voice": true } },
             { "from": "447700900123", "id": "w3", "type": "reaction", "reaction": { "emoji": "👍" } },
         ] } }] }] });
-        let Inbound::Messages(messages) = d360::decode_notification(notification.to_string().as_bytes()).unwrap() else {
+        let Inbound::Messages(messages) = d360::decode_notification(notification.to_string().as_bytes()).unwrap()
+        else {
             panic!("no messages")
         };
         let got: Vec<_> = messages.iter().map(|m| (m.kind, m.text.as_str(), m.attachment.as_deref())).collect();
         assert_eq!(got, [(MessageKind::Photo, "receipt", Some("MEDIA1")), (MessageKind::Voice, "", Some("MEDIA2"))]);
         let params: Vec<(String, String)> = [
-            ("From", "whatsapp:+447700900123"), ("To", "whatsapp:+15005550006"), ("MessageSid", "MM1"), ("Body", ""),
-            ("NumMedia", "1"), ("MediaUrl0", "https://api.twilio.example/media/ME1"), ("MediaContentType0", "video/mp4"),
-        ].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            ("From", "whatsapp:+447700900123"),
+            ("To", "whatsapp:+15005550006"),
+            ("MessageSid", "MM1"),
+            ("Body", ""),
+            ("NumMedia", "1"),
+            ("MediaUrl0", "https://api.twilio.example/media/ME1"),
+            ("MediaContentType0", "video/mp4"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let mms = one(twilio::decode_message(&params).unwrap());
-        assert_eq!((mms.kind, mms.attachment.as_deref()), (MessageKind::Video, Some("https://api.twilio.example/media/ME1")));
+        assert_eq!(
+            (mms.kind, mms.attachment.as_deref()),
+            (MessageKind::Video, Some("https://api.twilio.example/media/ME1"))
+        );
     }
 }

@@ -250,7 +250,9 @@ pub async fn reply(
 fn without_mentions(activity: &Activity) -> String {
     let mut text = activity.text.clone().unwrap_or_default();
     for mention in activity.entities.iter().filter(|e| e["type"] == "mention") {
-        if mention["mentioned"]["id"].as_str() == Some(activity.recipient.id.as_str()) && !activity.recipient.id.is_empty() {
+        if mention["mentioned"]["id"].as_str() == Some(activity.recipient.id.as_str())
+            && !activity.recipient.id.is_empty()
+        {
             if let Some(markup) = mention["text"].as_str() {
                 text = text.replace(markup, "");
             }
