@@ -861,6 +861,49 @@ async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     w.app.stop().await;
 }
 
+/// In a Teams group chat a new person opens no request and nothing is posted there; once let
+/// in, the agent reads their words without the bot's `<at>` mention and answers in the chat.
+async fn teams_group_chats_never_see_onboarding_and_the_agent_reads_no_mention_markup(backend: Backend) {
+    let w = world(backend).await;
+    let (id, webhook) = connector(&w, "teams").await;
+    onboarding(&w, id, true, "Welcome! Your request is being reviewed.").await.unwrap();
+    let service = w.fake.teams_service_url();
+    let activity = |activity_id: &str| {
+        json!({
+            "type": "message", "id": activity_id, "serviceUrl": service, "channelId": "msteams",
+            "text": "<at>Onboard</at> what is the <at>Ada Lovelace</at> rota?",
+            "from": { "id": "29:abc", "name": "Grace Hopper", "aadObjectId": "aad-grace" },
+            "conversation": { "id": "19:group-chat", "conversationType": "groupChat", "isGroup": true },
+            "recipient": { "id": "28:bot-app-id", "name": "Onboard" },
+            "entities": [
+                { "type": "mention", "mentioned": { "id": "28:bot-app-id", "name": "Onboard" }, "text": "<at>Onboard</at>" },
+                { "type": "mention", "mentioned": { "id": "29:ada", "name": "Ada Lovelace" }, "text": "<at>Ada Lovelace</at>" },
+            ],
+        })
+    };
+    let post = |body: Value| {
+        let request = w.http.post(&webhook).bearer_auth(bot_token(TEAMS_APP, now_s() + 3_600, &service)).json(&body);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(activity("g-1")).await, 200);
+    w.app
+        .eventually("the message is logged", || async {
+            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 1
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
+    assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+
+    onboarding(&w, id, false, "").await.unwrap();
+    assert_eq!(post(activity("g-2")).await, 200);
+    w.app.eventually("the agent answers in the group chat", || async { !w.fake.sent().is_empty() }).await;
+    assert_eq!(w.fake.agent_texts(), ["what is the Ada Lovelace rota?"]);
+    assert_eq!(w.fake.sent()[0].to, "19:group-chat");
+    assert_eq!(w.fake.with(|r| r.agent_calls[0]["shared"].clone()), true);
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     agent_endpoints_on_private_or_local_addresses_are_refused,
     an_unreachable_provider_never_shows_its_token,
@@ -878,4 +921,5 @@ crate::on_both_databases!(
     markup_and_sql_in_every_text_field_stay_inert,
     media_first_contact_opens_a_request_and_groups_never_see_onboarding,
     slack_channels_never_see_the_onboarding_message,
+    teams_group_chats_never_see_onboarding_and_the_agent_reads_no_mention_markup,
 );
