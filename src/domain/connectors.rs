@@ -431,6 +431,18 @@ impl MessageKind {
     }
 }
 
+impl MessageKind {
+    /// The kind of a file from its extension (`png`, `mp4`, `pdf`), for providers that give only that.
+    pub fn of_file_extension(extension: &str) -> Self {
+        match extension.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" | "png" | "gif" | "webp" | "heic" | "bmp" | "tif" | "tiff" => Self::Photo,
+            "mp4" | "mov" | "avi" | "mkv" | "webm" | "m4v" => Self::Video,
+            "mp3" | "m4a" | "wav" | "ogg" | "oga" | "opus" | "aac" | "flac" => Self::Audio,
+            _ => Self::Document,
+        }
+    }
+}
+
 /// How a message reads in the log and in an access request: its text, or the kind in brackets
 /// and the caption, such as "[photo] the whiteboard".
 pub fn shown(kind: MessageKind, text: &str) -> String {

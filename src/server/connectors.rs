@@ -295,8 +295,12 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     let reply_to = &m.reply_to;
     match route {
         Route::Forward => {
-            let call =
-                AgentCall { message_id, connector_id: connector.id, reply_to: reply_to.clone(), shared: m.shared };
+            let call = AgentCall {
+                message_id,
+                connector_id: connector.id,
+                reply_to: reply_to.clone(),
+                shared: Some(m.shared),
+            };
             enqueue_chat(&mut tx, state, connector.org_id, &connector.agent_url, JobPayload::AgentCall(call)).await?;
         }
         Route::RequestAccess => {
@@ -317,7 +321,8 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
             }
         }
     }
-    if !sender.profile_checked && chat::profile_lookup_helps(connector.provider) {
+    // Someone merely writing in a channel is not looked up: only people the bot deals with are.
+    if !sender.profile_checked && route != Route::Ignore && chat::profile_lookup_helps(connector.provider) {
         db::chat_users::mark_profile_checked(&mut tx, chat_user_id).await?;
         let lookup =
             ProfileLookup { chat_user_id, connector_id: connector.id, platform_id: m.platform_user_id.clone() };
@@ -378,9 +383,10 @@ pub struct AgentCall {
     pub message_id: i64,
     pub connector_id: i64,
     pub reply_to: ReplyAddress,
-    /// Whether the conversation is a channel or group chat (absent in jobs stored before).
+    /// Whether the conversation is a channel or group chat; absent in jobs stored before, which
+    /// are judged by `reply_to`.
     #[serde(default)]
-    pub shared: bool,
+    pub shared: Option<bool>,
 }
 
 /// Send a text into a conversation through the connector's provider.
@@ -485,7 +491,7 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         text: &message.text,
         kind: &message.content,
         attachment: message.attachment.as_deref(),
-        shared: call.shared,
+        shared: call.shared.unwrap_or_else(|| call.reply_to.looks_shared()),
     })
     .expect("the agent request always serializes");
     let timestamp = db::now_ms() / 1_000;
@@ -542,6 +548,16 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
 }
 
 pub async fn send(state: &AppState, send: &ChatSend) -> Result<&'static str, ProviderFailure> {
+    // A job queued before conversations were told apart (or retried by hand) may address a group:
+    // an onboarding message or rejection notice never goes where other people read it.
+    if send.reply_to.looks_shared() {
+        let kind = db::chat_messages::kind_of(&state.db, send.message_id)
+            .await
+            .map_err(|e| ProviderFailure::transient(format!("loading the message: {e}")))?;
+        if matches!(kind.as_deref(), Some("onboarding" | "rejection")) {
+            return Err(ProviderFailure::permanent("not sent: the conversation is shared with other people"));
+        }
+    }
     let connector = connector_for_job(state, send.connector_id).await?;
     chat::send_text(&state.settings, &state.chat, &connector, &send.reply_to, &send.text).await?;
     Ok(connector.provider.key())

@@ -904,6 +904,51 @@ async fn teams_group_chats_never_see_onboarding_and_the_agent_reads_no_mention_m
     w.app.stop().await;
 }
 
+/// An onboarding message queued before conversations were told apart, or retried by hand, is
+/// never posted into a group: the job fails for good and nothing is sent.
+async fn an_old_onboarding_job_addressed_to_a_group_is_never_sent(backend: Backend) {
+    use onboard::server::connectors::{send, ChatSend};
+    use onboard::server::integrations::chat::ReplyAddress;
+    let w = world(backend).await;
+    let (id, webhook) = connector(&w, "telegram").await;
+    assert_eq!(telegram(&w, &webhook, 600, 5, "hello").await, 200);
+    w.app.eventually("the agent answers", || async { !w.fake.sent().is_empty() }).await;
+    let chat_user = w.app.scalar_i64("SELECT id FROM chat_users WHERE org_id = $1", w.org).await;
+    let logged = |kind: &'static str| {
+        let app = &w.app;
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "INSERT INTO chat_messages (org_id, connector_id, chat_user_id, direction, kind, text, conversation_id, status, at)
+                 VALUES ($1, $2, $3, 'out', $4, 'Welcome!', '-100', 'queued', 0) RETURNING id",
+            )
+            .bind(w.org)
+            .bind(id)
+            .bind(chat_user)
+            .bind(kind)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap()
+        }
+    };
+    let job = |message_id: i64, chat_id: i64| ChatSend {
+        message_id,
+        connector_id: id,
+        provider: onboard::domain::connectors::ChatProvider::Telegram,
+        reply_to: ReplyAddress::Telegram { chat_id },
+        text: "Welcome!".into(),
+    };
+    let onboarding = logged("onboarding").await;
+    let refused = send(&w.app.state, &job(onboarding, -100)).await.unwrap_err();
+    assert!(refused.permanent && refused.message.contains("shared"), "{}", refused.message);
+    // An agent's reply in that group, and the same onboarding message in a private chat, go out.
+    let reply = logged("agent").await;
+    send(&w.app.state, &job(reply, -100)).await.unwrap();
+    send(&w.app.state, &job(onboarding, 5)).await.unwrap();
+    let to: Vec<String> = w.fake.sent().into_iter().map(|s| s.to).collect();
+    assert_eq!(to, ["5", "-100", "5"]);
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     agent_endpoints_on_private_or_local_addresses_are_refused,
     an_unreachable_provider_never_shows_its_token,
@@ -922,4 +967,5 @@ crate::on_both_databases!(
     media_first_contact_opens_a_request_and_groups_never_see_onboarding,
     slack_channels_never_see_the_onboarding_message,
     teams_group_chats_never_see_onboarding_and_the_agent_reads_no_mention_markup,
+    an_old_onboarding_job_addressed_to_a_group_is_never_sent,
 );

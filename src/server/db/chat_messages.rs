@@ -95,6 +95,11 @@ pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error
     .await
 }
 
+/// A logged message's kind: 'user', 'onboarding', 'agent' or 'rejection'.
+pub async fn kind_of(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT kind FROM chat_messages WHERE id = $1").bind(id).fetch_optional(&db.pool).await
+}
+
 #[derive(sqlx::FromRow)]
 struct HistoryRow {
     #[sqlx(flatten)]

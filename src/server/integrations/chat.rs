@@ -76,6 +76,19 @@ impl ReplyAddress {
             Self::Twilio { to, .. } => to.clone(),
         }
     }
+
+    /// Whether the conversation, judged by its id alone, is one other people read: a Slack
+    /// channel or group DM (not a `D…` direct message), a Telegram group or channel (negative
+    /// chat id), a Teams group chat or channel (`19:…`). For jobs stored before messages
+    /// carried `shared`.
+    pub fn looks_shared(&self) -> bool {
+        match self {
+            Self::Slack { channel } => !channel.starts_with('D'),
+            Self::Telegram { chat_id } => *chat_id < 0,
+            Self::Teams { conversation_id, .. } => conversation_id.starts_with("19:"),
+            Self::WhatsApp { .. } | Self::Twilio { .. } => false,
+        }
+    }
 }
 
 /// A webhook that is not let in: the status to answer and the reason for the log.
@@ -430,8 +443,12 @@ mod media_and_groups {
         for sticker_or_doc in [json!({ "sticker": { "file_id": "s" } }), json!({ "document": { "file_id": "d" } })] {
             assert!(matches!(one(telegram(sticker_or_doc)).kind, MessageKind::Sticker | MessageKind::Document));
         }
-        // Someone joining is not a message.
+        // Someone joining is not a message, nor is a channel post forwarded into its discussion group.
         assert_eq!(telegram(json!({ "new_chat_members": [{ "id": 9 }] })), Inbound::Nothing);
+        let forwarded =
+            json!({ "text": "news", "is_automatic_forward": true, "sender_chat": { "id": -1001, "type": "channel" } });
+        assert_eq!(telegram(forwarded), Inbound::Nothing);
+        assert_eq!(one(telegram(json!({ "paid_media": { "star_count": 5 } }))).kind, MessageKind::Other);
     }
 
     #[test]
@@ -476,23 +493,53 @@ mod media_and_groups {
     #[test]
     fn teams_mentions_of_the_bot_are_removed_others_keep_the_name_and_group_chats_are_shared() {
         let m = one(teams(json!({
-            "type": "message", "id": "a1", "serviceUrl": "https://smba.example", "text": "<at>Onboard Bot</at> ask <at>Ada Lovelace</at> please",
+            "type": "message", "id": "a1", "serviceUrl": "https://smba.example", "channelId": "msteams",
+            "text": "<at>Onboard Bot</at> ask <at>Ada Lovelace</at> please, <at>Onboard Bot</at>",
             "from": { "id": "29:1", "name": "Grace Hopper", "aadObjectId": "aad-1" }, "recipient": { "id": "28:bot", "name": "Onboard Bot" },
             "conversation": { "id": "19:chat", "conversationType": "groupChat", "isGroup": true },
             "entities": [
                 { "type": "mention", "mentioned": { "id": "28:bot", "name": "Onboard Bot" }, "text": "<at>Onboard Bot</at>" },
                 { "type": "mention", "mentioned": { "id": "29:2", "name": "Ada Lovelace" }, "text": "<at>Ada Lovelace</at>" },
+                // Not markup: never used to cut text.
+                { "type": "mention", "mentioned": { "id": "28:bot" }, "text": "a" },
             ],
             "attachments": [{ "contentType": "text/html", "content": "<p>…</p>" }],
         })));
-        assert_eq!((m.text.as_str(), m.kind, m.shared), ("ask Ada Lovelace please", MessageKind::Text, true));
+        // The second mention of the bot has no entity of its own, so only its markup goes.
+        assert_eq!(
+            (m.text.as_str(), m.kind, m.shared),
+            ("ask Ada Lovelace please, Onboard Bot", MessageKind::Text, true)
+        );
         let file = one(teams(json!({
-            "type": "message", "id": "a2", "serviceUrl": "https://smba.example", "text": "",
+            "type": "message", "id": "a2", "serviceUrl": "https://smba.example", "channelId": "msteams", "text": "",
             "from": { "id": "29:1", "name": "Grace Hopper" }, "conversation": { "id": "a:1", "conversationType": "personal" },
             "attachments": [{ "contentType": "image/png", "contentUrl": "https://smba.example/v3/attachments/x" }],
         })));
         assert_eq!((file.kind, file.shared), (MessageKind::Photo, false));
         assert_eq!(file.attachment.as_deref(), Some("https://smba.example/v3/attachments/x"));
+        // A shared file's download URL carries a credential: the agent gets its id instead.
+        let shared_file = one(teams(json!({
+            "type": "message", "id": "a3", "serviceUrl": "https://smba.example", "channelId": "msteams",
+            "from": { "id": "29:1" }, "conversation": { "id": "a:1" },
+            "attachments": [{ "contentType": "application/vnd.microsoft.teams.file.download.info",
+                "content": { "downloadUrl": "https://x.sharepoint.com/f?tempauth=SECRET", "uniqueId": "FILE-1", "fileType": "pdf" } }],
+        })));
+        assert_eq!((shared_file.kind, shared_file.attachment.as_deref()), (MessageKind::Document, Some("FILE-1")));
+        // A conversation that does not say what it is counts as shared, unless its id is personal.
+        let unsaid = |id: &str| {
+            one(teams(
+                json!({ "type": "message", "id": "a4", "serviceUrl": "https://smba.example", "channelId": "msteams",
+                "text": "hi", "from": { "id": "29:1" }, "conversation": { "id": id } }),
+            ))
+            .shared
+        };
+        assert!(unsaid("19:meeting@thread.v2") && !unsaid("a:personal"));
+        // Web Chat and Direct Line are not Teams.
+        assert_eq!(
+            teams(json!({ "type": "message", "id": "a5", "serviceUrl": "https://smba.example", "channelId": "webchat",
+            "text": "hi", "from": { "id": "u" }, "conversation": { "id": "c" } })),
+            Inbound::Nothing
+        );
     }
 
     #[test]
@@ -501,13 +548,18 @@ mod media_and_groups {
             { "from": "447700900123", "id": "w1", "type": "image", "image": { "id": "MEDIA1", "caption": "receipt", "mime_type": "image/jpeg" } },
             { "from": "447700900123", "id": "w2", "type": "audio", "audio": { "id": "MEDIA2", "voice": true } },
             { "from": "447700900123", "id": "w3", "type": "reaction", "reaction": { "emoji": "👍" } },
+            { "from": "447700900123", "id": "w4", "type": "text", "text": { "body": "hi all" }, "group_id": "G1" },
         ] } }] }] });
         let Inbound::Messages(messages) = d360::decode_notification(notification.to_string().as_bytes()).unwrap()
         else {
             panic!("no messages")
         };
         let got: Vec<_> = messages.iter().map(|m| (m.kind, m.text.as_str(), m.attachment.as_deref())).collect();
-        assert_eq!(got, [(MessageKind::Photo, "receipt", Some("MEDIA1")), (MessageKind::Voice, "", Some("MEDIA2"))]);
+        assert_eq!(
+            got[..2],
+            [(MessageKind::Photo, "receipt", Some("MEDIA1")), (MessageKind::Voice, "", Some("MEDIA2"))]
+        );
+        assert_eq!((messages.len(), messages[0].shared, messages[2].shared), (3, false, true));
         let params: Vec<(String, String)> = [
             ("From", "whatsapp:+447700900123"),
             ("To", "whatsapp:+15005550006"),

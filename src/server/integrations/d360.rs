@@ -17,7 +17,7 @@ pub fn verify_secret(webhook_secret: &str, headers: &axum::http::HeaderMap) -> R
 }
 
 /// Every message in a notification (one may carry several), text or media; statuses and
-/// reactions are skipped. WhatsApp Business conversations are one to one: never shared.
+/// reactions are skipped. A message in a WhatsApp group carries `group_id`: shared.
 pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
     let notification = json_body(body)?;
     let entries = notification["entry"].as_array().ok_or_else(|| Refusal::malformed("no entry list"))?;
@@ -46,7 +46,8 @@ pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
                 text,
                 kind,
                 attachment,
-                shared: false,
+                // A WhatsApp group (Cloud API `group_id`); the reply still goes to the person.
+                shared: message["group_id"].is_string(),
                 reply_to: ReplyAddress::WhatsApp { to: digits.to_string() },
             });
         }
@@ -66,7 +67,11 @@ fn content(message: &Value) -> Option<(MessageKind, String, Option<String>)> {
         "button" => (MessageKind::Text, text(&body["text"]), None),
         "interactive" => {
             let reply = if body["button_reply"].is_object() { &body["button_reply"] } else { &body["list_reply"] };
-            (MessageKind::Text, text(&reply["title"]), None)
+            match reply["title"].as_str() {
+                Some(title) => (MessageKind::Text, title.to_string(), None),
+                // A Flows answer (`nfm_reply`) and the like: no words of the person's own.
+                None => (MessageKind::Other, String::new(), None),
+            }
         }
         "image" | "video" | "audio" | "document" | "sticker" => {
             let kind = match kind {

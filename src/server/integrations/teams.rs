@@ -245,17 +245,19 @@ pub async fn reply(
     }
 }
 
+/// The attachment type of a file shared in a Teams chat.
+const FILE_DOWNLOAD_INFO: &str = "application/vnd.microsoft.teams.file.download.info";
+
 /// The activity's text with the bot's mention removed and other `<at>…</at>` mentions reduced to
 /// the name (Bot Framework: "Mentions" in the activity's entities).
 fn without_mentions(activity: &Activity) -> String {
     let mut text = activity.text.clone().unwrap_or_default();
+    let bot = activity.recipient.id.as_str();
     for mention in activity.entities.iter().filter(|e| e["type"] == "mention") {
-        if mention["mentioned"]["id"].as_str() == Some(activity.recipient.id.as_str())
-            && !activity.recipient.id.is_empty()
-        {
-            if let Some(markup) = mention["text"].as_str() {
-                text = text.replace(markup, "");
-            }
+        let markup = mention["text"].as_str().filter(|m| m.starts_with("<at>") && m.ends_with("</at>"));
+        if let (Some(markup), true) = (markup, !bot.is_empty() && mention["mentioned"]["id"] == bot) {
+            // Once per entity: someone else mentioned by the same name keeps theirs.
+            text = text.replacen(markup, "", 1);
         }
     }
     text.replace("<at>", "").replace("</at>", "").trim().to_string()
@@ -271,6 +273,9 @@ pub struct Activity {
     pub id: String,
     #[serde(default)]
     pub service_url: String,
+    /// "msteams" for Teams; Web Chat and Direct Line, which an Azure Bot also offers, are others.
+    #[serde(default)]
+    pub channel_id: String,
     #[serde(default)]
     pub text: Option<String>,
     #[serde(default)]
@@ -323,23 +328,37 @@ pub fn inbound(activity: &Activity) -> Inbound {
     let text = without_mentions(activity);
     // The HTML copy of the text is not a file the person sent.
     let file = activity.attachments.iter().find(|a| a["contentType"].as_str().is_some_and(|t| t != "text/html"));
-    if activity.kind != "message" || (text.is_empty() && file.is_none()) || activity.conversation.id.is_empty() {
+    // This connector speaks for Teams only: what other Bot Framework channels send is not taken in.
+    let from_teams = activity.channel_id == "msteams";
+    let empty = text.is_empty() && file.is_none();
+    if !from_teams || activity.kind != "message" || empty || activity.conversation.id.is_empty() {
         return Inbound::Nothing;
     }
     let (kind, attachment) = match file {
         None => (MessageKind::Text, None),
+        // A file shared in a chat: its download URL carries a short-lived credential, so the
+        // agent gets the file's id and type instead.
+        Some(file) if file["contentType"] == FILE_DOWNLOAD_INFO => {
+            let kind = MessageKind::of_file_extension(file["content"]["fileType"].as_str().unwrap_or_default());
+            (kind, file["content"]["uniqueId"].as_str().map(String::from))
+        }
         Some(file) => {
             let content_type = file["contentType"].as_str().unwrap_or_default();
             let kind = match content_type.split('/').next() {
                 Some("image" | "audio" | "video") => MessageKind::of_mime_type(content_type),
                 _ => MessageKind::Document,
             };
-            let url = file["contentUrl"].as_str().or(file["content"]["downloadUrl"].as_str());
-            (kind, url.map(String::from))
+            (kind, file["contentUrl"].as_str().map(String::from))
         }
     };
-    let shared = activity.conversation.is_group == Some(true)
-        || activity.conversation.conversation_type.as_deref().is_some_and(|t| t != "personal");
+    // Only a personal chat is the person and the bot alone; a conversation that does not say
+    // is taken as shared, unless its id is a personal one (`a:…`).
+    let conversation = &activity.conversation;
+    let shared = match (conversation.conversation_type.as_deref(), conversation.is_group) {
+        (Some(kind), _) => kind != "personal",
+        (None, Some(group)) => group,
+        (None, None) => !conversation.id.starts_with("a:"),
+    };
     let platform_user_id = activity.from.aad_object_id.clone().unwrap_or_else(|| activity.from.id.clone());
     let (first_name, last_name) = split_name(&activity.from.name);
     Inbound::Messages(vec![InboundMessage {

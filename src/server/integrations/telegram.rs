@@ -30,7 +30,9 @@ pub fn decode_update(body: &[u8]) -> Result<Inbound, Refusal> {
     else {
         return Ok(Inbound::Nothing);
     };
-    if from["is_bot"] == true {
+    // A bot, or a post made as a chat (a channel's post forwarded into its discussion group):
+    // not a person writing.
+    if from["is_bot"] == true || message["sender_chat"].is_object() || message["is_automatic_forward"] == true {
         return Ok(Inbound::Nothing);
     }
     let name = |key: &str| from[key].as_str().unwrap_or_default().to_string();
@@ -81,7 +83,8 @@ fn content(message: &Value) -> Option<(MessageKind, Option<String>)> {
         let number = message["contact"]["phone_number"].as_str().map(|n| format!("tel:{}", n.replace(' ', "")));
         return Some((MessageKind::Contact, number));
     }
-    ["poll", "dice", "game", "story"].iter().any(|f| message[*f].is_object()).then_some((MessageKind::Other, None))
+    let other = ["poll", "dice", "game", "story", "paid_media", "giveaway", "invoice", "checklist"];
+    other.iter().any(|f| message[*f].is_object()).then_some((MessageKind::Other, None))
 }
 
 fn method_url(base: &str, token: &str, method: &str) -> String {

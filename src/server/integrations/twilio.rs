@@ -59,10 +59,13 @@ pub fn decode_message(params: &[(String, String)]) -> Result<Inbound, Refusal> {
     // MMS and WhatsApp media come as numbered URLs; a WhatsApp location as coordinates.
     let media = get("NumMedia").and_then(|n| n.parse::<u32>().ok()).unwrap_or(0) > 0;
     let (kind, attachment) = match (media, get("Latitude"), get("Longitude")) {
-        (true, _, _) => (
-            MessageKind::of_mime_type(get("MediaContentType0").unwrap_or_default()),
-            get("MediaUrl0").map(String::from),
-        ),
+        (true, _, _) => {
+            let kind = match get("MediaContentType0").unwrap_or_default() {
+                "text/vcard" | "text/x-vcard" => MessageKind::Contact,
+                mime => MessageKind::of_mime_type(mime),
+            };
+            (kind, get("MediaUrl0").map(String::from))
+        }
         (false, Some(lat), Some(lon)) => (MessageKind::Location, Some(format!("geo:{lat},{lon}"))),
         _ if text.is_empty() => return Ok(Inbound::Nothing),
         _ => (MessageKind::Text, None),
