@@ -28,3 +28,24 @@ test('invisible characters in a paste are separators or named reasons, and the c
   await expect(page.getByRole('heading', { name: '3 invitation emails sent' })).toBeVisible({ timeout: 20_000 });
   await expect(page.getByRole('heading', { name: 'Not invited: 3' })).toBeVisible();
 });
+
+// An international domain is one address in either form; an address the mail server cannot take
+// (a non-ASCII part before the @, and no SMTPUTF8) fails at once and is fixed on the batch page.
+test('international addresses are counted by the server and a failed one is fixed and sent again', async ({ page }, testInfo) => {
+  test.skip(testInfo.project.name !== 'desktop', 'an admin task at a desk');
+  await signIn(page);
+  await open(page, '/users/invite');
+  await page.getByLabel('Email addresses').fill('üser.paste@northwind.test\nuser.intl@bücher.test, user.intl@xn--bcher-kva.test');
+  await expect(page.getByText('2 addresses recognised')).toBeVisible();
+  await expect(page.getByText('Duplicate in this list: 1')).toBeVisible();
+  await page.getByRole('button', { name: '✈ Invite', exact: true }).click();
+
+  await expect(page.getByRole('heading', { name: 'Delivery failed: 1' })).toBeVisible({ timeout: 20_000 });
+  await expect(page.getByText(/the mail server does not accept international addresses/)).toBeVisible();
+  await expectAccessible(page);
+  const address = page.getByLabel('Address for üser.paste@northwind.test');
+  await address.fill('user.paste@northwind.test');
+  await page.getByRole('button', { name: '✈ Fix and resend' }).click();
+  await expect(page.getByRole('heading', { name: 'Delivery failed: 1' })).toBeHidden({ timeout: 20_000 });
+  await expect(page.getByRole('heading', { name: '2 invitation emails sent' })).toBeVisible({ timeout: 20_000 });
+});

@@ -843,7 +843,7 @@ async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(bac
 async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     let w = world(backend).await;
     let (id, webhook) = connector(&w, "slack").await;
-    onboarding(&w, id, true, "Welcome! Your request is being reviewed.").await.unwrap();
+    onboarding(&w, id, true, "Welcome <!here> & <!channel>! Your request is being reviewed.").await.unwrap();
     let now = now_s();
     let body = json!({ "type": "event_callback", "event_id": "EvC1", "event": {
         "type": "message", "channel_type": "channel", "user": "U0ADA", "channel": "C0GENERAL", "ts": "1.1", "text": "hello bot",
@@ -858,6 +858,16 @@ async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
     assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+    // In a direct message the onboarding message comes, and it cannot mention everyone.
+    let body = json!({ "type": "event_callback", "event_id": "EvD1", "event": {
+        "type": "message", "channel_type": "im", "user": "U0ADA", "channel": "D0CHAN", "ts": "1.2", "text": "hello bot",
+    }})
+    .to_string();
+    assert_eq!(post_slack(&w, &webhook, now, &slack_signature(SLACK_SIGNING, now, &body), &body).await.status(), 200);
+    w.app.eventually("the onboarding message is sent", || async { !w.fake.sent().is_empty() }).await;
+    let sent = w.fake.sent();
+    assert_eq!(sent[0].to, "D0CHAN");
+    assert_eq!(sent[0].text, "Welcome &lt;!here&gt; &amp; &lt;!channel&gt;! Your request is being reviewed.");
     w.app.stop().await;
 }
 
