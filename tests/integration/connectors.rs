@@ -839,6 +839,19 @@ async fn media_first_contact_opens_a_request_and_groups_never_see_onboarding(bac
     w.app.stop().await;
 }
 
+/// A message from a shared conversation by someone not let in: logged as dropped, no access
+/// request, and nothing sent anywhere.
+async fn logged_and_nothing_said(w: &World) {
+    w.app
+        .eventually("the message is logged", || async {
+            count(w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 1
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
+    assert_eq!(count(w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+}
+
 /// In a Slack channel, a new person opens no request and Onboard posts nothing there.
 async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     let w = world(backend).await;
@@ -850,14 +863,7 @@ async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     }})
     .to_string();
     assert_eq!(post_slack(&w, &webhook, now, &slack_signature(SLACK_SIGNING, now, &body), &body).await.status(), 200);
-    w.app
-        .eventually("the message is logged", || async {
-            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 1
-        })
-        .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
-    assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+    logged_and_nothing_said(&w).await;
     // In a direct message the onboarding message comes, and it cannot mention everyone.
     let body = json!({ "type": "event_callback", "event_id": "EvD1", "event": {
         "type": "message", "channel_type": "im", "user": "U0ADA", "channel": "D0CHAN", "ts": "1.2", "text": "hello bot",
@@ -896,14 +902,7 @@ async fn teams_group_chats_never_see_onboarding_and_the_agent_reads_no_mention_m
         async move { request.send().await.unwrap().status().as_u16() }
     };
     assert_eq!(post(activity("g-1")).await, 200);
-    w.app
-        .eventually("the message is logged", || async {
-            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 1
-        })
-        .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(w.fake.sent().is_empty(), "{:?}", w.fake.sent());
-    assert_eq!(count(&w, "SELECT COUNT(*) FROM access_requests WHERE org_id = $1").await, 0);
+    logged_and_nothing_said(&w).await;
 
     onboarding(&w, id, false, "").await.unwrap();
     assert_eq!(post(activity("g-2")).await, 200);
