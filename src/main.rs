@@ -46,6 +46,23 @@ async fn main() -> std::process::ExitCode {
                 }
             })
         }
+        cli::Command::Seed { members, teams, owner } => match AppState::new(settings).await {
+            Ok(state) => {
+                let plan = onboard::server::seed::Plan { members, teams, owner };
+                onboard::server::seed::large_organization(&state, &plan).await.map(|seeded| {
+                    println!(
+                        "Seeded organization {} with {members} members on {teams} teams in {:.1} s.
+Its Owner {} can set a password at:
+{}",
+                        seeded.org_id,
+                        seeded.elapsed.as_secs_f64(),
+                        plan.owner,
+                        seeded.owner_link
+                    );
+                })
+            }
+            Err(e) => Err(e),
+        },
         cli::Command::Serve => serve(settings).await,
     };
     match outcome {

@@ -3,9 +3,18 @@
 pub enum Command {
     Serve,
     Migrate,
-    CreateOwner { email: String, organization: Option<String> },
+    CreateOwner {
+        email: String,
+        organization: Option<String>,
+    },
     GenerateKey,
     RotateKey,
+    /// `dev seed`: a large organization for load runs (see `server::seed`).
+    Seed {
+        members: i64,
+        teams: i64,
+        owner: String,
+    },
     Help,
 }
 
@@ -21,6 +30,10 @@ pub const USAGE: &str = "Usage:
                                             key file, or ONBOARD_NEW_SECRET_KEY when the key is
                                             ONBOARD_SECRET_KEY. Stop every instance first; everyone
                                             signs in again afterwards
+  onboard dev seed --members N --teams T [--owner ADDRESS]
+                                            for load runs: a new organization of N members on
+                                            T teams (statuses, areas, roles, mappings, messages),
+                                            and a link for its Owner (default owner@seed.example)
 Configuration: Leptos.toml (or ONBOARD_CONFIG) and environment variables; see the README.";
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -44,6 +57,22 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
             }
             let email = email.ok_or("owner create needs --email ADDRESS")?;
             Ok(Command::CreateOwner { email, organization })
+        }
+        ["dev", "seed", rest @ ..] => {
+            let (mut members, mut teams, mut owner) = (None, None, "owner@seed.example".to_string());
+            let mut it = rest.iter();
+            while let Some(flag) = it.next() {
+                let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                let count = || value.replace('_', "").parse::<i64>().map_err(|_| format!("{flag} needs a number"));
+                match *flag {
+                    "--members" => members = Some(count()?),
+                    "--teams" => teams = Some(count()?),
+                    "--owner" => owner = value.to_string(),
+                    other => return Err(format!("unknown option {other}")),
+                }
+            }
+            let members = members.ok_or("dev seed needs --members N")?;
+            Ok(Command::Seed { members, teams: teams.unwrap_or((members / 100).max(1)), owner })
         }
         _ => Err(format!("unknown command: {}", words.join(" "))),
     }
@@ -72,5 +101,11 @@ mod tests {
         assert!(matches!(parse(&args("")), Ok(Command::Serve)));
         assert!(matches!(parse(&args("keys rotate")), Ok(Command::RotateKey)));
         assert!(parse(&args("keys")).is_err());
+        assert!(matches!(
+            parse(&args("dev seed --members 1_000_000 --teams 10000")),
+            Ok(Command::Seed { members: 1_000_000, teams: 10_000, .. })
+        ));
+        assert!(parse(&args("dev seed --teams 5")).is_err());
+        assert!(parse(&args("dev seed --members many")).is_err());
     }
 }

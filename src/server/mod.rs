@@ -23,6 +23,7 @@ pub mod phone;
 pub mod registration;
 pub mod sealing;
 pub mod secret;
+pub mod seed;
 pub mod sessions;
 pub mod sms;
 pub mod totp;

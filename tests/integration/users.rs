@@ -102,8 +102,48 @@ async fn nobody_can_pause_themselves_or_someone_with_more_permissions(backend: B
     app.stop().await;
 }
 
+/// `onboard dev seed`: every status, area, role, team, mapping and message it promises, with
+/// the dashboard's counts in step (they are kept by triggers, which the seed goes through).
+async fn a_seeded_organization_has_every_status_team_and_mapping(backend: Backend) {
+    use onboard::server::seed::{large_organization, Plan};
+    let app = TestApp::start(backend).await;
+    let plan = Plan { members: 2_000, teams: 20, owner: "owner@seed.example".into() };
+    let org = large_organization(&app.state, &plan).await.unwrap().org_id;
+    let count = |sql: &'static str| app.scalar_i64(sql, org);
+    let statuses: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, COUNT(*) FROM memberships WHERE org_id = $1 GROUP BY status ORDER BY status")
+            .bind(org)
+            .fetch_all(&app.state.db.pool)
+            .await
+            .unwrap();
+    let expected = [("active", 801), ("expired", 200), ("inactive", 200), ("pending", 800)];
+    assert_eq!(statuses, expected.map(|(s, n)| (s.to_string(), n)), "2,000 members and the Owner");
+    assert_eq!(count("SELECT COUNT(DISTINCT service_area_id) FROM memberships WHERE org_id = $1").await, 11);
+    assert_eq!(count("SELECT COUNT(*) FROM memberships m JOIN roles r ON r.id = m.role_id WHERE m.org_id = $1 AND r.name = 'Manager'").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM teams WHERE org_id = $1").await, 20);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE t.org_id = $1").await,
+        2_200
+    );
+    assert_eq!(
+        count("SELECT CAST(SUM(members) AS BIGINT) FROM teams WHERE org_id = $1").await,
+        2_200,
+        "team counts kept by the triggers"
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM identity_mappings WHERE org_id = $1 AND provider = 'slack'").await, 200);
+    assert_eq!(count("SELECT COUNT(*) FROM identity_mappings WHERE org_id = $1 AND provider = 'teams'").await, 100);
+    assert_eq!(count("SELECT COUNT(*) FROM invitations WHERE org_id = $1").await, 1_000);
+    let notified = count("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND notified_at IS NOT NULL").await;
+    assert!(notified > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM onboarding_messages WHERE org_id = $1").await, notified);
+    assert_eq!(count("SELECT total FROM onboarding_counts WHERE org_id = $1").await, 2_001);
+    assert_eq!(count("SELECT onboarded FROM onboarding_counts WHERE org_id = $1").await, 1_001);
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     members_can_be_searched_filtered_and_paged,
     pausing_a_member_ends_their_access_and_resuming_restores_it,
     nobody_can_pause_themselves_or_someone_with_more_permissions,
+    a_seeded_organization_has_every_status_team_and_mapping,
 );
