@@ -48,7 +48,8 @@ async fn main() -> std::process::ExitCode {
         }
         cli::Command::Seed { members, teams, owner } => match AppState::new(settings).await {
             Ok(state) => {
-                let plan = onboard::server::seed::Plan { members, teams, owner };
+                let per_transaction = onboard::server::seed::PER_TRANSACTION;
+                let plan = onboard::server::seed::Plan { members, teams, owner, per_transaction };
                 onboard::server::seed::large_organization(&state, &plan).await.map(|seeded| {
                     println!(
                         "Seeded organization {} with {members} members on {teams} teams in {:.1} s.

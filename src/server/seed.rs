@@ -15,6 +15,8 @@ pub struct Plan {
     pub teams: i64,
     /// The Owner of the new organization, who gets a link to set a password.
     pub owner: String,
+    /// Members stored per transaction ([`PER_TRANSACTION`] unless a test wants smaller).
+    pub per_transaction: i64,
 }
 
 /// What was seeded, and how long it took.
@@ -26,8 +28,8 @@ pub struct Seeded {
 
 /// Service areas in a seeded organization, beside the default one.
 const AREAS: i64 = 10;
-/// Members stored per transaction.
-const CHUNK: i64 = 10_000;
+/// Members stored per transaction by `onboard dev seed`.
+pub const PER_TRANSACTION: i64 = 10_000;
 
 /// A new organization "Seeded N" with `members` members:
 /// - statuses: 40% Active, 40% Pending (a quarter of them sent an onboarding message), 10%
@@ -90,7 +92,7 @@ pub async fn large_organization(state: &AppState, plan: &Plan) -> anyhow::Result
     // transaction, so one transaction of a million would take hours.
     let mut done = 0;
     while done < plan.members {
-        let size = CHUNK.min(plan.members - done);
+        let size = plan.per_transaction.max(1).min(plan.members - done);
         let mut tx = state.db.begin().await?;
         let first: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM accounts").fetch_one(&mut *tx).await?;

@@ -107,7 +107,8 @@ async fn nobody_can_pause_themselves_or_someone_with_more_permissions(backend: B
 async fn a_seeded_organization_has_every_status_team_and_mapping(backend: Backend) {
     use onboard::server::seed::{large_organization, Plan};
     let app = TestApp::start(backend).await;
-    let plan = Plan { members: 2_000, teams: 20, owner: "owner@seed.example".into() };
+    // Three transactions of 700, 700 and 600: the chunks join up without a gap or an overlap.
+    let plan = Plan { members: 2_000, teams: 20, owner: "owner@seed.example".into(), per_transaction: 700 };
     let org = large_organization(&app.state, &plan).await.unwrap().org_id;
     let count = |sql: &'static str| app.scalar_i64(sql, org);
     let statuses: Vec<(String, i64)> =
@@ -133,6 +134,9 @@ async fn a_seeded_organization_has_every_status_team_and_mapping(backend: Backen
     assert_eq!(count("SELECT COUNT(*) FROM identity_mappings WHERE org_id = $1 AND provider = 'slack'").await, 200);
     assert_eq!(count("SELECT COUNT(*) FROM identity_mappings WHERE org_id = $1 AND provider = 'teams'").await, 100);
     assert_eq!(count("SELECT COUNT(*) FROM invitations WHERE org_id = $1").await, 1_000);
+    let seeded = "SELECT COUNT(DISTINCT a.email) FROM accounts a JOIN memberships m ON m.account_id = a.id
+                  WHERE m.org_id = $1 AND a.email LIKE 'member%'";
+    assert_eq!(count(seeded).await, 2_000);
     let notified = count("SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND notified_at IS NOT NULL").await;
     assert!(notified > 0);
     assert_eq!(count("SELECT COUNT(*) FROM onboarding_messages WHERE org_id = $1").await, notified);
