@@ -429,9 +429,7 @@ impl MessageKind {
             _ => Self::Document,
         }
     }
-}
 
-impl MessageKind {
     /// The kind of a file from its extension (`png`, `mp4`, `pdf`), for providers that give only that.
     pub fn of_file_extension(extension: &str) -> Self {
         match extension.to_ascii_lowercase().as_str() {

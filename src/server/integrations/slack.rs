@@ -217,12 +217,11 @@ pub fn decode_event(body: &[u8]) -> Result<Inbound, Refusal> {
                 return Ok(Inbound::Nothing);
             };
             let file = &event["files"][0];
-            let kind = match (file["subtype"].as_str(), file["mimetype"].as_str()) {
+            let kind = match file["subtype"].as_str() {
                 _ if !file.is_object() => MessageKind::Text,
                 // A voice clip recorded in Slack.
-                (Some("slack_audio"), _) => MessageKind::Voice,
-                (_, Some(mime)) => MessageKind::of_mime_type(mime),
-                (_, None) => MessageKind::Document,
+                Some("slack_audio") => MessageKind::Voice,
+                _ => MessageKind::of_mime_type(file["mimetype"].as_str().unwrap_or_default()),
             };
             Ok(Inbound::Messages(vec![InboundMessage {
                 platform_user_id: user.to_string(),

@@ -343,11 +343,7 @@ pub fn inbound(activity: &Activity) -> Inbound {
             (kind, file["content"]["uniqueId"].as_str().map(String::from))
         }
         Some(file) => {
-            let content_type = file["contentType"].as_str().unwrap_or_default();
-            let kind = match content_type.split('/').next() {
-                Some("image" | "audio" | "video") => MessageKind::of_mime_type(content_type),
-                _ => MessageKind::Document,
-            };
+            let kind = MessageKind::of_mime_type(file["contentType"].as_str().unwrap_or_default());
             (kind, file["contentUrl"].as_str().map(String::from))
         }
     };
