@@ -22,9 +22,10 @@ fuzz:
 faults:
 	scripts/faults.sh
 
-## Load on the main pages and server functions with 100,000 members: throughput, p50/p99, memory.
+## Load on the main pages and server functions of a seeded organization: throughput, p50/p99,
+## memory. MEMBERS sets its size (100000 unless told): `make load MEMBERS=1000000`.
 load:
-	scripts/faults.sh load
+	ONBOARD_LOAD_MEMBERS=$(or $(MEMBERS),100000) scripts/faults.sh load
 
 ## Lighthouse on a fresh release server: phone pages (mobile preset) and every admin page (desktop); scores and bytes.
 lighthouse:

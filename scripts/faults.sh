@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The scale and fault suite on real processes and PostgreSQL: several instances sharing one
 # database, kill -9 mid-batch, SMTP and Slack down for a minute, the database connection cut.
-# With "load": the load run with 100,000 members on SQLite and PostgreSQL instead.
-# Figures are printed at the end; BENCHMARKS.md records them.
-# Usage: scripts/faults.sh [load]   (ONBOARD_FAULT_OUTAGE_SECONDS, ONBOARD_LOAD_SECONDS adjust)
+# With "load": the load run on a seeded organization (ONBOARD_LOAD_MEMBERS, 100,000 unless told)
+# on SQLite and PostgreSQL instead. Figures are printed at the end; BENCHMARKS.md records them.
+# Usage: scripts/faults.sh [load]
+#   (ONBOARD_FAULT_OUTAGE_SECONDS, ONBOARD_LOAD_SECONDS and ONBOARD_LOAD_MEMBERS adjust)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -2,6 +2,7 @@
 //! not onboarded yet.
 
 use super::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMembersPage};
+use crate::domain::onboarding::TeamFilter;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -14,11 +15,15 @@ use crate::domain::{settings as rules, Permission};
 use crate::server::onboarding;
 
 #[server(input = GetUrl, endpoint = "load_onboarding")]
-pub async fn load_onboarding() -> Result<OnboardingOverview, AppError> {
+pub async fn load_onboarding(#[server(default)] teams: TeamFilter) -> Result<OnboardingOverview, AppError> {
     let caller = require(Permission::OnboardingView).await?;
     let db = &state().db;
+    let teams = teams.normalized();
+    let (page, teams_total) = db::teams::summaries(db, caller.org_id, &teams).await?;
     Ok(OnboardingOverview {
-        teams: db::teams::summaries(db, caller.org_id).await?,
+        teams: page,
+        teams_total,
+        teams_filter: teams,
         overall: db::teams::overall(db, caller.org_id).await?,
         can_message: caller.permissions.contains(Permission::OnboardingMessage),
         can_edit_teams: caller.permissions.contains(Permission::UsersManage),

@@ -163,8 +163,14 @@ impl MemberRow {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberPage {
+    /// At most `PAGE_SIZE` members, in address order.
     pub rows: Vec<MemberRow>,
+    /// How many members match; with a search, at most `SEARCH_COUNT_LIMIT` + 1, which reads
+    /// "more than 10,000".
     pub total: i64,
+    /// Whether the list goes on before the first row and after the last.
+    pub has_previous: bool,
+    pub has_next: bool,
     pub areas: Vec<ServiceArea>,
     pub roles: Vec<Role>,
     /// Whether the caller may pause and resume members.
@@ -298,7 +304,12 @@ impl StatusCounts {
 /// Tools › Onboarding: every team with its progress, and the organization's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OnboardingOverview {
+    /// One page of teams (`TEAMS_PER_PAGE`), by name.
     pub teams: Vec<TeamSummary>,
+    /// How many teams the filter matches in all.
+    pub teams_total: i64,
+    /// The page and name filter this overview shows.
+    pub teams_filter: crate::domain::onboarding::TeamFilter,
     pub overall: StatusCounts,
     /// Whether the caller may message people (`onboarding.message`).
     pub can_message: bool,

@@ -12,13 +12,15 @@ use super::ssr::*;
 use crate::domain::{MembershipStatus, Permission};
 
 #[server(input = GetUrl, endpoint = "list_members")]
-pub async fn list_members(filter: MemberFilter) -> Result<MemberPage, AppError> {
+pub async fn list_members(#[server(default)] filter: MemberFilter) -> Result<MemberPage, AppError> {
     let caller = require_any(&[Permission::UsersManage, Permission::UsersInvite]).await?;
     let db = &state().db;
-    let (rows, total) = db::memberships::page(db, caller.org_id, &filter).await?;
+    let listed = db::memberships::page(db, caller.org_id, &filter.normalized()).await?;
     Ok(MemberPage {
-        rows,
-        total,
+        rows: listed.rows,
+        total: listed.total,
+        has_previous: listed.has_previous,
+        has_next: listed.has_next,
         areas: db::service_areas::list(db, caller.org_id).await?,
         roles: db::roles::list(db, caller.org_id).await?,
         can_manage: caller.permissions.contains(Permission::UsersManage),

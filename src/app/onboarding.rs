@@ -9,11 +9,12 @@ use crate::components::{
 };
 use crate::domain::members::PAGE_SIZE;
 use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
-use crate::domain::onboarding::{percent, Channel, OnboardingStatus};
+use crate::domain::onboarding::{percent, Channel, OnboardingStatus, TeamFilter, TEAMS_PER_PAGE};
 use crate::domain::time;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 /// How often the page looks again while it is open.
@@ -38,8 +39,9 @@ struct Page {
 pub fn OnboardingPage() -> impl IntoView {
     let page = Page { target: RwSignal::new(None), pulse: RwSignal::new(0) };
     every(REFRESH_MS, move || page.pulse.update(|n| *n += 1));
-    let first = Resource::new(|| (), |_| load_onboarding());
     let query = use_query_map();
+    let teams = Memo::new(move |_| query.with(|q| TeamFilter::from_query(|k| q.get(k))));
+    let first = Resource::new(move || teams.get(), load_onboarding);
     let selected = Memo::new(move |_| {
         query.with(|q| {
             let team = q.get("team").and_then(|t| t.parse::<i64>().ok())?;
@@ -83,8 +85,9 @@ pub fn OnboardingPage() -> impl IntoView {
 
 #[component]
 fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
+    let filter = first.teams_filter.clone();
     let data = RwSignal::new(first);
-    keep_fresh(data, page.pulse, load_onboarding);
+    keep_fresh(data, page.pulse, move || load_onboarding(filter.clone()));
     let create = ServerAction::<CreateTeam>::new();
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(_))) {
@@ -123,9 +126,13 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
                 </ActionForm>
                 <FieldError id="new-team-name-error" message=field_error(create, "name")/>
             </Show>
+            <TeamFinder data/>
             <Show
                 when=move || data.with(|d| !d.teams.is_empty())
-                fallback=|| view! { <p>"No teams yet."</p> }
+                fallback=move || {
+                    let searched = data.with(|d| !d.teams_filter.find.is_empty());
+                    view! { <p>{if searched { "No team has that in its name." } else { "No teams yet." }}</p> }
+                }
             >
                 <div class="table-scroll" tabindex="0" role="region" aria-label="Progress by team">
                     <table class="teams">
@@ -145,7 +152,41 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
                     </table>
                 </div>
             </Show>
+            <TeamPager data/>
         </section>
+    }
+}
+
+/// "Find a team": the teams whose name contains the text, from their first page.
+#[component]
+fn TeamFinder(data: RwSignal<OnboardingOverview>) -> impl IntoView {
+    let find = data.with_untracked(|d| d.teams_filter.find.clone());
+    view! {
+        <Form method="GET" action="/onboarding" attr:class="inline-form" attr:role="search"
+            attr:aria-label="Find a team">
+            <label for="find-team">"Find a team"</label>
+            <input id="find-team" name="find" type="search" value=find/>
+            <button type="submit" class="button-quiet">"Find"</button>
+        </Form>
+    }
+}
+
+/// "Teams 51–100 of 10,000" with the pages before and after, when there is more than one.
+#[component]
+fn TeamPager(data: RwSignal<OnboardingOverview>) -> impl IntoView {
+    move || {
+        let (filter, shown, total) = data.with(|d| (d.teams_filter.clone(), d.teams.len() as i64, d.teams_total));
+        let first = filter.offset() + 1;
+        let last = filter.offset() + shown;
+        (total > TEAMS_PER_PAGE).then(|| {
+            view! {
+                <nav class="pager" aria-label="Team pages">
+                    {(filter.page > 1).then(|| view! { <a href=filter.href_for_page(filter.page - 1) rel="prev">"‹ Previous teams"</a> })}
+                    <span class="hint">{format!("Teams {first}–{last} of {total}")}</span>
+                    {(last < total).then(|| view! { <a href=filter.href_for_page(filter.page + 1) rel="next">"Next teams ›"</a> })}
+                </nav>
+            }
+        })
     }
 }
 

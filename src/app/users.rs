@@ -4,7 +4,7 @@ use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
 use crate::components::{action_error, ErrorNotice, FormError, Loading};
-use crate::domain::members::{MemberFilter, PAGE_SIZE};
+use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{time, MembershipStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -52,11 +52,20 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> impl IntoView {
-    let MemberPage { rows, total, areas, roles, can_manage, can_invite, my_membership_id } = page;
-    let first = if total == 0 { 0 } else { filter.offset() + 1 };
-    let last = (filter.offset() + rows.len() as i64).min(total);
-    let has_prev = filter.page > 1;
-    let has_next = last < total;
+    let MemberPage { rows, total, has_previous, has_next, areas, roles, can_manage, can_invite, my_membership_id } =
+        page;
+    let shown = match (rows.len(), total) {
+        (0, _) => String::new(),
+        (n, t) if t > SEARCH_COUNT_LIMIT => {
+            format!("{n} shown of more than {} that match", grouped(SEARCH_COUNT_LIMIT))
+        }
+        (n, t) => format!("{n} shown of {} that match", grouped(t)),
+    };
+    // Keyset paging: the neighbours of this page start after its last address or end before its first.
+    // An empty page after a place in the list (its neighbours were removed) leads back from that place.
+    let back_from = rows.first().map(|r| r.email.clone()).or_else(|| filter.after.clone().or(filter.from.clone()));
+    let previous = back_from.map(|key| filter.query_at(Seek::Before(key)));
+    let next = rows.last().map(|r| filter.query_at(Seek::After(r.email.clone())));
     let statuses =
         [MembershipStatus::Active, MembershipStatus::Inactive, MembershipStatus::Pending, MembershipStatus::Expired];
     let f = filter.clone();
@@ -65,7 +74,8 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
         <Form method="GET" action="/users" attr:class="filters" attr:role="search" attr:aria-label="Find users">
             <div class="field">
                 <label for="filter-q">"Search"</label>
-                <input id="filter-q" name="q" type="search" value=f.search.clone() placeholder="Name or email"/>
+                <input id="filter-q" name="q" type="search" value=f.search.clone() placeholder="Name or email" aria-describedby="filter-q-hint"/>
+                <span class="hint" id="filter-q-hint">"Three or more characters match anywhere; one or two match the start of an address."</span>
             </div>
             <div class="field">
                 <label for="filter-status">"Status"</label>
@@ -90,7 +100,7 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
             </div>
             <button type="submit" class="button-primary">"Apply"</button>
         </Form>
-        <p class="hint" aria-live="polite">{format!("Showing {first}–{last} of {total}")}</p>
+        <p class="hint" aria-live="polite">{shown}</p>
         {if rows.is_empty() {
             view! { <p>"No members match."</p> }.into_any()
         } else {
@@ -124,10 +134,55 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
                 .into_any()
         }}
         <nav class="pager" aria-label="Pages">
-            {has_prev.then(|| view! { <a href=filter.query_for_page(filter.page - 1)>"Previous page"</a> })}
-            {has_next.then(|| view! { <a href=filter.query_for_page(filter.page + 1)>"Next page"</a> })}
-            <span class="hint">{format!("{PAGE_SIZE} per page")}</span>
+            {has_previous.then(|| view! { <a href=filter.query_at(Seek::First)>"« First"</a> })}
+            {has_previous.then(|| previous.map(|href| view! { <a href=href rel="prev">"‹ Previous"</a> }))}
+            {has_next.then(|| next.map(|href| view! { <a href=href rel="next">"Next ›"</a> }))}
+            {has_next.then(|| view! { <a href=filter.query_at(Seek::Last)>"Last »"</a> })}
+            <span class="hint">{format!("{PAGE_SIZE} per page, by email address")}</span>
         </nav>
+        <JumpTo filter=filter/>
+    }
+}
+
+/// "Jump to": the page starting at the first address from the typed letters on, keeping the
+/// filter (a keyset list has no page numbers to jump to).
+#[component]
+fn JumpTo(filter: MemberFilter) -> impl IntoView {
+    let hidden = [
+        ("q", (!filter.search.is_empty()).then(|| filter.search.clone())),
+        ("status", filter.status.map(|s| s.key().to_string())),
+        ("area", filter.area.map(|a| a.to_string())),
+        ("role", filter.role.map(|r| r.to_string())),
+    ];
+    view! {
+        <Form method="GET" action="/users" attr:class="filters jump-to" attr:aria-label="Jump to an address">
+            {hidden
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|value| view! { <input type="hidden" name=name value=value/> }))
+                .collect_view()}
+            <div class="field">
+                <label for="jump-from">"Jump to addresses from"</label>
+                <input id="jump-from" name="from" type="text" value=filter.from.clone() placeholder="m" size="12"/>
+            </div>
+            <button type="submit" class="button-quiet">"Go"</button>
+        </Form>
+    }
+}
+
+/// 1234567 as "1,234,567".
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
     }
 }
 

@@ -1,11 +1,20 @@
-//! Finding members in the Users list: the filter travels in the page's address, so a filtered
-//! view can be bookmarked and reloaded.
+//! Finding members in the Users list: the filter and the place in the list travel in the page's
+//! address, so a filtered view can be bookmarked and reloaded.
+//!
+//! The list is ordered by address and paged by keyset: a page starts after (or ends before) an
+//! address already shown, so page 20,000 of a million members costs what page 1 does, and a
+//! member invited while someone pages through is neither skipped nor shown twice.
 
 use super::MembershipStatus;
 use serde::{Deserialize, Serialize};
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_SEARCH: usize = 200;
+/// A search this long or longer matches anywhere in an address or name (a trigram index
+/// answers it); a shorter one matches the start of an address.
+pub const MIN_ANYWHERE: usize = 3;
+/// Counting the matches of a search stops here; the list then says "more than 10,000".
+pub const SEARCH_COUNT_LIMIT: i64 = 10_000;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -15,8 +24,42 @@ pub struct MemberFilter {
     pub status: Option<MembershipStatus>,
     pub area: Option<i64>,
     pub role: Option<i64>,
-    /// 1-based.
-    pub page: i64,
+    /// The page after this address (exclusive).
+    pub after: Option<String>,
+    /// The page before this address (exclusive).
+    pub before: Option<String>,
+    /// The page starting at this address or text ("jump to letter"; inclusive).
+    pub from: Option<String>,
+    /// The last page.
+    pub last: bool,
+}
+
+/// Where a page of the list lies, in address order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Seek {
+    First,
+    After(String),
+    Before(String),
+    From(String),
+    Last,
+}
+
+impl Seek {
+    /// Whether the page is read backwards from its end (and then turned around).
+    pub fn backwards(&self) -> bool {
+        matches!(self, Seek::Before(_) | Seek::Last)
+    }
+}
+
+/// How a search is answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Search {
+    Everyone,
+    /// The address starts with this text, lower-cased as addresses are.
+    AddressPrefix(String),
+    /// The address or the name contains this text, in any case: the database folds both
+    /// sides (FTS5's trigram tokenizer; PostgreSQL's LOWER), so each compares like with like.
+    Anywhere(String),
 }
 
 impl MemberFilter {
@@ -24,41 +67,107 @@ impl MemberFilter {
     pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
         let id = |key: &str| get(key).and_then(|v| v.parse::<i64>().ok()).filter(|v| *v > 0);
         Self {
-            search: get("q").map(|q| q.trim().chars().take(MAX_SEARCH).collect()).unwrap_or_default(),
+            search: get("q").unwrap_or_default(),
             status: get("status").and_then(|s| MembershipStatus::parse(&s)),
             area: id("area"),
             role: id("role"),
-            page: id("page").unwrap_or(1),
+            after: get("after"),
+            before: get("before"),
+            from: get("from"),
+            last: get("last").is_some_and(|v| v == "1"),
+        }
+        .normalized()
+    }
+
+    /// The filter as the list reads it, however it arrived (an address, or a server function
+    /// called directly): control characters dropped (a NUL is no text either database takes),
+    /// the search trimmed and at most 200 characters, a place in the list at most an address's
+    /// 320 bytes (RFC 5321 limits) and not empty, and "jump to" lower-cased like addresses.
+    pub fn normalized(self) -> Self {
+        let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string();
+        let key = |k: Option<String>| k.map(|k| clean(&k)).filter(|k| !k.is_empty() && k.len() <= 320);
+        Self {
+            search: clean(&self.search).chars().take(MAX_SEARCH).collect(),
+            after: key(self.after),
+            before: key(self.before),
+            from: key(self.from).map(|f| f.to_lowercase()),
+            ..self
         }
     }
 
-    /// The query string for this filter on another page.
-    pub fn query_for_page(&self, page: i64) -> String {
-        let mut parts = Vec::new();
-        if !self.search.is_empty() {
-            parts.push(format!("q={}", encode(&self.search)));
+    /// Where the page lies; of several, the first of `last`, `before`, `after`, `from` wins.
+    pub fn seek(&self) -> Seek {
+        match (self.last, &self.before, &self.after, &self.from) {
+            (true, ..) => Seek::Last,
+            (_, Some(b), ..) => Seek::Before(b.clone()),
+            (_, _, Some(a), _) => Seek::After(a.clone()),
+            (_, _, _, Some(f)) => Seek::From(f.clone()),
+            _ => Seek::First,
         }
-        if let Some(s) = self.status {
+    }
+
+    /// The same filter at another place in the list.
+    pub fn at(&self, seek: Seek) -> Self {
+        let (mut after, mut before, mut from, mut last) = (None, None, None, false);
+        match seek {
+            Seek::First => {}
+            Seek::After(a) => after = Some(a),
+            Seek::Before(b) => before = Some(b),
+            Seek::From(f) => from = Some(f),
+            Seek::Last => last = true,
+        }
+        Self { after, before, from, last, ..self.clone() }
+    }
+
+    /// The query string for this filter at another place in the list.
+    pub fn query_at(&self, seek: Seek) -> String {
+        let f = self.at(seek);
+        let mut parts = Vec::new();
+        if !f.search.is_empty() {
+            parts.push(format!("q={}", query_value(&f.search)));
+        }
+        if let Some(s) = f.status {
             parts.push(format!("status={}", s.key()));
         }
-        if let Some(a) = self.area {
+        if let Some(a) = f.area {
             parts.push(format!("area={a}"));
         }
-        if let Some(r) = self.role {
+        if let Some(r) = f.role {
             parts.push(format!("role={r}"));
         }
-        parts.push(format!("page={page}"));
-        format!("?{}", parts.join("&"))
+        for (name, key) in [("after", &f.after), ("before", &f.before), ("from", &f.from)] {
+            if let Some(key) = key {
+                parts.push(format!("{name}={}", query_value(key)));
+            }
+        }
+        if f.last {
+            parts.push("last=1".into());
+        }
+        if parts.is_empty() {
+            "?".into()
+        } else {
+            format!("?{}", parts.join("&"))
+        }
     }
 
-    pub fn offset(&self) -> i64 {
-        (self.page.max(1) - 1) * PAGE_SIZE
+    pub fn search(&self) -> Search {
+        match self.search.chars().count() {
+            0 => Search::Everyone,
+            n if n < MIN_ANYWHERE => Search::AddressPrefix(self.search.to_lowercase()),
+            _ => Search::Anywhere(self.search.clone()),
+        }
     }
+}
 
-    /// A LIKE pattern matching the search anywhere, with LIKE's own wildcards escaped.
+impl Search {
+    /// A LIKE pattern matching the text anywhere, with LIKE's own wildcards escaped (`\`).
     pub fn like_pattern(&self) -> String {
+        let text = match self {
+            Search::Everyone => "",
+            Search::AddressPrefix(t) | Search::Anywhere(t) => t,
+        };
         let mut pattern = String::from("%");
-        for c in self.search.to_lowercase().chars() {
+        for c in text.chars() {
             if matches!(c, '%' | '_' | '\\') {
                 pattern.push('\\');
             }
@@ -67,9 +176,26 @@ impl MemberFilter {
         pattern.push('%');
         pattern
     }
+
+    /// An FTS5 query for the text as one phrase: inside double quotes, a double quote is
+    /// doubled and every other character is literal (sqlite.org/fts5.html, 3.2).
+    pub fn fts_phrase(&self) -> String {
+        let text = match self {
+            Search::Everyone => "",
+            Search::AddressPrefix(t) | Search::Anywhere(t) => t,
+        };
+        format!("\"{}\"", text.replace('"', "\"\""))
+    }
+
+    /// The first text after every address that starts with the prefix, in byte order: the
+    /// prefix followed by the greatest character.
+    pub fn prefix_end(prefix: &str) -> String {
+        format!("{prefix}{}", char::MAX)
+    }
 }
 
-fn encode(s: &str) -> String {
+/// A query parameter's value, percent-encoded (RFC 3986: unreserved characters and `@` stay).
+pub fn query_value(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
@@ -92,22 +218,52 @@ mod tests {
 
     #[test]
     fn a_filter_reads_from_and_writes_to_the_address() {
-        let f = filter(&[("q", " Ada & co "), ("status", "active"), ("area", "3"), ("page", "2")]);
+        let f = filter(&[("q", " Ada & co "), ("status", "active"), ("area", "3"), ("after", "b+c@x.example")]);
         assert_eq!(f.search, "Ada & co");
         assert_eq!(f.status, Some(MembershipStatus::Active));
-        assert_eq!((f.area, f.role, f.page, f.offset()), (Some(3), None, 2, 50));
-        assert_eq!(f.query_for_page(3), "?q=Ada%20%26%20co&status=active&area=3&page=3");
+        assert_eq!((f.area, f.role), (Some(3), None));
+        assert_eq!(f.seek(), Seek::After("b+c@x.example".into()));
+        assert_eq!(
+            f.query_at(Seek::Before("d@x.example".into())),
+            "?q=Ada%20%26%20co&status=active&area=3&before=d@x.example"
+        );
+        assert_eq!(f.query_at(Seek::Last), "?q=Ada%20%26%20co&status=active&area=3&last=1");
+        assert_eq!(filter(&[]).query_at(Seek::First), "?");
+        assert_eq!(filter(&[("from", " M ")]).seek(), Seek::From("m".into()));
     }
 
     #[test]
     fn nonsense_in_the_address_means_no_filter() {
-        let f = filter(&[("status", "bogus"), ("area", "-1"), ("role", "x"), ("page", "0")]);
-        assert_eq!(f, MemberFilter { page: 1, ..Default::default() });
+        let f = filter(&[("status", "bogus"), ("area", "-1"), ("role", "x"), ("after", ""), ("last", "yes")]);
+        assert_eq!(f, MemberFilter::default());
+        assert_eq!(f.seek(), Seek::First);
     }
 
     #[test]
-    fn like_wildcards_typed_by_people_match_themselves() {
-        let f = filter(&[("q", "50%_off")]);
-        assert_eq!(f.like_pattern(), "%50\\%\\_off%");
+    fn control_characters_and_oversized_keys_are_dropped_however_the_filter_arrives() {
+        let direct = MemberFilter {
+            search: format!("\u{0}ab\u{7}c {}", "x".repeat(300)),
+            after: Some("a".repeat(321)),
+            from: Some(" \u{0}M".into()),
+            ..Default::default()
+        }
+        .normalized();
+        assert!(direct.search.starts_with("abc x") && direct.search.chars().count() == MAX_SEARCH);
+        assert_eq!((direct.after, direct.from), (None, Some("m".into())));
+    }
+
+    #[test]
+    fn short_searches_match_the_start_of_an_address_and_longer_ones_anywhere() {
+        assert_eq!(filter(&[("q", "  ")]).search(), Search::Everyone);
+        assert_eq!(filter(&[("q", "Ad")]).search(), Search::AddressPrefix("ad".into()));
+        assert_eq!(filter(&[("q", "ÖLa")]).search(), Search::Anywhere("ÖLa".into()));
+    }
+
+    #[test]
+    fn what_people_type_matches_itself_in_like_and_fts5() {
+        let s = filter(&[("q", "50%_off\"")]).search();
+        assert_eq!(s.like_pattern(), "%50\\%\\_off\"%");
+        assert_eq!(s.fts_phrase(), "\"50%_off\"\"\"");
+        assert!(Search::prefix_end("ad").as_str() > "ad\u{10fffe}zzz@x");
     }
 }

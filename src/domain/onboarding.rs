@@ -1,6 +1,7 @@
 //! Onboarding management: a member's onboarding status, and the channel an onboarding message
 //! reaches them on.
 
+use super::members::query_value;
 use super::MembershipStatus;
 use serde::{Deserialize, Serialize};
 
@@ -162,6 +163,46 @@ impl ConnectProblem {
             Self::NotConfirmed => format!("{p} did not confirm who signed in. Please connect again."),
             Self::Failed => "Something went wrong on our side. Please try again in a moment.".to_string(),
         }
+    }
+}
+
+/// Teams shown per page of the dashboard.
+pub const TEAMS_PER_PAGE: i64 = 50;
+
+/// Which teams the dashboard shows: a page of them by name, optionally those whose name
+/// contains `find`. It travels in the page's address (`teams_page`, `find`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TeamFilter {
+    /// 1-based.
+    pub page: i64,
+    pub find: String,
+}
+
+impl TeamFilter {
+    pub fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            page: get("teams_page").and_then(|p| p.parse().ok()).unwrap_or(1),
+            find: get("find").unwrap_or_default(),
+        }
+        .normalized()
+    }
+
+    /// The filter as the dashboard reads it, however it arrived: page 1 or later, and `find`
+    /// trimmed, without control characters, at most a team name's 100 characters.
+    pub fn normalized(self) -> Self {
+        let find: String = self.find.chars().filter(|c| !c.is_control()).collect();
+        Self { page: self.page.max(1), find: find.trim().chars().take(100).collect() }
+    }
+
+    pub fn offset(&self) -> i64 {
+        (self.page.max(1) - 1) * TEAMS_PER_PAGE
+    }
+
+    /// The dashboard's address for another page of these teams.
+    pub fn href_for_page(&self, page: i64) -> String {
+        let find = if self.find.is_empty() { String::new() } else { format!("&find={}", query_value(&self.find)) };
+        format!("/onboarding?teams_page={page}{find}")
     }
 }
 

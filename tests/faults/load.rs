@@ -1,12 +1,14 @@
 //! The load run (`make load`): a signed-in load generator on loopback against the main pages and
-//! server functions of a real instance holding 100,000 members, on SQLite and on PostgreSQL.
-//! It records throughput, p50/p99 latency and the server's memory, and requires no errors; it
-//! asserts nothing about time (the figures go to the report and BENCHMARKS.md).
+//! server functions of a real instance holding a large organization (`onboard dev seed`;
+//! `ONBOARD_LOAD_MEMBERS`, 100,000 unless told), on SQLite and on PostgreSQL. It records
+//! throughput, p50/p99 latency and the server's memory, and requires no errors; it asserts
+//! nothing about time (the figures go to the report and BENCHMARKS.md).
 
 use crate::cluster::{Instance, OWNER, PASSWORD};
 use crate::common::{self, Backend, Visitor};
-use crate::{members, report};
-use onboard::server::AppState;
+use crate::report;
+use onboard::server::seed::{large_organization, Plan, PER_TRANSACTION};
+use onboard::server::{auth, db, AppState};
 use std::time::{Duration, Instant};
 
 /// Requests in flight at once.
@@ -17,9 +19,46 @@ fn seconds_per_target() -> Duration {
     Duration::from_secs(seconds)
 }
 
+fn members() -> i64 {
+    std::env::var("ONBOARD_LOAD_MEMBERS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000)
+}
+
+/// `members` in `members / 100` teams, plus team "Big" holding one member in a hundred; the
+/// Owner [`OWNER`] signs in with [`PASSWORD`]. Returns the organization and team Big.
+async fn seed(state: &AppState, members: i64) -> (i64, i64) {
+    let plan = Plan { members, teams: (members / 100).max(1), owner: OWNER.into(), per_transaction: PER_TRANSACTION };
+    let org = large_organization(state, &plan).await.unwrap().org_id;
+    let big: i64 =
+        sqlx::query_scalar("INSERT INTO teams (org_id, name, created_at) VALUES ($1, 'Big', 0) RETURNING id")
+            .bind(org)
+            .fetch_one(&state.db.pool)
+            .await
+            .unwrap();
+    sqlx::query(
+        "INSERT INTO team_members (team_id, membership_id, added_at)
+         SELECT $2, id, 0 FROM memberships WHERE org_id = $1 AND id % 100 = 42",
+    )
+    .bind(org)
+    .bind(big)
+    .execute(&state.db.pool)
+    .await
+    .unwrap();
+    let hash = auth::hash_password(onboard::server::secret::Secret::new(PASSWORD)).await.unwrap();
+    let owner: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
+        .bind(OWNER)
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    let mut tx = state.db.pool.begin().await.unwrap();
+    db::accounts::set_password_hash(&mut tx, owner, &hash).await.unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("ANALYZE").execute(&state.db.pool).await.unwrap();
+    (org, big)
+}
+
 /// One thing to ask for: a page or a server function.
 struct Target {
-    name: &'static str,
+    name: String,
     method: reqwest::Method,
     path: String,
     form: Vec<(&'static str, String)>,
@@ -28,8 +67,8 @@ struct Target {
 }
 
 impl Target {
-    fn get(name: &'static str, path: &str, expect: &'static str) -> Self {
-        Self { name, method: reqwest::Method::GET, path: path.into(), form: vec![], expect }
+    fn get(name: impl Into<String>, path: &str, expect: &'static str) -> Self {
+        Self { name: name.into(), method: reqwest::Method::GET, path: path.into(), form: vec![], expect }
     }
 }
 
@@ -94,38 +133,56 @@ async fn database(backend: Backend) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "minutes long: run by `make load`"]
-async fn load_on_the_main_pages_and_server_functions_with_100000_members() {
+async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
     let _turn = crate::ONE_AT_A_TIME.lock().await;
+    let members = members();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let Some(url) = database(backend).await else { continue };
         let seeding = Instant::now();
         let settings = common::test_settings(&url);
         let secret_key = settings.security.secret_key.expose().to_string();
-        let (_, big) = {
+        let (org, big) = {
             let state = AppState::new(settings).await.unwrap();
-            members::hundred_thousand(&state, OWNER, PASSWORD).await
+            seed(&state, members).await
         };
         let seeded = seeding.elapsed();
         let app = Instance::start("load", &[("DATABASE_URL", url.clone()), ("ONBOARD_SECRET_KEY", secret_key)]).await;
         let owner = Visitor::new(&app.base);
         owner.sign_in(OWNER, PASSWORD).await.unwrap();
         let (idle_rss, _) = app.memory_kib();
-        let paste: Vec<String> = (0..100).map(|i| format!("new{i:03}@load.example")).collect();
+        // Half of them members already, half new.
+        let paste: Vec<String> = (0..1_000)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("member{}.{org}@seed.example", i * 97 + 1)
+                } else {
+                    format!("new{i:04}@load.example")
+                }
+            })
+            .collect();
+        let (all, big_team) = (thousands(members + 1), thousands(members / 100));
+        let list = |query: &str| format!("/api/list_members?{query}");
         let targets = [
             Target::get("GET /healthz (baseline)", "/healthz", "ok"),
-            Target::get("page /users (first of 100,000)", "/users", "member"),
-            Target::get("page /onboarding (1,000 teams)", "/onboarding", "Team 0999"),
-            Target::get("page /access-requests", "/access-requests", "Access requests"),
+            Target::get(format!("page /users, first of {all}"), "/users", "member"),
+            Target::get("page /users, Pending", "/users?status=pending", "member"),
+            Target::get("page /users, name search", "/users?q=First4242", "First4242"),
+            Target::get("page /users, address search", "/users?q=member4242", "member4242"),
+            Target::get("page /users, last page", "/users?last=1", "member"),
+            Target::get("fn list_members, first page", &list(""), "member"),
+            Target::get("fn list_members, Pending", &list("filter%5Bstatus%5D=Pending"), "member"),
+            Target::get("fn list_members, name search", &list("filter%5Bsearch%5D=First4242"), "First4242"),
+            Target::get("fn list_members, address search", &list("filter%5Bsearch%5D=member4242"), "member4242"),
+            Target::get("fn list_members, last page", &list("filter%5Blast%5D=true"), "member"),
+            Target::get(format!("page /onboarding ({} teams)", thousands(members / 100)), "/onboarding", "Team 0"),
+            Target::get("fn load_onboarding (live bars)", "/api/load_onboarding", "Team 0"),
             Target::get(
-                "fn list_members, search",
-                "/api/list_members?filter%5Bsearch%5D=First4242&filter%5Bpage%5D=1",
-                "First4242",
+                format!("fn team_members, team of {big_team}"),
+                &format!("/api/team_members?team={big}&page=1"),
+                "member",
             ),
-            Target::get("fn list_members, page 500", "/api/list_members?filter%5Bpage%5D=500", "member"),
-            Target::get("fn load_onboarding (live bars)", "/api/load_onboarding", "Team 0999"),
-            Target::get("fn team_members, team of 1,000", &format!("/api/team_members?team={big}&page=1"), "member"),
             Target {
-                name: "fn check_invites, 100 addresses",
+                name: "fn check_invites, 1,000 addresses".into(),
                 method: reqwest::Method::POST,
                 path: "/api/check_invites".into(),
                 form: vec![("emails", paste.join("\n"))],
@@ -137,8 +194,9 @@ async fn load_on_the_main_pages_and_server_functions_with_100000_members() {
             Backend::Postgres => "PostgreSQL",
         };
         report(format!(
-            "\nload, {label}: 100,000 members in 1,000 teams (seeded in {:.0} s), {CONNECTIONS} connections, {} s per target; idle server {} MiB\n\
+            "\nload, {label}: {all} members in {} teams (seeded in {:.0} s), {CONNECTIONS} connections, {} s per target; idle server {} MiB\n\
              | target | requests/s | p50 ms | p99 ms | max ms | errors |\n|---|---|---|---|---|---|",
+            thousands(members / 100),
             seeded.as_secs_f64(),
             seconds_per_target().as_secs(),
             idle_rss / 1024
@@ -167,4 +225,11 @@ async fn load_on_the_main_pages_and_server_functions_with_100000_members() {
         assert_eq!(errors, 0, "every request under load was answered correctly");
         app.kill();
     }
+}
+
+/// 1000000 as "1,000,000".
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let groups: Vec<&str> = digits.as_bytes().rchunks(3).rev().map(|c| std::str::from_utf8(c).unwrap()).collect();
+    groups.join(",")
 }

@@ -8,8 +8,6 @@ mod cluster;
 #[path = "../integration/common/mod.rs"]
 mod common;
 mod load;
-#[path = "../../benches/support/members.rs"]
-mod members;
 
 use cluster::{addresses, until, Cluster, Instance, Proxy, OWNER, PASSWORD};
 use common::fakes::{FakeChat, Person};

@@ -64,7 +64,7 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("load_outbox", true, &["org.settings"], &[]),
     ("retry_outbox_job", false, &["org.settings"], &[("id", "{job}")]),
     ("send_test_email", false, &["org.settings"], &[]),
-    ("list_members", true, &["users.manage", "users.invite"], &[("filter[page]", "1")]),
+    ("list_members", true, &["users.manage", "users.invite"], &[("filter[last]", "true")]),
     ("pause_member", false, &["users.manage"], &[("id", "{member}")]),
     ("resume_member", false, &["users.manage"], &[("id", "{paused_member}")]),
     ("reset_second_factor", false, &["users.manage"], &[("id", "{member}")]),

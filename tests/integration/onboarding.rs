@@ -179,6 +179,25 @@ async fn teams_are_created_renamed_and_filled_with_clear_errors(backend: Backend
     w.owner.call("remove_team_member", &[("team", &design.to_string()), ("member", &ada.to_string())]).await.unwrap();
     w.owner.call("delete_team", &[("id", &design.to_string())]).await.unwrap();
     assert_eq!(w.owner.get("load_onboarding", &[]).await.unwrap()["teams"].as_array().unwrap().len(), 1);
+
+    // Many teams: a page of 50 at a time by name, and "find" by part of the name, in any case.
+    for i in 0..120 {
+        w.owner.call("create_team", &[("name", &format!("Squad {i:03}"))]).await.unwrap();
+    }
+    let page = |query: &'static [(&'static str, &'static str)]| w.owner.get("load_onboarding", query);
+    let names = |overview: &serde_json::Value| -> Vec<String> {
+        overview["teams"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()).collect()
+    };
+    let first = page(&[]).await.unwrap();
+    assert_eq!((names(&first).len(), first["teams_total"].as_i64()), (50, Some(121)));
+    assert_eq!(names(&first)[0], "Platform");
+    let third = page(&[("teams[page]", "3")]).await.unwrap();
+    assert_eq!(names(&third).len(), 21);
+    assert_eq!(names(&third).last().unwrap(), "Squad 119");
+    let found = page(&[("teams[find]", "SQUAD 11")]).await.unwrap();
+    assert_eq!((names(&found).len(), found["teams_total"].as_i64()), (10, Some(10)));
+    let none = page(&[("teams[find]", "100%")]).await.unwrap();
+    assert_eq!(none["teams_total"].as_i64(), Some(0), "a typed % is not a wildcard");
     w.app.stop().await;
 }
 

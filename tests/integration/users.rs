@@ -40,14 +40,59 @@ async fn total(v: &Visitor, query: &[(&str, &str)]) -> (i64, usize) {
     (page["total"].as_i64().unwrap(), page["rows"].as_array().unwrap().len())
 }
 
+/// The addresses on one page of the list, and whether it goes on before and after.
+async fn addresses(v: &Visitor, query: &[(&str, &str)]) -> (Vec<String>, bool, bool) {
+    let page = v.get("list_members", query).await.unwrap();
+    let rows = page["rows"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap().to_string()).collect();
+    (rows, page["has_previous"].as_bool().unwrap(), page["has_next"].as_bool().unwrap())
+}
+
+/// Every address of the list, page by page through "next", with `extra` filter parameters.
+async fn walk(v: &Visitor, extra: &[(&str, &str)]) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut query = extra.to_vec();
+        if let Some(key) = &after {
+            query.push(("filter[after]", key));
+        }
+        let (rows, _, has_next) = addresses(v, &query).await;
+        seen.extend(rows.iter().cloned());
+        if !has_next {
+            return seen;
+        }
+        after = rows.last().cloned();
+    }
+}
+
 async fn members_can_be_searched_filtered_and_paged(backend: Backend) {
     let app = TestApp::start(backend).await;
     let (org, owner) = acme_with_members(&app, 120).await;
-    assert_eq!(total(&owner, &[("filter[page]", "1")]).await, (121, 50));
-    assert_eq!(total(&owner, &[("filter[page]", "3")]).await, (121, 21));
+    assert_eq!(total(&owner, &[]).await, (121, 50));
+    let (first, has_previous, has_next) = addresses(&owner, &[]).await;
+    assert_eq!((first[0].as_str(), has_previous, has_next), ("owner@acme.example", false, true));
+
+    // Next, next, next: every member once, in address order; back again through "previous".
+    let everyone = walk(&owner, &[]).await;
+    let mut sorted = everyone.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!((everyone.len(), &everyone), (121, &sorted));
+    let (last, has_previous, has_next) = addresses(&owner, &[("filter[last]", "true")]).await;
+    assert_eq!((&last[..], has_previous, has_next), (&everyone[71..], true, false));
+    let (before, has_previous, has_next) = addresses(&owner, &[("filter[before]", &last[0])]).await;
+    assert_eq!((&before[..], has_previous, has_next), (&everyone[21..71], true, true));
+    let (from, has_previous, _) = addresses(&owner, &[("filter[from]", "person1")]).await;
+    assert_eq!((from[0].as_str(), has_previous), ("person100@acme.example", true));
+
     assert_eq!(total(&owner, &[("filter[search]", "GRACE")]).await, (1, 1));
     assert_eq!(total(&owner, &[("filter[search]", "person00")]).await, (10, 10));
+    assert_eq!(total(&owner, &[("filter[search]", "tester")]).await, (120, 50), "a last name, anywhere");
+    assert_eq!(total(&owner, &[("filter[search]", "Pe")]).await, (120, 50), "two letters: the start of an address");
+    assert_eq!(total(&owner, &[("filter[search]", "n10")]).await.0, 11, "three: anywhere (person10x@, Person10)");
     assert_eq!(total(&owner, &[("filter[search]", "%")]).await, (0, 0), "a typed % is not a wildcard");
+    assert_eq!(total(&owner, &[("filter[search]", "%_o")]).await, (0, 0), "nor in a longer search");
+    assert_eq!(walk(&owner, &[("filter[search]", "acme")]).await, everyone, "a search pages like the list");
     assert_eq!(total(&owner, &[("filter[status]", "Inactive")]).await.0, 40);
     let north = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", org).await;
     assert_eq!(total(&owner, &[("filter[area]", &north.to_string())]).await.0, 60);
@@ -55,7 +100,146 @@ async fn members_can_be_searched_filtered_and_paged(backend: Backend) {
     let both = [("filter[role]", member_role.to_string()), ("filter[status]", "Active".to_string())];
     let both: Vec<(&str, &str)> = both.iter().map(|(k, v)| (*k, v.as_str())).collect();
     assert_eq!(total(&owner, &both).await.0, 80);
+    assert_eq!(walk(&owner, &both).await.len(), 80);
+
+    // The kept counts follow a pause, a move to another area and a new member.
+    let id = app.scalar_i64("SELECT MAX(id) FROM memberships WHERE org_id = $1 AND status = 'active'", org).await;
+    owner.call("pause_member", &[("id", &id.to_string())]).await.unwrap();
+    assert_eq!(total(&owner, &[("filter[status]", "Inactive")]).await.0, 41);
+    sqlx::query("UPDATE memberships SET service_area_id = NULL WHERE org_id = $1 AND service_area_id IS NOT NULL")
+        .bind(org)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(total(&owner, &[("filter[area]", &north.to_string())]).await.0, 0);
+    sqlx::query(
+        "UPDATE accounts SET first_name = 'Ada', email = 'zz-ada@acme.example' WHERE email = 'person005@acme.example'",
+    )
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let (ada, _, _) = addresses(&owner, &[("filter[search]", "ada")]).await;
+    assert_eq!(ada, ["zz-ada@acme.example"], "a changed name and address are found, and listed in their new place");
+    assert_eq!(walk(&owner, &[]).await.last().unwrap(), "zz-ada@acme.example");
     app.stop().await;
+}
+
+/// Keyset paging while people are invited: a walk through the list shows every member who was
+/// there before it began exactly once, whatever is added meanwhile before or after its place.
+async fn paging_skips_and_repeats_no_one_while_members_are_added(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (org, owner) = acme_with_members(&app, 300).await;
+    let before = walk(&owner, &[]).await;
+    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    let pool = app.state.db.pool.clone();
+    let adding = tokio::spawn(async move {
+        for i in 0..150 {
+            // Around every place in the list: "a…" before it all, "person…x" among it, "z…" after.
+            let email = match i % 3 {
+                0 => format!("a{i:03}@acme.example"),
+                1 => format!("person{:03}x@acme.example", i * 2),
+                _ => format!("z{i:03}@acme.example"),
+            };
+            let account: i64 =
+                sqlx::query_scalar("INSERT INTO accounts (email, created_at) VALUES ($1, 0) RETURNING id")
+                    .bind(&email)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            sqlx::query("INSERT INTO memberships (org_id, account_id, role_id, status, created_at) VALUES ($1, $2, $3, 'pending', 0)")
+                .bind(org)
+                .bind(account)
+                .bind(member_role)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+    });
+    let during = walk(&owner, &[]).await;
+    adding.await.unwrap();
+    let mut unique = during.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), during.len(), "no member is shown twice");
+    assert_eq!(unique, during, "the walk stays in address order");
+    let missing: Vec<_> = before.iter().filter(|e| !during.contains(e)).collect();
+    assert!(missing.is_empty(), "no member is skipped: {missing:?}");
+    assert_eq!(walk(&owner, &[]).await.len(), 451);
+    assert_eq!(total(&owner, &[]).await.0, 451);
+    app.stop().await;
+}
+
+/// The same search finds the same members on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm):
+/// any case, letters beyond ASCII, quotes and LIKE's wildcards typed as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_find_the_same_members_on_sqlite_and_postgresql() {
+    let people = [
+        ("olaf@nord.example", "Ölaf", "Åström"),
+        ("emile@paris.example", "ÉMILE", "Zola"),
+        ("quote@acme.example", "Dwayne \"The Rock\"", "Johnson"),
+        ("percent@acme.example", "Fifty", "50%_off"),
+        ("maria@acme.example", "María José", "García"),
+        ("ada@lovelace.example", "Ada", "Lovelace"),
+    ];
+    let searches = [
+        "ölaf",
+        "ÖLAF",
+        "åst",
+        "émile",
+        "Émi",
+        "mile",
+        "\"the rock\"",
+        "rock\"",
+        "50%_",
+        "0%_o",
+        "maría j",
+        "ía j",
+        "garcía",
+        "arc",
+        "ada love",
+        "lovelace.ex",
+        "@acme",
+        "nord",
+        "acme.example",
+        "no such person",
+        "ol",
+        "em",
+    ];
+    let mut found = Vec::new();
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if backend == Backend::Postgres && crate::common::postgres_skipped() {
+            return;
+        }
+        let app = TestApp::start(backend).await;
+        let (org, owner) = acme_with_members(&app, 0).await;
+        for (email, first, last) in people {
+            app.add_member(org, email, PASSWORD, "Member").await;
+            sqlx::query("UPDATE accounts SET first_name = $2, last_name = $3 WHERE email = $1")
+                .bind(email)
+                .bind(first)
+                .bind(last)
+                .execute(&app.state.db.pool)
+                .await
+                .unwrap();
+        }
+        let mut results = Vec::new();
+        for search in searches {
+            results.push((search, addresses(&owner, &[("filter[search]", search)]).await.0));
+        }
+        found.push(results);
+        app.stop().await;
+    }
+    assert_eq!(found[0], found[1], "SQLite first, PostgreSQL second");
+    let of = |search: &str| found[0].iter().find(|(s, _)| *s == search).unwrap().1.clone();
+    assert_eq!(of("ÖLAF"), ["olaf@nord.example"]);
+    assert_eq!(of("Émi"), ["emile@paris.example"]);
+    assert_eq!(of("rock\""), ["quote@acme.example"]);
+    assert_eq!(of("0%_o"), ["percent@acme.example"]);
+    assert_eq!(of("ía j"), ["maria@acme.example"]);
+    assert_eq!(of("ada love"), ["ada@lovelace.example"]);
+    assert_eq!(of("@acme").len(), 4, "the owner and three people at acme");
+    assert!(of("no such person").is_empty());
+    assert_eq!(of("em"), ["emile@paris.example"], "two letters match the start of an address");
 }
 
 async fn pausing_a_member_ends_their_access_and_resuming_restores_it(backend: Backend) {
@@ -147,6 +331,7 @@ async fn a_seeded_organization_has_every_status_team_and_mapping(backend: Backen
 
 crate::on_both_databases!(
     members_can_be_searched_filtered_and_paged,
+    paging_skips_and_repeats_no_one_while_members_are_added,
     pausing_a_member_ends_their_access_and_resuming_restores_it,
     nobody_can_pause_themselves_or_someone_with_more_permissions,
     a_seeded_organization_has_every_status_team_and_mapping,

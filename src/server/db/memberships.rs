@@ -1,38 +1,145 @@
-use super::Db;
+use super::{Backend, Db};
 use crate::api::types::MemberRow;
-use crate::domain::members::{MemberFilter, PAGE_SIZE};
+use crate::domain::members::{MemberFilter, Search, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
-/// The members the filter matches, with only the tables it reads; $1 is the organization, $2–$5
-/// the filter values.
-const MATCHING: &str = "FROM memberships m
-     JOIN accounts a ON a.id = m.account_id
-     WHERE m.org_id = $1
-       AND ($2 = '%%' OR LOWER(a.email) LIKE $2 ESCAPE '\\' OR LOWER(a.first_name || ' ' || a.last_name) LIKE $2 ESCAPE '\\')
-       AND ($3 = '' OR m.status = $3)
-       AND ($4 = 0 OR m.service_area_id = $4)
-       AND ($5 = 0 OR m.role_id = $5)";
-
-fn bind_filter<'q, O>(
-    q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
-    org_id: i64,
-    f: &MemberFilter,
-) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
-    q.bind(org_id)
-        .bind(f.like_pattern())
-        .bind(f.status.map(|s| s.key()).unwrap_or_default())
-        .bind(f.area.unwrap_or(0))
-        .bind(f.role.unwrap_or(0))
+/// One page of the Users list, in address order.
+#[derive(Debug)]
+pub struct Listed {
+    pub rows: Vec<MemberRow>,
+    /// How many members match; with a search, counting stops past `SEARCH_COUNT_LIMIT`.
+    pub total: i64,
+    pub has_previous: bool,
+    pub has_next: bool,
 }
 
-/// One page of members and how many match. The page is picked from the narrow join first and
-/// only its rows are joined to roles, areas and inviters: with 100,000 members that halves the
-/// time of a page (89 → 47 ms on SQLite) and of the count (55 → 28 ms).
-pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<(Vec<MemberRow>, i64), sqlx::Error> {
+/// On SQLite, a search whose phrase matches fewer index rows than this (in every organization)
+/// starts from those rows and sorts them; a commoner one walks the list in order and checks
+/// each member against the index, and stops at the page's end.
+const FEW_SEARCH_MATCHES: i64 = 2_000;
+
+/// A statement's text and its values, numbered as they are added.
+#[derive(Clone, Default)]
+struct Statement {
+    conditions: Vec<String>,
+    values: Vec<Value>,
+}
+
+#[derive(Clone)]
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+impl Statement {
+    fn value(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("${}", self.values.len())
+    }
+
+    fn condition(&mut self, condition: impl Into<String>) {
+        self.conditions.push(condition.into());
+    }
+
+    fn bind<'q, O>(
+        &self,
+        mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            q = match value.clone() {
+                Value::Int(i) => q.bind(i),
+                Value::Text(t) => q.bind(t),
+            };
+        }
+        q
+    }
+
+    fn filter(&self) -> String {
+        self.conditions.join(" AND ")
+    }
+}
+
+/// The conditions of the filter (not of the place in the list). Only the filters in use are
+/// written, so each statement can use the index that serves them.
+async fn matching(db: &Db, org_id: i64, f: &MemberFilter) -> Result<Statement, sqlx::Error> {
+    let mut s = Statement::default();
+    let org = s.value(Value::Int(org_id));
+    s.condition(format!("m.org_id = {org}"));
+    if let Some(status) = f.status {
+        let v = s.value(Value::Text(status.key().into()));
+        s.condition(format!("m.status = {v}"));
+    }
+    if let Some(area) = f.area {
+        let v = s.value(Value::Int(area));
+        s.condition(format!("m.service_area_id = {v}"));
+    }
+    if let Some(role) = f.role {
+        let v = s.value(Value::Int(role));
+        s.condition(format!("m.role_id = {v}"));
+    }
+    match f.search() {
+        Search::Everyone => {}
+        Search::AddressPrefix(prefix) => {
+            let from = s.value(Value::Text(prefix.clone()));
+            let to = s.value(Value::Text(Search::prefix_end(&prefix)));
+            s.condition(format!("m.email >= {from} AND m.email < {to}"));
+        }
+        search @ Search::Anywhere(_) => match db.backend {
+            Backend::Postgres => {
+                let v = s.value(Value::Text(search.like_pattern()));
+                s.condition(format!(
+                    "(LOWER(m.email) LIKE LOWER({v}) ESCAPE '\\' OR LOWER(m.full_name) LIKE LOWER({v}) ESCAPE '\\')"
+                ));
+            }
+            Backend::Sqlite => {
+                let phrase = search.fts_phrase();
+                let (found,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM (SELECT 1 FROM member_search WHERE member_search MATCH $1 LIMIT $2)",
+                )
+                .bind(&phrase)
+                .bind(FEW_SEARCH_MATCHES)
+                .fetch_one(&db.pool)
+                .await?;
+                let v = s.value(Value::Text(phrase));
+                s.condition(if found < FEW_SEARCH_MATCHES {
+                    format!("m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH {v})")
+                } else {
+                    format!("EXISTS (SELECT 1 FROM member_search WHERE member_search MATCH {v} AND rowid = m.id)")
+                });
+            }
+        },
+    }
+    Ok(s)
+}
+
+/// One page of members at the filter's place in the list, and how many match. The page is
+/// picked from memberships alone (each carries its address) and only its rows are joined to
+/// accounts, roles, areas and inviters.
+pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<Listed, sqlx::Error> {
+    let seek = f.seek();
+    let mut s = matching(db, org_id, f).await?;
+    let total = count(db, org_id, f, &s).await?;
+    match &seek {
+        Seek::First | Seek::Last => {}
+        Seek::After(key) => {
+            let v = s.value(Value::Text(key.clone()));
+            s.condition(format!("m.email > {v}"));
+        }
+        Seek::Before(key) => {
+            let v = s.value(Value::Text(key.clone()));
+            s.condition(format!("m.email < {v}"));
+        }
+        Seek::From(key) => {
+            let v = s.value(Value::Text(key.clone()));
+            s.condition(format!("m.email >= {v}"));
+        }
+    }
+    let direction = if seek.backwards() { "DESC" } else { "ASC" };
+    let limit = s.value(Value::Int(PAGE_SIZE + 1));
     let sql = format!(
-        "WITH picked AS (SELECT m.id, a.email {MATCHING} ORDER BY a.email LIMIT $6 OFFSET $7)
+        "WITH picked AS (SELECT m.id, m.email FROM memberships m WHERE {} ORDER BY m.email {direction} LIMIT {limit})
          SELECT m.id, a.email, a.first_name, a.last_name, m.status, s.name AS area, r.name AS role,
                 inviter.email AS invited_by, m.created_at, m.activated_at
          FROM picked p
@@ -41,13 +148,57 @@ pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<(Vec<MemberR
          JOIN roles r ON r.id = m.role_id
          LEFT JOIN service_areas s ON s.id = m.service_area_id
          LEFT JOIN accounts inviter ON inviter.id = m.invited_by
-         ORDER BY p.email"
+         ORDER BY p.email {direction}",
+        s.filter()
     );
-    let rows =
-        bind_filter(sqlx::query_as(&sql), org_id, f).bind(PAGE_SIZE).bind(f.offset()).fetch_all(&db.pool).await?;
-    let count_sql = format!("SELECT COUNT(*) {MATCHING}");
-    let (total,): (i64,) = bind_filter(sqlx::query_as(&count_sql), org_id, f).fetch_one(&db.pool).await?;
-    Ok((rows, total))
+    let mut rows: Vec<MemberRow> = s.bind(sqlx::query_as(&sql)).fetch_all(&db.pool).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    if seek.backwards() {
+        rows.reverse();
+    }
+    let (has_previous, has_next) = match &seek {
+        Seek::First => (false, more),
+        // The key came from a row of the list, so the list goes on past it.
+        Seek::After(_) => (true, more),
+        Seek::Before(_) => (more, true),
+        Seek::Last => (more, false),
+        Seek::From(key) => (any_before(db, org_id, f, key).await?, more),
+    };
+    Ok(Listed { rows, total, has_previous, has_next })
+}
+
+/// Whether a member of the filter comes before `key` ("jump to letter" has a page before it).
+async fn any_before(db: &Db, org_id: i64, f: &MemberFilter, key: &str) -> Result<bool, sqlx::Error> {
+    let mut s = matching(db, org_id, f).await?;
+    let v = s.value(Value::Text(key.into()));
+    s.condition(format!("m.email < {v}"));
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM memberships m WHERE {} LIMIT 1) x", s.filter());
+    let (before,): (i64,) = s.bind(sqlx::query_as(&sql)).fetch_one(&db.pool).await?;
+    Ok(before > 0)
+}
+
+/// How many members match. Without a search, the kept counts per status, area and role
+/// (`member_counts`) answer at once; a search is counted up to `SEARCH_COUNT_LIMIT` + 1.
+async fn count(db: &Db, org_id: i64, f: &MemberFilter, s: &Statement) -> Result<i64, sqlx::Error> {
+    if f.search() != Search::Everyone {
+        let mut s = s.clone();
+        let limit = s.value(Value::Int(SEARCH_COUNT_LIMIT + 1));
+        let sql = format!("SELECT COUNT(*) FROM (SELECT 1 FROM memberships m WHERE {} LIMIT {limit}) x", s.filter());
+        let (n,): (i64,) = s.bind(sqlx::query_as(&sql)).fetch_one(&db.pool).await?;
+        return Ok(n);
+    }
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(members), 0) AS BIGINT) FROM member_counts
+         WHERE org_id = $1 AND ($2 = '' OR status = $2) AND ($3 = 0 OR service_area_id = $3) AND ($4 = 0 OR role_id = $4)",
+    )
+    .bind(org_id)
+    .bind(f.status.map(|s| s.key()).unwrap_or_default())
+    .bind(f.area.unwrap_or(0))
+    .bind(f.role.unwrap_or(0))
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n)
 }
 
 /// The organization's members still to register (Pending or Expired) whose role is one of `roles`.

@@ -2,7 +2,8 @@
 
 use super::{now_ms, Db};
 use crate::api::types::{StatusCounts, TeamMemberRow, TeamSummary};
-use crate::domain::members::PAGE_SIZE;
+use crate::domain::members::{Search, PAGE_SIZE};
+use crate::domain::onboarding::{TeamFilter, TEAMS_PER_PAGE};
 use sqlx::{Any, Transaction};
 
 /// Registered members (Active, or paused after registering) count as onboarded.
@@ -14,12 +15,31 @@ const TEAM_MEMBERS: &str = "FROM team_members tm
          JOIN memberships m ON m.id = tm.membership_id
          JOIN accounts a ON a.id = m.account_id";
 
-/// Each team with its counts, which triggers keep (see the 0003 migration): no member is read.
-pub async fn summaries(db: &Db, org_id: i64) -> Result<Vec<TeamSummary>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, members, onboarded FROM teams WHERE org_id = $1 ORDER BY LOWER(name), id")
-        .bind(org_id)
-        .fetch_all(&db.pool)
-        .await
+/// One page of teams by name, with their counts, which triggers keep (see the 0003
+/// migration): no member is read. `find` keeps the teams whose name contains it, in any case
+/// (on SQLite, LOWER folds ASCII letters only).
+/// Returns the page and how many teams there are in all.
+pub async fn summaries(db: &Db, org_id: i64, f: &TeamFilter) -> Result<(Vec<TeamSummary>, i64), sqlx::Error> {
+    let pattern = Search::Anywhere(f.find.clone()).like_pattern();
+    let teams = sqlx::query_as(
+        "SELECT id, name, members, onboarded FROM teams
+         WHERE org_id = $1 AND ($2 = '%%' OR LOWER(name) LIKE LOWER($2) ESCAPE '\\')
+         ORDER BY LOWER(name), id LIMIT $3 OFFSET $4",
+    )
+    .bind(org_id)
+    .bind(&pattern)
+    .bind(TEAMS_PER_PAGE)
+    .bind(f.offset())
+    .fetch_all(&db.pool)
+    .await?;
+    let (total,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM teams WHERE org_id = $1 AND ($2 = '%%' OR LOWER(name) LIKE LOWER($2) ESCAPE '\\')",
+    )
+    .bind(org_id)
+    .bind(&pattern)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((teams, total))
 }
 
 pub async fn summary(db: &Db, org_id: i64, team_id: i64) -> Result<Option<TeamSummary>, sqlx::Error> {
@@ -52,11 +72,21 @@ pub const MEMBER_COLUMNS: &str =
 pub const LAST_MESSAGE_JOIN: &str = "LEFT JOIN onboarding_messages om
         ON om.id = (SELECT MAX(o.id) FROM onboarding_messages o WHERE o.membership_id = m.id)";
 
+/// One page of a team's members by address. The page is picked from the team's rows and the
+/// address each membership carries; only its rows are joined to accounts, mappings and messages.
 pub async fn members(db: &Db, org_id: i64, team_id: i64, page: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {MEMBER_COLUMNS} {TEAM_MEMBERS} {LAST_MESSAGE_JOIN}
-         WHERE t.org_id = $1 AND tm.team_id = $2
-         ORDER BY a.email LIMIT $3 OFFSET $4"
+        "WITH picked AS (
+             SELECT m.id, m.email FROM team_members tm
+             JOIN teams t ON t.id = tm.team_id
+             JOIN memberships m ON m.id = tm.membership_id
+             WHERE t.org_id = $1 AND tm.team_id = $2
+             ORDER BY m.email LIMIT $3 OFFSET $4)
+         SELECT {MEMBER_COLUMNS} FROM picked p
+         JOIN memberships m ON m.id = p.id
+         JOIN accounts a ON a.id = m.account_id
+         {LAST_MESSAGE_JOIN}
+         ORDER BY p.email"
     ))
     .bind(org_id)
     .bind(team_id)
