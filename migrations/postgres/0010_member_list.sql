@@ -15,13 +15,16 @@ CREATE INDEX memberships_list_by_status ON memberships (org_id, status, email);
 CREATE INDEX memberships_list_by_area ON memberships (org_id, service_area_id, email);
 CREATE INDEX memberships_list_by_role ON memberships (org_id, role_id, email);
 
--- Search: trigram indexes (pg_trgm, a trusted extension since PostgreSQL 13) on the address
--- and name, lower-cased. A search of three or more characters is LOWER(…) LIKE LOWER('%…%'),
--- which they answer: the rows SQLite's FTS5 trigram table finds (both fold case themselves; a
--- database whose ctype is C folds only ASCII letters).
-CREATE EXTENSION IF NOT EXISTS pg_trgm;
-CREATE INDEX memberships_search_email ON memberships USING gin (LOWER(email) gin_trgm_ops);
-CREATE INDEX memberships_search_name ON memberships USING gin (LOWER(full_name) gin_trgm_ops);
+-- Search: the words of the address and the name, a word being a run of letters and digits
+-- (everything else becomes a space first, so an address splits as SQLite's unicode61 tokenizer
+-- splits it), as a text search vector of the `simple` configuration (lower-cased, no stemming,
+-- no stop words), indexed by GIN. A search's words match as prefixes: the rows SQLite's FTS5
+-- table finds for the same words. The text takes the database's collation, not the address's
+-- "C", whose [:alnum:] knows only ASCII letters.
+ALTER TABLE memberships ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    to_tsvector('simple', regexp_replace((email || ' ' || full_name) COLLATE "default", '[^[:alnum:]]+', ' ', 'g'))
+) STORED;
+CREATE INDEX memberships_search ON memberships USING gin (search);
 
 -- How many members each combination of status, service area (0 for none) and role holds, so
 -- that the list's count for any of its filters adds up a few rows instead of scanning members.
@@ -45,8 +48,10 @@ BEGIN
 END
 $$;
 
+-- The statements that add members in bulk (an invitation batch, the seed) write the address
+-- and name themselves; any other insert leaves them empty and this fills them in.
 CREATE TRIGGER memberships_listed BEFORE INSERT ON memberships
-FOR EACH ROW EXECUTE FUNCTION list_membership();
+FOR EACH ROW WHEN (NEW.email = '') EXECUTE FUNCTION list_membership();
 
 -- A statement at a time, like the organization's counts (0005): a batch of invitations moves
 -- each group's row once, not once a member. Rows are taken in key order, so two batches at

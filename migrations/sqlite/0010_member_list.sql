@@ -14,12 +14,13 @@ CREATE INDEX memberships_list_by_status ON memberships (org_id, status, email);
 CREATE INDEX memberships_list_by_area ON memberships (org_id, service_area_id, email);
 CREATE INDEX memberships_list_by_role ON memberships (org_id, role_id, email);
 
--- Search: a trigram index of every membership's address and name (FTS5's trigram tokenizer,
--- case folded). A phrase of three or more characters matches where it occurs anywhere, the
--- same rows as PostgreSQL's pg_trgm LIKE. It holds only the index (contentless), and rows
--- can be deleted from it (contentless_delete, SQLite 3.43).
+-- Search: a full-text index of every membership's address and name. A word is a run of letters
+-- and digits (FTS5's unicode61 tokenizer, case folded, accents kept), and a search's words
+-- match as prefixes: the rows PostgreSQL's `simple` text search finds for the same words. It
+-- holds only the index (contentless), and rows can be deleted from it (contentless_delete,
+-- SQLite 3.43).
 CREATE VIRTUAL TABLE member_search USING fts5(
-    email, full_name, content = '', contentless_delete = 1, tokenize = 'trigram'
+    email, full_name, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 0'
 );
 INSERT INTO member_search (rowid, email, full_name) SELECT id, email, full_name FROM memberships;
 
@@ -37,12 +38,21 @@ INSERT INTO member_counts (org_id, status, service_area_id, role_id, members)
 SELECT org_id, status, COALESCE(service_area_id, 0), role_id, COUNT(*)
 FROM memberships GROUP BY org_id, status, COALESCE(service_area_id, 0), role_id;
 
-CREATE TRIGGER memberships_listed AFTER INSERT ON memberships
+-- The statements that add members in bulk (an invitation batch, the seed) write the address
+-- and name themselves: filling them in afterwards would write each row and its four list
+-- indexes twice. Any other insert leaves them empty and this trigger fills them in (which
+-- indexes them for search through memberships_searchable).
+CREATE TRIGGER memberships_addressed AFTER INSERT ON memberships WHEN NEW.email = ''
 BEGIN
     UPDATE memberships SET
         email = (SELECT email FROM accounts WHERE id = NEW.account_id),
         full_name = (SELECT first_name || ' ' || last_name FROM accounts WHERE id = NEW.account_id)
     WHERE id = NEW.id;
+END;
+
+CREATE TRIGGER memberships_listed AFTER INSERT ON memberships
+BEGIN
+    INSERT INTO member_search (rowid, email, full_name) SELECT NEW.id, NEW.email, NEW.full_name WHERE NEW.email <> '';
     -- ON CONFLICT, not OR IGNORE: an outer statement's OR REPLACE would override OR IGNORE here.
     INSERT INTO member_counts (org_id, status, service_area_id, role_id)
     VALUES (NEW.org_id, NEW.status, COALESCE(NEW.service_area_id, 0), NEW.role_id) ON CONFLICT DO NOTHING;

@@ -75,7 +75,7 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
             <div class="field">
                 <label for="filter-q">"Search"</label>
                 <input id="filter-q" name="q" type="search" value=f.search.clone() placeholder="Name or email" aria-describedby="filter-q-hint"/>
-                <span class="hint" id="filter-q-hint">"Three or more characters match anywhere; one or two match the start of an address."</span>
+                <span class="hint" id="filter-q-hint">"Finds names and addresses with words starting with what you type (three characters or more); one or two characters match the start of an address."</span>
             </div>
             <div class="field">
                 <label for="filter-status">"Status"</label>

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_SEARCH: usize = 200;
-/// A search this long or longer matches anywhere in an address or name (a trigram index
+/// A search this long or longer matches words of addresses and names (a full-text index
 /// answers it); a shorter one matches the start of an address.
 pub const MIN_ANYWHERE: usize = 3;
 /// Counting the matches of a search stops here; the list then says "more than 10,000".
@@ -57,9 +57,11 @@ pub enum Search {
     Everyone,
     /// The address starts with this text, lower-cased as addresses are.
     AddressPrefix(String),
-    /// The address or the name contains this text, in any case: the database folds both
-    /// sides (FTS5's trigram tokenizer; PostgreSQL's LOWER), so each compares like with like.
-    Anywhere(String),
+    /// Each of these words starts a word of the address or the name, in any case. A word is a
+    /// run of letters and digits: `ada.l@x.example` holds ada, l, x and example. The database
+    /// folds case on both sides (FTS5's unicode61 tokenizer; PostgreSQL's `simple` text search
+    /// configuration), and no word at all matches no one.
+    Words(Vec<String>),
 }
 
 impl MemberFilter {
@@ -154,37 +156,24 @@ impl MemberFilter {
         match self.search.chars().count() {
             0 => Search::Everyone,
             n if n < MIN_ANYWHERE => Search::AddressPrefix(self.search.to_lowercase()),
-            _ => Search::Anywhere(self.search.clone()),
+            _ => Search::Words(
+                self.search.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(String::from).collect(),
+            ),
         }
     }
 }
 
 impl Search {
-    /// A LIKE pattern matching the text anywhere, with LIKE's own wildcards escaped (`\`).
-    pub fn like_pattern(&self) -> String {
-        let text = match self {
-            Search::Everyone => "",
-            Search::AddressPrefix(t) | Search::Anywhere(t) => t,
-        };
-        let mut pattern = String::from("%");
-        for c in text.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
-        pattern
+    /// The words as an FTS5 query: each a quoted prefix (`"ada"* "lo"*`), all required
+    /// (sqlite.org/fts5.html, 3.3 and 3.4). Words hold no quote, being letters and digits.
+    pub fn fts5_query(words: &[String]) -> String {
+        words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
     }
 
-    /// An FTS5 query for the text as one phrase: inside double quotes, a double quote is
-    /// doubled and every other character is literal (sqlite.org/fts5.html, 3.2).
-    pub fn fts_phrase(&self) -> String {
-        let text = match self {
-            Search::Everyone => "",
-            Search::AddressPrefix(t) | Search::Anywhere(t) => t,
-        };
-        format!("\"{}\"", text.replace('"', "\"\""))
+    /// The words as a PostgreSQL `tsquery`: each a quoted prefix, all required
+    /// (`'ada':* & 'lo':*`; PostgreSQL manual, 12.3.2).
+    pub fn tsquery(words: &[String]) -> String {
+        words.iter().map(|w| format!("'{w}':*")).collect::<Vec<_>>().join(" & ")
     }
 
     /// The first text after every address that starts with the prefix, in byte order: the
@@ -192,6 +181,19 @@ impl Search {
     pub fn prefix_end(prefix: &str) -> String {
         format!("{prefix}{}", char::MAX)
     }
+}
+
+/// A LIKE pattern matching the text anywhere, with LIKE's own wildcards escaped (`\`).
+pub fn like_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// A query parameter's value, percent-encoded (RFC 3986: unreserved characters and `@` stay).
@@ -253,17 +255,20 @@ mod tests {
     }
 
     #[test]
-    fn short_searches_match_the_start_of_an_address_and_longer_ones_anywhere() {
+    fn short_searches_match_the_start_of_an_address_and_longer_ones_words() {
         assert_eq!(filter(&[("q", "  ")]).search(), Search::Everyone);
         assert_eq!(filter(&[("q", "Ad")]).search(), Search::AddressPrefix("ad".into()));
-        assert_eq!(filter(&[("q", "ÖLa")]).search(), Search::Anywhere("ÖLa".into()));
+        assert_eq!(filter(&[("q", "ÖLa")]).search(), Search::Words(vec!["ÖLa".into()]));
+        assert_eq!(filter(&[("q", "ada.l@x")]).search(), Search::Words(vec!["ada".into(), "l".into(), "x".into()]));
+        assert_eq!(filter(&[("q", "%_%")]).search(), Search::Words(vec![]));
     }
 
     #[test]
-    fn what_people_type_matches_itself_in_like_and_fts5() {
-        let s = filter(&[("q", "50%_off\"")]).search();
-        assert_eq!(s.like_pattern(), "%50\\%\\_off\"%");
-        assert_eq!(s.fts_phrase(), "\"50%_off\"\"\"");
+    fn words_become_prefix_queries_and_wildcards_typed_by_people_match_themselves() {
+        let words = vec!["ada".to_string(), "lo".to_string()];
+        assert_eq!(Search::fts5_query(&words), "\"ada\"* \"lo\"*");
+        assert_eq!(Search::tsquery(&words), "'ada':* & 'lo':*");
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
         assert!(Search::prefix_end("ad").as_str() > "ad\u{10fffe}zzz@x");
     }
 }

@@ -110,12 +110,13 @@ pub async fn large_organization(state: &AppState, plan: &Plan) -> anyhow::Result
         // Spread over the last 90 days; the status follows the account's number.
         sqlx::query(&format!(
             "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at,
-                                      activated_at, notified_at)
+                                      activated_at, notified_at, email, full_name)
              SELECT $1, a.id, CASE a.id % {AREAS} {area_of}END, CASE WHEN a.id % 1000 = 0 THEN $2 ELSE $3 END,
                     CASE WHEN a.id % 10 < 4 THEN 'active' WHEN a.id % 10 < 8 THEN 'pending'
                          WHEN a.id % 10 = 8 THEN 'inactive' ELSE 'expired' END,
                     $4, $5 - (a.id % 90) * {DAY_MS}, CASE WHEN a.id % 10 < 4 OR a.id % 10 = 8 THEN $5 END,
-                    CASE WHEN a.id % 10 IN (4, 5, 6, 7) AND a.id % 4 = 0 THEN $5 END
+                    CASE WHEN a.id % 10 IN (4, 5, 6, 7) AND a.id % 4 = 0 THEN $5 END,
+                    a.email, a.first_name || ' ' || a.last_name
              FROM accounts a WHERE a.id >= $6"
         ))
         .bind(org)

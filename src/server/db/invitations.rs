@@ -292,8 +292,10 @@ pub async fn store_batch(
     .await?;
 
     sqlx::query(&format!(
-        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at)
-         SELECT $1, a.id, $2, $3, 'pending', $4, $5 FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
+        "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at,
+                                  email, full_name)
+         SELECT $1, a.id, $2, $3, 'pending', $4, $5, a.email, a.first_name || ' ' || a.last_name
+         FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
              role_id = excluded.role_id, invited_by = excluded.invited_by
          WHERE memberships.status = 'expired'",

@@ -2,7 +2,7 @@
 
 use super::{now_ms, Db};
 use crate::api::types::{StatusCounts, TeamMemberRow, TeamSummary};
-use crate::domain::members::{Search, PAGE_SIZE};
+use crate::domain::members::{like_pattern, PAGE_SIZE};
 use crate::domain::onboarding::{TeamFilter, TEAMS_PER_PAGE};
 use sqlx::{Any, Transaction};
 
@@ -20,7 +20,7 @@ const TEAM_MEMBERS: &str = "FROM team_members tm
 /// (on SQLite, LOWER folds ASCII letters only).
 /// Returns the page and how many teams there are in all.
 pub async fn summaries(db: &Db, org_id: i64, f: &TeamFilter) -> Result<(Vec<TeamSummary>, i64), sqlx::Error> {
-    let pattern = Search::Anywhere(f.find.clone()).like_pattern();
+    let pattern = like_pattern(&f.find);
     let teams = sqlx::query_as(
         "SELECT id, name, members, onboarded FROM teams
          WHERE org_id = $1 AND ($2 = '%%' OR LOWER(name) LIKE LOWER($2) ESCAPE '\\')
