@@ -15,14 +15,16 @@ CREATE INDEX memberships_list_by_status ON memberships (org_id, status, email);
 CREATE INDEX memberships_list_by_area ON memberships (org_id, service_area_id, email);
 CREATE INDEX memberships_list_by_role ON memberships (org_id, role_id, email);
 
--- Search: the words of the address and the name, a word being a run of letters and digits
--- (everything else becomes a space first, so an address splits as SQLite's unicode61 tokenizer
--- splits it), as a text search vector of the `simple` configuration (lower-cased, no stemming,
--- no stop words), indexed by GIN. A search's words match as prefixes: the rows SQLite's FTS5
--- table finds for the same words. The text takes the database's collation, not the address's
--- "C", whose [:alnum:] knows only ASCII letters.
+-- Search: the words of the address and the name as a text search vector, indexed by GIN. A word
+-- is a run of letters and digits, lower-cased, with the final sigma ς as σ: the words SQLite's
+-- unicode61 tokenizer keeps, folded as it folds them. The words become lexemes as they are
+-- (array_to_tsvector), not through the text search parser, which would read `7e3a9f` as the
+-- number 7e3 and the word a9f. A search's words, folded alike (`domain::members::fold`), match
+-- as prefixes: the rows SQLite's FTS5 table finds. The text takes the database's collation, not
+-- the address's "C", whose [:alnum:] knows only ASCII letters.
 ALTER TABLE memberships ADD COLUMN search tsvector GENERATED ALWAYS AS (
-    to_tsvector('simple', regexp_replace((email || ' ' || full_name) COLLATE "default", '[^[:alnum:]]+', ' ', 'g'))
+    array_to_tsvector(array_remove(regexp_split_to_array(
+        translate(LOWER((email || ' ' || full_name) COLLATE "default"), 'ς', 'σ'), '[^[:alnum:]]+'), ''))
 ) STORED;
 CREATE INDEX memberships_search ON memberships USING gin (search);
 

@@ -72,7 +72,7 @@ pub fn OnboardingPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     match members.await {
-                        Ok(Some(first)) => view! { <TeamPanel first page/> }.into_any(),
+                        Ok(Some(first)) => view! { <TeamPanel first page teams=teams.get_untracked()/> }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     }
@@ -146,7 +146,8 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
                         </thead>
                         <tbody>
                             <For each=move || data.with(|d| d.teams.clone()) key=|t| t.clone() let:team>
-                                <TeamLine team can_message=data.with_untracked(|d| d.can_message) page/>
+                                <TeamLine team can_message=data.with_untracked(|d| d.can_message) page
+                                    href=data.with_untracked(|d| d.teams_filter.href_for_team(team.id, 1))/>
                             </For>
                         </tbody>
                     </table>
@@ -191,12 +192,12 @@ fn TeamPager(data: RwSignal<OnboardingOverview>) -> impl IntoView {
 }
 
 #[component]
-fn TeamLine(team: TeamSummary, can_message: bool, page: Page) -> impl IntoView {
+fn TeamLine(team: TeamSummary, can_message: bool, page: Page, href: String) -> impl IntoView {
     let TeamSummary { id, name, members, onboarded } = team;
     let everyone_done = onboarded >= members;
     view! {
         <tr>
-            <th scope="row"><a href=format!("/onboarding?team={id}")>{name.clone()}</a></th>
+            <th scope="row"><a href=href>{name.clone()}</a></th>
             <td class="figure">{format!("{onboarded} / {members}")}</td>
             <td class="bar-column"><ProgressBar label=format!("{name} onboarded") done=onboarded total=members/></td>
             <td>
@@ -215,8 +216,9 @@ fn TeamLine(team: TeamSummary, can_message: bool, page: Page) -> impl IntoView {
 }
 
 #[component]
-fn TeamPanel(first: TeamMembersPage, page: Page) -> impl IntoView {
+fn TeamPanel(first: TeamMembersPage, page: Page, teams: TeamFilter) -> impl IntoView {
     let (team_id, page_number) = (first.team.id, first.page);
+    let all_teams = teams.href_for_page(teams.page);
     let data = RwSignal::new(first);
     keep_fresh(data, page.pulse, move || team_members(team_id, page_number));
     let (can_edit, can_message) = (data.with_untracked(|d| d.can_edit_teams), data.with_untracked(|d| d.can_message));
@@ -247,7 +249,7 @@ fn TeamPanel(first: TeamMembersPage, page: Page) -> impl IntoView {
     };
     view! {
         <section class="card team-panel" aria-labelledby="team-heading">
-            <p><a href="/onboarding">"← All teams"</a></p>
+            <p><a href=all_teams>"← All teams"</a></p>
             <h2 id="team-heading">{heading}</h2>
             {move || {
                 let t = data.with(|d| d.team.clone());
@@ -313,9 +315,9 @@ fn TeamPanel(first: TeamMembersPage, page: Page) -> impl IntoView {
                 let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
                 (pages > 1).then(|| view! {
                     <nav class="pager" aria-label="Member pages">
-                        {(current > 1).then(|| view! { <a href=format!("/onboarding?team={team_id}&page={}", current - 1)>"Previous page"</a> })}
+                        {(current > 1).then(|| view! { <a href=teams.href_for_team(team_id, current - 1)>"Previous page"</a> })}
                         <span class="hint">{format!("Page {current} of {pages}")}</span>
-                        {(current < pages).then(|| view! { <a href=format!("/onboarding?team={team_id}&page={}", current + 1)>"Next page"</a> })}
+                        {(current < pages).then(|| view! { <a href=teams.href_for_team(team_id, current + 1)>"Next page"</a> })}
                     </nav>
                 })
             }}

@@ -168,6 +168,8 @@ impl ConnectProblem {
 
 /// Teams shown per page of the dashboard.
 pub const TEAMS_PER_PAGE: i64 = 50;
+/// Pages past this are clamped to it, so an offset never overflows.
+const MAX_TEAM_PAGE: i64 = 1_000_000;
 
 /// Which teams the dashboard shows: a page of them by name, optionally those whose name
 /// contains `find`. It travels in the page's address (`teams_page`, `find`).
@@ -189,14 +191,21 @@ impl TeamFilter {
     }
 
     /// The filter as the dashboard reads it, however it arrived: page 1 or later, and `find`
-    /// trimmed, without control characters, at most a team name's 100 characters.
+    /// trimmed, without control characters, at most a team name's 100 characters; the page
+    /// between 1 and a million.
     pub fn normalized(self) -> Self {
         let find: String = self.find.chars().filter(|c| !c.is_control()).collect();
-        Self { page: self.page.max(1), find: find.trim().chars().take(100).collect() }
+        Self { page: self.page.clamp(1, MAX_TEAM_PAGE), find: find.trim().chars().take(100).collect() }
     }
 
     pub fn offset(&self) -> i64 {
-        (self.page.max(1) - 1) * TEAMS_PER_PAGE
+        (self.page.clamp(1, MAX_TEAM_PAGE) - 1) * TEAMS_PER_PAGE
+    }
+
+    /// The dashboard's address with one team open (and its members' `member_page`), keeping
+    /// this page of teams, so "All teams" leads back to it.
+    pub fn href_for_team(&self, team: i64, member_page: i64) -> String {
+        format!("{}&team={team}&page={member_page}", self.href_for_page(self.page))
     }
 
     /// The dashboard's address for another page of these teams.

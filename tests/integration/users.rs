@@ -97,6 +97,8 @@ async fn members_can_be_searched_filtered_and_paged(backend: Backend) {
     assert_eq!(total(&owner, &[("filter[search]", "erson")]).await.0, 0, "not the middle of one");
     assert_eq!(total(&owner, &[("filter[search]", "%")]).await, (0, 0), "a typed % is not a wildcard");
     assert_eq!(total(&owner, &[("filter[search]", "%_%")]).await, (0, 0), "nor in a longer search");
+    let nothing = addresses(&owner, &[("filter[search]", "***"), ("filter[from]", "m")]).await;
+    assert_eq!(nothing, (vec![], false, false), "no words to look for, from any place in the list");
     assert_eq!(walk(&owner, &[("filter[search]", "acme")]).await, everyone, "a search pages like the list");
     assert_eq!(total(&owner, &[("filter[status]", "Inactive")]).await.0, 40);
     let north = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", org).await;
@@ -185,6 +187,8 @@ async fn searches_find_the_same_members_on_sqlite_and_postgresql() {
         ("percent@acme.example", "Fifty", "50%_off"),
         ("maria@acme.example", "María José", "García"),
         ("ada@lovelace.example", "Ada", "Lovelace"),
+        ("nikos@gr.example", "ΝΊΚΟΣ", "Παπαδόπουλος"),
+        ("7e3a9f@hex.example", "", ""),
     ];
     let searches = [
         "ölaf",
@@ -209,6 +213,10 @@ async fn searches_find_the_same_members_on_sqlite_and_postgresql() {
         "no such person",
         "ol",
         "em",
+        "ΠΑΠΑΔΌΠΟΥΛΟΣ",
+        "νίκος",
+        "a9f",
+        "7e3",
     ];
     let mut found = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
@@ -246,6 +254,10 @@ async fn searches_find_the_same_members_on_sqlite_and_postgresql() {
     assert_eq!(of("@acme").len(), 4, "the owner and three people at acme");
     assert!(of("no such person").is_empty());
     assert_eq!(of("em"), ["emile@paris.example"], "two letters match the start of an address");
+    assert_eq!(of("ΠΑΠΑΔΌΠΟΥΛΟΣ"), ["nikos@gr.example"], "a final sigma typed in capitals");
+    assert_eq!(of("νίκος"), ["nikos@gr.example"]);
+    assert_eq!(of("7e3"), ["7e3a9f@hex.example"], "a word that looks like a number is one word");
+    assert!(of("a9f").is_empty());
 }
 
 async fn pausing_a_member_ends_their_access_and_resuming_restores_it(backend: Backend) {

@@ -159,7 +159,10 @@ pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<Listed, sqlx
     let backwards = seek.backwards();
     let base = conditions(org_id, f);
     let (mut rows, total) = match f.search() {
-        Search::Words(words) if words.is_empty() => (vec![], 0),
+        // Only separators typed (`***`): nothing to look for, and nothing either side of it.
+        Search::Words(words) if words.is_empty() => {
+            return Ok(Listed { rows: vec![], total: 0, has_previous: false, has_next: false })
+        }
         Search::Words(words) => match db.backend {
             Backend::Sqlite => sqlite_search(db, &base, &seek, &words).await?,
             Backend::Postgres => postgres_search(db, &base, &seek, &words).await?,
@@ -209,6 +212,7 @@ async fn sqlite_search(
 }
 
 /// PostgreSQL: the page among the first `SEARCH_WINDOW` members in order, else from the index.
+/// The query is cast, not parsed: its words are lexemes already, as the index's are.
 async fn postgres_search(
     db: &Db,
     base: &Statement,
@@ -225,7 +229,7 @@ async fn postgres_search(
     let in_window = format!(
         "SELECT w.id, w.email FROM (SELECT m.id, m.email, m.search FROM memberships m WHERE {} ORDER BY m.email {direction}
                                     LIMIT {window}) w
-         WHERE w.search @@ to_tsquery('simple', {v}) ORDER BY w.email {direction} LIMIT {limit}",
+         WHERE w.search @@ CAST({v} AS tsquery) ORDER BY w.email {direction} LIMIT {limit}",
         s.filter()
     );
     let rows = page_rows(db, "", &in_window, &s, backwards).await?;
@@ -247,7 +251,7 @@ fn matched(s: &mut Statement, query: &str) -> String {
     let v = s.value(Value::Text(query.into()));
     format!(
         "matched AS MATERIALIZED (SELECT m.id, m.email FROM memberships m
-                                  WHERE {} AND m.search @@ to_tsquery('simple', {v})),",
+                                  WHERE {} AND m.search @@ CAST({v} AS tsquery)),",
         s.filter()
     )
 }
@@ -283,7 +287,7 @@ async fn count_in_order(db: &Db, base: &Statement, finder: Finder) -> Result<i64
             let window = s.value(Value::Int(COUNT_WINDOW));
             let v = s.value(Value::Text(query.clone()));
             let sql = format!(
-                "SELECT CAST(COUNT(*) FILTER (WHERE w.search @@ to_tsquery('simple', {v})) AS BIGINT) * 2
+                "SELECT CAST(COUNT(*) FILTER (WHERE w.search @@ CAST({v} AS tsquery)) AS BIGINT) * 2
                         + CASE WHEN COUNT(*) < {window} THEN 1 ELSE 0 END
                  FROM (SELECT m.search FROM memberships m WHERE {} ORDER BY m.email LIMIT {window}) w",
                 s.filter()
