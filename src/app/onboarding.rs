@@ -147,7 +147,7 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
                         <tbody>
                             <For each=move || data.with(|d| d.teams.clone()) key=|t| t.clone() let:team>
                                 <TeamLine team can_message=data.with_untracked(|d| d.can_message) page
-                                    href=data.with_untracked(|d| d.teams_filter.href_for_team(team.id, 1))/>
+                                    teams=data.with_untracked(|d| d.teams_filter.clone())/>
                             </For>
                         </tbody>
                     </table>
@@ -192,8 +192,9 @@ fn TeamPager(data: RwSignal<OnboardingOverview>) -> impl IntoView {
 }
 
 #[component]
-fn TeamLine(team: TeamSummary, can_message: bool, page: Page, href: String) -> impl IntoView {
+fn TeamLine(team: TeamSummary, can_message: bool, page: Page, teams: TeamFilter) -> impl IntoView {
     let TeamSummary { id, name, members, onboarded } = team;
+    let href = teams.href_for_team(id, 1);
     let everyone_done = onboarded >= members;
     view! {
         <tr>
