@@ -1,7 +1,9 @@
 //! Access management › Users › Invite users, and the invitation actions on the Users list.
 
 use super::types::{BatchProgress, InviteFormData};
-use crate::domain::invites::ClassifiedEntry;
+use crate::domain::invites::PasteCheck;
+#[cfg(feature = "ssr")]
+use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -31,9 +33,9 @@ pub async fn invite_form() -> Result<InviteFormData, AppError> {
 /// Classifies a paste against the organization, for the page to show before sending.
 /// Reads only; it is a POST because a paste can be large.
 #[server(endpoint = "check_invites")]
-pub async fn check_invites(emails: String) -> Result<Vec<ClassifiedEntry>, AppError> {
+pub async fn check_invites(emails: String) -> Result<PasteCheck, AppError> {
     let caller = require(Permission::UsersInvite).await?;
-    Ok(invitations::classify(&state(), caller.org_id, &emails).await?.0)
+    Ok(PasteCheck::of(&invitations::classify(&state(), caller.org_id, &emails).await?.0))
 }
 
 #[server(endpoint = "send_invites")]
@@ -55,6 +57,9 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
             _ => remaining += n,
         }
     }
+    let mut not_invited: Vec<ClassifiedEntry> = serde_json::from_str(&batch.not_invited).unwrap_or_default();
+    let not_invited_total = not_invited.len();
+    not_invited.truncate(SHOWN_ENTRIES);
     Ok(BatchProgress {
         area: batch.area,
         role: batch.role,
@@ -62,7 +67,8 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         sent,
         failed,
         remaining,
-        not_invited: serde_json::from_str(&batch.not_invited).unwrap_or_default(),
+        not_invited,
+        not_invited_total,
         failures: db::invitations::batch_failures(db, id).await?,
     })
 }

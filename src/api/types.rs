@@ -252,8 +252,10 @@ pub struct BatchProgress {
     pub sent: i64,
     pub failed: i64,
     pub remaining: i64,
-    /// Pasted entries that were not invited, with why.
+    /// Pasted entries that were not invited, with why: the first `SHOWN_ENTRIES` of them.
     pub not_invited: Vec<crate::domain::invites::ClassifiedEntry>,
+    /// How many pasted entries were not invited in all.
+    pub not_invited_total: usize,
     /// Invitations whose email failed for good, each to fix and send again.
     pub failures: Vec<FailedDelivery>,
 }

@@ -6,7 +6,7 @@ use crate::components::{
     action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loading, ProgressBar,
 };
 use crate::domain::email_list::parse_paste;
-use crate::domain::invites::{ClassifiedEntry, InviteClass};
+use crate::domain::invites::{ClassifiedEntry, InviteClass, PasteCheck, SHOWN_ENTRIES};
 use crate::domain::time;
 use crate::AppError;
 use leptos::prelude::*;
@@ -33,14 +33,6 @@ pub fn InvitePage() -> impl IntoView {
     }
 }
 
-const CLASS_ORDER: [InviteClass; 5] = [
-    InviteClass::New,
-    InviteClass::Invalid,
-    InviteClass::DuplicateInList,
-    InviteClass::AlreadyMember,
-    InviteClass::AlreadyPending,
-];
-
 #[component]
 fn InviteForm(data: InviteFormData) -> impl IntoView {
     let send = ServerAction::<SendInvites>::new();
@@ -55,14 +47,12 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
             check.dispatch(CheckInvites { emails: text.get_untracked() });
         }
     });
-    let classes = move || check.value().get().and_then(Result::ok).unwrap_or_default();
+    let checked = move || check.value().get().and_then(Result::ok).unwrap_or_default();
     // The server's answer has the last word: it also applies IDNA, which the browser does not.
     Effect::new(move |_| {
-        if let Some(Ok(entries)) = check.value().get() {
+        if let Some(Ok(checked)) = check.value().get() {
             if !check.pending().get_untracked() {
-                let valid =
-                    entries.iter().filter(|e| !matches!(e.class, InviteClass::Invalid | InviteClass::DuplicateInList));
-                set_recognised.set(valid.count());
+                set_recognised.set(checked.recognised());
             }
         }
     });
@@ -99,7 +89,7 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
                         }}
                     </p>
                     <FieldError id="invite-emails-error" message=emails_error/>
-                    <ClassSummary entries=Signal::derive(classes)/>
+                    <ClassSummary checked=Signal::derive(checked)/>
                 </div>
                 <div class="field">
                     <label for="invite-area">"Service area"</label>
@@ -126,6 +116,16 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
                 <button type="submit" class="button-primary" disabled=move || send.pending().get()>
                     {move || if send.pending().get() { "Inviting…" } else { "✈ Invite" }}
                 </button>
+                // A batch of 100,000 takes a few seconds to store before its emails go out.
+                <p class="hint" role="status">
+                    {move || send.pending().get().then(|| {
+                        let new = checked().counts.into_iter().find(|(class, _)| *class == InviteClass::New);
+                        match new {
+                            Some((_, n)) => format!("Storing {n} invitations; the sending progress comes next."),
+                            None => "Storing the invitations; the sending progress comes next.".to_string(),
+                        }
+                    })}
+                </p>
             </ActionForm>
         </section>
     }
@@ -133,23 +133,21 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
 
 /// How many addresses fall in each class, and the ones that will not be invited, with why.
 #[component]
-fn ClassSummary(#[prop(into)] entries: Signal<Vec<ClassifiedEntry>>) -> impl IntoView {
+fn ClassSummary(#[prop(into)] checked: Signal<PasteCheck>) -> impl IntoView {
     view! {
         <div aria-live="polite">
             {move || {
-                let entries = entries.get();
-                if entries.is_empty() {
+                let PasteCheck { counts, not_invited, not_invited_total } = checked.get();
+                if counts.is_empty() {
                     return ().into_any();
                 }
-                let counts = CLASS_ORDER
+                let counts = counts
                     .into_iter()
-                    .map(|class| (class, entries.iter().filter(|e| e.class == class).count()))
-                    .filter(|(_, n)| *n > 0)
                     .map(|(class, n)| view! { <li class=format!("class-{class:?}")>{format!("{}: {n}", class.label())}</li> })
                     .collect_view();
                 view! {
                     <ul class="class-counts" aria-label="Addresses by class">{counts}</ul>
-                    <EntryList entries=entries.into_iter().filter(|e| e.class != InviteClass::New).collect()/>
+                    <EntryList entries=not_invited total=not_invited_total/>
                 }
                     .into_any()
             }}
@@ -157,15 +155,15 @@ fn ClassSummary(#[prop(into)] entries: Signal<Vec<ClassifiedEntry>>) -> impl Int
     }
 }
 
-/// Entries with their class and reason; long lists are cut at 500 lines.
+/// Entries with their class and reason: the first `SHOWN_ENTRIES` of `total`.
 #[component]
-fn EntryList(entries: Vec<ClassifiedEntry>) -> impl IntoView {
-    let more = entries.len().saturating_sub(500);
+fn EntryList(entries: Vec<ClassifiedEntry>, total: usize) -> impl IntoView {
+    let more = total.saturating_sub(entries.len().min(SHOWN_ENTRIES));
     view! {
         <ul class="problems">
             {entries
                 .into_iter()
-                .take(500)
+                .take(SHOWN_ENTRIES)
                 .map(|e| {
                     let why = match e.detail {
                         Some(d) => format!("{}: {d}", e.class.label()),
@@ -216,7 +214,8 @@ pub fn BatchPage() -> impl IntoView {
 
 #[component]
 fn BatchView(progress: BatchProgress) -> impl IntoView {
-    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, .. } = progress;
+    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, not_invited_total, .. } =
+        progress;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {total} invitations…")
@@ -237,11 +236,11 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>
         <section class="card" aria-labelledby="not-invited-heading">
-            <h2 id="not-invited-heading">{format!("Not invited: {}", not_invited.len())}</h2>
+            <h2 id="not-invited-heading">{format!("Not invited: {not_invited_total}")}</h2>
             {if not_invited.is_empty() {
                 view! { <p>"Every address was invited."</p> }.into_any()
             } else {
-                view! { <EntryList entries=not_invited/> }.into_any()
+                view! { <EntryList entries=not_invited total=not_invited_total/> }.into_any()
             }}
         </section>
     }

@@ -5,7 +5,7 @@ use crate::api::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
 use crate::components::{action_error, ErrorNotice, FormError, Loading};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
-use crate::domain::{time, MembershipStatus};
+use crate::domain::{grouped, time, MembershipStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -166,23 +166,6 @@ fn JumpTo(filter: MemberFilter) -> impl IntoView {
             </div>
             <button type="submit" class="button-quiet">"Go"</button>
         </Form>
-    }
-}
-
-/// 1234567 as "1,234,567".
-fn grouped(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
     }
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
 /// The most addresses one batch may hold.
-pub const MAX_BATCH: usize = 10_000;
+pub const MAX_BATCH: usize = 100_000;
 /// Text longer than this is shortened when echoed back in a report.
 const MAX_ECHO: usize = 120;
 

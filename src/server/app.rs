@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
@@ -197,7 +196,12 @@ pub fn router(state: AppState) -> Router {
             AllowedOrigin(origin_of(&settings.server.public_url)),
             csrf::refuse_cross_site,
         ))
-        .layer(RequestBodyLimitLayer::new(settings.server.max_body_bytes))
+        // axum's own limit (2 MB, for extractors and server functions) gives way to ours.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            BodyLimits { body: settings.server.max_body_bytes, paste: settings.server.max_paste_bytes },
+            limit_body,
+        ))
         // Links carry one-time tokens: never leak them to another site through Referer.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -212,6 +216,32 @@ pub fn router(state: AppState) -> Router {
             tracing::debug_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()))
         }))
         .with_state(state)
+}
+
+/// The server functions whose body is a pasted list of addresses, up to `MAX_BATCH` of them.
+const PASTE_PATHS: [&str; 2] = ["/api/check_invites", "/api/send_invites"];
+
+#[derive(Clone, Copy)]
+struct BodyLimits {
+    body: usize,
+    paste: usize,
+}
+
+/// Refuses a request body over its limit, in bytes: `max_paste_bytes` for the pasted lists,
+/// `max_body_bytes` for everything else. A declared length over it is answered 413 at once; a
+/// body that grows past it unannounced fails to read.
+async fn limit_body(
+    State(limits): State<BodyLimits>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if PASTE_PATHS.contains(&req.uri().path()) { limits.paste } else { limits.body };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
+    }
+    next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
 }
 
 /// A panic in a handler becomes a logged error and a plain 500, instead of a dropped

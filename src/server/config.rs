@@ -35,6 +35,9 @@ pub struct ServerSettings {
     pub site_root: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest request body of the two calls that take a pasted list of addresses
+    /// (`check_invites`, `send_invites`), in bytes: a batch may hold `MAX_BATCH` addresses.
+    pub max_paste_bytes: usize,
     /// Reverse proxies (CIDRs) whose `X-Forwarded-For` names the client; empty: the header is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -265,6 +268,8 @@ impl Default for ServerSettings {
             public_url: "http://127.0.0.1:3000".into(),
             site_root: "target/site".into(),
             max_body_bytes: 2 * 1024 * 1024,
+            // 100,000 addresses of about 40 characters, form-encoded, with room to spare.
+            max_paste_bytes: 16 * 1024 * 1024,
             trusted_proxies: Vec::new(),
         }
     }
@@ -325,6 +330,7 @@ const ENV_KEYS: &[&str] = &[
     "ONBOARD_PUBLIC_URL",
     "ONBOARD_SITE_ROOT",
     "ONBOARD_MAX_BODY_BYTES",
+    "ONBOARD_MAX_PASTE_BYTES",
     "ONBOARD_TRUSTED_PROXIES",
     "DATABASE_URL",
     "ONBOARD_DB_MAX_CONNECTIONS",
@@ -409,6 +415,7 @@ impl Settings {
             "ONBOARD_PUBLIC_URL" => self.server.public_url = value.into(),
             "ONBOARD_SITE_ROOT" => self.server.site_root = value.into(),
             "ONBOARD_MAX_BODY_BYTES" => self.server.max_body_bytes = num(key, value)?,
+            "ONBOARD_MAX_PASTE_BYTES" => self.server.max_paste_bytes = num(key, value)?,
             "ONBOARD_TRUSTED_PROXIES" => {
                 self.server.trusted_proxies = value
                     .split(',')

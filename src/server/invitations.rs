@@ -7,6 +7,7 @@ use super::jobs::{enqueue_invitation, JobPayload};
 use super::mail::Invitation;
 use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH};
+use crate::domain::grouped;
 use crate::domain::invites::{ClassifiedEntry, InviteClass};
 use crate::domain::time::DAY_MS;
 use crate::domain::{EmailAddress, MembershipStatus, Permission, PermissionSet};
@@ -63,7 +64,11 @@ pub async fn send_batch(
     if new.len() > MAX_BATCH {
         return Err(fail(AppError::invalid(
             "emails",
-            format!("That is {} new addresses; send at most {MAX_BATCH} at a time.", new.len()),
+            format!(
+                "That is {} new addresses; send at most {} at a time.",
+                grouped(new.len() as i64),
+                grouped(MAX_BATCH as i64)
+            ),
         )));
     }
     if new.is_empty() {

@@ -130,8 +130,8 @@ pub async fn large_organization(state: &AppState, plan: &Plan) -> anyhow::Result
         // Every member on one team; one in ten on the next team too.
         for (offset, who) in [(0, ""), (1, "AND m.id % 10 = 0")] {
             sqlx::query(&format!(
-                "INSERT INTO team_members (team_id, membership_id, added_at)
-                 SELECT t.id, m.id, $3 FROM memberships m JOIN teams t ON t.org_id = m.org_id
+                "INSERT INTO team_members (team_id, membership_id, added_at, email)
+                 SELECT t.id, m.id, $3, m.email FROM memberships m JOIN teams t ON t.org_id = m.org_id
                     AND t.name = 'Team ' || ((m.id + {offset}) % $2)
                  WHERE m.org_id = $1 AND m.account_id >= $4 {who}"
             ))

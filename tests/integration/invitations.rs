@@ -75,11 +75,24 @@ fn classes(answer: &Value) -> Vec<String> {
     answer.as_array().unwrap().iter().map(|e| e["class"].as_str().unwrap().to_string()).collect()
 }
 
+/// `check_invites`' count of each class, in the page's order.
+fn counts(checked: &Value) -> Vec<(String, u64)> {
+    let pairs = checked["counts"].as_array().unwrap().iter();
+    pairs.map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_u64().unwrap())).collect()
+}
+
+fn counted<const N: usize>(pairs: [(&str, u64); N]) -> Vec<(String, u64)> {
+    pairs.into_iter().map(|(class, n)| (class.to_string(), n)).collect()
+}
+
 async fn a_messy_paste_is_classified_invited_and_confirmed(backend: Backend) {
     let w = world(backend).await;
     let paste = "Ada Lovelace <Ada@Acme.example>, bad@\n\n ada@acme.example;\"Hopper, Grace\" <grace@acme.example>\nowner@acme.example";
     let checked = w.owner.call("check_invites", &[("emails", paste)]).await.unwrap();
-    assert_eq!(classes(&checked), ["New", "Invalid", "DuplicateInList", "New", "AlreadyMember"]);
+    assert_eq!(counts(&checked), counted([("New", 2), ("Invalid", 1), ("DuplicateInList", 1), ("AlreadyMember", 1)]));
+    assert_eq!(classes(&checked["not_invited"]), ["Invalid", "DuplicateInList", "AlreadyMember"]);
+    assert_eq!(checked["not_invited"][0]["raw"], "bad@");
+    assert_eq!(checked["not_invited_total"], 3);
 
     let batch = w.invite(paste).await.unwrap().as_i64().unwrap();
     let id = batch.to_string();
@@ -91,6 +104,7 @@ async fn a_messy_paste_is_classified_invited_and_confirmed(backend: Backend) {
     let progress = w.owner.get("invite_batch", &[("id", &id)]).await.unwrap();
     assert_eq!((progress["failed"].as_i64(), progress["remaining"].as_i64()), (Some(0), Some(0)));
     assert_eq!(classes(&progress["not_invited"]), ["Invalid", "DuplicateInList", "AlreadyMember"]);
+    assert_eq!(progress["not_invited_total"], 3);
 
     let mail = w.sink.to("ada@acme.example").pop().unwrap().decoded();
     assert!(mail.contains("invited you to join Acme on Onboard"), "{mail}");
@@ -105,9 +119,31 @@ async fn a_messy_paste_is_classified_invited_and_confirmed(backend: Backend) {
 
     // Asking again: both are now pending.
     let again = w.owner.call("check_invites", &[("emails", "ada@acme.example, grace@acme.example")]).await.unwrap();
-    assert_eq!(classes(&again), ["AlreadyPending", "AlreadyPending"]);
+    assert_eq!(counts(&again), counted([("AlreadyPending", 2)]));
     let none = w.invite("ada@acme.example").await;
     assert!(matches!(none, Err((422, AppError::Invalid { ref field, .. })) if field == "emails"), "{none:?}");
+    w.app.stop().await;
+}
+
+async fn a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused(backend: Backend) {
+    let w = world(backend).await;
+    // About 3.5 MB form-encoded: over the general body limit, within the paste's.
+    let paste = |n: usize| (0..n).map(|i| format!("new.person{i:06}@bulk.example")).collect::<Vec<_>>().join("\n");
+    let over = w.invite(&paste(100_001)).await;
+    assert!(
+        matches!(over, Err((422, AppError::Invalid { ref field, ref reason })) if field == "emails" && reason.contains("100,001 new addresses")),
+        "{over:?}"
+    );
+    assert_eq!(w.app.scalar_i64("SELECT COUNT(*) FROM memberships WHERE org_id = $1", w.org).await, 1);
+
+    let checked = w.owner.call("check_invites", &[("emails", &paste(100_000))]).await.unwrap();
+    assert_eq!(counts(&checked), counted([("New", 100_000)]));
+    let batch = w.invite(&paste(100_000)).await.unwrap().as_i64().unwrap().to_string();
+    let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
+    let total = ["sent", "failed", "remaining"].iter().map(|k| progress[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(total, 100_000);
+    let pending = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status = 'pending'";
+    assert_eq!(w.app.scalar_i64(pending, w.org).await, 100_000);
     w.app.stop().await;
 }
 
@@ -535,12 +571,12 @@ async fn international_addresses_go_out_in_ascii_and_permanent_refusals_fail_at_
     let w = world(backend).await;
     let checked =
         w.owner.call("check_invites", &[("emails", "user@bücher.example\nUSER@xn--bcher-kva.example")]).await.unwrap();
-    assert_eq!(classes(&checked), ["New", "DuplicateInList"]);
+    assert_eq!(counts(&checked), counted([("New", 1), ("DuplicateInList", 1)]));
     let paste = "user@bücher.example, jörg@bücher.example, üser@example.com, refused@acme.example, busy@acme.example";
     let batch = w.invite(paste).await.unwrap().as_i64().unwrap().to_string();
     // Against existing members, the other form is the same person.
     let again = w.owner.call("check_invites", &[("emails", "user@xn--bcher-kva.example")]).await.unwrap();
-    assert_eq!(classes(&again), ["AlreadyPending"]);
+    assert_eq!(counts(&again), counted([("AlreadyPending", 1)]));
 
     w.app
         .eventually("the ASCII-domain address is delivered", || async {
@@ -744,6 +780,7 @@ async fn mobile_numbers_follow_the_default_country_and_every_field_error_shows_a
 crate::on_both_databases!(
     codes_go_by_text_message_through_twilio_to_those_who_choose_it,
     a_messy_paste_is_classified_invited_and_confirmed,
+    a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused,
     bad_pastes_and_roles_beyond_the_inviter_are_refused_clearly,
     an_invitee_registers_on_their_phone_accepts_the_eula_and_is_signed_in,
     two_tabs_finishing_registration_at_once_cannot_both_succeed,

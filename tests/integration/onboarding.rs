@@ -481,7 +481,30 @@ async fn members_connect_their_own_slack_and_teams_accounts_with_pkce(backend: B
     w.app.stop().await;
 }
 
+async fn a_team_lists_its_members_by_address_as_addresses_change(backend: Backend) {
+    let w = world(backend).await;
+    let addresses = |rows: Vec<(String, String)>| rows.into_iter().map(|(email, _)| email).collect::<Vec<_>>();
+    let before = addresses(statuses(&w.owner, w.team).await);
+    assert_eq!(
+        before,
+        ["ada@acme.example", "alan@acme.example", "done@acme.example", "grace@acme.example", "nobody@acme.example"]
+    );
+    // An address rewritten (as the international-domain rewrite at start-up does) moves in the list.
+    sqlx::query("UPDATE accounts SET email = 'zoe@acme.example' WHERE email = 'ada@acme.example'")
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    w.app.add_membership(w.org, "bea@acme.example", "Member", "pending").await;
+    let team = w.team.to_string();
+    w.owner.call("add_team_members", &[("team", &team), ("emails", "bea@acme.example")]).await.unwrap();
+    let after = addresses(statuses(&w.owner, w.team).await);
+    let expected = ["alan", "bea", "done", "grace", "nobody", "zoe"].map(|n| format!("{n}@acme.example"));
+    assert_eq!(after, expected);
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
+    a_team_lists_its_members_by_address_as_addresses_change,
     members_connect_their_own_slack_and_teams_accounts_with_pkce,
     the_dashboard_derives_each_status_and_counts_teams_and_the_organization,
     teams_are_created_renamed_and_filled_with_clear_errors,

@@ -9,6 +9,16 @@ use std::collections::HashMap;
 /// Marks lapsed invitations expired, and their still-pending memberships with them.
 pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
     let now = now_ms();
+    // Usually none has lapsed: a read (index invitations_expiry) spares every invite check a
+    // write transaction, which on SQLite would queue them all behind one another.
+    let lapsed: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= $1 LIMIT 1")
+            .bind(now)
+            .fetch_optional(&db.pool)
+            .await?;
+    if lapsed.is_none() {
+        return Ok(());
+    }
     let mut tx = db.begin().await?;
     sqlx::query(
         "UPDATE memberships SET status = 'expired' WHERE status = 'pending' AND id IN

@@ -458,6 +458,7 @@ pub async fn change_status(
 }
 
 /// The membership, in this organization, of each address that has one: its id and status.
+/// Read from the address each membership carries (index `memberships_list`), not the accounts.
 pub async fn by_email(
     db: &Db,
     org_id: i64,
@@ -468,8 +469,7 @@ pub async fn by_email(
     for chunk in emails.chunks(500) {
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "SELECT a.email, m.id, m.status FROM memberships m JOIN accounts a ON a.id = m.account_id
-             WHERE m.org_id = $1 AND a.email IN ({})",
+            "SELECT email, id, status FROM memberships WHERE org_id = $1 AND email IN ({})",
             placeholders.join(", ")
         );
         let mut q = sqlx::query_as::<_, (String, i64, String)>(&sql).bind(org_id);

@@ -72,16 +72,16 @@ pub const MEMBER_COLUMNS: &str =
 pub const LAST_MESSAGE_JOIN: &str = "LEFT JOIN onboarding_messages om
         ON om.id = (SELECT MAX(o.id) FROM onboarding_messages o WHERE o.membership_id = m.id)";
 
-/// One page of a team's members by address. The page is picked from the team's rows and the
-/// address each membership carries; only its rows are joined to accounts, mappings and messages.
+/// One page of a team's members by address. The page is read from the team's rows in the
+/// (team, address) index (migration 0011); only its rows are joined to accounts, mappings and
+/// messages.
 pub async fn members(db: &Db, org_id: i64, team_id: i64, page: i64) -> Result<Vec<TeamMemberRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "WITH picked AS (
-             SELECT m.id, m.email FROM team_members tm
+             SELECT tm.membership_id AS id, tm.email FROM team_members tm
              JOIN teams t ON t.id = tm.team_id
-             JOIN memberships m ON m.id = tm.membership_id
              WHERE t.org_id = $1 AND tm.team_id = $2
-             ORDER BY m.email LIMIT $3 OFFSET $4)
+             ORDER BY tm.email LIMIT $3 OFFSET $4)
          SELECT {MEMBER_COLUMNS} FROM picked p
          JOIN memberships m ON m.id = p.id
          JOIN accounts a ON a.id = m.account_id
