@@ -3,7 +3,7 @@
 use super::types::{BatchProgress, InviteFormData};
 use crate::domain::invites::PasteCheck;
 #[cfg(feature = "ssr")]
-use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
+use crate::domain::invites::SHOWN_ENTRIES;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -57,9 +57,7 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
             _ => remaining += n,
         }
     }
-    let mut not_invited: Vec<ClassifiedEntry> = serde_json::from_str(&batch.not_invited).unwrap_or_default();
-    let not_invited_total = not_invited.len();
-    not_invited.truncate(SHOWN_ENTRIES);
+    let not_invited = db::invitations::NotInvited::read(&batch.not_invited);
     Ok(BatchProgress {
         area: batch.area,
         role: batch.role,
@@ -67,9 +65,9 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         sent,
         failed,
         remaining,
-        not_invited,
-        not_invited_total,
-        failures: db::invitations::batch_failures(db, id).await?,
+        not_invited: not_invited.shown,
+        not_invited_total: not_invited.total,
+        failures: db::invitations::batch_failures(db, id, SHOWN_ENTRIES).await?,
     })
 }
 

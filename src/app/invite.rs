@@ -250,10 +250,15 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
 #[component]
 fn FailedDeliveries(batch: Resource<Result<BatchProgress, AppError>>, reload: Callback<()>) -> impl IntoView {
     let failures = move || batch.get().and_then(Result::ok).map(|p| p.failures).unwrap_or_default();
+    // The server lists the first SHOWN_ENTRIES.
+    let heading = move || match failures().len() {
+        SHOWN_ENTRIES => format!("Delivery failed: {SHOWN_ENTRIES} or more (the first {SHOWN_ENTRIES} are listed)"),
+        n => format!("Delivery failed: {n}"),
+    };
     view! {
         <Show when=move || !failures().is_empty()>
             <section class="card" aria-labelledby="failed-heading">
-                <h2 id="failed-heading">{move || format!("Delivery failed: {}", failures().len())}</h2>
+                <h2 id="failed-heading">{heading}</h2>
                 <p class="hint">"Correct an address and send again, or send it as it is once the mail server can take it."</p>
                 <ul class="problems">
                     <For each=failures key=|f| f.invitation let:failure>

@@ -9,6 +9,9 @@ use std::collections::HashSet;
 
 /// The most addresses one batch may hold.
 pub const MAX_BATCH: usize = 100_000;
+/// The most entries a paste is read for, whatever they hold: a paste of a batch with room for
+/// as many mistakes and repeats. Beyond it reading stops and the paste is refused whole.
+pub const MAX_ENTRIES: usize = 2 * MAX_BATCH;
 /// Text longer than this is shortened when echoed back in a report.
 const MAX_ECHO: usize = 120;
 
@@ -34,6 +37,8 @@ pub enum PasteOutcome {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasteReport {
     pub entries: Vec<PasteEntry>,
+    /// The paste holds more than [`MAX_ENTRIES`] entries; `entries` has the first of them.
+    pub overflowed: bool,
 }
 
 impl PasteReport {
@@ -65,6 +70,9 @@ pub fn parse_paste(text: &str) -> PasteReport {
     let mut entries = Vec::new();
     for piece in split_pieces(text) {
         for (raw, name, candidate) in candidates(piece) {
+            if entries.len() == MAX_ENTRIES {
+                return PasteReport { entries, overflowed: true };
+            }
             let outcome = match EmailAddress::parse(candidate) {
                 Ok(address) if seen.insert(address.clone()) => PasteOutcome::Valid(address),
                 Ok(address) => PasteOutcome::DuplicateInList(address),
@@ -81,34 +89,38 @@ pub fn parse_paste(text: &str) -> PasteReport {
             entries.push(PasteEntry { raw: echo(raw), name: name.map(echo), outcome });
         }
     }
-    PasteReport { entries }
+    PasteReport { entries, overflowed: false }
 }
 
-/// Splits on newlines, commas and semicolons that are outside quotes and angle brackets.
+/// Splits on newlines, commas and semicolons that are outside quotes and angle brackets, a
+/// piece at a time (a paste may be megabytes of separators).
 fn split_pieces(text: &str) -> impl Iterator<Item = &str> {
-    let mut pieces = Vec::new();
-    let (mut start, mut in_quotes, mut in_angle) = (0, false, false);
-    for (i, c) in text.char_indices() {
-        match c {
-            '"' if !in_angle => in_quotes = !in_quotes,
-            '<' if !in_quotes => in_angle = true,
-            '>' if !in_quotes => in_angle = false,
-            // A line break always ends an entry, so one stray quote cannot swallow the rest.
-            '\n' | '\r' => {
-                pieces.push(&text[start..i]);
-                start = i + 1;
-                in_quotes = false;
-                in_angle = false;
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let left = rest?;
+        let (mut in_quotes, mut in_angle) = (false, false);
+        for (i, c) in left.char_indices() {
+            match c {
+                '"' if !in_angle => in_quotes = !in_quotes,
+                '<' if !in_quotes => in_angle = true,
+                '>' if !in_quotes => in_angle = false,
+                // A line break always ends an entry, so one stray quote cannot swallow the rest.
+                '\n' | '\r' => {
+                    rest = Some(&left[i + 1..]);
+                    return Some(&left[..i]);
+                }
+                ',' | ';' if !in_quotes && !in_angle => {
+                    rest = Some(&left[i + 1..]);
+                    return Some(&left[..i]);
+                }
+                _ => {}
             }
-            ',' | ';' if !in_quotes && !in_angle => {
-                pieces.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
         }
-    }
-    pieces.push(&text[start..]);
-    pieces.into_iter().map(|p| p.trim_matches(is_separator)).filter(|p| !p.is_empty())
+        rest = None;
+        Some(left)
+    })
+    .map(|p| p.trim_matches(is_separator))
+    .filter(|p| !p.is_empty())
 }
 
 /// The addresses in one piece: `Name <address>` is one; bare words separated by spaces or
@@ -281,6 +293,16 @@ mod tests {
         assert!(report.entries[0].raw.chars().count() <= MAX_ECHO + 1);
         let many: String = (0..20_000).map(|i| format!("person{i}@example.com\n")).collect();
         assert_eq!(parse_paste(&many).valid_count(), 20_000);
+    }
+
+    #[test]
+    fn reading_stops_after_the_most_entries_a_paste_may_hold() {
+        let separators = "a,".repeat(MAX_ENTRIES + 1);
+        let report = parse_paste(&separators);
+        assert!(report.overflowed);
+        assert_eq!(report.entries.len(), MAX_ENTRIES);
+        let full = "a,".repeat(MAX_ENTRIES);
+        assert!(!parse_paste(&full).overflowed);
     }
 
     proptest! {

@@ -6,9 +6,9 @@ use super::db::{self, now_ms};
 use super::jobs::{enqueue_invitation, JobPayload};
 use super::mail::Invitation;
 use super::AppState;
-use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH};
+use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH, MAX_ENTRIES};
 use crate::domain::grouped;
-use crate::domain::invites::{ClassifiedEntry, InviteClass};
+use crate::domain::invites::{ClassifiedEntry, InviteClass, PasteCheck};
 use crate::domain::time::DAY_MS;
 use crate::domain::{EmailAddress, MembershipStatus, Permission, PermissionSet};
 use crate::AppError;
@@ -21,6 +21,16 @@ pub async fn classify(
 ) -> Result<(Vec<ClassifiedEntry>, Vec<EmailAddress>), AppError> {
     db::invitations::expire_lapsed(&state.db).await?;
     let report = parse_paste(text);
+    if report.overflowed {
+        return Err(fail(AppError::invalid(
+            "emails",
+            format!(
+                "This paste holds more than {} entries; paste at most {} addresses at a time.",
+                grouped(MAX_ENTRIES as i64),
+                grouped(MAX_BATCH as i64)
+            ),
+        )));
+    }
     let valid: Vec<&str> = report.valid().map(|(a, _)| a.as_str()).collect();
     let known = db::memberships::by_email(&state.db, org_id, &valid).await?;
     let mut entries = Vec::with_capacity(report.entries.len());
@@ -77,8 +87,10 @@ pub async fn send_batch(
             "None of these addresses can be invited: see the reason beside each one.",
         )));
     }
-    let not_invited: Vec<&ClassifiedEntry> = entries.iter().filter(|e| e.class != InviteClass::New).collect();
+    let check = PasteCheck::of(&entries);
+    let not_invited = db::invitations::NotInvited { shown: check.not_invited, total: check.not_invited_total };
     let not_invited_json = serde_json::to_string(&not_invited).map_err(|_| AppError::Internal)?;
+    drop(entries);
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let inviter = inviter_name(caller);
@@ -118,11 +130,15 @@ pub async fn send_batch(
         expires_at,
         max_attempts: state.settings.outbox.max_attempts,
     };
-    let items = new
-        .iter()
-        .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
-        .collect::<Result<Vec<_>, AppError>>()?;
-    db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &items).await?;
+    // A part at a time: a batch of 100,000 emails would otherwise be held whole, several
+    // times over, as rendered emails, sealed payloads and the statements' JSON.
+    for part in new.chunks(db::invitations::STORE_CHUNK) {
+        let items = part
+            .iter()
+            .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
+            .collect::<Result<Vec<_>, AppError>>()?;
+        db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &items).await?;
+    }
     db::audit::record(
         &mut tx,
         caller.org_id,

@@ -2,6 +2,7 @@
 
 use super::{now_ms, Backend, Db};
 use crate::api::types::FailedDelivery;
+use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
@@ -32,6 +33,23 @@ pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
         .execute(&mut *tx)
         .await?;
     tx.commit().await
+}
+
+/// The entries of a batch that were not invited, as `invite_batches.not_invited` keeps them:
+/// the first `SHOWN_ENTRIES` and how many in all. Batches stored before kept the whole list.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct NotInvited {
+    pub shown: Vec<ClassifiedEntry>,
+    pub total: usize,
+}
+
+impl NotInvited {
+    pub fn read(json: &str) -> Self {
+        serde_json::from_str(json).unwrap_or_else(|_| {
+            let all: Vec<ClassifiedEntry> = serde_json::from_str(json).unwrap_or_default();
+            Self { total: all.len(), shown: all.into_iter().take(SHOWN_ENTRIES).collect() }
+        })
+    }
 }
 
 pub struct NewBatch<'a> {
@@ -128,13 +146,15 @@ pub async fn batch_delivery(db: &Db, batch_id: i64) -> Result<Vec<(String, i64)>
 }
 
 /// Invitations in the batch whose email could not be delivered, with the reason.
-pub async fn batch_failures(db: &Db, batch_id: i64) -> Result<Vec<FailedDelivery>, sqlx::Error> {
+/// The first `limit` of a batch's invitations whose email failed for good, by address.
+pub async fn batch_failures(db: &Db, batch_id: i64, limit: usize) -> Result<Vec<FailedDelivery>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id AS invitation, i.email, j.last_error AS reason FROM invitations i
          JOIN outbox_jobs j ON j.id = i.outbox_job_id
-         WHERE i.batch_id = $1 AND i.status = 'pending' AND j.status = 'failed' ORDER BY i.email",
+         WHERE i.batch_id = $1 AND i.status = 'pending' AND j.status = 'failed' ORDER BY i.email LIMIT $2",
     )
     .bind(batch_id)
+    .bind(limit as i64)
     .fetch_all(&db.pool)
     .await
 }
@@ -276,9 +296,14 @@ impl Backend {
     }
 }
 
-/// Stores a whole batch with one statement per table, each taking its rows as one JSON
-/// parameter: accounts, pending memberships, the end of earlier links, outbox jobs and
-/// invitations. (Thousands of bound parameters cost more than the rows themselves.)
+/// How many addresses of a batch one round of `store_batch` statements takes: large enough that
+/// the statements' fixed costs vanish, small enough that the rows' JSON stays a few megabytes.
+pub const STORE_CHUNK: usize = 5_000;
+
+/// Stores part of a batch (up to [`STORE_CHUNK`] addresses) with one statement per table, each
+/// taking its rows as one JSON parameter: accounts, pending memberships, the end of earlier
+/// links, outbox jobs and invitations. (Thousands of bound parameters cost more than the rows
+/// themselves.)
 pub async fn store_batch(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -332,8 +357,17 @@ pub async fn store_batch(
     .execute(&mut **tx)
     .await?;
 
+    #[derive(serde::Serialize)]
+    struct JobRow<'a> {
+        e: &'a str,
+        s: &'a str,
+        p: String,
+    }
     let jobs_json = serde_json::to_string(
-        &items.iter().map(|i| serde_json::json!({"e": i.email, "s": i.subject, "p": key.seal(sealing::OUTBOX_PAYLOAD, &i.payload)})).collect::<Vec<_>>(),
+        &items
+            .iter()
+            .map(|i| JobRow { e: i.email, s: &i.subject, p: key.seal(sealing::OUTBOX_PAYLOAD, &i.payload) })
+            .collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     let jobs: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
@@ -351,11 +385,14 @@ pub async fn store_batch(
     .into_iter()
     .collect();
 
+    #[derive(serde::Serialize)]
+    struct InvitationRow<'a> {
+        e: &'a str,
+        t: &'a str,
+        j: i64,
+    }
     let invitations_json = serde_json::to_string(
-        &items
-            .iter()
-            .map(|i| serde_json::json!({"e": i.email, "t": i.token_hash, "j": jobs[i.email]}))
-            .collect::<Vec<_>>(),
+        &items.iter().map(|i| InvitationRow { e: i.email, t: &i.token_hash, j: jobs[i.email] }).collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     sqlx::query(&format!(

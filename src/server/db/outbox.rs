@@ -53,7 +53,8 @@ pub struct ClaimedJob {
 
 /// Claims the next due job for `worker` until `now + lease`: one whose lease ran out (its worker
 /// died) first, as it is the oldest, else the oldest queued one. Two single-status lookups, not
-/// one with an OR, so each reads the due index in order and stops at the first row. PostgreSQL
+/// one with an OR, so each reads its index in order and stops at the first row: expired leases
+/// the `outbox_jobs_leases` index (migration 0012), queued jobs the due index. PostgreSQL
 /// skips rows another instance is claiming; SQLite has one writer at a time, so the same
 /// statement without the lock clause is already exclusive.
 pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
@@ -62,10 +63,14 @@ pub async fn claim(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Claime
         Backend::Sqlite => "",
     };
     let now = now_ms();
-    for due in ["status = 'running' AND locked_until < $3", "status = 'queued' AND run_at <= $3"] {
+    let lookups = [
+        ("status = 'running' AND locked_until < $3", "locked_until, id"),
+        ("status = 'queued' AND run_at <= $3", "status, run_at, id"),
+    ];
+    for (due, order) in lookups {
         let sql = format!(
             "UPDATE outbox_jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-             WHERE id = (SELECT id FROM outbox_jobs WHERE {due} ORDER BY status, run_at, id LIMIT 1 {lock})
+             WHERE id = (SELECT id FROM outbox_jobs WHERE {due} ORDER BY {order} LIMIT 1 {lock})
              RETURNING id, kind, payload, attempts, max_attempts"
         );
         let claimed: Option<ClaimedJob> =
