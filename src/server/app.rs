@@ -13,6 +13,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
+use leptos::server_fn::ServerFn;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -199,7 +200,11 @@ pub fn router(state: AppState) -> Router {
         // axum's own limit (2 MB, for extractors and server functions) gives way to ours.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
-            BodyLimits { body: settings.server.max_body_bytes, paste: settings.server.max_paste_bytes },
+            BodyLimits {
+                body: settings.server.max_body_bytes,
+                // Never below the general limit, whatever is configured.
+                paste: settings.server.max_paste_bytes.max(settings.server.max_body_bytes),
+            },
             limit_body,
         ))
         // Links carry one-time tokens: never leak them to another site through Referer.
@@ -219,7 +224,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// The server functions whose body is a pasted list of addresses, up to `MAX_BATCH` of them.
-const PASTE_PATHS: [&str; 2] = ["/api/check_invites", "/api/send_invites"];
+const PASTE_PATHS: [&str; 2] =
+    [<crate::api::invites::CheckInvites as ServerFn>::PATH, <crate::api::invites::SendInvites as ServerFn>::PATH];
 
 #[derive(Clone, Copy)]
 struct BodyLimits {
