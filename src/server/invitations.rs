@@ -131,13 +131,21 @@ pub async fn send_batch(
         max_attempts: state.settings.outbox.max_attempts,
     };
     // A part at a time: a batch of 100,000 emails would otherwise be held whole, several
-    // times over, as rendered emails, sealed payloads and the statements' JSON.
-    for part in new.chunks(db::invitations::STORE_CHUNK) {
-        let items = part
-            .iter()
-            .map(|address| batch_item(state, &general, &inviter, address.as_str(), expires_at))
-            .collect::<Result<Vec<_>, AppError>>()?;
-        db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &items).await?;
+    // times over, as rendered emails, sealed payloads and the statements' JSON. Each part's
+    // tokens and sealed emails are made on a blocking thread while the part before is stored.
+    let prepare = |part: &[EmailAddress]| {
+        let (state, general, inviter) = (state.clone(), general.clone(), inviter.clone());
+        let addresses: Vec<String> = part.iter().map(|a| a.as_str().to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            addresses.into_iter().map(|a| batch_item(&state, &general, &inviter, a, expires_at)).collect::<Vec<_>>()
+        })
+    };
+    let mut parts = new.chunks(db::invitations::STORE_CHUNK);
+    let mut next = parts.next().map(prepare);
+    while let Some(preparing) = next.take() {
+        let items = preparing.await.map_err(|_| AppError::Internal)?;
+        next = parts.next().map(prepare);
+        db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
     }
     db::audit::record(
         &mut tx,
@@ -163,18 +171,19 @@ pub fn inviter_name(caller: &Caller) -> String {
     }
 }
 
-/// A fresh token for one address and the email that carries it.
-fn batch_item<'a>(
+/// A fresh token for one address and the email that carries it, sealed for the outbox.
+fn batch_item(
     state: &AppState,
     org: &crate::api::types::OrgGeneral,
     inviter: &str,
-    email: &'a str,
+    email: String,
     expires_at: i64,
-) -> Result<db::invitations::BatchItem<'a>, AppError> {
-    let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
+) -> db::invitations::BatchItem {
+    let (invitation, token_hash) = invitation(state, org, inviter, &email, expires_at);
     let subject = invitation.subject();
-    let payload = serde_json::to_string(&JobPayload::Invitation(invitation)).map_err(|_| AppError::Internal)?;
-    Ok(db::invitations::BatchItem { email, token_hash, subject, payload })
+    let payload = serde_json::to_string(&JobPayload::Invitation(invitation)).expect("job payloads always serialize");
+    let sealed_payload = state.db.key.seal(crate::server::sealing::OUTBOX_PAYLOAD, &payload);
+    db::invitations::BatchItem { email, token_hash, subject, sealed_payload }
 }
 
 /// An invitation email with a fresh link, and the hash of the link's token, which is all that is kept of it.
@@ -344,8 +353,10 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
         };
-        let item = batch_item(state, &general, &inviter, address.as_str(), expires_at)?;
-        db::invitations::store_batch(&mut tx, state.db.backend, &state.db.key, &target, &[item]).await?;
+        let item = batch_item(state, &general, &inviter, address.as_str().to_owned(), expires_at);
+        if db::invitations::store_batch(&mut tx, state.db.backend, &target, &[item]).await? == 0 {
+            return Err(fail(AppError::Conflict(format!("{address} was invited or joined meanwhile."))));
+        }
     }
     let what = format!("{} → {address}", target.email);
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.fixed", &what).await?;

@@ -271,26 +271,29 @@ pub fn backoff_ms(attempt: i64) -> i64 {
 /// and hands back anything it still holds.
 pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+    let poll = Duration::from_millis(state.settings.outbox.poll_millis);
+    let cursor = std::sync::Arc::new(db::outbox::QueueCursor::new(poll));
     (0..state.settings.outbox.workers)
         .map(|n| {
             let state = state.clone();
             let shutdown = shutdown.clone();
+            let cursor = cursor.clone();
             let worker = format!("{instance}-{n}");
-            tokio::spawn(async move { run_worker(state, worker, shutdown).await })
+            tokio::spawn(async move { run_worker(state, worker, &cursor, shutdown).await })
         })
         .collect()
 }
 
-async fn run_worker(state: AppState, worker: String, shutdown: CancellationToken) {
+async fn run_worker(state: AppState, worker: String, cursor: &db::outbox::QueueCursor, shutdown: CancellationToken) {
     let lease_ms = state.settings.outbox.lease_seconds * 1000;
     let idle = Duration::from_millis(state.settings.outbox.poll_millis);
     while !shutdown.is_cancelled() {
-        match db::outbox::claim(&state.db, &worker, lease_ms).await {
+        match db::outbox::claim(&state.db, &worker, lease_ms, cursor).await {
             Ok(Some(job)) => run_job(&state, &worker, job).await,
             Ok(None) => {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
-                    _ = state.outbox_wake.notified() => {}
+                    _ = state.outbox_wake.notified() => cursor.look_again(),
                     _ = tokio::time::sleep(idle) => {}
                 }
             }

@@ -1,5 +1,6 @@
 use crate::common::smtp::SmtpSink;
 use crate::common::{Backend, TestApp};
+use onboard::server::db::outbox::QueueCursor;
 use onboard::server::db::{self, outbox};
 use std::collections::HashSet;
 
@@ -104,12 +105,14 @@ async fn queue_without_workers(backend: Backend, n: usize) -> db::Db {
 
 async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
     let db = queue_without_workers(backend, 200).await;
+    let cursor = std::sync::Arc::new(QueueCursor::default());
     let workers = (0..8).map(|w| {
         let db = db.clone();
+        let cursor = cursor.clone();
         tokio::spawn(async move {
             let name = format!("worker-{w}");
             let mut mine = Vec::new();
-            while let Some(job) = outbox::claim(&db, &name, 60_000).await.unwrap() {
+            while let Some(job) = outbox::claim(&db, &name, 60_000, &cursor).await.unwrap() {
                 outbox::complete(&db, job.id, &name, "smtp", None).await.unwrap();
                 mine.push(job.id);
             }
@@ -128,8 +131,11 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
     // The first worker's lease is already over when it claims: as if it died long ago.
-    let first = outbox::claim(&db, "dead", -1).await.unwrap().unwrap();
-    let second = outbox::claim(&db, "alive", 60_000).await.unwrap().expect("the expired lease frees the job");
+    let first = outbox::claim(&db, "dead", -1, &QueueCursor::default()).await.unwrap().unwrap();
+    let second = outbox::claim(&db, "alive", 60_000, &QueueCursor::default())
+        .await
+        .unwrap()
+        .expect("the expired lease frees the job");
     assert_eq!(first.id, second.id);
     assert_eq!(second.attempts, 2);
     // The dead worker's late report is ignored; the live one's counts.
@@ -141,32 +147,86 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend)
         .unwrap();
     assert_eq!(status, "running");
     outbox::complete(&db, second.id, "alive", "smtp", None).await.unwrap();
-    assert!(outbox::claim(&db, "alive", 60_000).await.unwrap().is_none());
+    assert!(outbox::claim(&db, "alive", 60_000, &QueueCursor::default()).await.unwrap().is_none());
 }
 
 async fn a_stopping_worker_hands_back_its_job_without_spending_an_attempt(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
-    let job = outbox::claim(&db, "stopping", 60_000).await.unwrap().unwrap();
+    let job = outbox::claim(&db, "stopping", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
-    let again = outbox::claim(&db, "next", 60_000).await.unwrap().unwrap();
+    let again = outbox::claim(&db, "next", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (job.id, 1));
 }
 
 async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
     for attempt in 1..=3 {
-        let job = outbox::claim(&db, "w", 60_000).await.unwrap().expect("due again at once with a zero delay");
+        let job = outbox::claim(&db, "w", 60_000, &QueueCursor::default())
+            .await
+            .unwrap()
+            .expect("due again at once with a zero delay");
         assert_eq!(job.attempts, attempt);
         outbox::fail(&db, &job, "w", "connection refused", Some(0), None).await.unwrap();
     }
-    assert!(outbox::claim(&db, "w", 60_000).await.unwrap().is_none());
+    assert!(outbox::claim(&db, "w", 60_000, &QueueCursor::default()).await.unwrap().is_none());
     let (status, error): (String, Option<String>) =
         sqlx::query_as("SELECT status, last_error FROM outbox_jobs").fetch_one(&db.pool).await.unwrap();
     assert_eq!(status, "failed");
     assert_eq!(error.as_deref(), Some("connection refused"));
 }
 
+/// Workers claim from where they last claimed; a job due behind that place (handed back by a
+/// stopping worker here; on PostgreSQL also a transaction that commits late) waits at most for
+/// the next sweep from the front, and is never lost.
+async fn a_job_due_behind_the_cursor_is_taken_at_the_next_sweep(backend: Backend) {
+    let db = queue_without_workers(backend, 4).await;
+    let cursor = QueueCursor::default();
+    let claim = |worker: &'static str| {
+        let (db, cursor) = (&db, &cursor);
+        async move { outbox::claim(db, worker, 60_000, cursor).await.unwrap().map(|job| job.id) }
+    };
+    let first = claim("stopping").await.unwrap();
+    let second = claim("w").await.unwrap();
+    assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
+    let third = claim("w").await.unwrap();
+    assert!(third > second, "the cursor goes on past the jobs it claimed");
+    tokio::time::sleep(QueueCursor::SWEEP).await;
+    assert_eq!(claim("w").await, Some(first), "the sweep finds the job handed back");
+    let fourth = claim("w").await.unwrap();
+    assert!(![first, second, third].contains(&fourth));
+    assert_eq!(claim("w").await, None);
+}
+
+/// Once the queue is found empty, the instance's workers do not look again before the pause
+/// (the poll interval) unless work was queued here; the look after the pause finds any job.
+async fn an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken(backend: Backend) {
+    let db = queue_without_workers(backend, 0).await;
+    let pause = std::time::Duration::from_millis(300);
+    let cursor = QueueCursor::new(pause);
+    let claim = || async { outbox::claim(&db, "w", 60_000, &cursor).await.unwrap().map(|job| job.id) };
+    assert_eq!(claim().await, None);
+    let queue = |to: &'static str| async {
+        let mut tx = db.pool.begin().await.unwrap();
+        let job =
+            outbox::NewJob { org_id: None, kind: "email", recipient: to, subject: "s", payload: "{}", max_attempts: 3 };
+        let id = outbox::enqueue(&mut tx, &db.key, &job).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let first = queue("a@example.com").await;
+    assert_eq!(claim().await, None, "the empty queue is not looked at again at once");
+    cursor.look_again();
+    assert_eq!(claim().await, Some(first), "work queued here is looked for at once");
+    assert_eq!(claim().await, None);
+    let second = queue("b@example.com").await;
+    assert_eq!(claim().await, None);
+    tokio::time::sleep(pause).await;
+    assert_eq!(claim().await, Some(second), "after the pause the queue is looked at again");
+}
+
 crate::on_both_databases!(
+    an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken,
+    a_job_due_behind_the_cursor_is_taken_at_the_next_sweep,
     a_test_email_is_delivered_through_smtp_as_plain_text_and_html,
     without_smtp_emails_are_logged_and_kept_for_admins_to_read,
     an_unreachable_smtp_server_means_retries_with_backoff_not_loss,

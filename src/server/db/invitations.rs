@@ -3,7 +3,6 @@
 use super::{now_ms, Backend, Db};
 use crate::api::types::FailedDelivery;
 use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
-use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;
 
@@ -265,13 +264,15 @@ pub async fn revoke(tx: &mut Transaction<'static, Any>, org_id: i64, membership_
     Ok(done.rows_affected() > 0)
 }
 
-/// One address of a batch, ready to store: its token's hash and its email as an outbox payload
-/// (sealed as it is stored).
-pub struct BatchItem<'a> {
-    pub email: &'a str,
+/// One address of a batch, ready to store: its token's hash and its email as a sealed outbox
+/// payload.
+pub struct BatchItem {
+    pub email: String,
     pub token_hash: String,
     pub subject: String,
-    pub payload: String,
+    /// The job's JSON, sealed already (`sealing::OUTBOX_PAYLOAD`): sealing is CPU work that
+    /// runs beside the statements of the part before.
+    pub sealed_payload: String,
 }
 
 pub struct BatchTarget {
@@ -284,38 +285,26 @@ pub struct BatchTarget {
     pub max_attempts: i64,
 }
 
-impl Backend {
-    /// A table of the elements of the JSON array in parameter `$n`, one row each, in a column
-    /// named `value`: text for an array of strings, else JSON that `value ->> 'key'` reads.
-    fn json_rows(self, n: usize, strings: bool) -> String {
-        match (self, strings) {
-            (Backend::Sqlite, _) => format!("json_each(${n})"),
-            (Backend::Postgres, true) => format!("jsonb_array_elements_text(CAST(${n} AS jsonb))"),
-            (Backend::Postgres, false) => format!("jsonb_array_elements(CAST(${n} AS jsonb))"),
-        }
-    }
-}
-
 /// How many addresses of a batch one round of `store_batch` statements takes: large enough that
 /// the statements' fixed costs vanish, small enough that the rows' JSON stays a few megabytes.
 pub const STORE_CHUNK: usize = 5_000;
 
 /// Stores part of a batch (up to [`STORE_CHUNK`] addresses) with one statement per table, each
 /// taking its rows as one JSON parameter: accounts, pending memberships, the end of earlier
-/// links, outbox jobs and invitations. (Thousands of bound parameters cost more than the rows
-/// themselves.)
+/// links, outbox jobs and invitations. Only the memberships this part made pending (new, or
+/// expired before) get an invitation and an email: an address that became a member or was
+/// invited by someone else meanwhile is left as it is. Returns how many were invited.
 pub async fn store_batch(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
-    key: &ServerKey,
     t: &BatchTarget,
-    items: &[BatchItem<'_>],
-) -> Result<(), sqlx::Error> {
+    items: &[BatchItem],
+) -> Result<usize, sqlx::Error> {
     let now = now_ms();
-    let emails = serde_json::to_string(&items.iter().map(|i| i.email).collect::<Vec<_>>()).expect("strings serialize");
+    let emails = serde_json::to_string(&items.iter().map(|i| &i.email).collect::<Vec<_>>()).expect("strings serialize");
 
     // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join. The
-    // CROSS JOINs below fix SQLite's join order: the JSON rows outside, the indexed tables inside.
+    // CROSS JOIN below fixes SQLite's join order: the JSON rows outside, the indexed table inside.
     sqlx::query(&format!(
         "INSERT INTO accounts (email, first_name, last_name, created_at)
          SELECT value, '', '', $1 FROM {} WHERE true ON CONFLICT (email) DO NOTHING",
@@ -326,14 +315,16 @@ pub async fn store_batch(
     .execute(&mut **tx)
     .await?;
 
-    sqlx::query(&format!(
+    // RETURNING names the memberships inserted or brought back from expired: the ones to invite.
+    let memberships: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
         "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at,
                                   email, full_name)
          SELECT $1, a.id, $2, $3, 'pending', $4, $5, a.email, a.first_name || ' ' || a.last_name
          FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
              role_id = excluded.role_id, invited_by = excluded.invited_by
-         WHERE memberships.status = 'expired'",
+         WHERE memberships.status = 'expired'
+         RETURNING email, id",
         backend.json_rows(6, true)
     ))
     .bind(t.org_id)
@@ -342,18 +333,25 @@ pub async fn store_batch(
     .bind(t.inviter)
     .bind(now)
     .bind(&emails)
-    .execute(&mut **tx)
-    .await?;
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .collect();
+    let invited: Vec<(&BatchItem, i64)> =
+        items.iter().filter_map(|i| memberships.get(&i.email).map(|&m| (i, m))).collect();
+    if invited.is_empty() {
+        return Ok(0);
+    }
+    let membership_ids =
+        serde_json::to_string(&invited.iter().map(|(_, m)| m).collect::<Vec<_>>()).expect("numbers serialize");
 
     // Re-invited people (their earlier invitation expired): that link stops working.
     sqlx::query(&format!(
         "UPDATE invitations SET status = 'replaced' WHERE status IN ('pending', 'expired') AND membership_id IN
-            (SELECT m.id FROM {} e CROSS JOIN accounts a CROSS JOIN memberships m
-             WHERE a.email = e.value AND m.account_id = a.id AND m.org_id = $1)",
-        backend.json_rows(2, true)
+            (SELECT CAST(value AS BIGINT) FROM {})",
+        backend.json_rows(1, true)
     ))
-    .bind(t.org_id)
-    .bind(&emails)
+    .bind(&membership_ids)
     .execute(&mut **tx)
     .await?;
 
@@ -361,13 +359,10 @@ pub async fn store_batch(
     struct JobRow<'a> {
         e: &'a str,
         s: &'a str,
-        p: String,
+        p: &'a str,
     }
     let jobs_json = serde_json::to_string(
-        &items
-            .iter()
-            .map(|i| JobRow { e: i.email, s: &i.subject, p: key.seal(sealing::OUTBOX_PAYLOAD, &i.payload) })
-            .collect::<Vec<_>>(),
+        &invited.iter().map(|(i, _)| JobRow { e: &i.email, s: &i.subject, p: &i.sealed_payload }).collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     let jobs: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
@@ -389,17 +384,21 @@ pub async fn store_batch(
     struct InvitationRow<'a> {
         e: &'a str,
         t: &'a str,
+        m: i64,
         j: i64,
     }
     let invitations_json = serde_json::to_string(
-        &items.iter().map(|i| InvitationRow { e: i.email, t: &i.token_hash, j: jobs[i.email] }).collect::<Vec<_>>(),
+        &invited
+            .iter()
+            .map(|&(i, m)| InvitationRow { e: &i.email, t: &i.token_hash, m, j: jobs[&i.email] })
+            .collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     sqlx::query(&format!(
         "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
-         SELECT $1, m.id, $2, a.email, i.value ->> 't', $3, 'pending', $4, CAST(i.value ->> 'j' AS BIGINT), $5
-         FROM {} i CROSS JOIN accounts a CROSS JOIN memberships m
-         WHERE a.email = i.value ->> 'e' AND m.account_id = a.id AND m.org_id = $1 AND m.status = 'pending'",
+         SELECT $1, CAST(value ->> 'm' AS BIGINT), $2, value ->> 'e', value ->> 't', $3, 'pending', $4,
+                CAST(value ->> 'j' AS BIGINT), $5
+         FROM {}",
         backend.json_rows(6, false)
     ))
     .bind(t.org_id)
@@ -410,5 +409,5 @@ pub async fn store_batch(
     .bind(&invitations_json)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(invited.len())
 }

@@ -465,18 +465,15 @@ pub async fn by_email(
     emails: &[&str],
 ) -> Result<HashMap<String, (i64, MembershipStatus)>, sqlx::Error> {
     let mut found = HashMap::new();
-    // Bounded parameter lists: PostgreSQL allows 65,535, SQLite 32,766.
-    for chunk in emails.chunks(500) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+    // A part at a time, so a paste of 100,000 never becomes one JSON text of megabytes.
+    for chunk in emails.chunks(5_000) {
         let sql = format!(
-            "SELECT email, id, status FROM memberships WHERE org_id = $1 AND email IN ({})",
-            placeholders.join(", ")
+            "SELECT m.email, m.id, m.status FROM {} e CROSS JOIN memberships m WHERE m.org_id = $1 AND m.email = e.value",
+            db.backend.json_rows(2, true)
         );
-        let mut q = sqlx::query_as::<_, (String, i64, String)>(&sql).bind(org_id);
-        for email in chunk {
-            q = q.bind(*email);
-        }
-        for (email, id, status) in q.fetch_all(&db.pool).await? {
+        let json = serde_json::to_string(chunk).expect("strings serialize");
+        let rows = sqlx::query_as::<_, (String, i64, String)>(&sql).bind(org_id).bind(json).fetch_all(&db.pool).await?;
+        for (email, id, status) in rows {
             if let Some(s) = MembershipStatus::parse(&status) {
                 found.insert(email, (id, s));
             }
