@@ -135,11 +135,26 @@ async fn page_rows(
     s: &Statement,
     backwards: bool,
 ) -> Result<Vec<MemberRow>, sqlx::Error> {
+    page_rows_and(db, before, picked, s, backwards, "").await
+}
+
+/// [`page_rows`] with more columns after the row's, `also` (", expression AS name"), read as `O`.
+async fn page_rows_and<O>(
+    db: &Db,
+    before: &str,
+    picked: &str,
+    s: &Statement,
+    backwards: bool,
+    also: &str,
+) -> Result<Vec<O>, sqlx::Error>
+where
+    O: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+{
     let direction = if backwards { "DESC" } else { "ASC" };
     let sql = format!(
         "WITH {before} picked AS ({picked})
          SELECT m.id, a.email, a.first_name, a.last_name, m.status, s.name AS area, r.name AS role,
-                inviter.email AS invited_by, m.created_at, m.activated_at
+                inviter.email AS invited_by, m.created_at, m.activated_at{also}
          FROM picked p
          JOIN memberships m ON m.id = p.id
          JOIN accounts a ON a.id = m.account_id
@@ -240,8 +255,22 @@ async fn postgres_search(
     let before = matched(&mut s, &query);
     let limit = s.value(Value::Int(PAGE_SIZE + 1));
     let from_index = format!("SELECT id, email FROM matched ORDER BY email {direction} LIMIT {limit}");
-    let rows = page_rows(db, &before, &from_index, &s, backwards).await?;
-    Ok((rows, count_from_index(db, base, &query).await?))
+    if !matches!(seek, Seek::First | Seek::Last) {
+        let rows = page_rows(db, &before, &from_index, &s, backwards).await?;
+        return Ok((rows, count_from_index(db, base, &query).await?));
+    }
+    // At either end the page's matches are all of them: one pass reads the page and the count.
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        #[sqlx(flatten)]
+        row: MemberRow,
+        total: i64,
+    }
+    let count_limit = s.value(Value::Int(SEARCH_COUNT_LIMIT + 1));
+    let total = format!(", (SELECT COUNT(*) FROM (SELECT 1 FROM matched LIMIT {count_limit}) x) AS total");
+    let rows: Vec<Counted> = page_rows_and(db, &before, &from_index, &s, backwards, &total).await?;
+    let total = rows.first().map_or(0, |r| r.total);
+    Ok((rows.into_iter().map(|r| r.row).collect(), total))
 }
 
 /// PostgreSQL: `matched`, the members of `s`'s conditions whose words match, found through the
