@@ -142,17 +142,18 @@ pub async fn send_batch(
     };
     let mut parts = new.chunks(db::invitations::STORE_CHUNK);
     let mut next = parts.next().map(prepare);
+    let mut invited = 0;
     while let Some(preparing) = next.take() {
         let items = preparing.await.map_err(|_| AppError::Internal)?;
         next = parts.next().map(prepare);
-        db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        invited += db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
     }
     db::audit::record(
         &mut tx,
         caller.org_id,
         caller.account_id,
         "invitations.sent",
-        &format!("batch #{batch_id}: {} invited", new.len()),
+        &format!("batch #{batch_id}: {invited} invited"),
     )
     .await?;
     tx.commit().await?;

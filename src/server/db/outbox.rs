@@ -69,7 +69,8 @@ pub struct ClaimedJob {
 /// also steps over the entries of jobs a batch is queueing in a transaction not yet committed:
 /// 0.6 s for 100,000 of them, which sixteen workers polling every second would spend over and
 /// over on both cores while the batch is stored. The pause is four times the look's own
-/// duration, and at least the workers' poll interval, so looking takes at most a fifth of a core.
+/// duration (at most 5 s), and at least the workers' poll interval, so looking takes at most a
+/// fifth of a core.
 pub struct QueueCursor {
     place: std::sync::Mutex<Place>,
     /// The least pause before an empty queue is looked at again: the workers' poll interval.
@@ -85,6 +86,9 @@ struct Place {
     swept_at: Option<Instant>,
     /// Until when an empty queue is taken to stay empty.
     quiet_until: Option<Instant>,
+    /// How many times work was queued here: a look that began before the last one cannot say
+    /// the queue is empty.
+    wakes: u64,
 }
 
 enum Start {
@@ -105,6 +109,9 @@ impl Default for QueueCursor {
 impl QueueCursor {
     /// How long a claim may go from the cursor without a sweep from the front.
     pub const SWEEP: Duration = Duration::from_secs(1);
+    /// The longest pause after an empty look (unless the poll interval is longer): a look slowed
+    /// by waiting for a connection must not keep the instance away from its queue for long.
+    const LONGEST_QUIET: Duration = Duration::from_secs(5);
 
     /// A cursor whose empty queue is looked at again after `pause` at the least.
     pub fn new(pause: Duration) -> Self {
@@ -117,7 +124,9 @@ impl QueueCursor {
 
     /// Work was queued by this instance (or the wait for it ended): the next claim looks at once.
     pub fn look_again(&self) {
-        self.place().quiet_until = None;
+        let mut place = self.place();
+        place.quiet_until = None;
+        place.wakes += 1;
     }
 
     /// Where the next claim starts. One claim per period sweeps; the others keep to the cursor.
@@ -173,8 +182,9 @@ pub async fn claim(
         start => start,
     };
     match start {
-        Start::Probe | Start::Quiet => Ok(None),
-        Start::Sweep => take_first(db, worker, lease_ms, cursor, &SWEEP).await,
+        Start::Quiet => Ok(None),
+        // Still no place after that look (it took an expired lease, or work was queued here since).
+        Start::Probe | Start::Sweep => take_first(db, worker, lease_ms, cursor, &SWEEP).await,
         Start::After((run_at, id)) => {
             let lookups = [Lookup::QueuedAfter(run_at, id), Lookup::Expired, Lookup::Queued];
             take_first(db, worker, lease_ms, cursor, &lookups).await
@@ -190,7 +200,7 @@ async fn take_first(
     cursor: &QueueCursor,
     lookups: &[Lookup],
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
-    let looking = Instant::now();
+    let (looking, wakes) = (Instant::now(), cursor.place().wakes);
     for &lookup in lookups {
         if let Some(job) = claim_one(db, worker, lease_ms, lookup).await? {
             let mut place = cursor.place();
@@ -205,7 +215,10 @@ async fn take_first(
     }
     let mut place = cursor.place();
     place.after = None;
-    place.quiet_until = Some(Instant::now() + (looking.elapsed() * 4).max(cursor.pause));
+    if place.wakes == wakes {
+        let pause = (looking.elapsed() * 4).min(QueueCursor::LONGEST_QUIET).max(cursor.pause);
+        place.quiet_until = Some(Instant::now() + pause);
+    }
     Ok(None)
 }
 
