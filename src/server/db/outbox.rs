@@ -122,7 +122,8 @@ impl QueueCursor {
         self.place.lock().expect("the queue cursor is never poisoned")
     }
 
-    /// Work was queued by this instance (or the wait for it ended): the next claim looks at once.
+    /// Work was queued by this instance: the next claim looks at once, and a look already under
+    /// way cannot make the instance wait.
     pub fn look_again(&self) {
         let mut place = self.place();
         place.quiet_until = None;
@@ -155,7 +156,8 @@ enum Lookup {
     QueuedAfter(i64, i64),
 }
 
-const SWEEP: [Lookup; 2] = [Lookup::Expired, Lookup::Queued];
+/// A sweep's lookups, from the front of the queue.
+const FROM_THE_FRONT: [Lookup; 2] = [Lookup::Expired, Lookup::Queued];
 
 /// Claims the next due job for `worker` until `now + lease_ms`: from `cursor` onwards when it
 /// holds a place, otherwise a sweep that takes a job whose lease ran out first (it is the
@@ -172,7 +174,7 @@ pub async fn claim(
 ) -> Result<Option<ClaimedJob>, sqlx::Error> {
     let start = match cursor.start() {
         Start::Probe => match cursor.probe.try_lock() {
-            Ok(_probing) => return take_first(db, worker, lease_ms, cursor, &SWEEP).await,
+            Ok(_probing) => return take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT).await,
             // Another worker is looking: its answer stands for this one too.
             Err(_) => {
                 drop(cursor.probe.lock().await);
@@ -184,7 +186,7 @@ pub async fn claim(
     match start {
         Start::Quiet => Ok(None),
         // Still no place after that look (it took an expired lease, or work was queued here since).
-        Start::Probe | Start::Sweep => take_first(db, worker, lease_ms, cursor, &SWEEP).await,
+        Start::Probe | Start::Sweep => take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT).await,
         Start::After((run_at, id)) => {
             let lookups = [Lookup::QueuedAfter(run_at, id), Lookup::Expired, Lookup::Queued];
             take_first(db, worker, lease_ms, cursor, &lookups).await
