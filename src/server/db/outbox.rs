@@ -231,9 +231,9 @@ async fn claim_one(db: &Db, worker: &str, lease_ms: i64, lookup: Lookup) -> Resu
     };
     let (due, order, after) = match lookup {
         Lookup::Expired => ("status = 'running' AND locked_until < $3", "locked_until, id", None),
-        Lookup::Queued => ("status = 'queued' AND run_at <= $3", "status, run_at, id", None),
+        Lookup::Queued => ("status = 'queued' AND run_at <= $3", "run_at, id", None),
         Lookup::QueuedAfter(run_at, id) => {
-            ("status = 'queued' AND run_at <= $3 AND (run_at, id) > ($4, $5)", "status, run_at, id", Some((run_at, id)))
+            ("status = 'queued' AND run_at <= $3 AND (run_at, id) > ($4, $5)", "run_at, id", Some((run_at, id)))
         }
     };
     let sql = format!(

@@ -37,6 +37,16 @@ pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, na
     Ok(done.rows_affected() == 1)
 }
 
+/// Whether the organization has this service area.
+pub async fn exists(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM service_areas WHERE id = $2 AND org_id = $1")
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(found.is_some())
+}
+
 pub async fn member_count(
     tx: &mut Transaction<'static, Any>,
     org_id: i64,
