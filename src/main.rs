@@ -1,5 +1,5 @@
 // mimalloc, not the system allocator: a request makes many small, short-lived allocations on
-// several threads. With it the load run served 25–110% more server-rendered pages a second,
+// several threads. With it the load run served 20–110% more server-rendered pages a second,
 // and the server used less memory (BENCHMARKS.md, "fifth step").
 #[cfg(feature = "ssr")]
 #[global_allocator]

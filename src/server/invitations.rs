@@ -98,8 +98,7 @@ pub async fn send_batch(
     // One transaction checks the choices and stores the batch. Classification came first,
     // outside it, because sweeping lapsed invitations is a write of its own.
     let mut tx = state.db.begin().await?;
-    // Not the area's member count: at a million members that counted a hundred thousand of them.
-    if !db::service_areas::exists(&mut tx, caller.org_id, area_id).await? {
+    if db::service_areas::member_count(&mut tx, caller.org_id, area_id).await?.is_none() {
         return Err(fail(AppError::invalid("area", "Choose a service area.")));
     }
     let role = db::roles::get(&mut tx, caller.org_id, role_id)
