@@ -32,11 +32,20 @@ async fn main() -> std::process::ExitCode {
             println!("{}", cli::USAGE);
             Ok(())
         }
-        cli::Command::Migrate => AppState::new(settings).await.map(|_| println!("migrations applied")),
+        cli::Command::Migrate => match AppState::new(settings).await {
+            Ok(state) => {
+                state.db.close().await;
+                println!("migrations applied");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
         cli::Command::CreateOwner { email, organization } => match AppState::new(settings).await {
-            Ok(state) => bootstrap::create_owner(&state, &email, organization.as_deref()).await.map(|owner| {
-                println!("Owner {} can set a password at:\n{}", owner.email, owner.link);
-            }),
+            Ok(state) => {
+                let created = bootstrap::create_owner(&state, &email, organization.as_deref()).await;
+                state.db.close().await;
+                created.map(|owner| println!("Owner {} can set a password at:\n{}", owner.email, owner.link))
+            }
             Err(e) => Err(e),
         },
         cli::Command::GenerateKey => {
@@ -57,7 +66,9 @@ async fn main() -> std::process::ExitCode {
             Ok(state) => {
                 let per_transaction = onboard::server::seed::PER_TRANSACTION;
                 let plan = onboard::server::seed::Plan { members, teams, owner, per_transaction };
-                onboard::server::seed::large_organization(&state, &plan).await.map(|seeded| {
+                let seeded = onboard::server::seed::large_organization(&state, &plan).await;
+                state.db.close().await;
+                seeded.map(|seeded| {
                     println!(
                         "Seeded organization {} with {members} members on {teams} teams in {:.1} s.
 Its Owner {} can set a password at:
@@ -94,7 +105,10 @@ async fn serve(settings: onboard::server::Settings) -> anyhow::Result<()> {
         );
     }
     tracing::info!(address = %app.state().settings.server.site_addr, port = app.port(), "serving Onboard");
-    app.run_until_stopped(shutdown_signal()).await
+    let db = app.state().db.clone();
+    let served = app.run_until_stopped(shutdown_signal()).await;
+    db.close().await;
+    served
 }
 
 #[cfg(feature = "ssr")]

@@ -115,6 +115,7 @@ impl Application {
         let stop = CancellationToken::new();
         let workers = jobs::spawn_workers(self.state.clone(), stop.clone());
         let housekeeping = tokio::spawn(housekeeping(self.state.db.clone(), stop.clone()));
+        let checkpoints = tokio::spawn(db::checkpoint_wal(self.state.db.clone(), stop.clone()));
         let router = router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -124,6 +125,7 @@ impl Application {
             let _ = worker.await;
         }
         let _ = housekeeping.await;
+        let _ = checkpoints.await;
         tracing::info!("stopped");
         Ok(())
     }

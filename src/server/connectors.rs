@@ -473,6 +473,11 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         .await
         .map_err(loaded)?
         .ok_or_else(|| ProviderFailure::permanent("the message was deleted"))?;
+    // The reply is recorded but the job's completion was lost (a crash of the instance, or of
+    // PostgreSQL within its unflushed bookkeeping): the agent is not asked, nor answered, twice.
+    if message.status == "answered" {
+        return Ok("agent");
+    }
     let (first_name, last_name, platform_id) = db::chat_users::names(&state.db, message.chat_user_id)
         .await
         .map_err(loaded)?

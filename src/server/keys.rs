@@ -273,6 +273,7 @@ pub async fn rotate(settings: &Settings, new_key: Option<&str>) -> anyhow::Resul
     let begin = db::begin_statement(db.backend);
     let KeySource::File(path) = &source else {
         let resealed = db::sealing::reseal(&db.pool, begin, &db.key, &new).await?;
+        db.close().await;
         return Ok(Rotation { old_id: db.key.id().into(), new_id: new.id().into(), resealed, source });
     };
     // The new key is on disk before anything is sealed under it, and stays there if the outcome
@@ -290,5 +291,6 @@ pub async fn rotate(settings: &Settings, new_key: Option<&str>) -> anyhow::Resul
     std::fs::copy(path, beside(path, ".old"))?;
     std::fs::rename(&pending, path)?;
     sync_folder(path.parent().unwrap_or(Path::new(".")));
+    db.close().await;
     Ok(Rotation { old_id: db.key.id().into(), new_id: new.id().into(), resealed, source })
 }

@@ -629,6 +629,32 @@ async fn an_unavailable_agent_is_retried_and_answers_once(backend: Backend) {
     w.app.stop().await;
 }
 
+/// The agent's reply was recorded but the job's completion was lost (a crash): the job runs
+/// again, and neither asks the agent nor answers the person a second time.
+async fn an_agent_call_run_again_after_a_lost_completion_asks_the_agent_once(backend: Backend) {
+    let w = world(backend).await;
+    let (_, webhook) = connector(&w, "telegram").await;
+    assert_eq!(telegram(&w, &webhook, 1, 6, "hello?").await, 200);
+    w.app.eventually("the reply is sent", || async { w.fake.sent().len() == 1 }).await;
+    let done = "SELECT COUNT(*) FROM outbox_jobs WHERE org_id = $1 AND kind = 'agent' AND status = 'done'";
+    w.app.eventually("the agent call is done", || async { count(&w, done).await == 1 }).await;
+    sqlx::query(
+        "UPDATE outbox_jobs SET status = 'queued', run_at = 0, done_at = NULL WHERE org_id = $1 AND kind = 'agent'",
+    )
+    .bind(w.org)
+    .execute(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    w.app.state.outbox_wake.notify_waiters();
+    w.app.eventually("the agent call is done again", || async { count(&w, done).await == 1 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(w.fake.agent_texts(), ["hello?"]);
+    assert_eq!(w.fake.sent().len(), 1);
+    let attempts = count(&w, "SELECT MAX(attempts) FROM outbox_jobs WHERE org_id = $1 AND kind = 'agent'").await;
+    assert_eq!(attempts, 2, "the job did run again");
+    w.app.stop().await;
+}
+
 /// Markup and SQL typed into every text field, or sent in a chat message, come back as text:
 /// escaped on every page (and in the data the page hands the browser), stored as typed, sent to
 /// the agent as JSON text, and the tables are all still there.
@@ -959,6 +985,7 @@ async fn an_old_onboarding_job_addressed_to_a_group_is_never_sent(backend: Backe
 }
 
 crate::on_both_databases!(
+    an_agent_call_run_again_after_a_lost_completion_asks_the_agent_once,
     agent_endpoints_on_private_or_local_addresses_are_refused,
     an_unreachable_provider_never_shows_its_token,
     connectors_are_saved_checked_and_never_show_their_secrets,

@@ -230,7 +230,55 @@ async fn an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken(backend
     assert_eq!(taken, Some(second), "after the pause the queue is looked at again");
 }
 
+/// PostgreSQL: the outbox's bookkeeping commits without waiting for the WAL flush, everything
+/// else as the server is set. SQLite: no commit copies the log back (the mark is far above a
+/// batch's log); the serving app does it in the background, within seconds.
+async fn commits_wait_for_the_disk_except_the_outbox_bookkeeping(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let db = &app.state.db.clone();
+    match backend {
+        Backend::Postgres => {
+            let (show, server) =
+                ("SHOW synchronous_commit", "SELECT reset_val FROM pg_settings WHERE name = 'synchronous_commit'");
+            let setting = |sql| sqlx::query_scalar::<_, String>(sql);
+            assert_eq!(
+                setting(show).fetch_one(&db.pool).await.unwrap(),
+                setting(server).fetch_one(&db.pool).await.unwrap()
+            );
+            assert_eq!(setting(show).fetch_one(&db.outbox_pool).await.unwrap(), "off");
+            // Claims go through that pool: with it closed, a claim fails and the rest still works.
+            app.stop().await;
+            db.outbox_pool.close().await;
+            let cursor = QueueCursor::new(std::time::Duration::from_millis(10));
+            assert!(outbox::claim(db, "w", 1_000, &cursor).await.is_err());
+            assert!(db.ping().await);
+            return;
+        }
+        Backend::Sqlite => {
+            let mark: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(&db.pool).await.unwrap();
+            assert_eq!(mark, 100_000);
+            // Read as the database file alone holds it (immutable: the log is ignored), the new
+            // table appears once a checkpoint has copied it there.
+            let url = app.state.settings.database.url.expose().to_string();
+            let path = url.trim_start_matches("sqlite://").split('?').next().unwrap().to_string();
+            let in_the_file = || async {
+                use sqlx::Connection;
+                let mut file =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{path}?mode=ro&immutable=true")).await.unwrap();
+                let found =
+                    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM filler").fetch_one(&mut file).await.is_ok();
+                let _ = file.close().await;
+                found
+            };
+            sqlx::query("CREATE TABLE filler (x TEXT)").execute(&db.pool).await.unwrap();
+            app.eventually("the background checkpoint copies the log into the database", in_the_file).await;
+        }
+    }
+    app.stop().await;
+}
+
 crate::on_both_databases!(
+    commits_wait_for_the_disk_except_the_outbox_bookkeeping,
     an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken,
     a_job_due_behind_the_cursor_is_taken_at_the_next_sweep,
     a_test_email_is_delivered_through_smtp_as_plain_text_and_html,

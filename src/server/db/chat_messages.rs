@@ -82,12 +82,14 @@ pub struct ForAgent {
     /// A `MessageKind` key.
     pub content: String,
     pub attachment: Option<String>,
+    /// 'answered' once the agent's reply (or its silence) is recorded.
+    pub status: String,
 }
 
 pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, org_id, connector_id, chat_user_id, text, platform_message_id, conversation_id,
-                content_kind AS content, attachment
+                content_kind AS content, attachment, status
          FROM chat_messages WHERE id = $1",
     )
     .bind(id)

@@ -246,7 +246,7 @@ async fn claim_one(db: &Db, worker: &str, lease_ms: i64, lookup: Lookup) -> Resu
     if let Some((run_at, id)) = after {
         query = query.bind(run_at).bind(id);
     }
-    let Some(mut job) = query.fetch_optional(&db.pool).await? else { return Ok(None) };
+    let Some(mut job) = query.fetch_optional(&db.outbox_pool).await? else { return Ok(None) };
     // A payload that does not open reaches the worker empty, which fails it for good
     // (an unreadable payload) rather than leaving it to be claimed again forever.
     job.payload = db.key.open_stored(sealing::OUTBOX_PAYLOAD, &job.payload).unwrap_or_default();
@@ -273,7 +273,7 @@ pub async fn complete(
     .bind(delivery)
     .bind(now_ms())
     .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
-    .execute(&db.pool)
+    .execute(&db.outbox_pool)
     .await?;
     Ok(())
 }
@@ -306,7 +306,7 @@ pub async fn fail(
     .bind(run_at)
     .bind(error)
     .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
-    .execute(&db.pool)
+    .execute(&db.outbox_pool)
     .await?;
     Ok(())
 }
@@ -318,7 +318,7 @@ pub async fn release(db: &Db, worker: &str) -> Result<u64, sqlx::Error> {
          WHERE locked_by = $1 AND status = 'running'",
     )
     .bind(worker)
-    .execute(&db.pool)
+    .execute(&db.outbox_pool)
     .await?;
     Ok(done.rows_affected())
 }
