@@ -45,6 +45,27 @@ async fn fresh_state(smtp_url: Option<&str>) -> (AppState, Caller, i64, i64) {
     (state, caller, area, role)
 }
 
+/// Runs the job that stores a batch's addresses after those stored with the answer, if there is
+/// one, as a worker would: the figure is for the whole batch stored.
+async fn store_deferred_parts(state: &AppState) {
+    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_jobs WHERE kind = 'batch' AND status = 'queued'")
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+    if queued == 0 {
+        return;
+    }
+    let cursor = db::outbox::QueueCursor::new(Duration::from_millis(20));
+    let job =
+        db::outbox::claim(&state.db, "bench", 60_000, &cursor).await.unwrap().expect("the batch's job comes first");
+    let Ok(jobs::JobPayload::InvitationBatch(rest)) = serde_json::from_str(&job.payload) else {
+        panic!("not the batch's job: {}", job.kind)
+    };
+    let running = tokio_util::sync::CancellationToken::new();
+    let outcome = invitations::store_deferred(state, "bench", &job, &rest, &running).await;
+    assert!(matches!(outcome, Some(Ok(_))), "{outcome:?}");
+}
+
 fn rand_suffix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
 }
@@ -58,6 +79,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("invitations");
     group.sample_size(10).measurement_time(Duration::from_secs(30));
     let text = paste(10_000);
+    // A batch larger than the request stores is finished by the outbox: both are timed.
     group.bench_function("store a batch of 10,000 invitations with their outbox jobs (SQLite)", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async {
@@ -66,6 +88,7 @@ fn bench(c: &mut Criterion) {
                     let (state, caller, area, role) = fresh_state(None).await;
                     let start = Instant::now();
                     invitations::send_batch(&state, &caller, &text, area, role).await.unwrap();
+                    store_deferred_parts(&state).await;
                     total += start.elapsed();
                 }
                 total
@@ -128,10 +151,10 @@ fn users_list(c: &mut Criterion) {
     });
     let mut group = c.benchmark_group("users list, 100,000 members (SQLite)");
     let cases = [
-        ("first page", MemberFilter { page: 1, ..Default::default() }),
-        ("search", MemberFilter { search: "member09999".into(), page: 1, ..Default::default() }),
-        ("pending only", MemberFilter { status: Some(MembershipStatus::Pending), page: 1, ..Default::default() }),
-        ("last page", MemberFilter { page: 2_001, ..Default::default() }),
+        ("first page", MemberFilter::default()),
+        ("search", MemberFilter { search: "member09999".into(), ..Default::default() }),
+        ("pending only", MemberFilter { status: Some(MembershipStatus::Pending), ..Default::default() }),
+        ("last page", MemberFilter { last: true, ..Default::default() }),
     ];
     for (name, filter) in cases {
         group.bench_function(name, |b| {

@@ -49,11 +49,13 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
     let caller = require(Permission::UsersInvite).await?;
     let db = &state().db;
     let batch = db::invitations::batch(db, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
-    let (mut sent, mut failed, mut remaining) = (0, 0, 0);
+    let (mut sent, mut failed, mut remaining, mut preparing, mut unstored) = (0, 0, 0, 0, 0);
     for (status, n) in db::invitations::batch_delivery(db, id).await? {
         match status.as_str() {
             "done" => sent += n,
             "failed" => failed += n,
+            "preparing" => preparing += n,
+            "unstored" => unstored += n,
             _ => remaining += n,
         }
     }
@@ -65,6 +67,8 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         sent,
         failed,
         remaining,
+        preparing,
+        unstored,
         not_invited: not_invited.shown,
         not_invited_total: not_invited.total,
         failures: db::invitations::batch_failures(db, id, SHOWN_ENTRIES).await?,

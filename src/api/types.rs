@@ -252,6 +252,12 @@ pub struct BatchProgress {
     pub sent: i64,
     pub failed: i64,
     pub remaining: i64,
+    /// Accepted addresses whose invitation is not stored yet: a large batch is stored a part
+    /// at a time after the first 5,000.
+    pub preparing: i64,
+    /// Accepted addresses that were not stored because the job storing them failed for good;
+    /// it can be tried again on the Outbox page.
+    pub unstored: i64,
     /// Pasted entries that were not invited, with why: the first `SHOWN_ENTRIES` of them.
     pub not_invited: Vec<crate::domain::invites::ClassifiedEntry>,
     /// How many pasted entries were not invited in all.

@@ -116,13 +116,13 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
                 <button type="submit" class="button-primary" disabled=move || send.pending().get()>
                     {move || if send.pending().get() { "Inviting…" } else { "✈ Invite" }}
                 </button>
-                // A batch of 100,000 takes a few seconds to store before its emails go out.
+                // The first 10,000 of a batch are stored before the page moves on; the rest follow.
                 <p class="hint" role="status">
                     {move || send.pending().get().then(|| {
                         let new = checked().counts.into_iter().find(|(class, _)| *class == InviteClass::New);
                         match new {
-                            Some((_, n)) => format!("Storing {n} invitations; the sending progress comes next."),
-                            None => "Storing the invitations; the sending progress comes next.".to_string(),
+                            Some((_, n)) => format!("Inviting {n} people; the sending progress comes next."),
+                            None => "Inviting; the sending progress comes next.".to_string(),
                         }
                     })}
                 </p>
@@ -188,7 +188,7 @@ pub fn BatchPage() -> impl IntoView {
     let refresh = debounced(1000, move || set_tick.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Some(Ok(p)) = batch.get() {
-            if p.remaining > 0 {
+            if p.remaining + p.preparing > 0 {
                 refresh();
             }
         }
@@ -214,8 +214,21 @@ pub fn BatchPage() -> impl IntoView {
 
 #[component]
 fn BatchView(progress: BatchProgress) -> impl IntoView {
-    let BatchProgress { area, role, created_at, sent, failed, remaining, not_invited, not_invited_total, .. } =
-        progress;
+    let BatchProgress {
+        area,
+        role,
+        created_at,
+        sent,
+        failed,
+        remaining,
+        preparing,
+        unstored,
+        not_invited,
+        not_invited_total,
+        ..
+    } = progress;
+    // Addresses still being stored have no email queued yet, but they are emails to come.
+    let remaining = remaining + preparing;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {total} invitations…")
@@ -232,6 +245,17 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
                 <div><dt>"Failed"</dt><dd>{failed}</dd></div>
                 <div><dt>"Remaining"</dt><dd>{remaining}</dd></div>
             </dl>
+            {(preparing > 0).then(|| view! {
+                <p class="hint">{format!("{preparing} of them are still being added to the member list.")}</p>
+            })}
+            {(unstored > 0).then(|| view! {
+                <p class="notice notice-error" role="alert">
+                    {format!(
+                        "{unstored} addresses were not added: storing them failed. \
+                         Someone who manages the settings can try again from the Outbox page."
+                    )}
+                </p>
+            })}
             <p class="hint">"You can leave this page: sending goes on in the background."</p>
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>

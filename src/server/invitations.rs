@@ -1,9 +1,13 @@
 //! Inviting people: classify a pasted list against the organization, then store the batch,
-//! the pending memberships, the invitations and their emails in one transaction.
+//! the pending memberships, the invitations and their emails: the first part of a batch in the
+//! request's transaction, the rest by the outbox, a part per transaction.
 
 use super::auth::{fail, new_token, Caller};
+use super::db::invitations::STORE_CHUNK;
+use super::db::outbox::ClaimedJob;
 use super::db::{self, now_ms};
-use super::jobs::{enqueue_invitation, JobPayload};
+use super::integrations::ProviderFailure;
+use super::jobs::{enqueue_deferred_invitations, enqueue_invitation, JobPayload};
 use super::mail::Invitation;
 use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH, MAX_ENTRIES};
@@ -110,6 +114,14 @@ pub async fn send_batch(
             format!("You cannot give the {} role: it has permissions you do not have.", role.name),
         )));
     }
+    // The first parts are stored now and the rest by the outbox, a part per transaction: a
+    // batch of 100,000 would otherwise hold the request, and on SQLite every other write, for
+    // as long as all of it takes.
+    let (first, rest) = new.split_at(new.len().min(STORED_WITH_THE_ANSWER));
+    let rest_json = (!rest.is_empty())
+        .then(|| serde_json::to_string(&rest.iter().map(EmailAddress::as_str).collect::<Vec<_>>()))
+        .transpose()
+        .map_err(|_| AppError::Internal)?;
     let batch_id = db::invitations::create_batch(
         &mut tx,
         &db::invitations::NewBatch {
@@ -118,6 +130,7 @@ pub async fn send_batch(
             area_id,
             role_id,
             not_invited_json: &not_invited_json,
+            deferred: rest_json.as_deref().map(|json| (json, rest.len())),
         },
     )
     .await?;
@@ -130,19 +143,17 @@ pub async fn send_batch(
         expires_at,
         max_attempts: state.settings.outbox.max_attempts,
     };
-    // A part at a time: a batch of 100,000 emails would otherwise be held whole, several
-    // times over, as rendered emails, sealed payloads and the statements' JSON. Each part's
-    // tokens and sealed emails are made on a blocking thread while the part before is stored.
-    let prepare = |part: &[EmailAddress]| {
-        let (state, general, inviter) = (state.clone(), general.clone(), inviter.clone());
-        let addresses: Vec<String> = part.iter().map(|a| a.as_str().to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            addresses.into_iter().map(|a| batch_item(&state, &general, &inviter, a, expires_at)).collect::<Vec<_>>()
-        })
-    };
-    let mut parts = new.chunks(db::invitations::STORE_CHUNK);
+    if !rest.is_empty() {
+        // Queued before the first parts' emails, so a worker goes on storing while others send.
+        let deferred = DeferredInvitations { batch_id, inviter: inviter.clone() };
+        let job = enqueue_deferred_invitations(&mut tx, state, caller.org_id, deferred).await?;
+        db::invitations::set_deferred_job(&mut tx, batch_id, job).await?;
+    }
+    let addresses: Vec<String> = first.iter().map(|a| a.as_str().to_owned()).collect();
+    let mut parts = addresses.chunks(STORE_CHUNK);
+    let prepare = |part: &[String]| prepare_part(state, &general, &inviter, expires_at, part);
     let mut next = parts.next().map(prepare);
-    let mut invited = 0;
+    let mut invited = rest.len();
     while let Some(preparing) = next.take() {
         let items = preparing.await.map_err(|_| AppError::Internal)?;
         next = parts.next().map(prepare);
@@ -159,6 +170,106 @@ pub async fn send_batch(
     tx.commit().await?;
     state.outbox_wake.notify_waiters();
     Ok(batch_id)
+}
+
+/// How many addresses of a batch the request stores before it answers: two parts, the second
+/// stored while the first is prepared. A batch of 10,000 is stored whole, as before batches were
+/// split; one of 100,000 answers in about a tenth of the time storing all of it takes.
+pub const STORED_WITH_THE_ANSWER: usize = 2 * STORE_CHUNK;
+
+/// The tokens and sealed emails of a part of a batch, made on a blocking thread so that the
+/// part before can be stored meanwhile.
+fn prepare_part(
+    state: &AppState,
+    general: &crate::api::types::OrgGeneral,
+    inviter: &str,
+    expires_at: i64,
+    part: &[String],
+) -> tokio::task::JoinHandle<Vec<db::invitations::BatchItem>> {
+    let (state, general, inviter, part) = (state.clone(), general.clone(), inviter.to_owned(), part.to_vec());
+    tokio::task::spawn_blocking(move || {
+        part.into_iter().map(|a| batch_item(&state, &general, &inviter, a, expires_at)).collect()
+    })
+}
+
+/// The addresses of a batch after those stored with the answer, which the outbox stores a part
+/// at a time.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct DeferredInvitations {
+    pub batch_id: i64,
+    /// How the emails name the inviter, as when the batch was sent.
+    pub inviter: String,
+}
+
+/// Stores the deferred addresses of a batch as outbox job `job`, [`STORE_CHUNK`] per transaction,
+/// each part prepared while the one before is stored. Each part's transaction also moves the
+/// batch's progress on and renews `worker`'s lease, so a part is stored once even when a
+/// stalled worker's lease passes to another. A part's links expire `invite_lifetime_days` after
+/// it is prepared. `None` when it stopped between parts (`shutdown`, or the lease was lost): the
+/// job stays the outbox's to run.
+pub async fn store_deferred(
+    state: &AppState,
+    worker: &str,
+    job: &ClaimedJob,
+    rest: &DeferredInvitations,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Option<Result<&'static str, ProviderFailure>> {
+    match store_deferred_parts(state, worker, job, rest, shutdown).await {
+        Ok(true) => Some(Ok("stored")),
+        Ok(false) => None,
+        Err(e) => Some(Err(ProviderFailure::transient(format!("storing a part of the batch failed: {e}")))),
+    }
+}
+
+/// [`store_deferred`]'s parts; `Ok(false)` when it stopped before the last.
+async fn store_deferred_parts(
+    state: &AppState,
+    worker: &str,
+    job: &ClaimedJob,
+    rest: &DeferredInvitations,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> Result<bool, AppError> {
+    let Some(batch) = db::invitations::deferred(&state.db, rest.batch_id).await? else { return Ok(true) };
+    let general = db::organizations::general(&state.db, batch.org_id).await?.ok_or(AppError::NotFound)?;
+    let lifetime = general.invite_lifetime_days * DAY_MS;
+    let lease_ms = state.settings.outbox.lease_seconds * 1000;
+    let to_store = batch.addresses.get(batch.stored as usize..).unwrap_or_default();
+    let mut parts = to_store.chunks(STORE_CHUNK);
+    let prepare = |part: &[String]| {
+        let expires_at = now_ms() + lifetime;
+        (expires_at, prepare_part(state, &general, &rest.inviter, expires_at, part))
+    };
+    let mut next = parts.next().map(prepare);
+    let mut from = batch.stored;
+    while let Some((expires_at, preparing)) = next.take() {
+        if shutdown.is_cancelled() {
+            return Ok(false);
+        }
+        let items = preparing.await.map_err(|_| AppError::Internal)?;
+        next = parts.next().map(prepare);
+        let target = db::invitations::BatchTarget {
+            org_id: batch.org_id,
+            batch_id: rest.batch_id,
+            inviter: batch.inviter,
+            area_id: batch.area_id,
+            role_id: batch.role_id,
+            expires_at,
+            max_attempts: state.settings.outbox.max_attempts,
+        };
+        let to = from + items.len() as i64;
+        let mut tx = state.db.begin().await?;
+        if !db::outbox::extend_lease(&mut tx, job.id, worker, now_ms() + lease_ms).await?
+            || !db::invitations::mark_deferred_stored(&mut tx, rest.batch_id, from, to, batch.total).await?
+        {
+            tracing::info!(batch = rest.batch_id, "another worker holds the batch's job now; this one stops");
+            return Ok(false);
+        }
+        db::invitations::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        tx.commit().await?;
+        state.outbox_wake.notify_waiters();
+        from = to;
+    }
+    Ok(true)
 }
 
 /// How the caller is named to the people they invite or remind.

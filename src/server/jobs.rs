@@ -3,6 +3,7 @@
 use super::connectors::{AgentCall, ChatSend, ProfileLookup};
 use super::db::{self, outbox::ClaimedJob};
 use super::integrations::ProviderFailure;
+use super::invitations::DeferredInvitations;
 use super::mail::{EmailMessage, Invitation};
 use super::onboarding::OnboardingDelivery;
 use super::AppState;
@@ -34,6 +35,8 @@ pub enum JobPayload {
     ChatSend(ChatSend),
     /// A new chat user's names or picture from the provider.
     ChatProfile(ProfileLookup),
+    /// The addresses of an invitation batch after its first part, stored a part at a time.
+    InvitationBatch(DeferredInvitations),
 }
 
 /// A one-time code and where it goes. Admins never read the code: the outbox shows it masked.
@@ -105,6 +108,7 @@ impl JobPayload {
             JobPayload::AgentCall(_) => "agent",
             JobPayload::ChatSend(send) => send.provider.key(),
             JobPayload::ChatProfile(_) => "profile",
+            JobPayload::InvitationBatch(_) => "batch",
         }
     }
 
@@ -159,6 +163,7 @@ impl JobPayload {
             JobPayload::AgentCall(call) => format!("Chat message #{} for the agent", call.message_id),
             JobPayload::ChatSend(send) => send.text.clone(),
             JobPayload::ChatProfile(lookup) => format!("Profile of {}", lookup.platform_id),
+            JobPayload::InvitationBatch(rest) => format!("The rest of invitation batch #{}", rest.batch_id),
         }
     }
 }
@@ -237,6 +242,24 @@ pub async fn enqueue_chat(
     enqueue(tx, state, org_id, recipient, &subject, payload).await
 }
 
+/// Queues the storing of a batch's addresses after its first part, in the transaction that
+/// accepts the batch.
+pub async fn enqueue_deferred_invitations(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    rest: DeferredInvitations,
+) -> Result<i64, sqlx::Error> {
+    let recipient = format!("Invitation batch #{}", rest.batch_id);
+    let payload = JobPayload::InvitationBatch(rest);
+    enqueue_with(tx, state, org_id, &recipient, "Storing the rest of the batch", payload, DEFERRED_BATCH_ATTEMPTS).await
+}
+
+/// Attempts for the job that stores a batch's deferred addresses: its failures are the
+/// database's (busy, unreachable), and with the backoff capped at an hour these span two days.
+/// Every kill or lease handover of its worker also counts as one.
+const DEFERRED_BATCH_ATTEMPTS: i64 = 50;
+
 async fn enqueue(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
@@ -244,6 +267,18 @@ async fn enqueue(
     recipient: &str,
     subject: &str,
     payload: JobPayload,
+) -> Result<i64, sqlx::Error> {
+    enqueue_with(tx, state, org_id, recipient, subject, payload, state.settings.outbox.max_attempts).await
+}
+
+async fn enqueue_with(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    org_id: i64,
+    recipient: &str,
+    subject: &str,
+    payload: JobPayload,
+    max_attempts: i64,
 ) -> Result<i64, sqlx::Error> {
     let json = serde_json::to_string(&payload).expect("job payloads always serialize");
     db::outbox::enqueue(
@@ -255,7 +290,7 @@ async fn enqueue(
             recipient,
             subject,
             payload: &json,
-            max_attempts: state.settings.outbox.max_attempts,
+            max_attempts,
         },
     )
     .await
@@ -289,7 +324,7 @@ async fn run_worker(state: AppState, worker: String, cursor: &db::outbox::QueueC
     let idle = Duration::from_millis(state.settings.outbox.poll_millis);
     while !shutdown.is_cancelled() {
         match db::outbox::claim(&state.db, &worker, lease_ms, cursor).await {
-            Ok(Some(job)) => run_job(&state, &worker, job).await,
+            Ok(Some(job)) => run_job(&state, &worker, job, &shutdown).await,
             Ok(None) => {
                 tokio::select! {
                     _ = shutdown.cancelled() => {}
@@ -314,7 +349,7 @@ async fn run_worker(state: AppState, worker: String, cursor: &db::outbox::QueueC
 }
 
 #[tracing::instrument(skip_all, fields(job = job.id, attempt = job.attempts))]
-async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
+async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, shutdown: &CancellationToken) {
     let payload = serde_json::from_str::<JobPayload>(&job.payload);
     let outcome: Result<&'static str, ProviderFailure> = match &payload {
         Ok(JobPayload::Email(message)) => state.mailer.send(message, job.id).await.map_err(Into::into),
@@ -329,6 +364,13 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob) {
         Ok(JobPayload::AgentCall(call)) => super::connectors::call_agent(state, call).await,
         Ok(JobPayload::ChatSend(send)) => super::connectors::send(state, send).await,
         Ok(JobPayload::ChatProfile(lookup)) => super::connectors::look_up_profile(state, lookup).await,
+        Ok(JobPayload::InvitationBatch(rest)) => {
+            match super::invitations::store_deferred(state, worker, &job, rest, shutdown).await {
+                Some(outcome) => outcome,
+                // Stopped between parts, or the lease went to another worker: nothing to record.
+                None => return,
+            }
+        }
         Err(e) => Err(ProviderFailure::permanent(format!("unreadable job payload: {e}"))),
     };
     let final_failure = matches!(&outcome, Err(f) if f.permanent || job.attempts >= job.max_attempts);

@@ -62,12 +62,25 @@ impl Cluster {
         owner.call("send_invites", &[("emails", &emails.join("\n")), ("area", &area), ("role", &role)]).await
     }
 
-    /// How many outbox jobs are in each status.
+    /// How many outbox jobs that send something are in each status: not the jobs that store a
+    /// large batch's addresses after its first part, which `batch_parts_done` checks.
     pub async fn jobs_by_status(&self) -> Vec<(String, i64)> {
-        sqlx::query_as("SELECT status, COUNT(*) FROM outbox_jobs GROUP BY status ORDER BY status")
+        sqlx::query_as("SELECT status, COUNT(*) FROM outbox_jobs WHERE kind <> 'batch' GROUP BY status ORDER BY status")
             .fetch_all(&self.db)
             .await
             .unwrap()
+    }
+
+    /// Whether every batch's deferred addresses are stored and the jobs that stored them done.
+    pub async fn batch_parts_done(&self) -> bool {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM invite_batches WHERE deferred_stored < deferred_total)
+                  + (SELECT COUNT(*) FROM outbox_jobs WHERE kind = 'batch' AND status <> 'done')",
+        )
+        .fetch_one(&self.db)
+        .await
+        .unwrap();
+        left == 0
     }
 }
 

@@ -242,13 +242,15 @@ async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
                 .map(|(rss, peak)| format!("{} MiB ({} MiB peak)", rss / 1024, peak / 1024))
                 .collect();
             report(format!(
-                "batch ({label}, {} instance{}): {} invitations stored in {:.2} s over HTTP ({:.1} MB pasted), \
-                 delivered to the SMTP sink in {:.1} s ({:.0} emails/s); server memory after: {}",
+                "batch ({label}, {} instance{}): {} invitations accepted in {:.2} s over HTTP ({:.1} MB pasted), \
+                 all stored {:.1} s after the paste, delivered to the SMTP sink in {:.1} s from the answer \
+                 ({:.0} emails/s); server memory after: {}",
                 instances.len(),
                 if instances.len() == 1 { "" } else { "s" },
                 grouped(BATCH as i64),
                 batch.stored.as_secs_f64(),
                 batch.pasted_bytes as f64 / 1e6,
+                batch.all_stored.as_secs_f64(),
                 batch.delivered.as_secs_f64(),
                 BATCH as f64 / batch.delivered.as_secs_f64(),
                 memory.join(", ")
@@ -263,7 +265,11 @@ const BATCH: usize = onboard::domain::email_list::MAX_BATCH;
 
 struct BatchRun {
     pasted_bytes: usize,
+    /// Until the answer: the batch accepted and its first part stored.
     stored: Duration,
+    /// Until every address of the batch is a pending member with its invitation queued.
+    all_stored: Duration,
+    /// From the answer until the sink has every email.
     delivered: Duration,
 }
 
@@ -276,15 +282,25 @@ async fn batch_run(owner: &Visitor, sink: &SmtpSink, prefix: &str) -> BatchRun {
     let paste: String = (0..BATCH).map(|i| format!("{prefix}{i:06}@batch.example\n")).collect();
     let before = sink.count();
     let started = Instant::now();
-    owner
+    let batch = owner
         .call("send_invites", &[("emails", &paste), ("area", &area), ("role", &role)])
         .await
-        .expect("the batch is stored");
+        .expect("the batch is accepted");
     let stored = started.elapsed();
     let delivering = Instant::now();
+    // The answer comes once the first part is stored; the rest is stored while emails go out.
+    let all_stored = std::sync::Mutex::new(None);
+    let id = batch.as_i64().expect("a batch id").to_string();
     until("every invitation of the batch is delivered", Duration::from_secs(600), || async {
+        if all_stored.lock().unwrap().is_none() {
+            let progress = owner.get("invite_batch", &[("id", &id)]).await.expect("the batch view loads");
+            if progress["preparing"] == 0 {
+                *all_stored.lock().unwrap() = Some(started.elapsed());
+            }
+        }
         sink.count() >= before + BATCH
     })
     .await;
-    BatchRun { pasted_bytes: paste.len(), stored, delivered: delivering.elapsed() }
+    let all_stored = all_stored.into_inner().unwrap().expect("stored before delivered");
+    BatchRun { pasted_bytes: paste.len(), stored, all_stored, delivered: delivering.elapsed() }
 }

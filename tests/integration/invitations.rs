@@ -139,12 +139,96 @@ async fn a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused(back
     let checked = w.owner.call("check_invites", &[("emails", &paste(100_000))]).await.unwrap();
     assert_eq!(counts(&checked), counted([("New", 100_000)]));
     let batch = w.invite(&paste(100_000)).await.unwrap().as_i64().unwrap().to_string();
+    // The first part is stored with the answer, the rest by the outbox; every accepted address
+    // is counted at every moment, as an email or as one still being prepared.
     let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
-    let total = ["sent", "failed", "remaining"].iter().map(|k| progress[k].as_i64().unwrap()).sum::<i64>();
-    assert_eq!(total, 100_000);
+    let total = ["sent", "failed", "remaining", "preparing"].iter().map(|k| progress[k].as_i64().unwrap()).sum::<i64>();
+    assert_eq!(total, 100_000, "{progress}");
     let pending = "SELECT COUNT(*) FROM memberships WHERE org_id = $1 AND status = 'pending'";
-    assert_eq!(w.app.scalar_i64(pending, w.org).await, 100_000);
+    w.app
+        .eventually_within(std::time::Duration::from_secs(300), "the whole batch is stored", || async {
+            w.app.scalar_i64(pending, w.org).await == 100_000
+        })
+        .await;
+    let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
+    assert_eq!(progress["preparing"], 0, "{progress}");
+    let invitations = "SELECT COUNT(DISTINCT email) FROM invitations WHERE org_id = $1";
+    assert_eq!(w.app.scalar_i64(invitations, w.org).await, 100_000);
     w.app.stop().await;
+}
+
+async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Backend) {
+    use onboard::server::{db::outbox, invitations, jobs::JobPayload};
+    // No workers: the test runs the batch's job itself, as two workers would.
+    let app = TestApp::start_with(backend, |s| s.outbox.workers = 0).await;
+    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", org).await.to_string();
+    let role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await.to_string();
+    // The request stores 10,000; the job stores the other 15,000 in three parts.
+    let paste = (0..25_000).map(|i| format!("p{i:05}@bulk.example")).collect::<Vec<_>>().join("\n");
+    let batch = owner.call("send_invites", &[("emails", &paste), ("area", &area), ("role", &role)]).await.unwrap();
+    let batch = batch.as_i64().unwrap();
+
+    let invitations_sql = "SELECT COUNT(*) FROM invitations WHERE batch_id = $1";
+    let emails_sql = "SELECT COUNT(*) FROM outbox_jobs WHERE kind = 'email' AND org_id = $1";
+    assert_eq!(invitations::STORED_WITH_THE_ANSWER, 10_000);
+    assert_eq!(app.scalar_i64(invitations_sql, batch).await, 10_000, "the first parts are stored with the answer");
+    let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
+    assert_eq!((progress["remaining"].as_i64(), progress["preparing"].as_i64()), (Some(10_000), Some(15_000)));
+
+    // Failed for good, the job leaves the rest unstored, which the batch page says; the Outbox's
+    // retry puts it back.
+    let job = app.scalar_i64("SELECT deferred_job_id FROM invite_batches WHERE id = $1", batch).await;
+    sqlx::query("UPDATE outbox_jobs SET status = 'failed' WHERE id = $1")
+        .bind(job)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
+    assert_eq!((progress["preparing"].as_i64(), progress["unstored"].as_i64()), (Some(0), Some(15_000)));
+    owner.call("retry_outbox_job", &[("id", &job.to_string())]).await.unwrap();
+    let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
+    assert_eq!((progress["preparing"].as_i64(), progress["unstored"].as_i64()), (Some(15_000), Some(0)));
+    // Retried, it queues behind the first parts' emails; due first again, the claims below take it.
+    sqlx::query("UPDATE outbox_jobs SET run_at = 0 WHERE id = $1").bind(job).execute(&app.state.db.pool).await.unwrap();
+
+    // Worker a claims the job and stalls past its lease; worker b takes it over.
+    let db = &app.state.db;
+    let cursor = outbox::QueueCursor::new(std::time::Duration::from_millis(50));
+    let stalled = outbox::claim(db, "a", -1, &cursor).await.unwrap().expect("the batch's job is queued");
+    let taken = outbox::claim(db, "b", 60_000, &outbox::QueueCursor::new(std::time::Duration::from_millis(50)))
+        .await
+        .unwrap()
+        .expect("an expired lease is claimed again");
+    assert_eq!((stalled.id, stalled.kind.as_str()), (taken.id, "batch"));
+    let Ok(JobPayload::InvitationBatch(rest)) = serde_json::from_str(&taken.payload) else {
+        panic!("not a batch's job: {}", taken.kind)
+    };
+    let running = tokio_util::sync::CancellationToken::new();
+    let stopped = tokio_util::sync::CancellationToken::new();
+    stopped.cancel();
+    assert!(invitations::store_deferred(&app.state, "b", &taken, &rest, &stopped).await.is_none());
+    assert!(invitations::store_deferred(&app.state, "a", &stalled, &rest, &running).await.is_none());
+    assert_eq!(app.scalar_i64(invitations_sql, batch).await, 10_000, "neither a stopped nor a stalled worker stores");
+
+    let outcome = invitations::store_deferred(&app.state, "b", &taken, &rest, &running).await;
+    assert!(matches!(outcome, Some(Ok("stored"))), "{outcome:?}");
+    assert_eq!(app.scalar_i64(invitations_sql, batch).await, 25_000);
+    let distinct = "SELECT COUNT(DISTINCT recipient) FROM outbox_jobs WHERE kind = 'email' AND org_id = $1";
+    assert_eq!((app.scalar_i64(emails_sql, org).await, app.scalar_i64(distinct, org).await), (25_000, 25_000));
+    let stored = "SELECT deferred_stored FROM invite_batches WHERE id = $1";
+    assert_eq!(app.scalar_i64(stored, batch).await, 15_000);
+    let left = "SELECT COUNT(*) FROM deferred_addresses WHERE batch_id = $1";
+    assert_eq!(app.scalar_i64(left, batch).await, 0, "the list goes once all of it is stored");
+    let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
+    assert_eq!((progress["remaining"].as_i64(), progress["preparing"].as_i64()), (Some(25_000), Some(0)));
+    // Run again (say its completion was lost), the job finds nothing left to store.
+    let again = invitations::store_deferred(&app.state, "b", &taken, &rest, &running).await;
+    assert!(matches!(again, Some(Ok("stored"))), "{again:?}");
+    assert_eq!(app.scalar_i64(invitations_sql, batch).await, 25_000);
+    app.stop().await;
 }
 
 async fn bad_pastes_and_roles_beyond_the_inviter_are_refused_clearly(backend: Backend) {
@@ -782,6 +866,7 @@ crate::on_both_databases!(
     codes_go_by_text_message_through_twilio_to_those_who_choose_it,
     a_messy_paste_is_classified_invited_and_confirmed,
     a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused,
+    a_large_batch_is_stored_a_part_at_a_time_and_each_part_once,
     bad_pastes_and_roles_beyond_the_inviter_are_refused_clearly,
     an_invitee_registers_on_their_phone_accepts_the_eula_and_is_signed_in,
     two_tabs_finishing_registration_at_once_cannot_both_succeed,

@@ -60,12 +60,16 @@ pub struct NewBatch<'a> {
     pub area_id: i64,
     pub role_id: i64,
     pub not_invited_json: &'a str,
+    /// The new addresses after the first part, as a JSON array, for the outbox to store later
+    /// ([`deferred_part`]); `None` when the first part holds them all.
+    pub deferred: Option<(&'a str, usize)>,
 }
 
 pub async fn create_batch(tx: &mut Transaction<'static, Any>, b: &NewBatch<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO invite_batches (org_id, inviter_account_id, service_area_id, role_id, not_invited, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    let id = sqlx::query_scalar(
+        "INSERT INTO invite_batches (org_id, inviter_account_id, service_area_id, role_id, not_invited, created_at,
+                                    deferred_total)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(b.org_id)
     .bind(b.inviter)
@@ -73,8 +77,32 @@ pub async fn create_batch(tx: &mut Transaction<'static, Any>, b: &NewBatch<'_>) 
     .bind(b.role_id)
     .bind(b.not_invited_json)
     .bind(now_ms())
+    .bind(b.deferred.map_or(0, |(_, n)| n as i64))
     .fetch_one(&mut **tx)
-    .await
+    .await?;
+    if let Some((addresses, _)) = b.deferred {
+        sqlx::query("INSERT INTO deferred_addresses (batch_id, addresses) VALUES ($1, $2)")
+            .bind(id)
+            .bind(addresses)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// Names the outbox job that stores the batch's deferred addresses, for the batch page to tell
+/// when it failed for good.
+pub async fn set_deferred_job(
+    tx: &mut Transaction<'static, Any>,
+    batch_id: i64,
+    job_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE invite_batches SET deferred_job_id = $2 WHERE id = $1")
+        .bind(batch_id)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub struct NewInvitation<'a> {
@@ -135,12 +163,18 @@ pub async fn batch(db: &Db, org_id: i64, id: i64) -> Result<Option<BatchSummary>
     .await
 }
 
-/// How the batch's emails stand in the outbox: (status, count).
+/// How the batch's emails stand in the outbox: (status, count), and its addresses not stored yet
+/// as `preparing`, or as `unstored` once the job storing them failed for good.
 pub async fn batch_delivery(db: &Db, batch_id: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    // A replaced invitation has a newer one standing for it.
+    // A replaced invitation has a newer one standing for it. One statement reads one snapshot:
+    // a part stored between two reads would be counted twice.
     sqlx::query_as(
         "SELECT j.status, COUNT(*) FROM invitations i JOIN outbox_jobs j ON j.id = i.outbox_job_id
-         WHERE i.batch_id = $1 AND i.status <> 'replaced' GROUP BY j.status",
+         WHERE i.batch_id = $1 AND i.status <> 'replaced' GROUP BY j.status
+         UNION ALL
+         SELECT CASE WHEN j.status = 'failed' THEN 'unstored' ELSE 'preparing' END, b.deferred_total - b.deferred_stored
+         FROM invite_batches b LEFT JOIN outbox_jobs j ON j.id = b.deferred_job_id
+         WHERE b.id = $1 AND b.deferred_stored < b.deferred_total",
     )
     .bind(batch_id)
     .fetch_all(&db.pool)
@@ -413,4 +447,57 @@ pub async fn store_batch(
     .execute(&mut **tx)
     .await?;
     Ok(invited.len())
+}
+
+/// A batch's deferred addresses, with the batch's choices and how many of them are stored.
+pub struct DeferredBatch {
+    pub org_id: i64,
+    pub inviter: i64,
+    pub area_id: i64,
+    pub role_id: i64,
+    pub stored: i64,
+    pub total: i64,
+    /// All of them, the stored ones first.
+    pub addresses: Vec<String>,
+}
+
+/// Batch `batch_id`'s deferred addresses, or `None` when all are stored (or the batch is gone
+/// with its organization).
+pub async fn deferred(db: &Db, batch_id: i64) -> Result<Option<DeferredBatch>, sqlx::Error> {
+    let row: Option<(i64, i64, i64, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT b.org_id, b.inviter_account_id, b.service_area_id, b.role_id, b.deferred_stored, b.deferred_total,
+                d.addresses
+         FROM invite_batches b JOIN deferred_addresses d ON d.batch_id = b.id WHERE b.id = $1",
+    )
+    .bind(batch_id)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((org_id, inviter, area_id, role_id, stored, total, json)) = row else { return Ok(None) };
+    let addresses = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(Some(DeferredBatch { org_id, inviter, area_id, role_id, stored, total, addresses }))
+}
+
+/// Moves the batch's progress from `from` to `to` (of `total`) in the part's transaction;
+/// `false` when it no longer stands at `from` (another run stored that part). The list goes
+/// with the last part.
+pub async fn mark_deferred_stored(
+    tx: &mut Transaction<'static, Any>,
+    batch_id: i64,
+    from: i64,
+    to: i64,
+    total: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE invite_batches SET deferred_stored = $3 WHERE id = $1 AND deferred_stored = $2")
+        .bind(batch_id)
+        .bind(from)
+        .bind(to)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    if to >= total {
+        sqlx::query("DELETE FROM deferred_addresses WHERE batch_id = $1").bind(batch_id).execute(&mut **tx).await?;
+    }
+    Ok(true)
 }

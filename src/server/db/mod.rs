@@ -77,7 +77,8 @@ impl Db {
         let (url, connections, timeout) =
             (database.url.expose(), database.max_connections, database.acquire_timeout_seconds);
         let (pool, backend) = connect(url, connections, timeout, Commit::Flushed).await?;
-        let workers = u32::try_from(settings.outbox.workers).unwrap_or(u32::MAX).min(connections);
+        // At least one connection: a Db opened without workers (a test's) may still claim jobs.
+        let workers = u32::try_from(settings.outbox.workers).unwrap_or(u32::MAX).min(connections).max(1);
         // The key is checked before migrations run: a start with the wrong key changes nothing.
         let unlocked = crate::server::keys::unlock(&pool, backend, settings).await?;
         migrate(&pool, backend).await?;

@@ -323,6 +323,25 @@ pub async fn release(db: &Db, worker: &str) -> Result<u64, sqlx::Error> {
     Ok(done.rows_affected())
 }
 
+/// Keeps `worker`'s lease on a long job until `until` (ms since the epoch), in the transaction
+/// of the work done under it; `false` when the worker no longer holds the job (its lease ran out
+/// and another worker took it), and then that work must not commit.
+pub async fn extend_lease(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    worker: &str,
+    until: i64,
+) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("UPDATE outbox_jobs SET locked_until = $3 WHERE id = $1 AND locked_by = $2 AND status = 'running'")
+            .bind(id)
+            .bind(worker)
+            .bind(until)
+            .execute(&mut **tx)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// An admin asks for a failed job to be tried again from scratch.
 pub async fn retry(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(

@@ -230,19 +230,29 @@ impl TestApp {
         sqlx::query_scalar(sql).bind(bind).fetch_one(&self.state.db.pool).await.unwrap()
     }
 
-    /// Waits (bounded) until `check` holds, for things the outbox worker does in the background.
-    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    /// Waits (up to 10 s) until `check` holds, for things the outbox worker does in the background.
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
+        self.eventually_within(std::time::Duration::from_secs(10), what, check).await
+    }
+
+    /// Waits up to `limit` until `check` holds, looking every 50 ms.
+    pub async fn eventually_within<F, Fut>(&self, limit: std::time::Duration, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
             if check().await {
                 return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        panic!("timed out waiting until {what}");
+        panic!("timed out after {limit:?} waiting until {what}");
     }
 }
 
