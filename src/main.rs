@@ -6,8 +6,31 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[cfg(feature = "ssr")]
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
+    limit_malloc_arenas();
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("the runtime starts").block_on(run())
+}
+
+/// SQLite allocates with the C library's malloc, on each pooled connection's own thread, and
+/// glibc gives threads arenas of their own (up to eight per core), each keeping what it freed.
+/// The parts of a large invitation batch, stored on whichever connection was free, left their
+/// JSON's memory behind in many of them: the server peaked at 184–201 MiB on SQLite, and at
+/// 139 MiB with one arena per core (BENCHMARKS.md, seventh step). Set before any thread starts;
+/// an operator's `MALLOC_ARENA_MAX` still wins.
+#[cfg(all(feature = "ssr", target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // SAFETY: mallopt only sets one of malloc's parameters, and no other thread runs yet.
+        unsafe { libc::mallopt(libc::M_ARENA_MAX, cores.try_into().unwrap_or(libc::c_int::MAX)) };
+    }
+}
+
+#[cfg(all(feature = "ssr", not(all(target_os = "linux", target_env = "gnu"))))]
+fn limit_malloc_arenas() {}
+
+#[cfg(feature = "ssr")]
+async fn run() -> std::process::ExitCode {
     use onboard::server::{bootstrap, cli, AppState, Settings};
     use std::process::ExitCode;
 
