@@ -1,5 +1,5 @@
 //! Inviting people: classify a pasted list against the organization, then store the batch,
-//! the pending memberships, the invitations and their emails: the first part of a batch in the
+//! the pending memberships, the invitations and their emails: the first 10,000 of a batch in the
 //! request's transaction, the rest by the outbox, a part per transaction.
 
 use super::auth::{fail, new_token, Caller};

@@ -35,7 +35,7 @@ pub enum JobPayload {
     ChatSend(ChatSend),
     /// A new chat user's names or picture from the provider.
     ChatProfile(ProfileLookup),
-    /// The addresses of an invitation batch after its first part, stored a part at a time.
+    /// The addresses of an invitation batch after those stored with the answer, stored a part at a time.
     InvitationBatch(DeferredInvitations),
 }
 
@@ -242,7 +242,7 @@ pub async fn enqueue_chat(
     enqueue(tx, state, org_id, recipient, &subject, payload).await
 }
 
-/// Queues the storing of a batch's addresses after its first part, in the transaction that
+/// Queues the storing of a batch's addresses after those stored with the answer, in the transaction that
 /// accepts the batch.
 pub async fn enqueue_deferred_invitations(
     tx: &mut Transaction<'static, Any>,

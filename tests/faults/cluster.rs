@@ -63,7 +63,7 @@ impl Cluster {
     }
 
     /// How many outbox jobs that send something are in each status: not the jobs that store a
-    /// large batch's addresses after its first part, which `batch_parts_done` checks.
+    /// large batch's addresses after its first 10,000, which `batch_parts_done` checks.
     pub async fn jobs_by_status(&self) -> Vec<(String, i64)> {
         sqlx::query_as("SELECT status, COUNT(*) FROM outbox_jobs WHERE kind <> 'batch' GROUP BY status ORDER BY status")
             .fetch_all(&self.db)

@@ -265,7 +265,7 @@ const BATCH: usize = onboard::domain::email_list::MAX_BATCH;
 
 struct BatchRun {
     pasted_bytes: usize,
-    /// Until the answer: the batch accepted and its first part stored.
+    /// Until the answer: the batch accepted and its first 10,000 stored.
     stored: Duration,
     /// Until every address of the batch is a pending member with its invitation queued.
     all_stored: Duration,
@@ -288,7 +288,7 @@ async fn batch_run(owner: &Visitor, sink: &SmtpSink, prefix: &str) -> BatchRun {
         .expect("the batch is accepted");
     let stored = started.elapsed();
     let delivering = Instant::now();
-    // The answer comes once the first part is stored; the rest is stored while emails go out.
+    // The answer comes once the first 10,000 are stored; the rest is stored while emails go out.
     let all_stored = std::sync::Mutex::new(None);
     let id = batch.as_i64().expect("a batch id").to_string();
     until("every invitation of the batch is delivered", Duration::from_secs(600), || async {

@@ -139,7 +139,7 @@ async fn a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused(back
     let checked = w.owner.call("check_invites", &[("emails", &paste(100_000))]).await.unwrap();
     assert_eq!(counts(&checked), counted([("New", 100_000)]));
     let batch = w.invite(&paste(100_000)).await.unwrap().as_i64().unwrap().to_string();
-    // The first part is stored with the answer, the rest by the outbox; every accepted address
+    // The first 10,000 are stored with the answer, the rest by the outbox; every accepted address
     // is counted at every moment, as an email or as one still being prepared.
     let progress = w.owner.get("invite_batch", &[("id", &batch)]).await.unwrap();
     let total = ["sent", "failed", "remaining", "preparing"].iter().map(|k| progress[k].as_i64().unwrap()).sum::<i64>();

@@ -60,8 +60,8 @@ pub struct NewBatch<'a> {
     pub area_id: i64,
     pub role_id: i64,
     pub not_invited_json: &'a str,
-    /// The new addresses after the first part, as a JSON array, for the outbox to store later
-    /// ([`deferred_part`]); `None` when the first part holds them all.
+    /// The new addresses after those stored with the answer, as a JSON array, and how many:
+    /// the outbox stores them later ([`deferred`]). `None` when the answer stores them all.
     pub deferred: Option<(&'a str, usize)>,
 }
 
