@@ -253,7 +253,7 @@ pub struct BatchProgress {
     pub failed: i64,
     pub remaining: i64,
     /// Accepted addresses whose invitation is not stored yet: a large batch is stored a part
-    /// at a time after the first 5,000.
+    /// at a time after the first 10,000.
     pub preparing: i64,
     /// Accepted addresses that were not stored because the job storing them failed for good;
     /// it can be tried again on the Outbox page.
@@ -264,6 +264,14 @@ pub struct BatchProgress {
     pub not_invited_total: usize,
     /// Invitations whose email failed for good, each to fix and send again.
     pub failures: Vec<FailedDelivery>,
+}
+
+impl BatchProgress {
+    /// Emails still to go out: those queued or being retried, and those of the addresses still
+    /// being stored, which have none queued yet.
+    pub fn still_to_send(&self) -> i64 {
+        self.remaining + self.preparing
+    }
 }
 
 /// An invitation email that failed for good: a refused address, or one the mail server cannot take.

@@ -188,7 +188,7 @@ pub fn BatchPage() -> impl IntoView {
     let refresh = debounced(1000, move || set_tick.update(|n| *n += 1));
     Effect::new(move |_| {
         if let Some(Ok(p)) = batch.get() {
-            if p.remaining + p.preparing > 0 {
+            if p.still_to_send() > 0 {
                 refresh();
             }
         }
@@ -214,21 +214,10 @@ pub fn BatchPage() -> impl IntoView {
 
 #[component]
 fn BatchView(progress: BatchProgress) -> impl IntoView {
+    let remaining = progress.still_to_send();
     let BatchProgress {
-        area,
-        role,
-        created_at,
-        sent,
-        failed,
-        remaining,
-        preparing,
-        unstored,
-        not_invited,
-        not_invited_total,
-        ..
+        area, role, created_at, sent, failed, preparing, unstored, not_invited, not_invited_total, ..
     } = progress;
-    // Addresses still being stored have no email queued yet, but they are emails to come.
-    let remaining = remaining + preparing;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {total} invitations…")
