@@ -39,7 +39,7 @@ pub struct AppState {
     pub chat: super::integrations::chat::ChatClients,
     /// Connectors by webhook key, for the webhooks' hot path.
     pub webhook_connectors: super::connectors::WebhookConnectors,
-    /// Wakes idle outbox workers when this instance queues a job.
+    /// Wakes the outbox's claimer when this instance queues a job.
     pub outbox_wake: Arc<Notify>,
 }
 

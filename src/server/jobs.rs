@@ -10,6 +10,7 @@ use super::AppState;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 /// What a job does, stored as JSON in the outbox row.
@@ -302,54 +303,176 @@ pub fn backoff_ms(attempt: i64) -> i64 {
     base + rand::random::<u32>() as i64 % (base / 5 + 1)
 }
 
-/// Starts the configured number of workers; each stops after its current job when `shutdown` fires
-/// and hands back anything it still holds.
+/// Starts the instance's outbox: the configured number of workers, a claimer that claims one
+/// job for each worker waiting for one, and a recorder that records the jobs done. Under load
+/// several workers wait at once, and one statement claims or records for all of them: on
+/// PostgreSQL the round trips and statement starts, not the rows, were most of an email's cost.
+/// When `shutdown` fires, each worker stops after its current job, and the instance then hands
+/// back anything still claimed. The one handle ends when all of that is done.
 pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
     let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
-    let poll = Duration::from_millis(state.settings.outbox.poll_millis);
-    let cursor = std::sync::Arc::new(db::outbox::QueueCursor::new(poll));
-    (0..state.settings.outbox.workers)
-        .map(|n| {
-            let state = state.clone();
-            let shutdown = shutdown.clone();
-            let cursor = cursor.clone();
-            let worker = format!("{instance}-{n}");
-            tokio::spawn(async move { run_worker(state, worker, &cursor, shutdown).await })
+    let count = state.settings.outbox.workers;
+    let (idle, waiting) = mpsc::channel(count.max(1));
+    let (done, finished) = mpsc::channel(count.max(1));
+    let claimer = tokio::spawn(claim_for_waiting_workers(state.clone(), instance.clone(), waiting, shutdown.clone()));
+    let recorder = tokio::spawn(record_done_jobs(state.db.clone(), finished));
+    let workers: Vec<_> = (0..count)
+        .map(|_| {
+            let outbox = WorkerOutbox { idle: idle.clone(), done: done.clone() };
+            tokio::spawn(run_worker(state.clone(), outbox, shutdown.clone()))
         })
-        .collect()
+        .collect();
+    // The claimer and the recorder end once every worker has dropped its ends of their channels.
+    drop((idle, done));
+    vec![tokio::spawn(async move {
+        for task in workers.into_iter().chain([claimer, recorder]) {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "an outbox task failed");
+            }
+        }
+        match db::outbox::release_instance(&state.db, &instance).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(instance, released = n, "released claimed outbox jobs on shutdown"),
+            Err(e) => {
+                tracing::warn!(instance, error = %e, "releasing claimed outbox jobs failed; their lease will expire")
+            }
+        }
+    })]
 }
 
-async fn run_worker(state: AppState, worker: String, cursor: &db::outbox::QueueCursor, shutdown: CancellationToken) {
+/// A claimed job and the name it was claimed under, which stands for its worker in the outbox
+/// table: `{instance}-{claim}`, one per claim statement (the jobs of one claim share it), so a
+/// job whose lease passed to another claim is never recorded by the first.
+struct Claimed {
+    worker: String,
+    job: ClaimedJob,
+}
+
+/// A worker's two ends of the instance's outbox.
+struct WorkerOutbox {
+    /// Where a worker waits for its next job.
+    idle: mpsc::Sender<oneshot::Sender<Claimed>>,
+    /// Where a worker hands a done job to be recorded, and waits for the outcome.
+    done: mpsc::Sender<(db::outbox::DoneJob, oneshot::Sender<Result<(), String>>)>,
+}
+
+impl WorkerOutbox {
+    /// The next job, or `None` once the instance stops.
+    async fn next(&self, shutdown: &CancellationToken) -> Option<Claimed> {
+        let (give, take) = oneshot::channel();
+        self.idle.send(give).await.ok()?;
+        tokio::select! {
+            _ = shutdown.cancelled() => None,
+            claimed = take => claimed.ok(),
+        }
+    }
+
+    async fn complete(&self, job: db::outbox::DoneJob) -> Result<(), String> {
+        let (reply, outcome) = oneshot::channel();
+        self.done.send((job, reply)).await.map_err(|_| "the outbox's recorder stopped".to_string())?;
+        outcome.await.unwrap_or_else(|_| Err("the outbox's recorder stopped".to_string()))
+    }
+}
+
+/// Waits for idle workers and claims a job for each of those waiting, in one statement; polls
+/// the queue while it is empty, and looks at once when work is queued here.
+async fn claim_for_waiting_workers(
+    state: AppState,
+    instance: String,
+    mut idle: mpsc::Receiver<oneshot::Sender<Claimed>>,
+    shutdown: CancellationToken,
+) {
     let lease_ms = state.settings.outbox.lease_seconds * 1000;
-    let idle = Duration::from_millis(state.settings.outbox.poll_millis);
-    while !shutdown.is_cancelled() {
-        match db::outbox::claim(&state.db, &worker, lease_ms, cursor).await {
-            Ok(Some(job)) => run_job(&state, &worker, job, &shutdown).await,
-            Ok(None) => {
+    let poll = Duration::from_millis(state.settings.outbox.poll_millis);
+    let cursor = db::outbox::QueueCursor::new(poll);
+    let mut waiting: Vec<oneshot::Sender<Claimed>> = Vec::new();
+    for claim in 1u64.. {
+        if waiting.is_empty() {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                worker = idle.recv() => match worker {
+                    Some(worker) => waiting.push(worker),
+                    None => return,
+                },
+            }
+        }
+        while let Ok(worker) = idle.try_recv() {
+            waiting.push(worker);
+        }
+        waiting.retain(|worker| !worker.is_closed());
+        if waiting.is_empty() {
+            continue;
+        }
+        // Registered before the look, so work queued during it is not missed.
+        let woken = state.outbox_wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let holder = format!("{instance}-{claim}");
+        match db::outbox::claim_up_to(&state.db, &holder, lease_ms, &cursor, waiting.len()).await {
+            Ok(jobs) if !jobs.is_empty() => {
+                let served = jobs.len();
+                for (job, to) in jobs.into_iter().zip(waiting.drain(..served)) {
+                    // A worker that stopped meanwhile leaves its job to the instance's release.
+                    let _ = to.send(Claimed { worker: holder.clone(), job });
+                }
+            }
+            Ok(_) => {
                 tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = state.outbox_wake.notified() => cursor.look_again(),
-                    _ = tokio::time::sleep(idle) => {}
+                    _ = shutdown.cancelled() => return,
+                    _ = &mut woken => cursor.look_again(),
+                    _ = tokio::time::sleep(poll) => {}
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "claiming outbox job failed; will retry");
+                tracing::warn!(error = %e, "claiming outbox jobs failed; will retry");
                 tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = tokio::time::sleep(idle * 2) => {}
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(poll * 2) => {}
                 }
             }
         }
     }
-    match db::outbox::release(&state.db, &worker).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(worker, released = n, "released claimed outbox jobs on shutdown"),
-        Err(e) => tracing::warn!(worker, error = %e, "releasing claimed outbox jobs failed; their lease will expire"),
+}
+
+/// Records the done jobs handed in, all those waiting in one statement, and tells each worker
+/// the outcome. If that statement fails, each job is recorded on its own, so one error costs
+/// at most one job a second run (a text message or chat send has no Message-ID to dedupe it).
+/// Ends when every worker has stopped.
+async fn record_done_jobs(
+    db: db::Db,
+    mut done: mpsc::Receiver<(db::outbox::DoneJob, oneshot::Sender<Result<(), String>>)>,
+) {
+    let mut batch = Vec::new();
+    while done.recv_many(&mut batch, RECORDED_AT_ONCE).await > 0 {
+        let (jobs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let together = jobs.len() > 1 && db::outbox::complete_all(&db, &jobs).await.is_ok();
+        for (job, reply) in jobs.iter().zip(replies) {
+            let outcome = match together {
+                true => Ok(()),
+                false => db::outbox::complete_all(&db, std::slice::from_ref(job)).await.map_err(|e| e.to_string()),
+            };
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// The most done jobs one statement records: 4 parameters each.
+const RECORDED_AT_ONCE: usize = 64;
+
+async fn run_worker(state: AppState, outbox: WorkerOutbox, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let Some(Claimed { worker, job }) = outbox.next(&shutdown).await else {
+            if !shutdown.is_cancelled() {
+                tracing::error!("the outbox's claimer stopped: this worker stops too");
+            }
+            return;
+        };
+        run_job(&state, &worker, job, &outbox, &shutdown).await;
     }
 }
 
 #[tracing::instrument(skip_all, fields(job = job.id, attempt = job.attempts))]
-async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, shutdown: &CancellationToken) {
+async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &WorkerOutbox, shutdown: &CancellationToken) {
     let payload = serde_json::from_str::<JobPayload>(&job.payload);
     let outcome: Result<&'static str, ProviderFailure> = match &payload {
         Ok(JobPayload::Email(message)) => state.mailer.send(message, job.id).await.map_err(Into::into),
@@ -378,7 +501,9 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, shutdown: &Can
         Ok(delivery) => {
             tracing::debug!(delivery, "outbox job done");
             let scrubbed = payload.as_ref().ok().and_then(|p| p.scrubbed(Readers::of(state)));
-            db::outbox::complete(&state.db, job.id, worker, delivery, scrubbed.as_deref()).await
+            outbox
+                .complete(db::outbox::DoneJob { id: job.id, worker: worker.to_string(), delivery: *delivery, scrubbed })
+                .await
         }
         Err(failure) => {
             tracing::warn!(error = %failure.message, permanent = failure.permanent, "outbox job failed");
@@ -390,7 +515,9 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, shutdown: &Can
                 Ok(p @ JobPayload::Code(_)) => p.scrubbed(Readers::Admins),
                 _ => None,
             };
-            db::outbox::fail(&state.db, &job, worker, &failure.message, retry, scrubbed.as_deref()).await
+            db::outbox::fail(&state.db, &job, worker, &failure.message, retry, scrubbed.as_deref())
+                .await
+                .map_err(|e| e.to_string())
         }
     };
     match (recorded, &payload) {

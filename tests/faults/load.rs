@@ -142,9 +142,11 @@ async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
         let seeding = Instant::now();
         let settings = common::test_settings(&url);
         let secret_key = settings.security.secret_key.expose().to_string();
-        let (org, big) = {
+        let (org, big, db) = {
             let state = AppState::new(settings).await.unwrap();
-            seed(&state, members).await
+            let (org, big) = seed(&state, members).await;
+            // For the test's own reads; the instance has its own pool.
+            (org, big, state.db.pool.clone())
         };
         let seeded = seeding.elapsed();
         let sink = SmtpSink::start().await;
@@ -235,7 +237,7 @@ async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
             if round == 2 {
                 instances.push(Instance::start("load-b", &env).await);
             }
-            let batch = batch_run(&owner, &sink, &format!("round{round}-")).await;
+            let batch = batch_run(&owner, &sink, &db, &format!("round{round}-")).await;
             let memory: Vec<String> = instances
                 .iter()
                 .map(|i| i.memory_kib())
@@ -244,7 +246,7 @@ async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
             report(format!(
                 "batch ({label}, {} instance{}): {} invitations accepted in {:.2} s over HTTP ({:.1} MB pasted), \
                  all stored {:.1} s after the paste, delivered to the SMTP sink in {:.1} s from the answer \
-                 ({:.0} emails/s); server memory after: {}",
+                 ({:.0} emails/s), {:.1} jobs per claim; server memory after: {}",
                 instances.len(),
                 if instances.len() == 1 { "" } else { "s" },
                 grouped(BATCH as i64),
@@ -253,6 +255,7 @@ async fn load_on_the_main_pages_and_server_functions_of_a_large_organization() {
                 batch.all_stored.as_secs_f64(),
                 batch.delivered.as_secs_f64(),
                 BATCH as f64 / batch.delivered.as_secs_f64(),
+                batch.jobs_per_claim,
                 memory.join(", ")
             ));
         }
@@ -271,11 +274,14 @@ struct BatchRun {
     all_stored: Duration,
     /// From the answer until the sink has every email.
     delivered: Duration,
+    /// How many of the batch's emails one claim statement took on average: one per worker
+    /// waiting for a job when it ran.
+    jobs_per_claim: f64,
 }
 
 /// Pastes `BATCH` new addresses into `send_invites` (as the Invite users page does), then waits
 /// for the sink to have them all.
-async fn batch_run(owner: &Visitor, sink: &SmtpSink, prefix: &str) -> BatchRun {
+async fn batch_run(owner: &Visitor, sink: &SmtpSink, db: &sqlx::AnyPool, prefix: &str) -> BatchRun {
     let form = owner.get("invite_form", &[]).await.unwrap();
     let area = form["areas"][0]["id"].as_i64().unwrap().to_string();
     let role = form["roles"].as_array().unwrap().iter().find(|r| r["name"] == "Member").unwrap()["id"].to_string();
@@ -301,6 +307,15 @@ async fn batch_run(owner: &Visitor, sink: &SmtpSink, prefix: &str) -> BatchRun {
         sink.count() >= before + BATCH
     })
     .await;
+    let delivered = delivering.elapsed();
     let all_stored = all_stored.into_inner().unwrap().expect("stored before delivered");
-    BatchRun { pasted_bytes: paste.len(), stored, all_stored, delivered: delivering.elapsed() }
+    // Each claim statement names its worker `{instance}-{claim}`, and a done job keeps the name.
+    let (jobs, claims): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COUNT(DISTINCT locked_by) FROM outbox_jobs WHERE kind = 'email' AND recipient LIKE $1",
+    )
+    .bind(format!("{prefix}%"))
+    .fetch_one(db)
+    .await
+    .unwrap();
+    BatchRun { pasted_bytes: paste.len(), stored, all_stored, delivered, jobs_per_claim: jobs as f64 / claims as f64 }
 }

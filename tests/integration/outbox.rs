@@ -103,6 +103,8 @@ async fn queue_without_workers(backend: Backend, n: usize) -> db::Db {
     db
 }
 
+/// Eight claimers, each claiming from one to four jobs per statement and recording them in one,
+/// as an instance's claimer and recorder do for its waiting workers.
 async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
     let db = queue_without_workers(backend, 200).await;
     let cursor = std::sync::Arc::new(QueueCursor::default());
@@ -110,11 +112,23 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
         let db = db.clone();
         let cursor = cursor.clone();
         tokio::spawn(async move {
-            let name = format!("worker-{w}");
             let mut mine = Vec::new();
-            while let Some(job) = outbox::claim(&db, &name, 60_000, &cursor).await.unwrap() {
-                outbox::complete(&db, job.id, &name, "smtp", None).await.unwrap();
-                mine.push(job.id);
+            for claim in 0.. {
+                let name = format!("instance{w}-{claim}");
+                let jobs = outbox::claim_up_to(&db, &name, 60_000, &cursor, w % 4 + 1).await.unwrap();
+                if jobs.is_empty() {
+                    break;
+                }
+                assert!(jobs.len() <= w % 4 + 1);
+                assert!(jobs.windows(2).all(|pair| (pair[0].run_at, pair[0].id) < (pair[1].run_at, pair[1].id)));
+                let done = jobs.iter().map(|job| outbox::DoneJob {
+                    id: job.id,
+                    worker: name.clone(),
+                    delivery: "smtp",
+                    scrubbed: None,
+                });
+                outbox::complete_all(&db, &done.collect::<Vec<_>>()).await.unwrap();
+                mine.extend(jobs.iter().map(|job| job.id));
             }
             mine
         })
@@ -126,6 +140,54 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
     let unique: HashSet<i64> = all.iter().copied().collect();
     assert_eq!(all.len(), 200, "no job was done twice");
     assert_eq!(unique.len(), 200, "every job was done");
+    let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_jobs WHERE status = 'done' AND delivery = 'smtp'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(done, 200, "every job was recorded done");
+}
+
+/// One statement records several done jobs, each with its own scrubbed payload; a report from
+/// a worker whose lease passed to another claim is ignored while the others count.
+async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: Backend) {
+    let db = queue_without_workers(backend, 3).await;
+    let stale = outbox::claim(&db, "a-1", -1, &QueueCursor::default()).await.unwrap().unwrap();
+    // Another instance: a sweep from the front of the queue.
+    let cursor = QueueCursor::default();
+    let taken_over = outbox::claim_up_to(&db, "b-1", 60_000, &cursor, 3).await.unwrap();
+    assert_eq!(taken_over.iter().map(|job| job.id).collect::<Vec<_>>(), [stale.id], "the expired lease first");
+    let rest = outbox::claim_up_to(&db, "b-2", 60_000, &cursor, 3).await.unwrap();
+    assert_eq!(rest.len(), 2, "the two queued jobs in one claim");
+    let done = |id, worker: &str, scrubbed: Option<&str>| outbox::DoneJob {
+        id,
+        worker: worker.to_string(),
+        delivery: "smtp",
+        scrubbed: scrubbed.map(str::to_string),
+    };
+    let statuses = || async {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT status, payload FROM outbox_jobs ORDER BY id").fetch_all(&db.pool).await.unwrap();
+        let open = |sealed: &str| db.key.open_stored(onboard::server::sealing::OUTBOX_PAYLOAD, sealed).unwrap();
+        rows.iter().map(|(status, sealed)| (status.clone(), open(sealed))).collect::<Vec<_>>()
+    };
+    outbox::complete_all(
+        &db,
+        &[
+            done(stale.id, "a-1", Some(r#"{"late":true}"#)),
+            done(rest[0].id, "b-2", Some(r#"{"scrubbed":1}"#)),
+            done(rest[1].id, "b-2", Some(r#"{"scrubbed":2}"#)),
+        ],
+    )
+    .await
+    .unwrap();
+    let recorded = |status: &str, payload: &str| (status.to_string(), payload.to_string());
+    assert_eq!(
+        statuses().await,
+        [recorded("running", "{}"), recorded("done", r#"{"scrubbed":1}"#), recorded("done", r#"{"scrubbed":2}"#)],
+        "the late report changed nothing; the others were recorded with their own payloads"
+    );
+    outbox::complete_all(&db, &[done(stale.id, "b-1", None)]).await.unwrap();
+    assert_eq!(statuses().await[0], recorded("done", "{}"));
 }
 
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
@@ -156,6 +218,22 @@ async fn a_stopping_worker_hands_back_its_job_without_spending_an_attempt(backen
     assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
     let again = outbox::claim(&db, "next", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (job.id, 1));
+}
+
+/// A stopping instance hands back what any of its claims still holds, and nothing of another's.
+async fn a_stopping_instance_hands_back_every_claim_it_holds(backend: Backend) {
+    let db = queue_without_workers(backend, 4).await;
+    let cursor = QueueCursor::default();
+    for claim in ["4242-0a0b0c0d-1", "4242-0a0b0c0d-2", "42420-0a0b0c0d-1", "4242-0a0b0c0e-1"] {
+        assert!(outbox::claim(&db, claim, 60_000, &cursor).await.unwrap().is_some());
+    }
+    assert_eq!(outbox::release_instance(&db, "4242-0a0b0c0d").await.unwrap(), 2);
+    let held: Vec<String> =
+        sqlx::query_scalar("SELECT locked_by FROM outbox_jobs WHERE status = 'running' ORDER BY locked_by")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(held, ["4242-0a0b0c0e-1", "42420-0a0b0c0d-1"]);
 }
 
 async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend) {
@@ -287,5 +365,7 @@ crate::on_both_databases!(
     each_job_is_claimed_by_exactly_one_worker,
     a_job_whose_worker_died_is_taken_over_after_its_lease,
     a_stopping_worker_hands_back_its_job_without_spending_an_attempt,
+    a_stopping_instance_hands_back_every_claim_it_holds,
+    done_jobs_are_recorded_together_and_a_stale_report_is_ignored,
     a_job_that_keeps_failing_stops_after_its_last_attempt,
 );

@@ -54,7 +54,7 @@ pub struct ClaimedJob {
     pub run_at: i64,
 }
 
-/// Where one instance's workers last claimed a queued job, as `(run_at, id)`: the due index's
+/// Where one instance last claimed a queued job, as `(run_at, id)`: the due index's
 /// order. PostgreSQL keeps the index entries of claimed jobs until VACUUM, so a lookup from the
 /// front of the queue steps over every job claimed since; during a batch of 100,000 that grew
 /// to hundreds of pages per claim. A lookup after the last claim starts past them.
@@ -64,18 +64,18 @@ pub struct ClaimedJob {
 /// (expired leases first, then the queue) whenever the cursor finds nothing, and at least once
 /// every [`QueueCursor::SWEEP`].
 ///
-/// Once a sweep finds the queue empty, the instance looks again after a pause, one worker for
-/// all, unless [`QueueCursor::look_again`] says work was queued here. On PostgreSQL that look
-/// also steps over the entries of jobs a batch is queueing in a transaction not yet committed:
-/// 0.6 s for 100,000 of them, which sixteen workers polling every second would spend over and
-/// over on both cores while the batch is stored. The pause is four times the look's own
+/// Once a sweep finds the queue empty, the instance looks again after a pause, unless
+/// [`QueueCursor::look_again`] says work was queued here. On PostgreSQL that look also steps
+/// over the entries of jobs a batch is queueing in a transaction not yet committed: 0.6 s for
+/// 100,000 of them, which looking every second would spend over and over while the batch is
+/// stored. The pause is four times the look's own
 /// duration (at most 5 s), and at least the workers' poll interval, so looking takes at most a
 /// fifth of a core.
 pub struct QueueCursor {
     place: std::sync::Mutex<Place>,
     /// The least pause before an empty queue is looked at again: the workers' poll interval.
     pause: Duration,
-    /// Held by the worker sweeping a queue last found empty.
+    /// Held by the claim sweeping a queue last found empty, when several claim through one cursor.
     probe: tokio::sync::Mutex<()>,
 }
 
@@ -159,23 +159,24 @@ enum Lookup {
 /// A sweep's lookups, from the front of the queue.
 const FROM_THE_FRONT: [Lookup; 2] = [Lookup::Expired, Lookup::Queued];
 
-/// Claims the next due job for `worker` until `now + lease_ms`: from `cursor` onwards when it
-/// holds a place, otherwise a sweep that takes a job whose lease ran out first (it is the
-/// oldest), else the first queued one. Each lookup names one status, so it reads its index in
-/// order and stops at the first row: expired leases the `outbox_jobs_leases` index (migration
-/// 0012), queued jobs the due index. PostgreSQL skips rows another instance is claiming; SQLite
-/// has one writer at a time, so the same statement without the lock clause is already exclusive.
-/// `None` when nothing is due.
-pub async fn claim(
+/// Claims up to `limit` due jobs for `worker` until `now + lease_ms`, in one statement: from
+/// `cursor` onwards when it holds a place, otherwise a sweep that takes jobs whose lease ran out
+/// first (they are the oldest), else the first queued ones. Each lookup names one status, so it
+/// reads its index in order and stops after `limit` rows: expired leases the
+/// `outbox_jobs_leases` index (migration 0012), queued jobs the due index. PostgreSQL skips rows
+/// another instance is claiming; SQLite has one writer at a time, so the same statement without
+/// the lock clause is already exclusive. The jobs come in queue order; empty when nothing is due.
+pub async fn claim_up_to(
     db: &Db,
     worker: &str,
     lease_ms: i64,
     cursor: &QueueCursor,
-) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    limit: usize,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let start = match cursor.start() {
         Start::Probe => match cursor.probe.try_lock() {
-            Ok(_probing) => return take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT).await,
-            // Another worker is looking: its answer stands for this one too.
+            Ok(_probing) => return take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT, limit).await,
+            // Another claim is looking: its answer stands for this one too.
             Err(_) => {
                 drop(cursor.probe.lock().await);
                 cursor.start()
@@ -184,35 +185,47 @@ pub async fn claim(
         start => start,
     };
     match start {
-        Start::Quiet => Ok(None),
+        Start::Quiet => Ok(Vec::new()),
         // Still no place after that look (it took an expired lease, or work was queued here since).
-        Start::Probe | Start::Sweep => take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT).await,
+        Start::Probe | Start::Sweep => take_first(db, worker, lease_ms, cursor, &FROM_THE_FRONT, limit).await,
         Start::After((run_at, id)) => {
             let lookups = [Lookup::QueuedAfter(run_at, id), Lookup::Expired, Lookup::Queued];
-            take_first(db, worker, lease_ms, cursor, &lookups).await
+            take_first(db, worker, lease_ms, cursor, &lookups, limit).await
         }
     }
 }
 
-/// The job of the first lookup that finds one, the cursor moved to it (or cleared when none does).
+/// Claims the next due job for `worker`, as [`claim_up_to`] does; `None` when nothing is due.
+pub async fn claim(
+    db: &Db,
+    worker: &str,
+    lease_ms: i64,
+    cursor: &QueueCursor,
+) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    Ok(claim_up_to(db, worker, lease_ms, cursor, 1).await?.into_iter().next())
+}
+
+/// The jobs of the first lookup that finds any, the cursor moved past them (or cleared when none does).
 async fn take_first(
     db: &Db,
     worker: &str,
     lease_ms: i64,
     cursor: &QueueCursor,
     lookups: &[Lookup],
-) -> Result<Option<ClaimedJob>, sqlx::Error> {
+    limit: usize,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let (looking, wakes) = (Instant::now(), cursor.place().wakes);
     for &lookup in lookups {
-        if let Some(job) = claim_one(db, worker, lease_ms, lookup).await? {
+        let jobs = claim_in(db, worker, lease_ms, lookup, limit).await?;
+        if let Some(last) = jobs.last() {
             let mut place = cursor.place();
             if !matches!(lookup, Lookup::Expired) {
-                place.after = Some((job.run_at, job.id));
+                place.after = Some((last.run_at, last.id));
             }
             if matches!(lookup, Lookup::Queued) {
                 place.swept_at = Some(Instant::now());
             }
-            return Ok(Some(job));
+            return Ok(jobs);
         }
     }
     let mut place = cursor.place();
@@ -221,61 +234,98 @@ async fn take_first(
         let pause = (looking.elapsed() * 4).min(QueueCursor::LONGEST_QUIET).max(cursor.pause);
         place.quiet_until = Some(Instant::now() + pause);
     }
-    Ok(None)
+    Ok(Vec::new())
 }
 
-async fn claim_one(db: &Db, worker: &str, lease_ms: i64, lookup: Lookup) -> Result<Option<ClaimedJob>, sqlx::Error> {
-    let lock = match db.backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
+async fn claim_in(
+    db: &Db,
+    worker: &str,
+    lease_ms: i64,
+    lookup: Lookup,
+    limit: usize,
+) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let (due, order, after) = match lookup {
         Lookup::Expired => ("status = 'running' AND locked_until < $3", "locked_until, id", None),
         Lookup::Queued => ("status = 'queued' AND run_at <= $3", "run_at, id", None),
         Lookup::QueuedAfter(run_at, id) => {
-            ("status = 'queued' AND run_at <= $3 AND (run_at, id) > ($4, $5)", "run_at, id", Some((run_at, id)))
+            ("status = 'queued' AND run_at <= $3 AND (run_at, id) > ($5, $6)", "run_at, id", Some((run_at, id)))
         }
+    };
+    let due = format!("SELECT id FROM outbox_jobs WHERE {due} ORDER BY {order} LIMIT $4");
+    // On PostgreSQL the lookup is an init plan, run once before any row is updated.
+    let chosen = match db.backend {
+        Backend::Postgres => format!("id = ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))"),
+        Backend::Sqlite => format!("id IN ({due})"),
     };
     let sql = format!(
         "UPDATE outbox_jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id = (SELECT id FROM outbox_jobs WHERE {due} ORDER BY {order} LIMIT 1 {lock})
+         WHERE {chosen}
          RETURNING id, kind, payload, attempts, max_attempts, run_at"
     );
     let now = now_ms();
-    let mut query = sqlx::query_as::<_, ClaimedJob>(&sql).bind(worker).bind(now + lease_ms).bind(now);
+    let mut query =
+        sqlx::query_as::<_, ClaimedJob>(&sql).bind(worker).bind(now + lease_ms).bind(now).bind(limit as i64);
     if let Some((run_at, id)) = after {
         query = query.bind(run_at).bind(id);
     }
-    let Some(mut job) = query.fetch_optional(&db.outbox_pool).await? else { return Ok(None) };
-    // A payload that does not open reaches the worker empty, which fails it for good
-    // (an unreadable payload) rather than leaving it to be claimed again forever.
-    job.payload = db.key.open_stored(sealing::OUTBOX_PAYLOAD, &job.payload).unwrap_or_default();
-    Ok(Some(job))
+    let mut jobs = query.fetch_all(&db.outbox_pool).await?;
+    jobs.sort_unstable_by_key(|job| (job.run_at, job.id));
+    for job in &mut jobs {
+        // A payload that does not open reaches the worker empty, which fails it for good
+        // (an unreadable payload) rather than leaving it to be claimed again forever.
+        job.payload = db.key.open_stored(sealing::OUTBOX_PAYLOAD, &job.payload).unwrap_or_default();
+    }
+    Ok(jobs)
 }
 
-/// Marks a job done. `locked_by` keeps the worker (instance and number) that did it, to trace a
-/// delivery to the instance whose log tells more.
-/// Records the job done; `scrubbed` replaces the payload when it carried a one-time secret.
+/// A job its worker finished, for [`complete_all`].
+#[derive(Debug)]
+pub struct DoneJob {
+    pub id: i64,
+    /// The name the job was claimed under (the jobs of one claim share it): a report under a
+    /// name whose lease passed to another claim is ignored.
+    pub worker: String,
+    /// Which transport delivered it ("smtp", "slack", ...).
+    pub delivery: &'static str,
+    /// Replaces the payload when it carried a one-time secret.
+    pub scrubbed: Option<String>,
+}
+
+/// Records jobs done, in one statement. `locked_by` keeps the worker (instance and claim) that
+/// did each, to trace a delivery to the instance whose log tells more.
+pub async fn complete_all(db: &Db, done: &[DoneJob]) -> Result<(), sqlx::Error> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    // `done.column1` and so on: the names SQL gives the columns of a VALUES list.
+    let rows: Vec<String> =
+        (0..done.len()).map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 2, 4 * i + 3, 4 * i + 4, 4 * i + 5)).collect();
+    let sql = format!(
+        "UPDATE outbox_jobs SET status = 'done', delivery = done.column3, done_at = $1, locked_until = NULL,
+                last_error = NULL, payload = COALESCE(done.column4, outbox_jobs.payload)
+         FROM (VALUES {}) AS done
+         WHERE outbox_jobs.id = done.column1 AND outbox_jobs.locked_by = done.column2",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(now_ms());
+    for job in done {
+        let scrubbed = job.scrubbed.as_deref().map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p));
+        query = query.bind(job.id).bind(job.worker.as_str()).bind(job.delivery).bind(scrubbed);
+    }
+    query.execute(&db.outbox_pool).await?;
+    Ok(())
+}
+
+/// Records one job done, as [`complete_all`] does.
 pub async fn complete(
     db: &Db,
     id: i64,
     worker: &str,
-    delivery: &str,
+    delivery: &'static str,
     scrubbed: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbox_jobs SET status = 'done', delivery = $3, done_at = $4, locked_until = NULL, last_error = NULL,
-                payload = COALESCE($5, payload)
-         WHERE id = $1 AND locked_by = $2",
-    )
-    .bind(id)
-    .bind(worker)
-    .bind(delivery)
-    .bind(now_ms())
-    .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
-    .execute(&db.outbox_pool)
-    .await?;
-    Ok(())
+    let done = DoneJob { id, worker: worker.to_string(), delivery, scrubbed: scrubbed.map(str::to_string) };
+    complete_all(db, &[done]).await
 }
 
 /// Records a failed attempt: due again after `retry_in_ms`, or failed for good when none are left.
@@ -311,16 +361,24 @@ pub async fn fail(
     Ok(())
 }
 
-/// Hands back what this worker still holds (graceful shutdown); the attempt does not count.
+/// Hands back what was claimed under the name `worker` (graceful shutdown); the attempt does
+/// not count.
 pub async fn release(db: &Db, worker: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
+    hand_back(db, "locked_by = $1", worker).await
+}
+
+/// Hands back what any claim of `instance` still holds: those named `{instance}-{claim}`.
+/// `instance` is used as a LIKE pattern, so it must hold no `%`, `_` or `\`.
+pub async fn release_instance(db: &Db, instance: &str) -> Result<u64, sqlx::Error> {
+    hand_back(db, "locked_by LIKE $1", &format!("{instance}-%")).await
+}
+
+async fn hand_back(db: &Db, held: &str, by: &str) -> Result<u64, sqlx::Error> {
+    let sql = format!(
         "UPDATE outbox_jobs SET status = 'queued', locked_by = NULL, locked_until = NULL, attempts = attempts - 1
-         WHERE locked_by = $1 AND status = 'running'",
-    )
-    .bind(worker)
-    .execute(&db.outbox_pool)
-    .await?;
-    Ok(done.rows_affected())
+         WHERE {held} AND status = 'running'"
+    );
+    Ok(sqlx::query(&sql).bind(by).execute(&db.outbox_pool).await?.rows_affected())
 }
 
 /// Keeps `worker`'s lease on a long job until `until` (ms since the epoch), in the transaction
