@@ -53,7 +53,7 @@ async fn seed(state: &AppState, members: i64) -> (i64, i64) {
     let mut tx = state.db.pool.begin().await.unwrap();
     db::accounts::set_password_hash(&mut tx, owner, &hash).await.unwrap();
     tx.commit().await.unwrap();
-    sqlx::query("ANALYZE").execute(&state.db.pool).await.unwrap();
+    onboard::server::seed::settle(&state.db).await.unwrap();
     (org, big)
 }
 
