@@ -7,7 +7,7 @@ use crate::components::{
 };
 use crate::domain::email_list::parse_paste;
 use crate::domain::invites::{ClassifiedEntry, InviteClass, PasteCheck, SHOWN_ENTRIES};
-use crate::domain::time;
+use crate::domain::{grouped, time};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -220,9 +220,9 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
     } = progress;
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
-        format!("Sending {total} invitations…")
+        format!("Sending {} invitations…", grouped(total))
     } else {
-        format!("{sent} invitation emails sent")
+        format!("{} invitation emails sent", grouped(sent))
     };
     view! {
         <h1>{heading}</h1>
@@ -230,18 +230,19 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
             <p>{format!("To {area}, as {role}. Started {}.", time::format_utc(created_at))}</p>
             <ProgressBar label="Invitation emails" done=sent + failed total/>
             <dl class="counts">
-                <div><dt>"Sent"</dt><dd>{sent}</dd></div>
-                <div><dt>"Failed"</dt><dd>{failed}</dd></div>
-                <div><dt>"Remaining"</dt><dd>{remaining}</dd></div>
+                <div><dt>"Sent"</dt><dd>{grouped(sent)}</dd></div>
+                <div><dt>"Failed"</dt><dd>{grouped(failed)}</dd></div>
+                <div><dt>"Remaining"</dt><dd>{grouped(remaining)}</dd></div>
             </dl>
             {(preparing > 0).then(|| view! {
-                <p class="hint">{format!("{preparing} of them are still being added to the member list.")}</p>
+                <p class="hint">{format!("{} of them are still being added to the member list.", grouped(preparing))}</p>
             })}
             {(unstored > 0).then(|| view! {
                 <p class="notice notice-error" role="alert">
                     {format!(
-                        "{unstored} addresses were not added: storing them failed. \
-                         Someone who manages the settings can try again from the Outbox page."
+                        "{} addresses were not added: storing them failed. \
+                         Someone who manages the settings can try again from the Outbox page.",
+                        grouped(unstored)
                     )}
                 </p>
             })}
@@ -249,7 +250,7 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>
         <section class="card" aria-labelledby="not-invited-heading">
-            <h2 id="not-invited-heading">{format!("Not invited: {not_invited_total}")}</h2>
+            <h2 id="not-invited-heading">{format!("Not invited: {}", grouped(not_invited_total as i64))}</h2>
             {if not_invited.is_empty() {
                 view! { <p>"Every address was invited."</p> }.into_any()
             } else {
