@@ -299,14 +299,16 @@ impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
 #[cfg(test)]
 mod tests {
     /// The bundled SQLite is built by `.cargo/config.toml`'s options: without the page cache that
-    /// all connections share, and without memory statistics. Each puts every read behind one
-    /// global mutex, so pooled connections would read one at a time.
+    /// all connections share and without memory statistics, each of which puts every read behind
+    /// one global mutex; and without STAT4, which prepares a statement again whenever a value
+    /// compared with an indexed column is bound.
     #[tokio::test]
-    async fn the_bundled_sqlite_lets_pooled_connections_read_side_by_side() {
+    async fn the_bundled_sqlite_reads_side_by_side_and_keeps_statements_prepared() {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
         let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options").fetch_all(&mut conn).await.unwrap();
         assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
         assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+        assert!(!options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
     }
 }
