@@ -113,7 +113,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let stop = CancellationToken::new();
-        let workers = jobs::spawn_workers(self.state.clone(), stop.clone());
+        let outbox = jobs::spawn_workers(self.state.clone(), stop.clone());
         let housekeeping = tokio::spawn(housekeeping(self.state.db.clone(), stop.clone()));
         let checkpoints = tokio::spawn(db::checkpoint_wal(self.state.db.clone(), stop.clone()));
         let router = router(self.state.clone());
@@ -121,9 +121,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await?;
         stop.cancel();
-        for worker in workers {
-            let _ = worker.await;
-        }
+        let _ = outbox.await;
         let _ = housekeeping.await;
         let _ = checkpoints.await;
         tracing::info!("stopped");

@@ -308,8 +308,8 @@ pub fn backoff_ms(attempt: i64) -> i64 {
 /// several workers wait at once, and one statement claims or records for all of them: on
 /// PostgreSQL the round trips and statement starts, not the rows, were most of an email's cost.
 /// When `shutdown` fires, each worker stops after its current job, and the instance then hands
-/// back anything still claimed. The one handle ends when all of that is done.
-pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio::task::JoinHandle<()>> {
+/// back anything still claimed. The handle ends when all of that is done.
+pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
     let instance = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
     let count = state.settings.outbox.workers;
     let (idle, waiting) = mpsc::channel(count.max(1));
@@ -324,7 +324,7 @@ pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio:
         .collect();
     // The claimer and the recorder end once every worker has dropped its ends of their channels.
     drop((idle, done));
-    vec![tokio::spawn(async move {
+    tokio::spawn(async move {
         for task in workers.into_iter().chain([claimer, recorder]) {
             if let Err(e) = task.await {
                 tracing::error!(error = %e, "an outbox task failed");
@@ -337,7 +337,7 @@ pub fn spawn_workers(state: AppState, shutdown: CancellationToken) -> Vec<tokio:
                 tracing::warn!(instance, error = %e, "releasing claimed outbox jobs failed; their lease will expire")
             }
         }
-    })]
+    })
 }
 
 /// A claimed job and the name it was claimed under, which stands for its worker in the outbox

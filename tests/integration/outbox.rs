@@ -190,6 +190,12 @@ async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: 
     assert_eq!(statuses().await[0], recorded("done", "{}"));
 }
 
+/// Records job `id` delivered by SMTP, reported by `worker`.
+async fn complete(db: &db::Db, id: i64, worker: &str) {
+    let done = outbox::DoneJob { id, worker: worker.to_string(), delivery: "smtp", scrubbed: None };
+    outbox::complete_all(db, &[done]).await.unwrap();
+}
+
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
     // The first worker's lease is already over when it claims: as if it died long ago.
@@ -201,21 +207,21 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend)
     assert_eq!(first.id, second.id);
     assert_eq!(second.attempts, 2);
     // The dead worker's late report is ignored; the live one's counts.
-    outbox::complete(&db, first.id, "dead", "smtp", None).await.unwrap();
+    complete(&db, first.id, "dead").await;
     let status: String = sqlx::query_scalar("SELECT status FROM outbox_jobs WHERE id = $1")
         .bind(first.id)
         .fetch_one(&db.pool)
         .await
         .unwrap();
     assert_eq!(status, "running");
-    outbox::complete(&db, second.id, "alive", "smtp", None).await.unwrap();
+    complete(&db, second.id, "alive").await;
     assert!(outbox::claim(&db, "alive", 60_000, &QueueCursor::default()).await.unwrap().is_none());
 }
 
 async fn a_stopping_worker_hands_back_its_job_without_spending_an_attempt(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
-    let job = outbox::claim(&db, "stopping", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
-    assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
+    let job = outbox::claim(&db, "stopping-1", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
+    assert_eq!(outbox::release_instance(&db, "stopping").await.unwrap(), 1);
     let again = outbox::claim(&db, "next", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (job.id, 1));
 }
@@ -263,9 +269,9 @@ async fn a_job_due_behind_the_cursor_is_taken_at_the_next_sweep(backend: Backend
         let (db, cursor) = (&db, &cursor);
         async move { outbox::claim(db, worker, 60_000, cursor).await.unwrap().map(|job| job.id) }
     };
-    let first = claim("stopping").await.unwrap();
+    let first = claim("stopping-1").await.unwrap();
     let second = claim("w").await.unwrap();
-    assert_eq!(outbox::release(&db, "stopping").await.unwrap(), 1);
+    assert_eq!(outbox::release_instance(&db, "stopping").await.unwrap(), 1);
     let third = claim("w").await.unwrap();
     assert!(third > second, "the cursor goes on past the jobs it claimed");
     tokio::time::sleep(QueueCursor::SWEEP).await;

@@ -68,9 +68,8 @@ pub struct ClaimedJob {
 /// [`QueueCursor::look_again`] says work was queued here. On PostgreSQL that look also steps
 /// over the entries of jobs a batch is queueing in a transaction not yet committed: 0.6 s for
 /// 100,000 of them, which looking every second would spend over and over while the batch is
-/// stored. The pause is four times the look's own
-/// duration (at most 5 s), and at least the workers' poll interval, so looking takes at most a
-/// fifth of a core.
+/// stored. The pause is four times the look's own duration (at most 5 s), and at least the
+/// workers' poll interval, so looking takes at most a fifth of a core.
 pub struct QueueCursor {
     place: std::sync::Mutex<Place>,
     /// The least pause before an empty queue is looked at again: the workers' poll interval.
@@ -316,18 +315,6 @@ pub async fn complete_all(db: &Db, done: &[DoneJob]) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// Records one job done, as [`complete_all`] does.
-pub async fn complete(
-    db: &Db,
-    id: i64,
-    worker: &str,
-    delivery: &'static str,
-    scrubbed: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    let done = DoneJob { id, worker: worker.to_string(), delivery, scrubbed: scrubbed.map(str::to_string) };
-    complete_all(db, &[done]).await
-}
-
 /// Records a failed attempt: due again after `retry_in_ms`, or failed for good when none are left.
 /// `scrubbed` replaces the payload if the job fails for good and carried a one-time code, which
 /// no retry could still use.
@@ -361,24 +348,18 @@ pub async fn fail(
     Ok(())
 }
 
-/// Hands back what was claimed under the name `worker` (graceful shutdown); the attempt does
-/// not count.
-pub async fn release(db: &Db, worker: &str) -> Result<u64, sqlx::Error> {
-    hand_back(db, "locked_by = $1", worker).await
-}
-
-/// Hands back what any claim of `instance` still holds: those named `{instance}-{claim}`.
-/// `instance` is used as a LIKE pattern, so it must hold no `%`, `_` or `\`.
+/// Hands back what any claim of `instance` still holds (graceful shutdown): those named
+/// `{instance}-{claim}`. The attempt does not count. `instance` is used as a LIKE pattern, so it
+/// must hold no `%`, `_` or `\`.
 pub async fn release_instance(db: &Db, instance: &str) -> Result<u64, sqlx::Error> {
-    hand_back(db, "locked_by LIKE $1", &format!("{instance}-%")).await
-}
-
-async fn hand_back(db: &Db, held: &str, by: &str) -> Result<u64, sqlx::Error> {
-    let sql = format!(
+    let done = sqlx::query(
         "UPDATE outbox_jobs SET status = 'queued', locked_by = NULL, locked_until = NULL, attempts = attempts - 1
-         WHERE {held} AND status = 'running'"
-    );
-    Ok(sqlx::query(&sql).bind(by).execute(&db.outbox_pool).await?.rows_affected())
+         WHERE locked_by LIKE $1 AND status = 'running'",
+    )
+    .bind(format!("{instance}-%"))
+    .execute(&db.outbox_pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Keeps `worker`'s lease on a long job until `until` (ms since the epoch), in the transaction
