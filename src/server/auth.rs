@@ -114,9 +114,22 @@ pub fn session_error(e: tower_sessions::session::Error) -> AppError {
 }
 
 /// The caller, if signed in with an Active membership in the organization their session names.
+/// A page render reads it once (see [`CallerOfRender`]); a server function called over HTTP reads
+/// it whenever it asks.
 pub async fn current() -> Result<Option<Caller>, AppError> {
-    caller_of(&state(), &session().await?).await
+    let state = state();
+    match use_context::<CallerOfRender>() {
+        Some(once) => once.0.get_or_try_init(|| async { caller_of(&state, &session().await?).await }).await.cloned(),
+        None => caller_of(&state, &session().await?).await,
+    }
 }
+
+/// The caller of a page being rendered, read by the first server function that asks: the shell's
+/// `whoami` and the page's own functions would otherwise each read the same membership. Only page
+/// renders get one; a rendered page changes no session, while a server function may (signing in,
+/// switching organization).
+#[derive(Clone, Default)]
+pub struct CallerOfRender(std::sync::Arc<tokio::sync::OnceCell<Option<Caller>>>);
 
 /// Like `current`, for plain axum handlers that have the state and session in hand.
 pub async fn caller_of(state: &AppState, session: &Session) -> Result<Option<Caller>, AppError> {
