@@ -6,6 +6,7 @@ use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMemb
 use crate::components::{action_error, ErrorNotice, FormError, Loading};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{grouped, time, MembershipStatus};
+use leptos::either::EitherOf6;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -124,7 +125,7 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
                                 .into_iter()
                                 .map(|row| {
                                     let mine = row.id == my_membership_id;
-                                    view! { <MemberLine row can_manage mine actions/> }
+                                    member_line(row, can_manage, mine, actions)
                                 })
                                 .collect_view()}
                         </tbody>
@@ -169,8 +170,9 @@ fn JumpTo(filter: MemberFilter) -> impl IntoView {
     }
 }
 
-#[component]
-fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions) -> impl IntoView {
+/// One member's row. A plain function, not a component: a component's view is type-erased
+/// (`erase_components`), and boxing fifty rows and their actions was most of the page's rendering.
+fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions) -> impl IntoView {
     let RowActions { pause, resume, resend, revoke, reset } = actions;
     let status = MembershipStatus::parse(&row.status);
     let label = status.map(|s| s.label()).unwrap_or("Unknown");
@@ -190,8 +192,8 @@ fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions)
         }
     };
     let action = can_manage.then(move || match status {
-        _ if mine => view! { <span class="hint">"You"</span> }.into_any(),
-        Some(MembershipStatus::Active) => view! {
+        _ if mine => EitherOf6::A(view! { <span class="hint">"You"</span> }),
+        Some(MembershipStatus::Active) => EitherOf6::B(view! {
             <div class="row-actions">
                 <ActionForm action=pause>
                     <input type="hidden" name="id" value=id.to_string()/>
@@ -202,16 +204,14 @@ fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions)
                     <button type="submit" class="button-quiet" aria-label=reset_label>"Reset 2FA"</button>
                 </ActionForm>
             </div>
-        }
-        .into_any(),
-        Some(MembershipStatus::Inactive) => view! {
+        }),
+        Some(MembershipStatus::Inactive) => EitherOf6::C(view! {
             <ActionForm action=resume>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <button type="submit" class="button-quiet" aria-label=resume_label>"▶ Resume"</button>
             </ActionForm>
-        }
-        .into_any(),
-        Some(MembershipStatus::Pending) => view! {
+        }),
+        Some(MembershipStatus::Pending) => EitherOf6::D(view! {
             <div class="row-actions">
                 {resend_form(resend_label.clone())}
                 <ActionForm action=revoke>
@@ -219,10 +219,9 @@ fn MemberLine(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions)
                     <button type="submit" class="button-danger" aria-label=revoke_label.clone()>"Revoke"</button>
                 </ActionForm>
             </div>
-        }
-        .into_any(),
-        Some(MembershipStatus::Expired) => resend_form(resend_label.clone()).into_any(),
-        None => ().into_any(),
+        }),
+        Some(MembershipStatus::Expired) => EitherOf6::E(resend_form(resend_label.clone())),
+        None => EitherOf6::F(()),
     });
     view! {
         <tr>
