@@ -110,9 +110,7 @@ fn bench(c: &mut Criterion) {
         }
         let elapsed = start.elapsed();
         stop.cancel();
-        for w in workers {
-            let _ = w.await;
-        }
+        let _ = workers.await;
         println!(
             "deliver 5,000 emails to a loopback SMTP sink: {:.2} s, {:.0} emails/s",
             elapsed.as_secs_f64(),

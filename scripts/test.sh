@@ -39,6 +39,9 @@ LEPTOS_OUTPUT_NAME=onboard cargo test --release --features ssr 2>&1 | tee target
 rust_passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^passed;?$/) s += $(i-1) } END { print s + 0 }' target/rust-tests.log)
 rust_failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i) ~ /^failed;?$/) s += $(i-1) } END { print s + 0 }' target/rust-tests.log)
 
+printf '\n==> The benchmarks compile (run them with cargo bench)\n'
+LEPTOS_OUTPUT_NAME=onboard cargo bench --features ssr --bench '*' --no-run
+
 printf '\n==> Release build (server and optimized WASM)\n'
 cargo leptos build --release --split --precompress
 
