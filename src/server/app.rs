@@ -14,7 +14,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
 use leptos::server_fn::ServerFn;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -191,9 +190,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{provider}/start", get(super::oauth::start_route))
         .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
         .route("/webhooks/{key}", axum::routing::post(super::webhooks::receive_route))
-        .leptos_routes_with_context(&state, routes, || provide_context(auth::CallerOfRender::default()), move || {
-            shell(options.clone())
-        })
+        .leptos_routes_with_context(&state, routes, auth::provide_request_context, move || shell(options.clone()))
         .merge(build_files)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)

@@ -126,10 +126,19 @@ pub async fn current() -> Result<Option<Caller>, AppError> {
 
 /// The caller of a page being rendered, read by the first server function that asks: the shell's
 /// `whoami` and the page's own functions would otherwise each read the same membership. Only page
-/// renders get one; a rendered page changes no session, while a server function may (signing in,
-/// switching organization).
+/// renders get one: a rendered page changes no session, while a server function may (signing in,
+/// switching organization) and must then see the caller afresh.
 #[derive(Clone, Default)]
 pub struct CallerOfRender(std::sync::Arc<tokio::sync::OnceCell<Option<Caller>>>);
+
+/// The router's per-request context: a [`CallerOfRender`] for a page render. leptos_axum runs the
+/// same function for server-function requests too, which get none; only a page render has a
+/// `RequestUrl`.
+pub fn provide_request_context() {
+    if use_context::<leptos_router::location::RequestUrl>().is_some() {
+        leptos::prelude::provide_context(CallerOfRender::default());
+    }
+}
 
 /// Like `current`, for plain axum handlers that have the state and session in hand.
 pub async fn caller_of(state: &AppState, session: &Session) -> Result<Option<Caller>, AppError> {
