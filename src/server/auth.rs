@@ -117,10 +117,10 @@ pub fn session_error(e: tower_sessions::session::Error) -> AppError {
 /// A page render reads it once (see [`CallerOfRender`]); a server function called over HTTP reads
 /// it whenever it asks.
 pub async fn current() -> Result<Option<Caller>, AppError> {
-    let state = state();
+    let read = || async { caller_of(&state(), &session().await?).await };
     match use_context::<CallerOfRender>() {
-        Some(once) => once.0.get_or_try_init(|| async { caller_of(&state, &session().await?).await }).await.cloned(),
-        None => caller_of(&state, &session().await?).await,
+        Some(once) => once.0.get_or_try_init(read).await.cloned(),
+        None => read().await,
     }
 }
 
@@ -129,7 +129,7 @@ pub async fn current() -> Result<Option<Caller>, AppError> {
 /// renders get one: a rendered page changes no session, while a server function may (signing in,
 /// switching organization) and must then see the caller afresh.
 #[derive(Clone, Default)]
-pub struct CallerOfRender(std::sync::Arc<tokio::sync::OnceCell<Option<Caller>>>);
+struct CallerOfRender(std::sync::Arc<tokio::sync::OnceCell<Option<Caller>>>);
 
 /// The router's per-request context: a [`CallerOfRender`] for a page render. leptos_axum runs the
 /// same function for server-function requests too, which get none; only a page render has a
