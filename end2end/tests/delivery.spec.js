@@ -3,7 +3,7 @@
 const { test, expect } = require('@playwright/test');
 const { execFileSync } = require('child_process');
 const path = require('path');
-const { open, signIn, mailTo, nextMail } = require('./helpers');
+const { open, signIn, goTo, mailTo, nextMail } = require('./helpers');
 
 const ROOT = path.join(__dirname, '..', '..');
 const FIRST_VISIT_BUDGET_BYTES = 350_000;
@@ -104,10 +104,14 @@ test('moving between pages fetches each page\'s own code, without reloading the 
   await page.evaluate(() => {
     window.sameDocument = true;
   });
-  const navigation = page.getByRole('navigation', { name: 'Main' });
-  for (const [link, heading] of [['Onboarding', 'Onboarding'], ['Outbox', 'Outbox'], ['Users', 'Users']]) {
+  const pages = [
+    ['Tools', 'Onboarding', 'Onboarding'],
+    ['Settings', 'Outbox', 'Outbox'],
+    ['Access management', 'Users', 'Users'],
+  ];
+  for (const [menu, link, heading] of pages) {
     const chunk = page.waitForResponse((r) => /\/pkg\/.*\.wasm$/.test(new URL(r.url()).pathname));
-    await navigation.getByRole('link', { name: link, exact: true }).click();
+    await goTo(page, menu, link);
     await expect(page.getByRole('heading', { level: 1, name: heading, exact: true })).toBeVisible();
     await chunk;
   }

@@ -44,6 +44,41 @@ async function submitSignIn(page, email, password, landing) {
   await expect(landing).toBeVisible();
 }
 
+/** Whether the page is phone-sized, where the top bar is one menu button. */
+function onPhone(page) {
+  return (page.viewportSize()?.width ?? 1280) <= 640;
+}
+
+/** Opens the account menu (the initials, top right) unless it is open; returns the navigation. */
+async function openAccountMenu(page) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const button = nav.getByRole('button', { name: /^Account menu/ });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  await expect(button).toHaveAttribute('aria-expanded', 'true');
+  return nav;
+}
+
+/**
+ * Opens a menu of the top bar as the product documents name it ('Tools', 'Settings', or the
+ * account menu's 'Access management') and returns where its entries are. On a phone every menu
+ * is a section of the account menu.
+ */
+async function openMenu(page, menu) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  if (menu === 'Access management' || onPhone(page)) {
+    return (await openAccountMenu(page)).getByRole('group', { name: menu });
+  }
+  const button = nav.getByRole('button', { name: menu, exact: true });
+  if ((await button.getAttribute('aria-expanded')) !== 'true') await button.click();
+  await expect(button).toHaveAttribute('aria-expanded', 'true');
+  return nav;
+}
+
+/** Follows a menu entry: `goTo(page, 'Tools', 'Onboarding')` is "Tools › Onboarding". */
+async function goTo(page, menu, entry) {
+  await (await openMenu(page, menu)).getByRole('link', { name: entry, exact: true }).click();
+}
+
 /** Messages the SMTP sink received for an address, oldest first, with quoted-printable undone. */
 async function mailTo(address) {
   const res = await fetch('http://127.0.0.1:3126/messages');
@@ -77,4 +112,18 @@ function authenticatorCode(key, steps = 0) {
   return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
-module.exports = { open, expectAccessible, signIn, submitSignIn, mailTo, nextMail, authenticatorCode, OWNER_EMAIL, OWNER_PASSWORD };
+module.exports = {
+  open,
+  expectAccessible,
+  signIn,
+  submitSignIn,
+  onPhone,
+  openAccountMenu,
+  openMenu,
+  goTo,
+  mailTo,
+  nextMail,
+  authenticatorCode,
+  OWNER_EMAIL,
+  OWNER_PASSWORD,
+};

@@ -25,6 +25,7 @@ test('an admin invites a messy list and the invitee registers on a phone', async
 
   // The admin pastes a messy list and sees the count and the classes before sending.
   await open(page, '/users');
+  await page.getByRole('button', { name: 'Add users' }).click();
   await page.getByRole('link', { name: '✈ Invite users' }).click();
   await expect(page.getByRole('heading', { level: 1, name: '✈ Invite users' })).toBeVisible();
   await open(page, '/users/invite');

@@ -1,7 +1,7 @@
 // Tools › Onboarding as an admin uses it: make a team, message the members who have not
 // onboarded with a previewed custom message, and watch statuses and bars change live.
 const { test, expect } = require('@playwright/test');
-const { open, expectAccessible, signIn, mailTo, nextMail } = require('./helpers');
+const { open, expectAccessible, signIn, openAccountMenu, mailTo, nextMail } = require('./helpers');
 
 const FIRST = 'lin.support@northwind.test';
 const SECOND = 'kim.support@northwind.test';
@@ -95,7 +95,7 @@ test('an admin messages a team and watches its statuses and bars change', async 
   await expect(page.getByText('Slack is not set up on this Onboard')).toBeVisible();
   await expect(page.getByRole('cell', { name: FIRST, exact: true })).toBeVisible();
   await expectAccessible(page);
-  await page.getByRole('link', { name: 'owner@northwind.test' }).click();
+  await (await openAccountMenu(page)).getByRole('link', { name: 'Your profile' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Your profile' })).toBeVisible();
   await expect(page.getByRole('heading', { level: 2, name: 'Chat accounts' })).toBeVisible();
   await expectAccessible(page);

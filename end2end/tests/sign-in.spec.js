@@ -1,5 +1,5 @@
 const { test, expect } = require('@playwright/test');
-const { open, expectAccessible, signIn } = require('./helpers');
+const { open, expectAccessible, signIn, openMenu, openAccountMenu } = require('./helpers');
 
 test('a wrong password is refused with a message next to the field', async ({ page }, testInfo) => {
   await open(page, '/sign-in');
@@ -15,9 +15,9 @@ test('a wrong password is refused with a message next to the field', async ({ pa
 
 test('the owner signs in, sees the navigation, and signs out', async ({ page }) => {
   await signIn(page);
-  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Organization' })).toBeVisible();
+  await expect((await openMenu(page, 'Settings')).getByRole('link', { name: 'Organization' })).toBeVisible();
   await expectAccessible(page);
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await (await openAccountMenu(page)).getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   // Signed out for real: the start page sends us back to sign in.
   await open(page, '/');

@@ -1,9 +1,9 @@
 const { test, expect } = require('@playwright/test');
-const { open, expectAccessible, signIn, OWNER_EMAIL } = require('./helpers');
+const { open, expectAccessible, signIn, goTo, OWNER_EMAIL } = require('./helpers');
 
 test('the owner finds members in the users list', async ({ page }) => {
   await signIn(page);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true }).click();
+  await goTo(page, 'Access management', 'Users');
   await expect(page.getByRole('heading', { level: 1, name: 'Users' })).toBeVisible();
   // The caller's own row is marked "You" and offers no actions.
   const row = page.getByRole('row').filter({ has: page.getByText('You', { exact: true }) });

@@ -47,6 +47,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
         return Ok(None);
     };
     let orgs = db::organizations::choices_for_account(&state().db, caller.account_id).await?;
+    let picture = db::identities::picture(&state().db, caller.membership.membership_id).await?;
     let m = caller.membership;
     let display_name = format!("{} {}", m.first_name, m.last_name).trim().to_string();
     Ok(Some(Me {
@@ -58,6 +59,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
         role_name: m.role_name,
         permissions: caller.permissions,
         orgs,
+        picture,
     }))
 }
 

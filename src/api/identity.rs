@@ -85,6 +85,7 @@ pub async fn set_identity_mapping(provider: String, member: i64, external_id: St
                     external_name: &user.name,
                     source: "manual",
                     created_by: caller.account_id,
+                    picture: None,
                 },
             )
             .await?;
@@ -145,6 +146,7 @@ pub async fn match_identities_by_email(provider: String) -> Result<MatchReport, 
                         external_name: &user.name,
                         source: "email",
                         created_by: caller.account_id,
+                        picture: None,
                     },
                 )
                 .await?;

@@ -14,6 +14,9 @@ pub struct Me {
     pub role_name: String,
     pub permissions: PermissionSet,
     pub orgs: Vec<OrgChoice>,
+    /// The picture of a Slack or Teams account they connected (an https or data: URL), shown
+    /// instead of their initials.
+    pub picture: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,18 @@
-//! The top bar: product name, the caller's organization, navigation, account menu.
+//! The top bar: product name, the Tools and Settings menus, and the account menu.
 
 use super::use_auth;
 use crate::api::types::{Me, SignInOutcome};
+use crate::components::DisclosureMenu;
+use crate::domain::connectors::initials;
 use crate::domain::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+
+/// The menus' titles, as the product documents name them.
+const ACCESS_MANAGEMENT: &str = "Access management";
+const TOOLS: &str = "Tools";
+const SETTINGS: &str = "Settings";
 
 /// One navigation entry, shown only to callers holding its permission.
 pub struct NavItem {
@@ -19,35 +26,42 @@ pub struct NavItem {
 /// Navigation in the order of DESIGN.md's menu; entries join as their pages land.
 pub const NAV: &[NavItem] = &[
     NavItem {
-        group: "Access management",
+        group: ACCESS_MANAGEMENT,
         label: "Users",
         href: "/users",
         permissions: &[Permission::UsersManage, Permission::UsersInvite],
     },
-    NavItem { group: "Tools", label: "Onboarding", href: "/onboarding", permissions: &[Permission::OnboardingView] },
-    NavItem { group: "Tools", label: "Connectors", href: "/connectors", permissions: &[Permission::ConnectorsManage] },
+    NavItem { group: TOOLS, label: "Onboarding", href: "/onboarding", permissions: &[Permission::OnboardingView] },
+    NavItem { group: TOOLS, label: "Connectors", href: "/connectors", permissions: &[Permission::ConnectorsManage] },
     NavItem {
-        group: "Tools",
+        group: TOOLS,
         label: "Access requests",
         href: "/access-requests",
         permissions: &[Permission::AccessReview],
     },
-    NavItem { group: "Tools", label: "Chat users", href: "/chat-users", permissions: &[Permission::AccessReview] },
-    NavItem { group: "Settings", label: "Organization", href: "/settings", permissions: &[Permission::OrgSettings] },
+    NavItem { group: TOOLS, label: "Chat users", href: "/chat-users", permissions: &[Permission::AccessReview] },
+    NavItem { group: SETTINGS, label: "Organization", href: "/settings", permissions: &[Permission::OrgSettings] },
     NavItem {
-        group: "Settings",
+        group: SETTINGS,
         label: "Slack mappings",
         href: "/settings/slack-mappings",
         permissions: &[Permission::IdentityConfigure],
     },
     NavItem {
-        group: "Settings",
+        group: SETTINGS,
         label: "Microsoft Teams mappings",
         href: "/settings/microsoftteams-mappings",
         permissions: &[Permission::IdentityConfigure],
     },
-    NavItem { group: "Settings", label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
+    NavItem { group: SETTINGS, label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
 ];
+
+impl NavItem {
+    /// Whether `path` is this entry's page, or one under it (a chat user under Chat users).
+    fn is_current(&self, path: &str) -> bool {
+        path.strip_prefix(self.href).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
 
 pub fn visible_nav(me: &Me) -> Vec<&'static NavItem> {
     NAV.iter().filter(|item| item.permissions.iter().any(|p| me.permissions.contains(*p))).collect()
@@ -72,51 +86,121 @@ pub fn TopBar() -> impl IntoView {
     }
 }
 
+/// The product documents' menus: Tools and Settings beside each other, and the account menu
+/// behind the person's initials, top right, which holds Access management. On a phone the
+/// account menu is the only button and holds Tools and Settings too.
 #[component]
 fn SignedInBar(me: Me) -> impl IntoView {
     let auth = use_auth();
     let items = visible_nav(&me);
-    let many_orgs = me.orgs.len() > 1;
+    let group = |name: &str| items.iter().copied().filter(|i| i.group == name).collect::<Vec<_>>();
+    let (access, tools, settings) = (group(ACCESS_MANAGEMENT), group(TOOLS), group(SETTINGS));
     let current_org = me.org_id;
-    let orgs = me.orgs.clone();
+    let org = if me.orgs.len() > 1 {
+        let orgs = me.orgs.clone();
+        view! {
+            <ActionForm action=auth.switch_org attr:class="org-switch">
+                <label for="org-switch-select">"Organization"</label>
+                <select id="org-switch-select" name="org_id">
+                    {orgs
+                        .into_iter()
+                        .map(|o| view! { <option value=o.id.to_string() selected=o.id == current_org>{o.name}</option> })
+                        .collect_view()}
+                </select>
+                <button type="submit" class="button-quiet">"Switch"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! { <p class="org-name">{me.org_name.clone()}</p> }.into_any()
+    };
+    let (badge, picture) = (initials(&me.display_name), me.picture.clone());
+    // A picture the provider no longer serves gives way to the initials.
+    let picture_failed = RwSignal::new(false);
+    let account_label = format!("Account menu for {}", me.display_name);
     view! {
         <nav class="mainnav" aria-label="Main">
-            <ul>
-                {items
-                    .into_iter()
-                    .map(|item| {
-                        view! {
-                            <li>
-                                <A href=item.href attr:title=item.group>{item.label}</A>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
+            <ul class="menubar">
+                {menu_of(TOOLS, "menu-tools", tools.clone())}
+                {menu_of(SETTINGS, "menu-settings", settings.clone())}
             </ul>
-        </nav>
-        <div class="account">
-            {if many_orgs {
-                view! {
-                    <ActionForm action=auth.switch_org attr:class="org-switch">
-                        <label for="org-switch-select" class="visually-hidden">"Organization"</label>
-                        <select id="org-switch-select" name="org_id">
-                            {orgs
-                                .into_iter()
-                                .map(|o| view! { <option value=o.id.to_string() selected=o.id == current_org>{o.name}</option> })
-                                .collect_view()}
-                        </select>
-                        <button type="submit" class="button-quiet">"Switch"</button>
-                    </ActionForm>
+            <DisclosureMenu
+                id="menu-account"
+                class="account-menu"
+                button_class="account-button"
+                label=move || {
+                    view! {
+                        {match picture.clone().filter(|_| !picture_failed.get()) {
+                            // The provider's address is not told which Onboard page asked.
+                            Some(src) => view! {
+                                <img class="avatar" src=src alt="" width="36" height="36" referrerpolicy="no-referrer"
+                                    on:error=move |_| picture_failed.set(true)/>
+                            }.into_any(),
+                            None => view! { <span class="avatar avatar-initials" aria-hidden="true">{badge.clone()}</span> }.into_any(),
+                        }}
+                        <span class="visually-hidden">{account_label.clone()}</span>
+                    }
                 }
-                    .into_any()
-            } else {
-                view! { <span class="org-name">{me.org_name.clone()}</span> }.into_any()
-            }}
-            <a class="who" href="/profile" title=me.email.clone()>{me.display_name.clone()}</a>
-            <ActionForm action=auth.sign_out>
-                <button type="submit" class="button-quiet">"Sign out"</button>
-            </ActionForm>
-        </div>
+            >
+                <div class="account-who">
+                    <strong>{me.display_name.clone()}</strong>
+                    {(me.display_name != me.email).then(|| view! { <span>{me.email.clone()}</span> })}
+                </div>
+                {org}
+                {group_of(ACCESS_MANAGEMENT, "account-access", access)}
+                <div class="phone-only">
+                    {group_of(TOOLS, "account-tools", tools)}
+                    {group_of(SETTINGS, "account-settings", settings)}
+                </div>
+                <ul class="menu-links">
+                    <li><A href="/profile">"Your profile"</A></li>
+                </ul>
+                <ActionForm action=auth.sign_out attr:class="menu-sign-out">
+                    <button type="submit" class="button-quiet">"Sign out"</button>
+                </ActionForm>
+            </DisclosureMenu>
+        </nav>
+    }
+}
+
+/// A menu of the bar (Tools, Settings), when the caller may open any of its pages.
+fn menu_of(title: &'static str, id: &'static str, items: Vec<&'static NavItem>) -> Option<impl IntoView> {
+    (!items.is_empty()).then(|| {
+        // The button of the menu holding the current page is marked too.
+        let location = use_location();
+        let mine = items.clone();
+        let here = move || mine.iter().any(|i| i.is_current(&location.pathname.get()));
+        let label = move || view! { <span class:menu-current=here.clone()>{title}</span> };
+        view! {
+            <li>
+                <DisclosureMenu id label>
+                    {links(items.clone())}
+                </DisclosureMenu>
+            </li>
+        }
+    })
+}
+
+/// A titled section of the account menu.
+fn group_of(title: &'static str, id: &'static str, items: Vec<&'static NavItem>) -> Option<impl IntoView> {
+    (!items.is_empty()).then(|| {
+        view! {
+            <div role="group" aria-labelledby=id>
+                <p id=id class="menu-heading">{title}</p>
+                {links(items)}
+            </div>
+        }
+    })
+}
+
+fn links(items: Vec<&'static NavItem>) -> impl IntoView {
+    view! {
+        <ul class="menu-links">
+            {items
+                .into_iter()
+                .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
+                .collect_view()}
+        </ul>
     }
 }
 

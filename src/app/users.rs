@@ -3,7 +3,7 @@
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
-use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::components::{action_error, DisclosureMenu, ErrorNotice, FormError, Loading};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{grouped, time, MembershipStatus};
 use leptos::either::EitherOf6;
@@ -71,7 +71,7 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
         [MembershipStatus::Active, MembershipStatus::Inactive, MembershipStatus::Pending, MembershipStatus::Expired];
     let f = filter.clone();
     view! {
-        {can_invite.then(|| view! { <p><a class="button-link" href="/users/invite">"✈ Invite users"</a></p> })}
+        {can_invite.then(add_users)}
         <Form method="GET" action="/users" attr:class="filters" attr:role="search" attr:aria-label="Find users">
             <div class="field">
                 <label for="filter-q">"Search"</label>
@@ -142,6 +142,23 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
             <span class="hint">{format!("{PAGE_SIZE} per page, by email address")}</span>
         </nav>
         <JumpTo filter=filter/>
+    }
+}
+
+/// The product documents' "Add Users (+) → Invite Users"; later ways to add people join it.
+fn add_users() -> impl IntoView {
+    let label = || {
+        view! {
+            <span class="add-icon" aria-hidden="true">"+"</span>
+            " Add users"
+        }
+    };
+    view! {
+        <DisclosureMenu id="add-users" class="add-users" button_class="button-link" label>
+            <ul class="menu-links">
+                <li><a href="/users/invite">"✈ Invite users"</a></li>
+            </ul>
+        </DisclosureMenu>
     }
 }
 

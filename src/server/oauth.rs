@@ -139,21 +139,28 @@ pub async fn finish(
             tracing::warn!(error = %err, provider = provider.key(), "exchanging an OAuth code failed");
             ConnectProblem::NotConfirmed
         })?;
-    let (external_id, name) = whoami(state, provider, &http, token.access_token().secret()).await?;
-    store(state, caller, provider, &external_id, &name).await.map_err(|e| {
+    let access_token = token.access_token().secret();
+    let mut account = whoami(state, provider, &http, access_token).await?;
+    if provider == Provider::Teams {
+        account.picture = graph_photo(state, &http, access_token).await;
+    }
+    store(state, caller, provider, &account).await.map_err(|e| {
         tracing::error!(error = %e, "storing a connected identity failed");
         ConnectProblem::Failed
     })?;
-    Ok(name)
+    Ok(account.name)
 }
 
-async fn store(
-    state: &AppState,
-    caller: &Caller,
-    provider: Provider,
-    external_id: &str,
-    name: &str,
-) -> Result<(), sqlx::Error> {
+/// The account a member connected, as the provider described it.
+struct Connected {
+    external_id: String,
+    name: String,
+    /// An https or data: URL, for the top bar.
+    picture: Option<String>,
+}
+
+async fn store(state: &AppState, caller: &Caller, provider: Provider, account: &Connected) -> Result<(), sqlx::Error> {
+    let (external_id, name) = (account.external_id.as_str(), account.name.as_str());
     let mut tx = state.db.begin().await?;
     db::identities::set(
         &mut tx,
@@ -165,6 +172,7 @@ async fn store(
             external_name: name,
             source: "oauth",
             created_by: caller.account_id,
+            picture: account.picture.as_deref(),
         },
     )
     .await?;
@@ -178,13 +186,15 @@ fn failed_session(e: tower_sessions::session::Error) -> ConnectProblem {
     ConnectProblem::Failed
 }
 
-/// The provider's own id and name for the person the token belongs to.
+/// The provider's own id and name for the person the token belongs to, and for Slack their
+/// picture: the OpenID Connect userInfo `picture` claim (OpenID Connect Core 1.0, 5.1), an https
+/// address the browser loads itself.
 async fn whoami(
     state: &AppState,
     provider: Provider,
     http: &reqwest::Client,
     token: &str,
-) -> Result<(String, String), ConnectProblem> {
+) -> Result<Connected, ConnectProblem> {
     let s = &state.settings;
     let url = match provider {
         Provider::Slack => format!("{}/openid.connect.userInfo", s.slack.api_base_url.trim_end_matches('/')),
@@ -206,7 +216,44 @@ async fn whoami(
         Provider::Teams => (body["id"].as_str(), body["displayName"].as_str()),
     };
     let id = id.filter(|i| !i.is_empty()).ok_or_else(|| failed(format!("no user id in {body}")))?;
-    Ok((id.to_string(), name.unwrap_or(id).to_string()))
+    let picture = match provider {
+        Provider::Slack => body["picture"].as_str().and_then(picture_address),
+        Provider::Teams => None,
+    };
+    Ok(Connected { external_id: id.to_string(), name: name.unwrap_or(id).to_string(), picture })
+}
+
+/// A picture address the browser may load: an absolute https URL with a host, at most 2,048
+/// characters, as the URL parser writes it.
+fn picture_address(claimed: &str) -> Option<String> {
+    let url = url::Url::parse(claimed).ok().filter(|u| u.scheme() == "https" && u.host_str().is_some())?;
+    Some(url.to_string()).filter(|u| u.len() <= 2048)
+}
+
+/// The largest profile photo kept, in bytes: Graph's 48x48 photos are 1 to 3 KB.
+const MAX_PHOTO_BYTES: usize = 16 * 1024;
+
+/// The 48x48 profile photo of the Microsoft account behind `token`, as a data: URL; `None`
+/// when it has none (404) or asking failed: the initials show instead, and connecting still
+/// succeeds. Microsoft Graph `GET /me/photos/48x48/$value` ("Get profilePhoto") answers with the
+/// image's bytes, not an address. Only JPEG, PNG and GIF are kept.
+async fn graph_photo(state: &AppState, http: &reqwest::Client, token: &str) -> Option<String> {
+    let url = format!("{}/v1.0/me/photos/48x48/$value", state.settings.teams.graph_base_url.trim_end_matches('/'));
+    // A slow photo must not hold up the person's return to their profile.
+    let request = http.get(url).bearer_auth(token).timeout(std::time::Duration::from_secs(3));
+    let mut response = request.send().await.ok()?.error_for_status().ok()?;
+    let kind = response.headers().get(reqwest::header::CONTENT_TYPE)?.to_str().ok()?.to_ascii_lowercase();
+    let kind = ["image/jpeg", "image/png", "image/gif"].into_iter().find(|k| kind.starts_with(k))?;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.ok()? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_PHOTO_BYTES {
+            return None;
+        }
+    }
+    use base64::Engine as _;
+    (!bytes.is_empty())
+        .then(|| format!("data:{kind};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
 
 /// `GET /oauth/{provider}/start`: off to the provider, or back to the profile saying why not.
@@ -261,4 +308,23 @@ pub async fn callback_route(
 
 fn profile_with(provider: Provider, problem: ConnectProblem) -> String {
     format!("/profile?provider={}&problem={}", provider.key(), problem.key())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::picture_address;
+
+    #[test]
+    fn only_absolute_https_pictures_are_kept() {
+        let slack = "https://avatars.slack-edge.com/2026-01-01/1_abc_192.png";
+        assert_eq!(picture_address(slack).as_deref(), Some(slack));
+        for refused in
+            ["http://avatars.example/a.png", "javascript:alert(1)", "data:image/svg+xml,<svg/>", "https:/", "/a.png"]
+        {
+            assert_eq!(picture_address(refused), None, "{refused}");
+        }
+        assert_eq!(picture_address(&format!("https://a.example/{}", "x".repeat(2100))), None);
+        // Written as the parser writes it: quotes and spaces are escaped.
+        assert_eq!(picture_address("https://a.example/a b\"c.png").as_deref(), Some("https://a.example/a%20b%22c.png"));
+    }
 }

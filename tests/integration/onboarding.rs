@@ -1,7 +1,7 @@
 //! Tools › Onboarding: teams, derived statuses, messaging over Slack, Teams and email with the
 //! fakes on loopback, identity mappings and match by email, and who may do what.
 
-use crate::common::fakes::{FakeChat, Person};
+use crate::common::fakes::{self, FakeChat, Person};
 use crate::common::{Backend, TestApp, Visitor};
 use onboard::AppError;
 use serde_json::Value;
@@ -453,6 +453,10 @@ async fn members_connect_their_own_slack_and_teams_accounts_with_pkce(backend: B
     let profile = member.get("my_profile", &[]).await.unwrap();
     assert_eq!(profile["connections"][0]["account"], serde_json::json!(["Alan Turing", "oauth"]));
     assert!(member.page("/profile?connected=slack").await.text().await.unwrap().contains("Slack is connected."));
+    // The top bar shows the connected account's picture instead of the initials.
+    assert_eq!(member.whoami().await["picture"], "https://avatars.example/U002_72.png");
+    let page = member.page("/").await.text().await.unwrap();
+    assert!(page.contains(r#"<img src="https://avatars.example/U002_72.png" alt="""#), "{page}");
     // The same return cannot be replayed, and a state that did not start here is refused.
     assert_eq!(back_to_onboard(&member, &callback).await, "/profile?provider=slack&problem=expired");
     let callback = connect(&w, &member, "slack").await;
@@ -462,19 +466,33 @@ async fn members_connect_their_own_slack_and_teams_accounts_with_pkce(backend: B
     let cancelled = format!("{}/oauth/slack/callback?error=access_denied", member.base);
     assert_eq!(back_to_onboard(&member, &cancelled).await, "/profile?provider=slack&problem=cancelled");
 
-    w.fake.with(|r| r.signing_in = "aad-edsger".into());
+    // A photo that is no JPEG, PNG or GIF is not kept, and connecting still works.
+    w.fake.with(|r| (r.signing_in, r.photo_type) = ("aad-edsger".into(), Some("image/svg+xml")));
+    let callback = connect(&w, &member, "teams").await;
+    assert_eq!(back_to_onboard(&member, &callback).await, "/profile?connected=teams");
+    assert_eq!(member.whoami().await["picture"], "https://avatars.example/U002_72.png");
+    w.fake.with(|r| r.photo_type = Some("image/png"));
     let callback = connect(&w, &member, "teams").await;
     assert_eq!(back_to_onboard(&member, &callback).await, "/profile?connected=teams");
     let profile = member.get("my_profile", &[]).await.unwrap();
     assert_eq!(profile["connections"][1]["account"], serde_json::json!(["Edsger Dijkstra", "oauth"]));
+    use base64::Engine as _;
+    let photo =
+        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(fakes::GRAPH_PHOTO));
+    assert_eq!(member.whoami().await["picture"], photo.as_str(), "the newest connection's picture");
     let done = membership_of(&w.app, "done@acme.example").await;
     let page = w.owner.get("identity_mappings", &[("provider", "teams"), ("page", "1")]).await.unwrap();
     let row = page["rows"].as_array().unwrap().iter().find(|r| r["membership_id"] == done).unwrap();
     assert_eq!((row["external_id"].as_str(), row["source"].as_str()), (Some("aad-edsger"), Some("oauth")));
     assert!(w.fake.with(|r| r.refused.is_empty()), "{:?}", w.fake.with(|r| r.refused.clone()));
 
+    // An admin's mapping to another account drops the picture of the one the member connected.
+    let remap = [("provider", "teams"), ("member", &done.to_string()), ("external_id", "aad-grace")];
+    w.owner.call("set_identity_mapping", &remap).await.unwrap();
+    assert_eq!(member.whoami().await["picture"], "https://avatars.example/U002_72.png");
     member.call("disconnect_identity", &[("provider", "slack")]).await.unwrap();
     assert_eq!(member.get("my_profile", &[]).await.unwrap()["connections"][0]["account"], Value::Null);
+    assert_eq!(member.whoami().await["picture"], Value::Null, "initials again");
     let stranger = w.app.visitor();
     let start = stranger.client.get(format!("{}/oauth/slack/start", stranger.base)).send().await.unwrap();
     assert_eq!(start.headers()["location"], "/sign-in");

@@ -51,16 +51,19 @@ pub struct NewMapping<'a> {
     /// 'manual', 'email' or 'oauth'.
     pub source: &'a str,
     pub created_by: i64,
+    /// The account's picture, for one the member connected (an https or data: URL).
+    pub picture: Option<&'a str>,
 }
 
 /// Maps a member, replacing any earlier mapping on the same provider.
 pub async fn set(tx: &mut Transaction<'static, Any>, m: &NewMapping<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO identity_mappings (org_id, membership_id, provider, external_id, external_name, source, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO identity_mappings (org_id, membership_id, provider, external_id, external_name, source, created_by, created_at,
+                                        picture)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (membership_id, provider) DO UPDATE SET external_id = excluded.external_id,
              external_name = excluded.external_name, source = excluded.source,
-             created_by = excluded.created_by, created_at = excluded.created_at",
+             created_by = excluded.created_by, created_at = excluded.created_at, picture = excluded.picture",
     )
     .bind(m.org_id)
     .bind(m.membership_id)
@@ -70,9 +73,22 @@ pub async fn set(tx: &mut Transaction<'static, Any>, m: &NewMapping<'_>) -> Resu
     .bind(m.source)
     .bind(m.created_by)
     .bind(now_ms())
+    .bind(m.picture)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The picture of the chat account the member connected most recently, if any (an https or
+/// data: URL).
+pub async fn picture(db: &Db, membership_id: i64) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT picture FROM identity_mappings WHERE membership_id = $1 AND picture IS NOT NULL
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+    )
+    .bind(membership_id)
+    .fetch_optional(&db.pool)
+    .await
 }
 
 pub async fn remove(

@@ -57,6 +57,8 @@ pub struct Recorded {
     pub signing_in: String,
     /// Codes handed out: code → (PKCE challenge, redirect URI, user id).
     pub codes: HashMap<String, (String, String, String)>,
+    /// The Content-Type Graph's profile photo comes with ([`GRAPH_PHOTO`]); `None`: no photo (404).
+    pub photo_type: Option<&'static str>,
 }
 
 #[derive(Clone)]
@@ -82,6 +84,7 @@ impl FakeChat {
             .route("/slack/api/openid.connect.userInfo", get(slack_user_info))
             .route("/login/{tenant}/oauth2/v2.0/authorize", get(authorize))
             .route("/graph/v1.0/me", get(graph_me))
+            .route("/graph/v1.0/me/photos/48x48/$value", get(graph_photo))
             .route("/login/{tenant}/oauth2/v2.0/token", post(token))
             .route("/graph/v1.0/users", get(graph_users))
             .route("/bot/v3/conversations", post(bot_conversation))
@@ -360,7 +363,26 @@ async fn slack_user_info(State((rec, _)): FakeState, headers: HeaderMap) -> Resp
         return refuse(&rec, "userInfo without a user token".into());
     };
     let name = rec.lock().unwrap().slack_people.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_default();
-    Json(json!({ "ok": true, "https://slack.com/user_id": id, "name": name })).into_response()
+    let picture = format!("https://avatars.example/{id}_72.png");
+    Json(json!({ "ok": true, "https://slack.com/user_id": id, "name": name, "picture": picture })).into_response()
+}
+
+/// A profile photo's bytes (a 1x1 PNG), as Graph answers `GET /me/photos/48x48/$value`.
+pub const GRAPH_PHOTO: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d,
+    0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+async fn graph_photo(State((rec, _)): FakeState, headers: HeaderMap) -> Response {
+    if user_of(&headers).is_none() {
+        return refuse(&rec, "Graph photo without a user token".into());
+    }
+    match rec.lock().unwrap().photo_type {
+        Some(kind) => ([(axum::http::header::CONTENT_TYPE, kind)], GRAPH_PHOTO).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "error": { "code": "ImageNotFound" } }))).into_response(),
+    }
 }
 
 async fn graph_me(State((rec, _)): FakeState, headers: HeaderMap) -> Response {
