@@ -3,8 +3,8 @@
 
 use crate::api::access::*;
 use crate::api::types::{AccessFilter, AccessRequestPage, AccessRequestRow, ChatUserDetail, ChatUserPage, ChatUserRow};
-use crate::components::{action_error, every, keep_fresh, ErrorNotice, FormError, Loading};
-use crate::domain::connectors::{display_name, initials, AccessStatus, ChatProvider, Decision};
+use crate::components::{action_error, every, keep_fresh, Avatar, ErrorNotice, FormError, Loading};
+use crate::domain::connectors::{display_name, AccessStatus, ChatProvider, Decision};
 use crate::domain::members::PAGE_SIZE;
 use crate::domain::time;
 use leptos::prelude::*;
@@ -17,15 +17,6 @@ const REFRESH_MS: u32 = 3_000;
 
 fn provider_label(key: &str) -> &'static str {
     ChatProvider::parse(key).map(ChatProvider::label).unwrap_or("Unknown")
-}
-
-/// A chat user's picture, or their initials when the platform has none.
-#[component]
-fn Avatar(name: String, url: Option<String>) -> impl IntoView {
-    match url {
-        Some(url) => view! { <img class="avatar" src=url alt="" width="32" height="32"/> }.into_any(),
-        None => view! { <span class="avatar avatar-initials" aria-hidden="true">{initials(&name)}</span> }.into_any(),
-    }
 }
 
 fn status_badge(status: &str) -> impl IntoView {

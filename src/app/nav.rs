@@ -2,8 +2,7 @@
 
 use super::use_auth;
 use crate::api::types::{Me, SignInOutcome};
-use crate::components::DisclosureMenu;
-use crate::domain::connectors::initials;
+use crate::components::{Avatar, DisclosureMenu};
 use crate::domain::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -114,9 +113,7 @@ fn SignedInBar(me: Me) -> impl IntoView {
     } else {
         view! { <p class="org-name">{me.org_name.clone()}</p> }.into_any()
     };
-    let (badge, picture) = (initials(&me.display_name), me.picture.clone());
-    // A picture the provider no longer serves gives way to the initials.
-    let picture_failed = RwSignal::new(false);
+    let (name, picture) = (me.display_name.clone(), me.picture.clone());
     let account_label = format!("Account menu for {}", me.display_name);
     view! {
         <nav class="mainnav" aria-label="Main">
@@ -130,14 +127,7 @@ fn SignedInBar(me: Me) -> impl IntoView {
                 button_class="account-button"
                 label=move || {
                     view! {
-                        {match picture.clone().filter(|_| !picture_failed.get()) {
-                            // The provider's address is not told which Onboard page asked.
-                            Some(src) => view! {
-                                <img class="avatar" src=src alt="" width="36" height="36" referrerpolicy="no-referrer"
-                                    on:error=move |_| picture_failed.set(true)/>
-                            }.into_any(),
-                            None => view! { <span class="avatar avatar-initials" aria-hidden="true">{badge.clone()}</span> }.into_any(),
-                        }}
+                        <Avatar name=name.clone() url=picture.clone()/>
                         <span class="visually-hidden">{account_label.clone()}</span>
                     }
                 }
@@ -174,7 +164,7 @@ fn menu_of(title: &'static str, id: &'static str, items: Vec<&'static NavItem>) 
         view! {
             <li>
                 <DisclosureMenu id label>
-                    {links(items.clone())}
+                    {links(items)}
                 </DisclosureMenu>
             </li>
         }

@@ -213,6 +213,22 @@ where
     });
 }
 
+/// A person's picture, or their initials when there is none or it no longer loads. The
+/// picture's host (Slack, a chat platform) is not told which Onboard page asked.
+#[component]
+pub fn Avatar(name: String, url: Option<String>) -> impl IntoView {
+    let failed = RwSignal::new(false);
+    let initials = crate::domain::connectors::initials(&name);
+    move || match url.clone().filter(|_| !failed.get()) {
+        Some(src) => view! {
+            <img class="avatar" src=src alt="" width="32" height="32" referrerpolicy="no-referrer"
+                on:error=move |_| failed.set(true)/>
+        }
+        .into_any(),
+        None => view! { <span class="avatar avatar-initials" aria-hidden="true">{initials.clone()}</span> }.into_any(),
+    }
+}
+
 /// A member's onboarding status as a coloured label.
 #[component]
 pub fn StatusBadge(status: crate::domain::onboarding::OnboardingStatus) -> impl IntoView {
