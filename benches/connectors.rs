@@ -8,7 +8,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::StreamExt;
 use hmac::{Hmac, Mac};
 use onboard::server::connectors::{self, CheckedDraft};
-use onboard::server::integrations::chat::{self, Inbound, WebhookRequest};
+use onboard::server::integrations::chat;
+use onboard::server::integrations::shared::{Inbound, WebhookRequest};
 use onboard::server::{bootstrap, AppState, Application, Settings};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -63,7 +64,7 @@ async fn server() -> (AppState, String, String) {
         let state = state.clone();
         async move {
             let c = connectors::load(&state, owner.org_id, id).await.unwrap().unwrap();
-            c.webhook_url(&state)
+            c.webhook_url(&state.settings)
         }
     };
     let (telegram, slack) = (hook(telegram).await, hook(slack).await);
@@ -154,7 +155,7 @@ fn webhooks(c: &mut Criterion) {
     let connector = rt.block_on(async {
         let key = telegram.rsplit('/').next().unwrap().to_string();
         let stored = onboard::server::db::connectors::by_webhook_key(&state.db, &key).await.unwrap().unwrap();
-        onboard::server::connectors::Connector::try_from(stored).unwrap()
+        onboard::server::integrations::connector::Connector::try_from(stored).unwrap()
     });
     let mut headers = axum::http::HeaderMap::new();
     headers.insert("x-telegram-bot-api-secret-token", TELEGRAM_SECRET.parse().unwrap());
@@ -180,7 +181,7 @@ fn webhooks(c: &mut Criterion) {
                                 else {
                                     panic!("a text message")
                                 };
-                                connectors::receive(state, connector, &messages[0]).await.unwrap();
+                                connectors::intake::receive(state, connector, &messages[0]).await.unwrap();
                             }
                         })
                         .buffer_unordered(IN_FLIGHT)

@@ -58,7 +58,7 @@ async fn store_deferred_parts(state: &AppState) {
     let cursor = db::outbox::QueueCursor::new(Duration::from_millis(20));
     let job =
         db::outbox::claim(&state.db, "bench", 60_000, &cursor).await.unwrap().expect("the batch's job comes first");
-    let Ok(jobs::JobPayload::InvitationBatch(rest)) = serde_json::from_str(&job.payload) else {
+    let Ok(onboard::server::outbox::JobPayload::InvitationBatch(rest)) = serde_json::from_str(&job.payload) else {
         panic!("not the batch's job: {}", job.kind)
     };
     let running = tokio_util::sync::CancellationToken::new();

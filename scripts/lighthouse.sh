@@ -16,7 +16,7 @@ if [ ! -d end2end/lighthouse/node_modules/lighthouse ] || [ end2end/lighthouse/p
 fi
 
 printf '\n==> Release build (server and optimized WASM)\n'
-cargo leptos build --release --split --precompress
+scripts/build.sh
 
 printf '\n==> Lighthouse\n'
 node end2end/lighthouse/run.js "$@"

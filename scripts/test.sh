@@ -43,7 +43,7 @@ printf '\n==> The benchmarks compile (run them with cargo bench)\n'
 LEPTOS_OUTPUT_NAME=onboard cargo bench --features ssr --bench '*' --no-run
 
 printf '\n==> Release build (server and optimized WASM)\n'
-cargo leptos build --release --split --precompress
+scripts/build.sh
 
 printf '\n==> Size budget of the pages invitees open on a phone\n'
 budget_failed=0

@@ -77,7 +77,7 @@ async fn run() -> std::process::ExitCode {
         }
         cli::Command::RotateKey => {
             let new_key = std::env::var("ONBOARD_NEW_SECRET_KEY").ok().filter(|k| !k.trim().is_empty());
-            onboard::server::keys::rotate(&settings, new_key.as_deref()).await.map(|r| {
+            onboard::server::key_rotation::rotate(&settings, new_key.as_deref()).await.map(|r| {
                 println!("Re-encrypted {} stored secrets: key {} replaced key {}.", r.resealed, r.new_id, r.old_id);
                 match r.source {
                     onboard::server::keys::KeySource::File(path) => println!("The new key is in {}.", path.display()),

@@ -16,7 +16,7 @@ use crate::domain::{connectors::AccessStatus, Permission};
 pub async fn access_requests(filter: AccessFilter) -> Result<AccessRequestPage, AppError> {
     let caller = require(Permission::AccessReview).await?;
     if !filter.status.is_empty() && AccessStatus::parse(&filter.status).is_none() {
-        return Err(fail(AppError::invalid("status", "Choose pending, approved or rejected.")));
+        return Err(AppError::invalid("status", "Choose pending, approved or rejected."));
     }
     let state = state();
     let (rows, total) = db::access_requests::page(&state.db, caller.org_id, &filter).await?;
@@ -34,10 +34,10 @@ const MAX_DECISIONS: usize = 500;
 pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, AppError> {
     let caller = require(Permission::AccessReview).await?;
     if ids.is_empty() {
-        return Err(fail(AppError::invalid("", "Select at least one request.")));
+        return Err(AppError::invalid("", "Select at least one request."));
     }
     if ids.len() > MAX_DECISIONS {
-        return Err(fail(AppError::invalid("", format!("Decide at most {MAX_DECISIONS} requests at once."))));
+        return Err(AppError::invalid("", format!("Decide at most {MAX_DECISIONS} requests at once.")));
     }
     let mut change = AuditedChange::begin(&caller).await?;
     let mut decided = Vec::new();
@@ -46,7 +46,7 @@ pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, A
             Some(who) => decided.push(who),
             // Nothing is decided if any request is not this organization's.
             None if !db::access_requests::exists(&mut change, caller.org_id, id).await? => {
-                return Err(fail(AppError::NotFound));
+                return Err(AppError::NotFound);
             }
             None => {}
         }
@@ -62,7 +62,7 @@ pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, A
 pub async fn chat_users(provider: String, search: String, page: i64) -> Result<ChatUserPage, AppError> {
     let caller = require(Permission::AccessReview).await?;
     if !provider.is_empty() && crate::domain::connectors::ChatProvider::parse(&provider).is_none() {
-        return Err(fail(AppError::invalid("provider", "Choose a chat provider.")));
+        return Err(AppError::invalid("provider", "Choose a chat provider."));
     }
     let page = page.max(1);
     let (rows, total) = db::chat_users::page(&state().db, caller.org_id, &provider, &search, page).await?;
@@ -77,7 +77,7 @@ const HISTORY: i64 = 200;
 pub async fn chat_user(id: i64) -> Result<ChatUserDetail, AppError> {
     let caller = require(Permission::AccessReview).await?;
     let state = state();
-    let user = db::chat_users::get(&state.db, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let user = db::chat_users::get(&state.db, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     let requests = db::access_requests::for_chat_user(&state.db, caller.org_id, id).await?;
     let messages = db::chat_messages::history(&state.db, caller.org_id, id, HISTORY).await?;
     Ok(ChatUserDetail { user, requests, messages })

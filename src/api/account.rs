@@ -69,7 +69,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
 pub async fn switch_organization(org_id: i64) -> Result<SignInOutcome, AppError> {
     let (caller, state) = (signed_in().await?, state());
     if db::accounts::active_membership(&state.db, caller.account_id, org_id).await?.is_none() {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     let outcome =
         auth::enter(&state, &auth::session().await?, caller.account_id, org_id, auth::Entry::SignedIn).await?;
@@ -80,15 +80,15 @@ pub async fn switch_organization(org_id: i64) -> Result<SignInOutcome, AppError>
 /// What a set-password link is for. Only looks: opening the page must not spend the link.
 #[server(input = GetUrl, endpoint = "password_link")]
 pub async fn password_link(token: String) -> Result<PasswordLinkInfo, AppError> {
-    let link = db::password_links::peek(&state().db, &auth::token_hash(&token)).await?;
+    let link = db::password_links::peek(&state().db, &crate::server::secret::token_hash(&token)).await?;
     match link {
-        None => Err(fail(AppError::NotFound)),
-        Some(l) if l.used_at.is_some() => Err(fail(AppError::Conflict(
+        None => Err(AppError::NotFound),
+        Some(l) if l.used_at.is_some() => Err(AppError::Conflict(
             "This link was already used. Sign in with your password, or ask an owner for a new link.".into(),
-        ))),
-        Some(l) if l.expires_at <= db::now_ms() => Err(fail(AppError::Conflict(
-            "This link has expired. Ask an owner of your organization for a new one.".into(),
-        ))),
+        )),
+        Some(l) if l.expires_at <= db::now_ms() => {
+            Err(AppError::Conflict("This link has expired. Ask an owner of your organization for a new one.".into()))
+        }
         Some(l) => Ok(PasswordLinkInfo { email: l.email }),
     }
 }
@@ -96,7 +96,7 @@ pub async fn password_link(token: String) -> Result<PasswordLinkInfo, AppError> 
 #[server(endpoint = "set_password")]
 pub async fn set_password(token: String, password: String, confirm: String) -> Result<SignInOutcome, AppError> {
     if password != confirm {
-        return Err(fail(AppError::invalid("confirm", "The two passwords do not match.")));
+        return Err(AppError::invalid("confirm", "The two passwords do not match."));
     }
     let (state, session) = (state(), auth::session().await?);
     let outcome = auth::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;

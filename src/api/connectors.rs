@@ -11,7 +11,7 @@ use super::ssr::*;
 #[cfg(feature = "ssr")]
 use crate::domain::{connectors as rules, Permission};
 #[cfg(feature = "ssr")]
-use crate::server::connectors::{self, Connector};
+use crate::server::{connectors, integrations::connector::Connector};
 
 #[server(input = GetUrl, endpoint = "connectors")]
 pub async fn connectors() -> Result<Vec<ConnectorCard>, AppError> {
@@ -19,14 +19,14 @@ pub async fn connectors() -> Result<Vec<ConnectorCard>, AppError> {
     let state = state();
     let mut cards = Vec::new();
     for (stored, pending, people) in db::connectors::list(&state.db, caller.org_id).await? {
-        cards.push(Connector::try_from(stored)?.card(&state, pending, people));
+        cards.push(Connector::try_from(stored)?.card(&state.settings, pending, people));
     }
     Ok(cards)
 }
 
 #[cfg(feature = "ssr")]
 async fn existing(caller: &crate::server::auth::Caller, id: i64) -> Result<Connector, AppError> {
-    connectors::load(&state(), caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))
+    connectors::load(&state(), caller.org_id, id).await?.ok_or(AppError::NotFound)
 }
 
 /// Commits a connector change and lets this instance's webhooks see it at once.
@@ -40,7 +40,7 @@ async fn commit(change: AuditedChange, action: &str, detail: &str) -> Result<(),
 #[cfg(feature = "ssr")]
 fn name_taken(e: sqlx::Error, name: &str) -> AppError {
     if db::is_unique_violation(&e) {
-        fail(AppError::invalid("name", format!("A connector named {name} already exists.")))
+        AppError::invalid("name", format!("A connector named {name} already exists."))
     } else {
         e.into()
     }
@@ -54,10 +54,10 @@ pub async fn save_connector(draft: ConnectorDraft) -> Result<i64, AppError> {
         Some(id) => Some(existing(&caller, id).await?),
         None => None,
     };
-    let checked = connectors::check_draft(&draft, before.as_ref()).map_err(fail)?;
+    let checked = connectors::check_draft(&draft, before.as_ref())?;
     crate::server::outbound::vet(&checked.agent_url, &state().chat.allowed_private_hosts)
         .await
-        .map_err(|refused| fail(AppError::invalid("agent_url", refused.0)))?;
+        .map_err(|refused| AppError::invalid("agent_url", refused.0))?;
     let mut change = AuditedChange::begin(&caller).await?;
     let (id, action) = match &before {
         None => {
@@ -94,7 +94,7 @@ pub async fn set_connector_policy(id: i64, onboarding: bool, message: String) ->
     let caller = require(Permission::ConnectorsManage).await?;
     let connector = existing(&caller, id).await?;
     let policy = if onboarding { rules::Policy::OnBoarding } else { rules::Policy::AllowAll };
-    let message = rules::check_policy(policy, &message).map_err(fail)?;
+    let message = rules::check_policy(policy, &message)?;
     let message = if message.is_empty() { connector.onboarding_message.clone() } else { message };
     let mut change = AuditedChange::begin(&caller).await?;
     db::connectors::set_policy(&mut change, caller.org_id, id, policy.key(), &message).await?;

@@ -11,12 +11,12 @@ use super::ssr::*;
 #[cfg(feature = "ssr")]
 use crate::domain::{onboarding::Provider, Permission};
 #[cfg(feature = "ssr")]
-use crate::server::integrations::Directory;
+use crate::server::integrations::directory::Directory;
 
 /// The provider a page or form names; shared with the profile's disconnect.
 #[cfg(feature = "ssr")]
 pub(crate) fn provider(key: &str) -> Result<Provider, AppError> {
-    Provider::parse(key).ok_or_else(|| fail(AppError::invalid("provider", "Choose Slack or Microsoft Teams.")))
+    Provider::parse(key).ok_or_else(|| AppError::invalid("provider", "Choose Slack or Microsoft Teams."))
 }
 
 #[server(input = GetUrl, endpoint = "identity_mappings")]
@@ -59,20 +59,18 @@ pub async fn set_identity_mapping(provider: String, member: i64, external_id: St
         None
     } else {
         let directory = Directory::of(&state, provider)
-            .ok_or_else(|| fail(AppError::Conflict(format!("{} is not set up on this Onboard.", provider.label()))))?;
+            .ok_or_else(|| AppError::Conflict(format!("{} is not set up on this Onboard.", provider.label())))?;
         let users = directory
             .users()
             .await
-            .map_err(|e| fail(AppError::Conflict(format!("Could not reach {}: {}", provider.label(), e.message))))?;
+            .map_err(|e| AppError::Conflict(format!("Could not reach {}: {}", provider.label(), e.message)))?;
         let user = users.into_iter().find(|u| u.id == external_id).ok_or_else(|| {
-            fail(AppError::invalid("external_id", format!("That person is not in {} any more.", provider.label())))
+            AppError::invalid("external_id", format!("That person is not in {} any more.", provider.label()))
         })?;
         Some(user)
     };
     let mut change = AuditedChange::begin(&caller).await?;
-    let email = db::identities::member_email(&mut change, caller.org_id, member)
-        .await?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+    let email = db::identities::member_email(&mut change, caller.org_id, member).await?.ok_or(AppError::NotFound)?;
     let detail = match &chosen {
         Some(user) => {
             db::identities::set(
@@ -111,9 +109,9 @@ pub async fn match_identities_by_email(provider: String) -> Result<MatchReport, 
     let provider = self::provider(&provider)?;
     let state = state();
     let directory = Directory::of(&state, provider)
-        .ok_or_else(|| fail(AppError::Conflict(format!("{} is not set up on this Onboard.", provider.label()))))?;
-    let unreachable = |e: crate::server::integrations::ProviderFailure| {
-        fail(AppError::Conflict(format!("Could not reach {}: {}", provider.label(), e.message)))
+        .ok_or_else(|| AppError::Conflict(format!("{} is not set up on this Onboard.", provider.label())))?;
+    let unreachable = |e: crate::server::integrations::provider::ProviderFailure| {
+        AppError::Conflict(format!("Could not reach {}: {}", provider.label(), e.message))
     };
     let unmapped = db::identities::unmapped(&state.db, caller.org_id, provider).await?;
     let mut found = std::collections::HashMap::new();

@@ -48,7 +48,7 @@ pub async fn send_invites(emails: String, area: i64, role: i64) -> Result<i64, A
 pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
     let caller = require(Permission::UsersInvite).await?;
     let db = &state().db;
-    let batch = db::invitations::batch(db, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let batch = db::invitations::batch(db, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     let (mut sent, mut failed, mut remaining, mut preparing, mut unstored) = (0, 0, 0, 0, 0);
     for (status, n) in db::invitations::batch_delivery(db, id).await? {
         match status.as_str() {

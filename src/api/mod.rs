@@ -16,7 +16,7 @@ pub mod users;
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    pub use crate::server::auth::{self, fail, require, require_any, signed_in, state};
+    pub use crate::server::auth::{self, require, require_any, signed_in, state};
     pub use crate::server::change::AuditedChange;
     pub use crate::server::db;
     pub use crate::server::secret::Secret;

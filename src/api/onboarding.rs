@@ -34,7 +34,7 @@ pub async fn load_onboarding(#[server(default)] teams: TeamFilter) -> Result<Onb
 pub async fn team_members(team: i64, page: i64) -> Result<TeamMembersPage, AppError> {
     let caller = require(Permission::OnboardingView).await?;
     let db = &state().db;
-    let summary = db::teams::summary(db, caller.org_id, team).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let summary = db::teams::summary(db, caller.org_id, team).await?.ok_or(AppError::NotFound)?;
     let page = page.max(1);
     Ok(TeamMembersPage {
         rows: db::teams::members(db, caller.org_id, team, page).await?,
@@ -48,13 +48,13 @@ pub async fn team_members(team: i64, page: i64) -> Result<TeamMembersPage, AppEr
 
 #[cfg(feature = "ssr")]
 fn team_name(raw: &str) -> Result<String, AppError> {
-    rules::name(raw, "team name").map_err(|r| fail(AppError::invalid("name", r)))
+    rules::name(raw, "team name").map_err(|r| AppError::invalid("name", r))
 }
 
 #[cfg(feature = "ssr")]
 fn name_taken(e: sqlx::Error) -> AppError {
     if db::is_unique_violation(&e) {
-        fail(AppError::invalid("name", "There is already a team with that name."))
+        AppError::invalid("name", "There is already a team with that name.")
     } else {
         e.into()
     }
@@ -75,7 +75,7 @@ pub async fn rename_team(id: i64, name: String) -> Result<(), AppError> {
     let caller = require(Permission::UsersManage).await?;
     let name = team_name(&name)?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let old = db::teams::name(&mut change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let old = db::teams::name(&mut change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     db::teams::rename(&mut change, caller.org_id, id, &name).await.map_err(name_taken)?;
     change.commit("team.renamed", &format!("{old} → {name}")).await
 }
@@ -84,7 +84,7 @@ pub async fn rename_team(id: i64, name: String) -> Result<(), AppError> {
 pub async fn delete_team(id: i64) -> Result<(), AppError> {
     let caller = require(Permission::UsersManage).await?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let name = db::teams::name(&mut change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let name = db::teams::name(&mut change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     db::teams::delete(&mut change, caller.org_id, id).await?;
     change.commit("team.deleted", &name).await
 }
@@ -97,17 +97,17 @@ pub async fn add_team_members(team: i64, emails: String) -> Result<(u64, Vec<Str
     let report = crate::domain::email_list::parse_paste(&emails);
     let addresses: Vec<&str> = report.valid().map(|(a, _)| a.as_str()).collect();
     if addresses.is_empty() {
-        return Err(fail(AppError::invalid("emails", "Enter the email address of at least one member.")));
+        return Err(AppError::invalid("emails", "Enter the email address of at least one member."));
     }
     let found = db::memberships::by_email(&state().db, caller.org_id, &addresses).await?;
     let unknown: Vec<String> = addresses.iter().filter(|a| !found.contains_key(**a)).map(|a| a.to_string()).collect();
     let mut change = AuditedChange::begin(&caller).await?;
-    let name = db::teams::name(&mut change, caller.org_id, team).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let name = db::teams::name(&mut change, caller.org_id, team).await?.ok_or(AppError::NotFound)?;
     if found.is_empty() {
-        return Err(fail(AppError::invalid(
+        return Err(AppError::invalid(
             "emails",
             "None of these addresses belongs to a member of the organization. Invite them first.",
-        )));
+        ));
     }
     let ids: Vec<i64> = found.values().map(|(id, _)| *id).collect();
     let added = db::teams::add_members(&mut change, team, &ids).await?;
@@ -119,9 +119,9 @@ pub async fn add_team_members(team: i64, emails: String) -> Result<(u64, Vec<Str
 pub async fn remove_team_member(team: i64, member: i64) -> Result<(), AppError> {
     let caller = require(Permission::UsersManage).await?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let name = db::teams::name(&mut change, caller.org_id, team).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let name = db::teams::name(&mut change, caller.org_id, team).await?.ok_or(AppError::NotFound)?;
     if !db::teams::remove_member(&mut change, team, member).await? {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     change.commit("team.member_removed", &format!("{name}: member #{member}")).await
 }
@@ -145,7 +145,7 @@ pub async fn onboarding_send(id: i64) -> Result<SendProgress, AppError> {
     let caller = require(Permission::OnboardingMessage).await?;
     let recipients = db::onboarding_messages::outcomes(&state().db, caller.org_id, id).await?;
     if recipients.is_empty() {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     Ok(SendProgress { id, recipients })
 }

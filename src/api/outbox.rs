@@ -10,7 +10,7 @@ use super::ssr::*;
 #[cfg(feature = "ssr")]
 use crate::domain::Permission;
 #[cfg(feature = "ssr")]
-use crate::server::jobs::{readable, Readers};
+use crate::server::outbox::{readable, Readers};
 
 #[server(input = GetUrl, endpoint = "load_outbox")]
 pub async fn load_outbox() -> Result<OutboxOverview, AppError> {
@@ -28,7 +28,7 @@ pub async fn retry_outbox_job(id: i64) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let mut change = AuditedChange::begin(&caller).await?;
     if !db::outbox::retry(&mut change, caller.org_id, id).await? {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     db::onboarding_messages::requeued_with_job(&mut change, id).await?;
     change.commit("outbox.retried", &format!("job #{id}")).await?;
@@ -49,7 +49,7 @@ pub async fn send_test_email() -> Result<(), AppError> {
         html: "<p>This is a test email from Onboard. If you can read it, email delivery works.</p>".into(),
     };
     let mut change = AuditedChange::begin(&caller).await?;
-    crate::server::jobs::enqueue_email(&mut change, &state, caller.org_id, message).await?;
+    crate::server::outbox::enqueue_email(&mut change, &state, caller.org_id, message).await?;
     change.commit("outbox.test_email", &caller.membership.email).await?;
     state.outbox_wake.notify_waiters();
     Ok(())

@@ -42,7 +42,7 @@ pub async fn disconnect_identity(provider: String) -> Result<(), AppError> {
     let provider = super::identity::provider(&provider)?;
     let mut change = AuditedChange::begin(&caller).await?;
     if !db::identities::remove(&mut change, caller.org_id, caller.membership.membership_id, provider).await? {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     change
         .commit("identity.disconnected", &format!("{} disconnected {}", caller.membership.email, provider.label()))

@@ -12,7 +12,7 @@ use crate::domain::{settings as rules, Permission};
 
 #[cfg(feature = "ssr")]
 fn invalid(field: &str) -> impl FnOnce(String) -> AppError + '_ {
-    move |reason| fail(AppError::invalid(field, reason))
+    move |reason| AppError::invalid(field, reason)
 }
 
 #[server(input = GetUrl, endpoint = "load_org_settings")]
@@ -72,7 +72,7 @@ pub async fn update_general_settings(
 fn name_taken(what: &str) -> impl FnOnce(sqlx::Error) -> AppError + '_ {
     move |e| {
         if db::is_unique_violation(&e) {
-            fail(AppError::invalid("name", format!("There is already a {what} with that name.")))
+            AppError::invalid("name", format!("There is already a {what} with that name."))
         } else {
             e.into()
         }
@@ -94,7 +94,7 @@ pub async fn rename_service_area(id: i64, name: String) -> Result<(), AppError> 
     let name = rules::name(&name, "service area name").map_err(invalid("name"))?;
     let mut change = AuditedChange::begin(&caller).await?;
     if !db::service_areas::rename(&mut change, caller.org_id, id, &name).await.map_err(name_taken("service area"))? {
-        return Err(fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     change.commit("service_area.renamed", &format!("#{id} → {name}")).await
 }
@@ -104,11 +104,11 @@ pub async fn delete_service_area(id: i64) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let mut change = AuditedChange::begin(&caller).await?;
     match db::service_areas::member_count(&mut change, caller.org_id, id).await? {
-        None => return Err(fail(AppError::NotFound)),
+        None => return Err(AppError::NotFound),
         Some(n) if n > 0 => {
-            return Err(fail(AppError::Conflict(format!(
+            return Err(AppError::Conflict(format!(
                 "This service area still has {n} member(s). Move them to another area first."
-            ))))
+            )))
         }
         Some(_) => {}
     }
@@ -134,17 +134,15 @@ async fn editable_role(
     caller: &auth::Caller,
     id: i64,
 ) -> Result<super::types::Role, AppError> {
-    let role = db::roles::get_for_update(change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let role = db::roles::get_for_update(change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     if role.locked {
-        return Err(fail(AppError::Conflict(
-            "The Owner role always has every permission and cannot be changed.".into(),
-        )));
+        return Err(AppError::Conflict("The Owner role always has every permission and cannot be changed.".into()));
     }
     if role.permission_set().iter().any(|p| !caller.permissions.contains(p)) {
-        return Err(fail(AppError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "The {} role has permissions you do not have, so you cannot change it.",
             role.name
-        ))));
+        )));
     }
     Ok(role)
 }
@@ -163,18 +161,15 @@ pub async fn rename_role(id: i64, name: String) -> Result<(), AppError> {
 pub async fn set_role_permission(id: i64, permission: String, granted: bool) -> Result<(), AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let permission =
-        Permission::parse(&permission).ok_or_else(|| fail(AppError::invalid("permission", "Unknown permission.")))?;
+        Permission::parse(&permission).ok_or_else(|| AppError::invalid("permission", "Unknown permission."))?;
     // Nobody grants what they do not hold, or edits the role they act under (OWASP ASVS 4.0 V4.1.3).
     if granted && !caller.permissions.contains(permission) {
-        return Err(fail(AppError::invalid(
-            "permission",
-            format!("You cannot grant {permission}: you do not hold it."),
-        )));
+        return Err(AppError::invalid("permission", format!("You cannot grant {permission}: you do not hold it.")));
     }
     let mut change = AuditedChange::begin(&caller).await?;
     let role = editable_role(&mut change, &caller, id).await?;
     if role.id == caller.membership.role_id {
-        return Err(fail(AppError::Conflict("You cannot change the permissions of your own role.".into())));
+        return Err(AppError::Conflict("You cannot change the permissions of your own role.".into()));
     }
     db::roles::set_permissions(&mut change, caller.org_id, id, role.permission_set().with(permission, granted)).await?;
     let verb = if granted { "granted" } else { "revoked" };
@@ -187,10 +182,10 @@ pub async fn delete_role(id: i64) -> Result<(), AppError> {
     let mut change = AuditedChange::begin(&caller).await?;
     let role = editable_role(&mut change, &caller, id).await?;
     if role.members > 0 {
-        return Err(fail(AppError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} role still has {} member(s). Give them another role first.",
             role.name, role.members
-        ))));
+        )));
     }
     db::roles::delete(&mut change, caller.org_id, id).await?;
     change.commit("role.deleted", &role.name).await

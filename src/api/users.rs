@@ -45,27 +45,22 @@ pub async fn resume_member(id: i64) -> Result<(), AppError> {
 async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, action: &str) -> Result<(), AppError> {
     let caller = require(Permission::UsersManage).await?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let target =
-        db::memberships::target(&mut change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let target = db::memberships::target(&mut change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     if target.account_id == caller.account_id {
-        return Err(fail(AppError::Conflict("You cannot pause or resume yourself.".into())));
+        return Err(AppError::Conflict("You cannot pause or resume yourself.".into()));
     }
     auth::ensure_outranks(&caller, &target.email, &target.permissions)?;
     if to != MembershipStatus::Active
         && db::memberships::is_owner(&mut change, id).await?
         && db::memberships::other_active_owners(&mut change, caller.org_id, id).await? == 0
     {
-        return Err(fail(AppError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} is the last active Owner of this organization, so they cannot be paused.",
             target.email
-        ))));
+        )));
     }
     if !db::memberships::change_status(&mut change, caller.org_id, id, from, to).await? {
-        return Err(fail(AppError::Conflict(format!(
-            "{} is not {} any more; reload the list.",
-            target.email,
-            from.label()
-        ))));
+        return Err(AppError::Conflict(format!("{} is not {} any more; reload the list.", target.email, from.label())));
     }
     change.commit(action, &target.email).await
 }
@@ -78,17 +73,16 @@ async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, ac
 pub async fn reset_second_factor(id: i64) -> Result<(), AppError> {
     let caller = require(Permission::UsersManage).await?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let target =
-        db::memberships::target(&mut change, caller.org_id, id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+    let target = db::memberships::target(&mut change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     if target.account_id == caller.account_id {
-        return Err(fail(AppError::Conflict("You cannot reset your own second factor.".into())));
+        return Err(AppError::Conflict("You cannot reset your own second factor.".into()));
     }
     auth::ensure_outranks(&caller, &target.email, &target.permissions)?;
     if db::memberships::count_elsewhere(&mut change, target.account_id, caller.org_id).await? > 0 {
-        return Err(fail(AppError::Conflict(format!(
+        return Err(AppError::Conflict(format!(
             "{} also belongs to another organization, which their second factor protects too, so it cannot be reset from here.",
             target.email
-        ))));
+        )));
     }
     db::accounts::reset_second_factor(&mut change, target.account_id).await?;
     change.commit("member.second_factor_reset", &target.email).await?;

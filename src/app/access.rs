@@ -3,13 +3,15 @@
 
 use crate::api::access::*;
 use crate::api::types::{AccessFilter, AccessRequestPage, AccessRequestRow, ChatUserDetail, ChatUserPage, ChatUserRow};
-use crate::components::{action_error, every, keep_fresh, Avatar, ErrorNotice, FormError, Loading};
+use crate::components::{action_error, every, keep_fresh, Avatar, FormError, Loaded, PageLinks};
 use crate::domain::connectors::{display_name, AccessStatus, ChatProvider, Decision};
-use crate::domain::members::PAGE_SIZE;
+use crate::domain::query;
 use crate::domain::time;
 use leptos::prelude::*;
+use leptos::Params;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query};
+use leptos_router::params::Params;
 use std::collections::BTreeSet;
 
 /// How often the panel looks for new requests while it is open.
@@ -28,57 +30,53 @@ fn status_badge(status: &str) -> impl IntoView {
     view! { <span class=format!("badge {class}")>{label}</span> }
 }
 
+/// The Access Requests panel's address: `/access-requests?status=…&connector=…&search=…&page=…`.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+struct AccessQuery {
+    /// An `AccessStatus` key, or `all`; pending when absent.
+    status: Option<String>,
+    connector: Option<i64>,
+    search: Option<String>,
+    page: Option<i64>,
+}
+
+impl AccessQuery {
+    fn filter(self) -> AccessFilter {
+        AccessFilter {
+            status: self.status.unwrap_or_else(|| "pending".into()).replace("all", ""),
+            connector: self.connector.unwrap_or(0),
+            search: self.search.unwrap_or_default(),
+            page: self.page.unwrap_or(1),
+        }
+    }
+}
+
 #[component]
 pub fn AccessRequestsPage() -> impl IntoView {
-    let query = use_query_map();
-    let filter = Memo::new(move |_| {
-        query.with(|q| AccessFilter {
-            status: q.get("status").unwrap_or_else(|| "pending".into()).replace("all", ""),
-            connector: q.get("connector").and_then(|c| c.parse().ok()).unwrap_or(0),
-            search: q.get("search").unwrap_or_default(),
-            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        })
-    });
+    let query = use_query::<AccessQuery>();
+    // An address that does not parse shows the default list rather than an error.
+    let filter = Memo::new(move |_| query.get().unwrap_or_default().filter());
     let first = Resource::new(move || filter.get(), access_requests);
     view! {
         <Title text="Access requests · Onboard"/>
         <div class="page">
             <h1>"Access requests"</h1>
             <p class="lead">"People who wrote to a connector with Onboarding on. Approve them to let them talk to the agent."</p>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match first.await {
-                        Ok(page) => view! { <Requests first=page filter=filter.get_untracked()/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=first let:page>
+                <Requests first=page filter=filter.get_untracked()/>
+            </Loaded>
         </div>
     }
 }
 
 fn filter_href(f: &AccessFilter) -> String {
     let status = if f.status.is_empty() { "all" } else { f.status.as_str() };
-    let mut href = format!("/access-requests?status={status}");
-    if f.connector != 0 {
-        href.push_str(&format!("&connector={}", f.connector));
-    }
-    if !f.search.is_empty() {
-        href.push_str(&format!("&search={}", percent_encode(&f.search)));
-    }
-    if f.page > 1 {
-        href.push_str(&format!("&page={}", f.page));
-    }
-    href
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let connector = if f.connector != 0 { f.connector.to_string() } else { String::new() };
+    let page = if f.page > 1 { f.page.to_string() } else { String::new() };
+    query::href(
+        "/access-requests",
+        &[("status", status.into()), ("connector", connector), ("search", f.search.clone()), ("page", page)],
+    )
 }
 
 #[component]
@@ -105,7 +103,6 @@ fn Requests(first: AccessRequestPage, filter: AccessFilter) -> impl IntoView {
     let navigate = leptos_router::hooks::use_navigate();
     let go = StoredValue::new(move |f: AccessFilter| navigate(&filter_href(&f), Default::default()));
     let (connector_filter, search_filter) = (filter.clone(), filter.clone());
-    let pages = move || data.with(|d| (d.total + PAGE_SIZE - 1) / PAGE_SIZE);
     let on_page = move || data.with(|d| d.rows.iter().map(|r| r.id).collect::<Vec<_>>());
     let all_selected = move || {
         let ids = on_page();
@@ -201,14 +198,9 @@ fn Requests(first: AccessRequestPage, filter: AccessFilter) -> impl IntoView {
             </div>
         </Show>
         {move || {
-            let (page, pages) = (filter.page.max(1), pages());
-            (pages > 1).then(|| view! {
-                <nav class="pager" aria-label="Pages">
-                    {(page > 1).then(|| view! { <a href=filter_href(&AccessFilter { page: page - 1, ..filter.clone() })>"Previous page"</a> })}
-                    <span class="hint">{format!("Page {page} of {pages}")}</span>
-                    {(page < pages).then(|| view! { <a href=filter_href(&AccessFilter { page: page + 1, ..filter.clone() })>"Next page"</a> })}
-                </nav>
-            })
+            let (page, filter) = (filter.page, filter.clone());
+            let href = move |page| filter_href(&AccessFilter { page, ..filter.clone() });
+            view! { <PageLinks page total=data.with(|d| d.total) href/> }
         }}
     }
 }
@@ -270,19 +262,31 @@ fn RequestLine(
     }
 }
 
+/// The chat users' address: `/chat-users?provider=…&search=…&page=…`.
+#[derive(Params, Clone, Debug, Default, PartialEq)]
+struct ChatUsersQuery {
+    /// A `ChatProvider` key, or none for every platform.
+    provider: Option<String>,
+    search: Option<String>,
+    page: Option<i64>,
+}
+
+impl ChatUsersQuery {
+    fn href(&self, page: i64) -> String {
+        let (provider, search) = (self.provider.clone().unwrap_or_default(), self.search.clone().unwrap_or_default());
+        let page = if page > 1 { page.to_string() } else { String::new() };
+        query::href("/chat-users", &[("provider", provider), ("search", search), ("page", page)])
+    }
+}
+
 #[component]
 pub fn ChatUsersPage() -> impl IntoView {
-    let query = use_query_map();
-    let args = Memo::new(move |_| {
-        query.with(|q| {
-            (
-                q.get("provider").unwrap_or_default(),
-                q.get("search").unwrap_or_default(),
-                q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1),
-            )
-        })
-    });
-    let users = Resource::new(move || args.get(), |(provider, search, page)| chat_users(provider, search, page));
+    let query = use_query::<ChatUsersQuery>();
+    let args = Memo::new(move |_| query.get().unwrap_or_default());
+    let users = Resource::new(
+        move || args.get(),
+        |q| chat_users(q.provider.unwrap_or_default(), q.search.unwrap_or_default(), q.page.unwrap_or(1)),
+    );
     view! {
         <Title text="Chat users · Onboard"/>
         <div class="page">
@@ -295,34 +299,32 @@ pub fn ChatUsersPage() -> impl IntoView {
                         <option value="">"All platforms"</option>
                         {ChatProvider::ALL
                             .into_iter()
-                            .map(|p| view! { <option value=p.key() selected=move || args.with(|a| a.0 == p.key())>{p.label()}</option> })
+                            .map(|p| view! { <option value=p.key() selected=move || args.with(|a| a.provider.as_deref() == Some(p.key()))>{p.label()}</option> })
                             .collect_view()}
                     </select>
                 </div>
                 <div class="field">
                     <label for="chat-user-search">"Search"</label>
-                    <input id="chat-user-search" name="search" type="search" prop:value=move || args.with(|a| a.1.clone())/>
+                    <input id="chat-user-search" name="search" type="search" prop:value=move || args.with(|a| a.search.clone().unwrap_or_default())/>
                 </div>
                 <button type="submit" class="button-quiet">"Filter"</button>
             </form>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(page) => view! { <ChatUserList page/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=users let:page>
+                <ChatUserList page query=args.get_untracked()/>
+            </Loaded>
         </div>
     }
 }
 
+/// One page of chat users; the links to the other pages keep the platform and search.
 #[component]
-fn ChatUserList(page: ChatUserPage) -> impl IntoView {
+fn ChatUserList(page: ChatUserPage, query: ChatUsersQuery) -> impl IntoView {
     let ChatUserPage { rows, total, page } = page;
-    let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
     if rows.is_empty() {
-        return view! { <p class="notice" role="status">"Nobody has written to a connector yet."</p> }.into_any();
+        let filtered = query.provider.is_some_and(|p| !p.is_empty()) || query.search.is_some_and(|s| !s.is_empty());
+        let notice =
+            if filtered { "No chat user matches these filters." } else { "Nobody has written to a connector yet." };
+        return view! { <p class="notice" role="status">{notice}</p> }.into_any();
     }
     view! {
         <div class="table-scroll" tabindex="0" role="region" aria-label="Chat users">
@@ -341,13 +343,7 @@ fn ChatUserList(page: ChatUserPage) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {(pages > 1).then(|| view! {
-            <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=format!("/chat-users?page={}", page - 1)>"Previous page"</a> })}
-                <span class="hint">{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=format!("/chat-users?page={}", page + 1)>"Next page"</a> })}
-            </nav>
-        })}
+        <PageLinks page total href=move |n| query.href(n)/>
     }
     .into_any()
 }
@@ -378,14 +374,9 @@ pub fn ChatUserPage() -> impl IntoView {
         <Title text="Chat user · Onboard"/>
         <div class="page">
             <p><a href="/chat-users">"← All chat users"</a></p>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(detail) => view! { <ChatUserView first=detail/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=detail let:detail>
+                <ChatUserView first=detail/>
+            </Loaded>
         </div>
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::api::connectors::*;
 use crate::api::types::{ConnectorCard, ConnectorDraft};
-use crate::components::{action_error, ErrorNotice, FieldError, FormError, Loading, Modal};
+use crate::components::{action_error, FieldError, FormError, Loaded, Modal};
 use crate::domain::connectors::{webhook_secret_from, ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -63,26 +63,24 @@ pub fn ConnectorsPage() -> impl IntoView {
             </p>
             <FormError error=action_error(enable) all=true/>
             <FormError error=action_error(delete) all=true/>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match cards.await {
-                        Ok(cards) if cards.is_empty() => view! {
-                            <p class="notice" role="status">"No connectors yet. Add one to connect Slack, Microsoft Teams, Telegram, WhatsApp or SMS."</p>
-                        }
-                        .into_any(),
-                        Ok(cards) => view! {
-                            <div class="connector-cards">
-                                {cards
-                                    .into_iter()
-                                    .map(|card| view! { <ConnectorCardView card editing enable policy delete/> })
-                                    .collect_view()}
-                            </div>
-                        }
-                        .into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+            <Loaded resource=cards let:cards>
+                {if cards.is_empty() {
+                    view! {
+                        <p class="notice" role="status">"No connectors yet. Add one to connect Slack, Microsoft Teams, Telegram, WhatsApp or SMS."</p>
                     }
-                })}
-            </Transition>
+                    .into_any()
+                } else {
+                    view! {
+                        <div class="connector-cards">
+                            {cards
+                                .into_iter()
+                                .map(|card| view! { <ConnectorCardView card editing enable policy delete/> })
+                                .collect_view()}
+                        </div>
+                    }
+                    .into_any()
+                }}
+            </Loaded>
             <ConnectorModal editing save/>
         </div>
     }

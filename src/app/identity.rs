@@ -3,8 +3,7 @@
 
 use crate::api::identity::{identity_mappings, MatchIdentitiesByEmail, SetIdentityMapping};
 use crate::api::types::{DirectoryUser, MappingPage, MappingRow};
-use crate::components::{action_error, ErrorNotice, FormError, Loading};
-use crate::domain::members::PAGE_SIZE;
+use crate::components::{action_error, FormError, Loaded, PageLinks};
 use crate::domain::onboarding::Provider;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -42,14 +41,9 @@ fn MappingsPage(provider: Provider, path: &'static str) -> impl IntoView {
                 )}
             </p>
             <FormError error=action_error(set) all=true/>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match mappings.await {
-                        Ok(data) => view! { <MappingsView data set matcher path/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=mappings let:data>
+                <MappingsView data set matcher path/>
+            </Loaded>
         </div>
     }
 }
@@ -70,7 +64,6 @@ fn MappingsView(
             editing.set(None);
         }
     });
-    let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
     let report = move || match matcher.value().get() {
         Some(Ok(r)) => {
             let unmatched = if r.unmatched.is_empty() {
@@ -125,13 +118,7 @@ fn MappingsView(
                 </tbody>
             </table>
         </div>
-        {(pages > 1).then(|| view! {
-            <nav class="pager" aria-label="Pages">
-                {(page > 1).then(|| view! { <a href=format!("{path}?page={}", page - 1)>"Previous page"</a> })}
-                <span class="hint">{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a href=format!("{path}?page={}", page + 1)>"Next page"</a> })}
-            </nav>
-        })}
+        <PageLinks page total href=move |n| format!("{path}?page={n}")/>
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::api::invites::{invite_batch, invite_form, CheckInvites, FixInvitation, SendInvites};
 use crate::api::types::{BatchProgress, FailedDelivery, InviteFormData};
 use crate::components::{
-    action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loading, ProgressBar,
+    action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loaded, Loading, ProgressBar,
 };
 use crate::domain::email_list::parse_paste;
 use crate::domain::invites::{ClassifiedEntry, InviteClass, PasteCheck, SHOWN_ENTRIES};
@@ -21,14 +21,9 @@ pub fn InvitePage() -> impl IntoView {
         <div class="page">
             <p><a href="/users">"← Users"</a></p>
             <h1>"✈ Invite users"</h1>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match form.await {
-                        Ok(data) => view! { <InviteForm data/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=form let:data>
+                <InviteForm data/>
+            </Loaded>
         </div>
     }
 }

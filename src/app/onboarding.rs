@@ -4,12 +4,11 @@
 use crate::api::onboarding::*;
 use crate::api::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMemberRow, TeamMembersPage, TeamSummary};
 use crate::components::{
-    action_error, every, field_error, keep_fresh, ErrorNotice, FieldError, FormError, Loading, MessagePreview, Modal,
-    ProgressBar, StatusBadge,
+    action_error, every, field_error, keep_fresh, FieldError, FormError, Loaded, Loading, MessagePreview, Modal,
+    PageLinks, Pager, ProgressBar, StatusBadge,
 };
-use crate::domain::members::PAGE_SIZE;
 use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
-use crate::domain::onboarding::{percent, Channel, OnboardingStatus, TeamFilter, TEAMS_PER_PAGE};
+use crate::domain::onboarding::{percent, Channel, OnboardingStatus, TeamFilter};
 use crate::domain::time;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -61,23 +60,12 @@ pub fn OnboardingPage() -> impl IntoView {
         <Title text="Onboarding · Onboard"/>
         <div class="page">
             <h1>"Onboarding"</h1>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match first.await {
-                        Ok(overview) => view! { <Overview first=overview page/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match members.await {
-                        Ok(Some(first)) => view! { <TeamPanel first page teams=teams.get_untracked()/> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=first let:overview>
+                <Overview first=overview page/>
+            </Loaded>
+            <Loaded resource=members let:first>
+                {first.map(|first| view! { <TeamPanel first page teams=teams.get_untracked()/> })}
+            </Loaded>
             <MessageModal page/>
         </div>
     }
@@ -179,15 +167,16 @@ fn TeamPager(data: RwSignal<OnboardingOverview>) -> impl IntoView {
         let (filter, shown, total) = data.with(|d| (d.teams_filter.clone(), d.teams.len() as i64, d.teams_total));
         let first = filter.offset() + 1;
         let last = filter.offset() + shown;
-        (total > TEAMS_PER_PAGE).then(|| {
-            view! {
-                <nav class="pager" aria-label="Team pages">
-                    {(filter.page > 1).then(|| view! { <a href=filter.href_for_page(filter.page - 1) rel="prev">"‹ Previous teams"</a> })}
-                    <span class="hint">{format!("Teams {first}–{last} of {total}")}</span>
-                    {(last < total).then(|| view! { <a href=filter.href_for_page(filter.page + 1) rel="next">"Next teams ›"</a> })}
-                </nav>
-            }
-        })
+        view! {
+            <Pager
+                label="Team pages"
+                position=format!("Teams {first}–{last} of {total}")
+                previous=(filter.page > 1).then(|| filter.href_for_page(filter.page - 1))
+                next=(last < total).then(|| filter.href_for_page(filter.page + 1))
+                previous_text="‹ Previous teams"
+                next_text="Next teams ›"
+            />
+        }
     }
 }
 
@@ -312,15 +301,9 @@ fn TeamPanel(first: TeamMembersPage, page: Page, teams: TeamFilter) -> impl Into
                 </div>
             </Show>
             {move || {
-                let (total, current) = data.with(|d| (d.total, d.page));
-                let pages = (total + PAGE_SIZE - 1) / PAGE_SIZE;
-                (pages > 1).then(|| view! {
-                    <nav class="pager" aria-label="Member pages">
-                        {(current > 1).then(|| view! { <a href=teams.href_for_team(team_id, current - 1)>"Previous page"</a> })}
-                        <span class="hint">{format!("Page {current} of {pages}")}</span>
-                        {(current < pages).then(|| view! { <a href=teams.href_for_team(team_id, current + 1)>"Next page"</a> })}
-                    </nav>
-                })
+                let (total, page) = data.with(|d| (d.total, d.page));
+                let teams = teams.clone();
+                view! { <PageLinks label="Member pages" page total href=move |n| teams.href_for_team(team_id, n)/> }
             }}
         </section>
     }

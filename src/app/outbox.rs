@@ -2,7 +2,7 @@
 
 use crate::api::outbox::{load_outbox, RetryOutboxJob, SendTestEmail};
 use crate::api::types::{OutboxJob, OutboxOverview};
-use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::components::{action_error, FormError, Loaded};
 use crate::domain::time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -27,14 +27,9 @@ pub fn OutboxPage() -> impl IntoView {
                 </ActionForm>
                 <button type="button" class="button-quiet" on:click=move |_| set_refresh.update(|n| *n += 1)>"Refresh"</button>
             </div>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(o) => view! { <OutboxView overview=o retry/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=overview let:o>
+                <OutboxView overview=o retry/>
+            </Loaded>
         </div>
     }
 }

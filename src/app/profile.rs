@@ -2,7 +2,7 @@
 
 use crate::api::profile::{my_profile, DisconnectIdentity};
 use crate::api::types::{Connection, Profile};
-use crate::components::{action_error, ErrorNotice, FormError, Loading};
+use crate::components::{action_error, FormError, Loaded};
 use crate::domain::onboarding::{ConnectProblem, Provider};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,14 +36,9 @@ pub fn ProfilePage() -> impl IntoView {
                 }
             })}
             <FormError error=action_error(disconnect) all=true/>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match profile.await {
-                        Ok(p) => view! { <ProfileView profile=p disconnect/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=profile let:p>
+                <ProfileView profile=p disconnect/>
+            </Loaded>
         </div>
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::api::settings::*;
 use crate::api::types::{EulaVersion, OrgSettings, Role, ServiceArea};
-use crate::components::{action_error, field_error, CountrySelect, ErrorNotice, FieldError, FormError, Loading};
+use crate::components::{action_error, field_error, CountrySelect, FieldError, FormError, Loaded};
 use crate::domain::{time, Permission};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -57,14 +57,9 @@ pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(move || actions.versions(), |_| load_org_settings());
     view! {
         <Title text="Organization settings · Onboard"/>
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match settings.await {
-                    Ok(s) => view! { <SettingsView settings=s actions/> }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=settings let:s>
+            <SettingsView settings=s actions/>
+        </Loaded>
     }
 }
 

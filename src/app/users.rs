@@ -3,7 +3,7 @@
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
-use crate::components::{action_error, DisclosureMenu, ErrorNotice, FormError, Loading};
+use crate::components::{action_error, DisclosureMenu, FormError, Loaded};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{grouped, time, MembershipStatus};
 use leptos::either::EitherOf6;
@@ -39,14 +39,9 @@ pub fn UsersPage() -> impl IntoView {
             <Show when=move || matches!(actions.resend.value().get(), Some(Ok(())))>
                 <p class="notice" role="status">"A new invitation is on its way; the old link no longer works."</p>
             </Show>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match members.await {
-                        Ok(page) => view! { <MembersView page filter=filter.get_untracked() actions/> }.into_any(),
-                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=members let:page>
+                <MembersView page filter=filter.get_untracked() actions/>
+            </Loaded>
         </div>
     }
 }

@@ -308,6 +308,15 @@ pub const MIN_AGENT_SECRET_CHARS: usize = 16;
 /// The shortest Telegram or 360dialog webhook secret accepted.
 pub const MIN_HEADER_SECRET_CHARS: usize = 32;
 
+/// A sender's profile where the webhook lacked it: names and an avatar (a URL, or the image
+/// itself as a data URL when the provider's file link would carry the bot token).
+#[derive(Debug, Default, PartialEq)]
+pub struct ChatProfile {
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+}
+
 /// Where an access request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AccessStatus {

@@ -128,7 +128,7 @@ impl MemberFilter {
         let f = self.at(seek);
         let mut parts = Vec::new();
         if !f.search.is_empty() {
-            parts.push(format!("q={}", query_value(&f.search)));
+            parts.push(format!("q={}", super::query::value(&f.search)));
         }
         if let Some(s) = f.status {
             parts.push(format!("status={}", s.key()));
@@ -147,7 +147,7 @@ impl MemberFilter {
             }
         }
         if let Some(from) = &f.from {
-            parts.push(format!("from={}", query_value(from)));
+            parts.push(format!("from={}", super::query::value(from)));
         }
         if f.last {
             parts.push("last=1".into());
@@ -220,18 +220,6 @@ fn from_hex(hex: &str) -> Option<String> {
         .map(|i| hex.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
         .collect();
     String::from_utf8(bytes?).ok()
-}
-
-/// A query parameter's value, percent-encoded (RFC 3986: unreserved characters and `@` stay).
-pub fn query_value(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

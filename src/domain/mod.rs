@@ -10,6 +10,7 @@ pub mod message;
 pub mod onboarding;
 pub mod password;
 pub mod permissions;
+pub mod query;
 pub mod settings;
 pub mod time;
 

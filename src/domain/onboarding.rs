@@ -1,7 +1,6 @@
 //! Onboarding management: a member's onboarding status, and the channel an onboarding message
 //! reaches them on.
 
-use super::members::query_value;
 use super::MembershipStatus;
 use serde::{Deserialize, Serialize};
 
@@ -210,7 +209,8 @@ impl TeamFilter {
 
     /// The dashboard's address for another page of these teams.
     pub fn href_for_page(&self, page: i64) -> String {
-        let find = if self.find.is_empty() { String::new() } else { format!("&find={}", query_value(&self.find)) };
+        let find =
+            if self.find.is_empty() { String::new() } else { format!("&find={}", super::query::value(&self.find)) };
         format!("/onboarding?teams_page={page}{find}")
     }
 }

@@ -6,79 +6,20 @@ use super::config::Settings;
 use super::csrf::{self, AllowedOrigin};
 use super::db::{self, Db};
 use super::jobs;
-use super::mail::Mailer;
 use super::sessions::DbSessionStore;
+use super::state::AppState;
 use crate::app::{shell, App};
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use leptos::config::LeptosOptions;
 use leptos::server_fn::ServerFn;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::{cookie::SameSite, Expiry, SessionManagerLayer};
-
-/// Everything a request or a worker needs; passed around, never global.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub mailer: Mailer,
-    /// Text messages, when Twilio is configured.
-    pub sms: Option<super::sms::SmsSender>,
-    /// Slack and Microsoft Teams, when set up: onboarding messages and identity mappings.
-    pub slack: Option<super::integrations::slack::SlackClient>,
-    pub teams: Option<super::integrations::teams::TeamsClient>,
-    /// What the chat connectors share: an HTTP client, Teams tokens and Bot Framework's keys.
-    pub chat: super::integrations::chat::ChatClients,
-    /// Connectors by webhook key, for the webhooks' hot path.
-    pub webhook_connectors: super::connectors::WebhookConnectors,
-    /// Wakes the outbox's claimer when this instance queues a job.
-    pub outbox_wake: Arc<Notify>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl AppState {
-    pub async fn new(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::open(&settings).await?;
-        let mailer = Mailer::from_settings(&settings.mail)?;
-        let sms = super::sms::SmsSender::from_settings(&settings.sms)?;
-        let slack = super::integrations::slack::SlackClient::from_settings(&settings.slack)?;
-        let teams = super::integrations::teams::TeamsClient::from_settings(&settings.teams)?;
-        let chat = super::integrations::chat::ChatClients::new(&settings.chat.allowed_private_agent_hosts)?;
-        let leptos_options = LeptosOptions::builder()
-            .output_name("onboard")
-            .site_root(settings.server.site_root.as_str())
-            .site_pkg_dir("pkg")
-            .site_addr(settings.server.site_addr)
-            .hash_files(super::assets::hashed_names())
-            .build();
-        Ok(Self {
-            leptos_options,
-            db,
-            settings: Arc::new(settings),
-            mailer,
-            sms,
-            slack,
-            teams,
-            chat,
-            webhook_connectors: Default::default(),
-            outbox_wake: Arc::new(Notify::new()),
-        })
-    }
-}
 
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -194,6 +135,7 @@ pub fn router(state: AppState) -> Router {
         .merge(build_files)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(sessions)
+        .layer(axum::middleware::from_fn(status_of_errors))
         .layer(axum::middleware::from_fn_with_state(
             AllowedOrigin(origin_of(&settings.server.public_url)),
             csrf::refuse_cross_site,
@@ -249,6 +191,25 @@ async fn limit_body(
         return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
     }
     next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
+/// Gives a server function's failed response the HTTP status of its `AppError` (server_fn
+/// answers every error 500): the one place where an error becomes a status.
+async fn status_of_errors(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
+    let response = next.run(req).await;
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // An encoded AppError is a few hundred bytes; anything far larger is not one.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong on our side. Please try again.")
+            .into_response();
+    };
+    parts.status = StatusCode::from_u16(crate::AppError::de(bytes.clone()).status()).unwrap_or(parts.status);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A panic in a handler becomes a logged error and a plain 500, instead of a dropped

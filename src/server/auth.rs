@@ -1,7 +1,7 @@
 //! Who is calling and what they may do; passwords, one-time tokens and signing in.
 
 use super::db::{self, accounts::ActiveMembership, limits, now_ms};
-use super::secret::Secret;
+use super::secret::{new_token, token_hash, Secret};
 use super::sessions::{ACCOUNT_KEY, FACTOR_KEY, ORG_KEY};
 use super::AppState;
 use crate::api::types::SignInOutcome;
@@ -9,9 +9,7 @@ use crate::domain::{password, EmailAddress, Permission, PermissionSet};
 use crate::AppError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use base64::Engine;
 use leptos::prelude::{expect_context, use_context};
-use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 use tower_sessions::Session;
@@ -27,16 +25,6 @@ pub struct Caller {
 
 pub fn state() -> AppState {
     expect_context::<AppState>()
-}
-
-/// Sets the HTTP status of the server function's response to match the error.
-pub fn fail(error: AppError) -> AppError {
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(status) = axum::http::StatusCode::from_u16(error.status()) {
-            response.set_status(status);
-        }
-    }
-    error
 }
 
 pub async fn session() -> Result<Session, AppError> {
@@ -107,7 +95,7 @@ pub fn session_error(e: tower_sessions::session::Error) -> AppError {
         tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Backend(m))
             if m.starts_with(super::sessions::UNREACHABLE) =>
         {
-            fail(AppError::Unavailable)
+            AppError::Unavailable
         }
         _ => AppError::Internal,
     }
@@ -167,7 +155,7 @@ pub async fn require(permission: Permission) -> Result<Caller, AppError> {
         Ok(caller)
     } else {
         tracing::info!(account = caller.account_id, org = caller.org_id, %permission, "permission refused");
-        Err(fail(AppError::NotAllowed))
+        Err(AppError::NotAllowed)
     }
 }
 
@@ -178,7 +166,7 @@ pub async fn require_any(permissions: &[Permission]) -> Result<Caller, AppError>
         Ok(caller)
     } else {
         tracing::info!(account = caller.account_id, org = caller.org_id, "permission refused");
-        Err(fail(AppError::NotAllowed))
+        Err(AppError::NotAllowed)
     }
 }
 
@@ -187,16 +175,14 @@ pub async fn require_any(permissions: &[Permission]) -> Result<Caller, AppError>
 pub fn ensure_outranks(caller: &Caller, email: &str, their_permissions: &str) -> Result<(), AppError> {
     let theirs = PermissionSet::parse(their_permissions);
     if theirs.iter().any(|p| !caller.permissions.contains(p)) {
-        return Err(fail(AppError::Conflict(format!(
-            "{email} has permissions you do not have, so you cannot change them."
-        ))));
+        return Err(AppError::Conflict(format!("{email} has permissions you do not have, so you cannot change them.")));
     }
     Ok(())
 }
 
 /// For the few functions any member may call (their own profile, switching organization).
 pub async fn signed_in() -> Result<Caller, AppError> {
-    current().await?.ok_or_else(|| fail(AppError::Unauthenticated))
+    current().await?.ok_or(AppError::Unauthenticated)
 }
 
 fn argon2() -> Argon2<'static> {
@@ -240,23 +226,6 @@ pub async fn verify_password(password: Secret, stored: Option<String>) -> bool {
     })
     .await
     .unwrap_or(false)
-}
-
-/// A one-time token for a link: 32 random bytes, base64url. Only its SHA-256 is stored.
-pub fn new_token() -> (Secret, String) {
-    let bytes: [u8; 32] = rand::random();
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = token_hash(&token);
-    (Secret::new(token), hash)
-}
-
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Compares secrets in time that does not depend on where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The second factor a session passed, and when (milliseconds since the epoch). Entering an
@@ -346,11 +315,9 @@ pub async fn enter(
     if authenticator {
         return Ok(SignInOutcome::AuthenticatorCode);
     }
-    match super::registration::send_code(state, org_id, account_id, pending.code_to(), super::registration::SIGN_IN)
-        .await
-    {
+    match super::codes::send_code(state, org_id, account_id, pending.code_to(), super::codes::SIGN_IN).await {
         // The code sent a moment ago still works: no need for another.
-        Err(AppError::TooManyAttempts(m)) if m == super::registration::CODE_JUST_SENT => {}
+        Err(AppError::TooManyAttempts(m)) if m == super::codes::CODE_JUST_SENT => {}
         other => other?,
     }
     Ok(SignInOutcome::CodeSent)
@@ -373,10 +340,10 @@ struct PendingSignIn {
 }
 
 impl PendingSignIn {
-    fn code_to(&self) -> super::registration::CodeTo<'_> {
+    fn code_to(&self) -> super::codes::CodeTo<'_> {
         match &self.sms_to {
-            Some(number) => super::registration::CodeTo::Sms(number),
-            None => super::registration::CodeTo::Email(&self.email),
+            Some(number) => super::codes::CodeTo::Sms(number),
+            None => super::codes::CodeTo::Email(&self.email),
         }
     }
 }
@@ -393,10 +360,10 @@ pub async fn sign_in(
 ) -> Result<crate::api::types::SignInOutcome, AppError> {
     let typed = email.trim().to_lowercase();
     if typed.is_empty() {
-        return Err(fail(AppError::invalid("email", "Enter your email address.")));
+        return Err(AppError::invalid("email", "Enter your email address."));
     }
     if password.is_empty() {
-        return Err(fail(AppError::invalid("password", "Enter your password.")));
+        return Err(AppError::invalid("password", "Enter your password."));
     }
     let security = &state.settings.security;
     let network = network_of(ip);
@@ -416,10 +383,10 @@ pub async fn sign_in(
         if ip_ok {
             limits::refund(&state.db, &ip_subject).await?;
         }
-        return Err(fail(AppError::TooManyAttempts(format!(
+        return Err(AppError::TooManyAttempts(format!(
             "Too many failed sign-in attempts. Wait {} minutes and try again.",
             security.throttle_window_minutes
-        ))));
+        )));
     }
     let credentials = match EmailAddress::parse(&typed) {
         Ok(address) => db::accounts::credentials(&state.db, &address).await?,
@@ -428,12 +395,12 @@ pub async fn sign_in(
     let hash = credentials.as_ref().and_then(|c| c.password_hash.clone());
     if !verify_password(password, hash).await {
         tracing::info!("sign-in refused: wrong credentials");
-        return Err(fail(AppError::invalid("password", WRONG_CREDENTIALS)));
+        return Err(AppError::invalid("password", WRONG_CREDENTIALS));
     }
     limits::refund(&state.db, &ip_subject).await?;
     let credentials = credentials.ok_or(AppError::Internal)?;
     let Some(org) = db::organizations::choices_for_account(&state.db, credentials.id).await?.into_iter().next() else {
-        return Err(fail(AppError::NotAllowed));
+        return Err(AppError::NotAllowed);
     };
     limits::clear(&state.db, &account_subject).await?;
     enter(state, session, credentials.id, org.id, Entry::SignIn).await
@@ -443,14 +410,14 @@ pub async fn sign_in(
 pub async fn verify_sign_in_code(state: &AppState, session: &Session, code: &str) -> Result<(), AppError> {
     let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_error)?;
     let Some(p) = pending.filter(|p| now_ms() - p.at < crate::domain::invites::CODE_LIFETIME_MS) else {
-        return Err(fail(AppError::Conflict(
+        return Err(AppError::Conflict(
             "Your sign-in has timed out. Enter your email address and password again.".into(),
-        )));
+        ));
     };
     if p.authenticator {
         check_authenticator_code(state, p.account_id, code).await?;
     } else {
-        super::registration::check_code(state, p.account_id, super::registration::SIGN_IN, code).await?;
+        super::codes::check_code(state, p.account_id, super::codes::SIGN_IN, code).await?;
     }
     session.remove::<PendingSignIn>(PENDING_KEY).await.map_err(session_error)?;
     let kind = if p.authenticator {
@@ -477,10 +444,10 @@ pub async fn check_code_from<T>(
     let security = &state.settings.security;
     let window = security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
     if !limits::take(&state.db, &subject, security.max_failed_sign_ins_per_ip, window, now_ms()).await? {
-        return Err(fail(AppError::TooManyAttempts(format!(
+        return Err(AppError::TooManyAttempts(format!(
             "Too many wrong codes from your network. Wait {} minutes and try again.",
             security.throttle_window_minutes
-        ))));
+        )));
     }
     let outcome = check.await;
     // Only wrong codes count against the network.
@@ -495,20 +462,17 @@ async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str)
     let subject = format!("totp:{account_id}");
     let window = state.settings.security.throttle_window_minutes * crate::domain::time::MINUTE_MS;
     if !limits::take(&state.db, &subject, crate::domain::invites::CODE_MAX_ATTEMPTS, window, now_ms()).await? {
-        return Err(fail(AppError::TooManyAttempts(
+        return Err(AppError::TooManyAttempts(
             "Too many wrong codes. Wait a while, or ask an owner of your organization to reset your second factor."
                 .into(),
-        )));
+        ));
     }
     let secret = db::accounts::totp_secret(&state.db, account_id).await?.ok_or(AppError::Internal)?;
     let Some(step) = super::totp::matching_step(secret.expose(), code, now_ms()) else {
-        return Err(fail(AppError::invalid("code", "That is not the code your authenticator app shows now.")));
+        return Err(AppError::invalid("code", "That is not the code your authenticator app shows now."));
     };
     if !db::accounts::spend_totp_step(&state.db, account_id, step).await? {
-        return Err(fail(AppError::invalid(
-            "code",
-            "That code was already used. Wait for your app to show the next one.",
-        )));
+        return Err(AppError::invalid("code", "That code was already used. Wait for your app to show the next one."));
     }
     limits::clear(&state.db, &subject).await?;
     Ok(())
@@ -520,16 +484,16 @@ async fn check_authenticator_code(state: &AppState, account_id: i64, code: &str)
 pub async fn resend_sign_in_code(state: &AppState, session: &Session) -> Result<(), AppError> {
     let pending: Option<PendingSignIn> = session.get(PENDING_KEY).await.map_err(session_error)?;
     let Some(p) = pending else {
-        return Err(fail(AppError::Conflict("Enter your email address and password first.".into())));
+        return Err(AppError::Conflict("Enter your email address and password first.".into()));
     };
     if p.authenticator {
-        return Err(fail(AppError::Conflict(
+        return Err(AppError::Conflict(
             "Your account uses an authenticator app, so no code is sent by message. If you lost the app, ask an \
              owner of your organization to reset your second factor."
                 .into(),
-        )));
+        ));
     }
-    super::registration::send_code(state, p.org_id, p.account_id, p.code_to(), super::registration::SIGN_IN).await
+    super::codes::send_code(state, p.org_id, p.account_id, p.code_to(), super::codes::SIGN_IN).await
 }
 
 /// Sets a password through a one-time link and signs the person in.
@@ -539,13 +503,13 @@ pub async fn set_password_with_link(
     token: &str,
     new_password: Secret,
 ) -> Result<SignInOutcome, AppError> {
-    password::check(new_password.expose()).map_err(|reason| fail(AppError::invalid("password", reason)))?;
+    password::check(new_password.expose()).map_err(|reason| AppError::invalid("password", reason))?;
     let hash = hash_password(new_password).await?;
     let mut tx = state.db.begin().await?;
     let Some(account_id) = db::password_links::redeem(&mut tx, &token_hash(token)).await? else {
-        return Err(fail(AppError::Conflict(
+        return Err(AppError::Conflict(
             "This link has expired or was already used. Ask an owner of your organization for a new one.".into(),
-        )));
+        ));
     };
     db::accounts::set_password_hash(&mut tx, account_id, &hash).await?;
     tx.commit().await?;
@@ -554,7 +518,7 @@ pub async fn set_password_with_link(
     // The link proves the mailbox, not a second factor: one is still asked where it is due.
     match db::organizations::choices_for_account(&state.db, account_id).await?.into_iter().next() {
         Some(org) => enter(state, session, account_id, org.id, Entry::SignIn).await,
-        None => Err(fail(AppError::NotAllowed)),
+        None => Err(AppError::NotAllowed),
     }
 }
 

@@ -2,13 +2,15 @@
 //! the pending memberships, the invitations and their emails: the first 10,000 of a batch in the
 //! request's transaction, the rest by the outbox, a part per transaction.
 
-use super::auth::{fail, new_token, Caller};
+use super::auth::Caller;
 use super::db::invitations::STORE_CHUNK;
 use super::db::outbox::ClaimedJob;
 use super::db::{self, now_ms};
-use super::integrations::ProviderFailure;
-use super::jobs::{enqueue_deferred_invitations, enqueue_invitation, JobPayload};
+use super::integrations::provider::ProviderFailure;
 use super::mail::Invitation;
+use super::outbox::DeferredInvitations;
+use super::outbox::{enqueue_deferred_invitations, enqueue_invitation, JobPayload};
+use super::secret::new_token;
 use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH, MAX_ENTRIES};
 use crate::domain::grouped;
@@ -26,14 +28,14 @@ pub async fn classify(
     db::invitations::expire_lapsed(&state.db).await?;
     let report = parse_paste(text);
     if report.overflowed {
-        return Err(fail(AppError::invalid(
+        return Err(AppError::invalid(
             "emails",
             format!(
                 "This paste holds more than {} entries; paste at most {} addresses at a time.",
                 grouped(MAX_ENTRIES as i64),
                 grouped(MAX_BATCH as i64)
             ),
-        )));
+        ));
     }
     let valid: Vec<&str> = report.valid().map(|(a, _)| a.as_str()).collect();
     let known = db::memberships::by_email(&state.db, org_id, &valid).await?;
@@ -73,23 +75,23 @@ pub async fn send_batch(
 ) -> Result<i64, AppError> {
     let (entries, new) = classify(state, caller.org_id, text).await?;
     if entries.is_empty() {
-        return Err(fail(AppError::invalid("emails", "Enter at least one email address.")));
+        return Err(AppError::invalid("emails", "Enter at least one email address."));
     }
     if new.len() > MAX_BATCH {
-        return Err(fail(AppError::invalid(
+        return Err(AppError::invalid(
             "emails",
             format!(
                 "That is {} new addresses; send at most {} at a time.",
                 grouped(new.len() as i64),
                 grouped(MAX_BATCH as i64)
             ),
-        )));
+        ));
     }
     if new.is_empty() {
-        return Err(fail(AppError::invalid(
+        return Err(AppError::invalid(
             "emails",
             "None of these addresses can be invited: see the reason beside each one.",
-        )));
+        ));
     }
     let check = PasteCheck::of(&entries);
     let not_invited = db::invitations::NotInvited { shown: check.not_invited, total: check.not_invited_total };
@@ -103,16 +105,16 @@ pub async fn send_batch(
     // outside it, because sweeping lapsed invitations is a write of its own.
     let mut tx = state.db.begin().await?;
     if db::service_areas::member_count(&mut tx, caller.org_id, area_id).await?.is_none() {
-        return Err(fail(AppError::invalid("area", "Choose a service area.")));
+        return Err(AppError::invalid("area", "Choose a service area."));
     }
     let role = db::roles::get(&mut tx, caller.org_id, role_id)
         .await?
-        .ok_or_else(|| fail(AppError::invalid("role", "Choose a role.")))?;
+        .ok_or_else(|| AppError::invalid("role", "Choose a role."))?;
     if !may_grant(&caller.permissions, &role.permission_set()) {
-        return Err(fail(AppError::invalid(
+        return Err(AppError::invalid(
             "role",
             format!("You cannot give the {} role: it has permissions you do not have.", role.name),
-        )));
+        ));
     }
     // The first parts are stored now and the rest by the outbox, a part per transaction: a
     // batch of 100,000 would otherwise hold the request, and on SQLite every other write, for
@@ -189,15 +191,6 @@ fn prepare_part(
     tokio::task::spawn_blocking(move || {
         part.into_iter().map(|a| batch_item(&state, &general, &inviter, a, expires_at)).collect()
     })
-}
-
-/// The addresses of a batch after those stored with the answer, which the outbox stores a part
-/// at a time.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct DeferredInvitations {
-    pub batch_id: i64,
-    /// How the emails name the inviter, as when the batch was sent.
-    pub inviter: String,
 }
 
 /// Stores the deferred addresses of a batch as outbox job `job`, [`STORE_CHUNK`] per transaction,
@@ -358,13 +351,11 @@ async fn invite(
 /// Sends a pending or expired member a fresh invitation; the old link stops working.
 pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
-    let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
-        .await?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+    let target = db::memberships::target(&mut tx, caller.org_id, membership_id).await?.ok_or(AppError::NotFound)?;
     super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
     let status = MembershipStatus::parse(&target.status);
     if !matches!(status, Some(MembershipStatus::Pending | MembershipStatus::Expired)) {
-        return Err(fail(AppError::Conflict(format!("{} has already registered.", target.email))));
+        return Err(AppError::Conflict(format!("{} has already registered.", target.email)));
     }
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
@@ -391,26 +382,22 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
 /// the failed address is no longer invited. The failed invitation is marked replaced by the same
 /// conditional statement that makes a second click a conflict.
 pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, email: &str) -> Result<(), AppError> {
-    let address = EmailAddress::parse(email).map_err(|e| fail(AppError::invalid("email", e.to_string())))?;
+    let address = EmailAddress::parse(email).map_err(|e| AppError::invalid("email", e.to_string()))?;
     let gone = || {
-        fail(AppError::Conflict(
-            "This invitation is no longer waiting to be fixed: it was sent again or withdrawn.".into(),
-        ))
+        AppError::Conflict("This invitation is no longer waiting to be fixed: it was sent again or withdrawn.".into())
     };
     let mut tx = state.db.begin().await?;
-    let failed = db::invitations::failed_invitation(&mut tx, caller.org_id, invitation_id)
-        .await?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+    let failed =
+        db::invitations::failed_invitation(&mut tx, caller.org_id, invitation_id).await?.ok_or(AppError::NotFound)?;
     if !failed.waiting {
         return Err(gone());
     }
     // Inviters fix their own batches; other batches are for those who manage users.
     if failed.inviter != caller.account_id && !caller.permissions.contains(Permission::UsersManage) {
-        return Err(fail(AppError::NotAllowed));
+        return Err(AppError::NotAllowed);
     }
-    let target = db::memberships::target(&mut tx, caller.org_id, failed.membership_id)
-        .await?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+    let target =
+        db::memberships::target(&mut tx, caller.org_id, failed.membership_id).await?.ok_or(AppError::NotFound)?;
     super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
     // Two fixes to the same new address must not both pass the check below.
     db::organizations::lock(&mut tx, state.db.backend, caller.org_id).await?;
@@ -423,10 +410,10 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         let known = db::memberships::by_email(&state.db, caller.org_id, &[address.as_str()]).await?;
         match known.get(address.as_str()).map(|(_, status)| status) {
             Some(MembershipStatus::Pending) => {
-                return Err(fail(AppError::invalid("email", format!("{address} already has a pending invitation."))))
+                return Err(AppError::invalid("email", format!("{address} already has a pending invitation.")))
             }
             Some(MembershipStatus::Active | MembershipStatus::Inactive) => {
-                return Err(fail(AppError::invalid("email", format!("{address} is already a member."))))
+                return Err(AppError::invalid("email", format!("{address} is already a member.")))
             }
             Some(MembershipStatus::Expired) | None => {}
         }
@@ -441,7 +428,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     } else {
         let role = db::roles::get(&mut tx, caller.org_id, failed.role_id).await?.ok_or(AppError::NotFound)?;
         if !may_grant(&caller.permissions, &role.permission_set()) {
-            return Err(fail(AppError::NotAllowed));
+            return Err(AppError::NotAllowed);
         }
         // The failed address is no longer invited.
         let withdrawn = db::memberships::change_status(
@@ -466,7 +453,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         };
         let item = batch_item(state, &general, &inviter, address.as_str().to_owned(), expires_at);
         if db::invitations::store_batch(&mut tx, state.db.backend, &target, &[item]).await? == 0 {
-            return Err(fail(AppError::Conflict(format!("{address} was invited or joined meanwhile."))));
+            return Err(AppError::Conflict(format!("{address} was invited or joined meanwhile.")));
         }
     }
     let what = format!("{} → {address}", target.email);
@@ -479,12 +466,10 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
 /// Withdraws a pending invitation: the link stops working and the person is no longer a member.
 pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
-    let target = db::memberships::target(&mut tx, caller.org_id, membership_id)
-        .await?
-        .ok_or_else(|| fail(AppError::NotFound))?;
+    let target = db::memberships::target(&mut tx, caller.org_id, membership_id).await?.ok_or(AppError::NotFound)?;
     super::auth::ensure_outranks(caller, &target.email, &target.permissions)?;
     if !db::invitations::revoke(&mut tx, caller.org_id, membership_id).await? {
-        return Err(fail(AppError::Conflict(format!("{} has no pending invitation.", target.email))));
+        return Err(AppError::Conflict(format!("{} has no pending invitation.", target.email)));
     }
     db::memberships::change_status(
         &mut tx,

@@ -2,9 +2,9 @@
 //! code with PKCE (Sign in with Slack; Entra ID). The account the provider vouches for becomes
 //! the member's mapping, marked as connected by the user.
 
-use super::auth::{caller_of, constant_time_eq, Caller};
+use super::auth::{caller_of, Caller};
 use super::db::{self, now_ms};
-use super::integrations::http_client;
+use super::integrations::provider::http_client;
 use super::AppState;
 use crate::domain::onboarding::{ConnectProblem, Provider};
 use crate::domain::time::MINUTE_MS;
@@ -16,6 +16,7 @@ use oauth2::{
     RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use tower_sessions::Session;
 
 const PENDING_KEY: &str = "oauth_connect";
@@ -126,7 +127,7 @@ pub async fn finish(
     let pending: Option<PendingConnect> = session.remove(PENDING_KEY).await.map_err(failed_session)?;
     let pending = pending
         .filter(|p| p.provider == provider && now_ms() - p.at < 10 * MINUTE_MS)
-        .filter(|p| constant_time_eq(p.csrf.as_bytes(), returned_state.as_bytes()))
+        .filter(|p| bool::from(p.csrf.as_bytes().ct_eq(returned_state.as_bytes())))
         .ok_or(ConnectProblem::Expired)?;
     let e = endpoints(state, provider).ok_or(ConnectProblem::Unavailable)?;
     let http = http_client().map_err(|_| ConnectProblem::Failed)?;

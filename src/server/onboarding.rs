@@ -1,12 +1,13 @@
 //! Onboarding management: whom a "Send message" reaches and how, queuing the messages, and
 //! delivering each one from the outbox over Slack, Microsoft Teams or email.
 
-use super::auth::{fail, Caller};
+use super::auth::Caller;
 use super::db::{self, now_ms, onboarding_messages::NewMessage};
-use super::integrations::ProviderFailure;
+use super::integrations::provider::ProviderFailure;
 use super::invitations::{inviter_name, may_grant, new_registration_link};
-use super::jobs::{enqueue_onboarding, JobPayload};
 use super::mail::EmailMessage;
+use super::outbox::OnboardingDelivery;
+use super::outbox::{enqueue_onboarding, JobPayload};
 use super::AppState;
 use crate::api::types::{MessagePlan, PlannedRecipient, TeamMemberRow};
 use crate::domain::message::{compose, MessageFacts, RegistrationLink};
@@ -14,19 +15,6 @@ use crate::domain::onboarding::{Channel, ChannelsAvailable};
 use crate::domain::time::DAY_MS;
 use crate::domain::MembershipStatus;
 use crate::AppError;
-use serde::{Deserialize, Serialize};
-
-/// One onboarding message in the outbox: everything needed to render and send it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OnboardingDelivery {
-    pub message_id: i64,
-    pub channel: Channel,
-    /// A Slack user id, an Entra object id, or an email address.
-    pub to: String,
-    /// The organization's sender name, for email.
-    pub from_name: String,
-    pub facts: MessageFacts,
-}
 
 pub fn channels_available(state: &AppState) -> ChannelsAvailable {
     ChannelsAvailable { slack: state.slack.is_some(), teams: state.teams.is_some() }
@@ -48,14 +36,13 @@ async fn audience(
 ) -> Result<Audience, AppError> {
     match (team, member) {
         (Some(team_id), None) => {
-            let summary =
-                db::teams::summary(&state.db, caller.org_id, team_id).await?.ok_or_else(|| fail(AppError::NotFound))?;
+            let summary = db::teams::summary(&state.db, caller.org_id, team_id).await?.ok_or(AppError::NotFound)?;
             let rows = db::teams::not_onboarded(&state.db, caller.org_id, team_id).await?;
             if rows.is_empty() {
-                return Err(fail(AppError::Conflict(format!(
+                return Err(AppError::Conflict(format!(
                     "Everyone on {} has finished onboarding: there is nobody to message.",
                     summary.name
-                ))));
+                )));
             }
             Ok(Audience {
                 name: format!("team {}", summary.name),
@@ -65,18 +52,13 @@ async fn audience(
             })
         }
         (None, Some(membership_id)) => {
-            let row = db::teams::member(&state.db, caller.org_id, membership_id)
-                .await?
-                .ok_or_else(|| fail(AppError::NotFound))?;
+            let row = db::teams::member(&state.db, caller.org_id, membership_id).await?.ok_or(AppError::NotFound)?;
             if row.status().is_onboarded() {
-                return Err(fail(AppError::Conflict(format!(
-                    "{} has already finished onboarding.",
-                    row.display_name()
-                ))));
+                return Err(AppError::Conflict(format!("{} has already finished onboarding.", row.display_name())));
             }
             Ok(Audience { name: row.display_name(), team_id: None, rows: vec![row], already_onboarded: 0 })
         }
-        _ => Err(fail(AppError::invalid("", "Choose one member or one team to message."))),
+        _ => Err(AppError::invalid("", "Choose one member or one team to message.")),
     }
 }
 
@@ -174,7 +156,7 @@ pub async fn send(
     member: Option<i64>,
     custom: &str,
 ) -> Result<i64, AppError> {
-    let custom = crate::domain::message::custom_text(custom).map_err(|r| fail(AppError::invalid("custom", r)))?;
+    let custom = crate::domain::message::custom_text(custom).map_err(|r| AppError::invalid("custom", r))?;
     let audience = audience(state, caller, team, member).await?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;

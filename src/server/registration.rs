@@ -2,25 +2,19 @@
 //! when the organization requires it, then the EULA. Only the last step spends the link.
 //! What the person has entered so far waits in their session, not in the database.
 
-use super::auth::{
-    caller_of, constant_time_eq, enter, establish, fail, hash_password, token_hash, Entry, PassedFactor,
-};
+use super::auth::{caller_of, enter, establish, hash_password, Entry, PassedFactor};
+use super::codes::{check_code, send_code, CodeTo, REGISTER};
 use super::db::{self, invitations::Link, now_ms};
-use super::jobs::{enqueue_code, OneTimeCode};
-use super::secret::Secret;
+use super::secret::{token_hash, Secret};
 use super::totp;
 use super::AppState;
 use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup, SignInOutcome};
-use crate::domain::invites::{CODES_PER_HOUR, CODE_LIFETIME_MS, CODE_MAX_ATTEMPTS, CODE_RESEND_GAP_MS};
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 const DRAFT_KEY: &str = "registration";
-const REGISTER: &str = "register";
-pub const SIGN_IN: &str = "sign_in";
-pub const CODE_JUST_SENT: &str = "A code was just sent. Wait half a minute before asking for another.";
 
 #[derive(Clone, Serialize, Deserialize)]
 struct Draft {
@@ -50,9 +44,9 @@ fn session_error(e: tower_sessions::session::Error) -> AppError {
 /// happened and what to do. None of them reveals whether an address exists.
 pub async fn usable_link(state: &AppState, token: &str) -> Result<Link, AppError> {
     let link = db::invitations::by_token_hash(&state.db, &token_hash(token)).await?;
-    let conflict = |m: &str| Err(fail(AppError::Conflict(m.into())));
+    let conflict = |m: &str| Err(AppError::Conflict(m.into()));
     match link {
-        None => Err(fail(AppError::NotFound)),
+        None => Err(AppError::NotFound),
         Some(l) if l.status == "accepted" => {
             conflict("This invitation was already used to register. Sign in with your email address and password.")
         }
@@ -78,7 +72,7 @@ pub async fn usable_link(state: &AppState, token: &str) -> Result<Link, AppError
 async fn registrable_link(state: &AppState, token: &str) -> Result<Link, AppError> {
     let link = usable_link(state, token).await?;
     if link.registered {
-        return Err(fail(AppError::Conflict(already_registered(&link))));
+        return Err(AppError::Conflict(already_registered(&link)));
     }
     Ok(link)
 }
@@ -161,7 +155,7 @@ pub async fn save_details(
                 ("password", password.err().map(String::from)),
             ];
             let problems = problems.into_iter().filter_map(|(field, r)| Some((field.to_string(), r?))).collect();
-            return Err(fail(AppError::invalid_fields(problems).unwrap_or(AppError::Internal)));
+            return Err(AppError::invalid_fields(problems).unwrap_or(AppError::Internal));
         }
     };
     let password_hash = hash_password(d.password).await?;
@@ -182,78 +176,6 @@ pub async fn save_details(
     Ok(next_step(&link, &Some(draft)))
 }
 
-fn code_hash(account_id: i64, code: &str) -> String {
-    super::auth::token_hash(&format!("{account_id}:{code}"))
-}
-
-/// Where a one-time code goes.
-pub enum CodeTo<'a> {
-    Email(&'a str),
-    Sms(&'a str),
-}
-
-/// Sends a fresh six-digit code by email or text message, within the resend limits.
-pub async fn send_code(
-    state: &AppState,
-    org_id: i64,
-    account_id: i64,
-    to: CodeTo<'_>,
-    purpose: &str,
-) -> Result<(), AppError> {
-    let now = now_ms();
-    // Each limit is one conditional statement: parallel requests cannot both pass it.
-    if !db::limits::take(&state.db, &resend_gap_subject(account_id, purpose), 1, CODE_RESEND_GAP_MS, now).await? {
-        return Err(fail(AppError::TooManyAttempts(CODE_JUST_SENT.into())));
-    }
-    let hourly = format!("code-send:{account_id}:{purpose}");
-    if !db::limits::take(&state.db, &hourly, CODES_PER_HOUR, crate::domain::time::HOUR_MS, now).await? {
-        return Err(fail(AppError::TooManyAttempts("Too many codes were sent this hour. Try again later.".into())));
-    }
-    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
-    db::one_time_codes::create(&state.db, account_id, purpose, &code_hash(account_id, &code), now + CODE_LIFETIME_MS)
-        .await?;
-    let general = db::organizations::general(&state.db, org_id).await?.ok_or(AppError::NotFound)?;
-    let purpose = if purpose == REGISTER { "registering" } else { "signing in" };
-    let (to, by_sms) = match to {
-        CodeTo::Email(email) => (email, false),
-        CodeTo::Sms(number) => (number, true),
-    };
-    let code = OneTimeCode { to: to.to_string(), by_sms, sender: general.sender_name, code, purpose: purpose.into() };
-    let mut tx = state.db.begin().await?;
-    enqueue_code(&mut tx, state, org_id, code).await?;
-    tx.commit().await?;
-    state.outbox_wake.notify_waiters();
-    Ok(())
-}
-
-/// The wait between two codes: a code just sent may still be on its way.
-fn resend_gap_subject(account_id: i64, purpose: &str) -> String {
-    format!("code-gap:{account_id}:{purpose}")
-}
-
-/// Checks a code: single use, ten minutes, at most five tries. Each try is counted by one
-/// conditional update before the code is compared, so parallel guesses cannot exceed five.
-pub async fn check_code(state: &AppState, account_id: i64, purpose: &str, typed: &str) -> Result<(), AppError> {
-    let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    let Some(code) = db::one_time_codes::live(&state.db, account_id, purpose).await? else {
-        return Err(fail(AppError::invalid("code", "This code has expired or was already used. Ask for a new code.")));
-    };
-    let Some(attempts) = db::one_time_codes::take_attempt(&state.db, code.id, CODE_MAX_ATTEMPTS).await? else {
-        return Err(fail(AppError::TooManyAttempts("Too many wrong codes. Ask for a new code.".into())));
-    };
-    let right = constant_time_eq(code.code_hash.as_bytes(), code_hash(account_id, &typed).as_bytes());
-    if !right {
-        let left = CODE_MAX_ATTEMPTS - attempts;
-        return Err(fail(AppError::invalid("code", format!("That code is not right. {left} tries left."))));
-    }
-    if !db::one_time_codes::spend(&state.db, code.id).await? {
-        return Err(fail(AppError::invalid("code", "This code was already used. Ask for a new code.")));
-    }
-    // Spent: the next sign-in may have a new code at once.
-    db::limits::clear(&state.db, &resend_gap_subject(account_id, purpose)).await?;
-    Ok(())
-}
-
 /// Starts the chosen second factor: a code by "email", or by "sms" to the mobile number given,
 /// or a "totp" authenticator app, whose QR code is returned to scan.
 pub async fn send_registration_code(
@@ -264,7 +186,7 @@ pub async fn send_registration_code(
 ) -> Result<SecondFactorSetup, AppError> {
     let link = registrable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
-        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+        return Err(AppError::Conflict("Fill in your details first.".into()));
     };
     // A new choice of factor must be proven afresh.
     if d.code_channel.as_deref() != Some(channel) {
@@ -281,9 +203,9 @@ pub async fn send_registration_code(
             return Ok(SecondFactorSetup::Authenticator { qr_svg, key: secret });
         }
         "sms" if state.sms.is_some() => CodeTo::Sms(&d.mobile),
-        "sms" => return Err(fail(AppError::invalid("factor", "Text messages are unavailable here. Choose email."))),
+        "sms" => return Err(AppError::invalid("factor", "Text messages are unavailable here. Choose email.")),
         "email" => CodeTo::Email(&link.email),
-        _ => return Err(fail(AppError::invalid("factor", "Choose how to receive your code."))),
+        _ => return Err(AppError::invalid("factor", "Choose how to receive your code.")),
     };
     send_code(state, link.org_id, link.account_id, to, REGISTER).await?;
     d.code_channel = Some(channel.to_string());
@@ -299,19 +221,19 @@ pub async fn verify_registration_code(
 ) -> Result<RegistrationStep, AppError> {
     let link = registrable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
-        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+        return Err(AppError::Conflict("Fill in your details first.".into()));
     };
     match (d.code_channel.as_deref(), &d.totp_secret) {
         (Some("totp"), Some(secret)) => {
             let Some(step) = totp::matching_step(secret, code, now_ms()) else {
-                return Err(fail(AppError::invalid(
+                return Err(AppError::invalid(
                     "code",
                     "That is not the code your app shows now. Check the app's clock, or scan the QR code again.",
-                )));
+                ));
             };
             d.totp_step = Some(step);
         }
-        (None, _) => return Err(fail(AppError::Conflict("Choose how to receive your code first.".into()))),
+        (None, _) => return Err(AppError::Conflict("Choose how to receive your code first.".into())),
         _ => check_code(state, link.account_id, REGISTER, code).await?,
     }
     d.second_factor_proven = true;
@@ -335,15 +257,15 @@ pub struct Acceptance {
 pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acceptance) -> Result<(), AppError> {
     let link = registrable_link(state, token).await?;
     let Some(d) = draft(session, &link).await? else {
-        return Err(fail(AppError::Conflict("Fill in your details first.".into())));
+        return Err(AppError::Conflict("Fill in your details first.".into()));
     };
     if link.require_2fa && !d.second_factor_proven {
-        return Err(fail(AppError::Conflict("Confirm the code we sent you first.".into())));
+        return Err(AppError::Conflict("Confirm the code we sent you first.".into()));
     }
     let current = accepted_eula(state, &link, a).await?;
     let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
-        return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
+        return Err(AppError::Conflict("This invitation was already used or has expired.".into()));
     }
     let factor = d.code_channel.as_deref().filter(|_| d.second_factor_proven);
     let factor_kind = factor.map(str::to_string);
@@ -361,7 +283,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
     };
     // Conditional on the account having no password, whatever the browser sent before.
     if !db::registrations::complete_account(&mut tx, &state.db.key, link.account_id, &account).await? {
-        return Err(fail(AppError::Conflict(already_registered(&link))));
+        return Err(AppError::Conflict(already_registered(&link)));
     }
     if let Some(eula) = &current {
         db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
@@ -385,12 +307,12 @@ async fn accepted_eula(
     let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
     if let Some(eula) = &current {
         if !a.accepted {
-            return Err(fail(AppError::invalid("accept", "You need to accept the agreement to continue.")));
+            return Err(AppError::invalid("accept", "You need to accept the agreement to continue."));
         }
         if a.eula_version_id != Some(eula.id) {
-            return Err(fail(AppError::Conflict(
+            return Err(AppError::Conflict(
                 "A newer version of the agreement was just published. Read it and accept again.".into(),
-            )));
+            ));
         }
     }
     Ok(current)
@@ -403,16 +325,16 @@ async fn accepted_eula(
 pub async fn join(state: &AppState, session: &Session, token: &str, a: &Acceptance) -> Result<SignInOutcome, AppError> {
     let link = usable_link(state, token).await?;
     let Some(caller) = caller_of(state, session).await? else {
-        return Err(fail(AppError::Unauthenticated));
+        return Err(AppError::Unauthenticated);
     };
     if caller.account_id != link.account_id {
         tracing::info!(account = caller.account_id, invitation = link.id, "join refused: another account's invitation");
-        return Err(fail(AppError::NotAllowed));
+        return Err(AppError::NotAllowed);
     }
     let current = accepted_eula(state, &link, a).await?;
     let mut tx = state.db.begin().await?;
     if !db::invitations::redeem(&mut tx, link.id).await? {
-        return Err(fail(AppError::Conflict("This invitation was already used or has expired.".into())));
+        return Err(AppError::Conflict("This invitation was already used or has expired.".into()));
     }
     if let Some(eula) = &current {
         db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;

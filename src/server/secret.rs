@@ -1,3 +1,5 @@
+use base64::Engine;
+use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// A value that must never reach a log line or the browser: no `Serialize`, a redacted `Debug`.
@@ -28,4 +30,17 @@ impl<'de> serde::Deserialize<'de> for Secret {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         String::deserialize(d).map(Secret)
     }
+}
+
+/// A one-time token for a link: 32 random bytes, base64url. Only its SHA-256 is stored.
+pub fn new_token() -> (Secret, String) {
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = token_hash(&token);
+    (Secret::new(token), hash)
+}
+
+/// The SHA-256 of a token, hex: what is stored and looked up in its place.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }

@@ -1,30 +1,27 @@
 //! Authenticator apps (RFC 6238): 30-second steps, six digits, HMAC-SHA1, which is what every
-//! common app expects from an `otpauth://` QR code.
+//! common app expects from an `otpauth://` QR code. The codes are `totp-rs`'s; which step a code
+//! was for is ours to know, so that each step's code is accepted once (RFC 6238 §5.2).
 
-use hmac::{Hmac, Mac};
-use sha1::Sha1;
+use subtle::ConstantTimeEq;
+use totp_rs::{Algorithm, Secret, TOTP};
 
 const STEP_SECONDS: i64 = 30;
 /// One step either side: phones' clocks drift and people type slowly.
 const DRIFT_STEPS: i64 = 1;
 const SECRET_BYTES: usize = 20;
 
-/// A fresh random secret, in the base32 form apps take when typed in by hand.
+/// A fresh random secret, in the base32 form (RFC 4648, no padding) apps take when typed in.
 pub fn new_secret() -> String {
     let bytes: [u8; SECRET_BYTES] = rand::random();
-    base32(&bytes)
+    Secret::Raw(bytes.to_vec()).to_encoded().to_string()
 }
 
-/// The six-digit code for `secret` (base32) at the time step `step`.
+/// The six-digit code for `secret` (base32) at the time step `step`; `None` for a secret that is
+/// not base32 or shorter than the 128 bits RFC 4226 §4 asks for.
 pub fn code_at(secret: &str, step: i64) -> Option<String> {
-    let key = base32_decode(secret)?;
-    let mut mac = Hmac::<Sha1>::new_from_slice(&key).ok()?;
-    mac.update(&step.to_be_bytes());
-    let digest = mac.finalize().into_bytes();
-    // Dynamic truncation (RFC 4226 §5.3).
-    let offset = (digest[19] & 0x0f) as usize;
-    let value = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
-    Some(format!("{:06}", value % 1_000_000))
+    let key = Secret::Encoded(secret.to_string()).to_bytes().ok()?;
+    let totp = TOTP::new(Algorithm::SHA1, 6, DRIFT_STEPS as u8, STEP_SECONDS as u64, key).ok()?;
+    Some(totp.generate(u64::try_from(step).ok()? * STEP_SECONDS as u64))
 }
 
 pub fn step_at(unix_ms: i64) -> i64 {
@@ -38,12 +35,13 @@ pub fn matching_step(secret: &str, typed: &str, now_ms: i64) -> Option<i64> {
         return None;
     }
     let now = step_at(now_ms);
-    (now - DRIFT_STEPS..=now + DRIFT_STEPS).find(|&step| {
-        code_at(secret, step).is_some_and(|code| super::auth::constant_time_eq(code.as_bytes(), typed.as_bytes()))
-    })
+    (now - DRIFT_STEPS..=now + DRIFT_STEPS)
+        .find(|&step| code_at(secret, step).is_some_and(|code| bool::from(code.as_bytes().ct_eq(typed.as_bytes()))))
 }
 
-/// The address an app reads from the QR code.
+/// The address an app reads from the QR code (Google Authenticator's Key Uri Format). Issuer
+/// and account are percent-encoded whole, so a colon in an organization's name cannot split
+/// the label.
 pub fn otpauth_uri(secret: &str, issuer: &str, account: &str) -> String {
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
     format!(
@@ -67,48 +65,13 @@ pub fn qr_svg(data: &str) -> Option<String> {
     svg.find("<svg").map(|start| svg[start..].to_string())
 }
 
-const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
-/// RFC 4648 base32 without padding.
-fn base32(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for &b in bytes {
-        buffer = (buffer << 8) | b as u32;
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
-        }
-    }
-    if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
-    }
-    out
-}
-
-fn base32_decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text.bytes().filter(|c| !matches!(c, b' ' | b'=')) {
-        let value = ALPHABET.iter().position(|&a| a == c.to_ascii_uppercase())? as u32;
-        buffer = (buffer << 5) | value;
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// RFC 6238 appendix B's SHA-1 secret, "12345678901234567890".
     fn rfc_secret() -> String {
-        base32(b"12345678901234567890")
+        Secret::Raw(b"12345678901234567890".to_vec()).to_encoded().to_string()
     }
 
     #[test]
@@ -147,8 +110,10 @@ mod tests {
     fn secrets_round_trip_through_base32_and_make_a_scannable_uri() {
         let secret = new_secret();
         assert_eq!(secret.len(), 32);
-        assert_eq!(base32_decode(&secret).unwrap().len(), SECRET_BYTES);
-        assert_eq!(base32_decode("not base32!"), None);
+        assert_eq!(Secret::Encoded(secret.clone()).to_bytes().unwrap().len(), SECRET_BYTES);
+        assert_eq!(code_at("not base32!", 1), None);
+        // Shorter than 128 bits: refused rather than weak.
+        assert_eq!(code_at("GEZDGNBV", 1), None);
         let uri = otpauth_uri(&secret, "Northwind & Co", "ana@example.com");
         assert!(uri.starts_with("otpauth://totp/Northwind%20%26%20Co:ana%40example%2Ecom?secret="));
         assert!(qr_svg(&uri).unwrap().starts_with("<svg"));

@@ -2,9 +2,10 @@
 //! way before anything is stored; then each message gets the connector's policy. The answer goes
 //! back at once: the agent is called from the outbox, so a slow agent never delays it.
 
-use super::connectors::{self, Receipt};
+use super::connectors::intake::{self, Receipt};
 use super::db;
-use super::integrations::chat::{self, Inbound, WebhookRequest};
+use super::integrations::chat;
+use super::integrations::shared::{Inbound, WebhookRequest};
 use super::AppState;
 use crate::domain::connectors::ChatProvider;
 use axum::body::Body;
@@ -46,7 +47,7 @@ pub async fn receive_route(
         tracing::warn!(connector = connector.id, "refused a webhook for a disabled connector");
         return (StatusCode::FORBIDDEN, "This connector is disabled.").into_response();
     }
-    let public_url = connector.webhook_url(&state);
+    let public_url = connector.webhook_url(&state.settings);
     let request =
         WebhookRequest { headers: &headers, body: &bytes, public_url: &public_url, now_s: db::now_ms() / 1_000 };
     let inbound = match chat::authenticate(&state.settings, &state.chat, &connector, &request).await {
@@ -68,7 +69,7 @@ pub async fn receive_route(
     };
     let mut stored_any = false;
     for message in &messages {
-        match connectors::receive(&state, &connector, message).await {
+        match intake::receive(&state, &connector, message).await {
             Ok(Receipt::Stored(route)) => {
                 stored_any = true;
                 tracing::debug!(connector = connector.id, ?route, "chat message received");

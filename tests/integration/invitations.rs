@@ -158,7 +158,7 @@ async fn a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused(back
 }
 
 async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Backend) {
-    use onboard::server::{db::outbox, invitations, jobs::JobPayload};
+    use onboard::server::{db::outbox, invitations, outbox::JobPayload};
     // No workers: the test runs the batch's job itself, as two workers would.
     let app = TestApp::start_with(backend, |s| s.outbox.workers = 0).await;
     let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;

@@ -201,7 +201,7 @@ async fn a_wrong_key_changes_nothing_and_rotation_moves_every_secret(backend: Ba
     assert!(refused.contains("ONBOARD_SECRET_KEY"), "{refused}");
 
     // The key file, where there is one, is private to its owner and cannot silently be replaced.
-    let key_file = match keys::source_of(&settings, onboard::server::db::Backend::Sqlite) {
+    let key_file = match keys::source_of(&settings) {
         Ok(keys::KeySource::File(path)) => Some(path),
         _ => None,
     };
@@ -222,7 +222,7 @@ async fn a_wrong_key_changes_nothing_and_rotation_moves_every_secret(backend: Ba
     // Rotation: a new key file, or the new key given for ONBOARD_SECRET_KEY.
     let (_, new_text) = sealing::ServerKey::generate();
     let given = if key_file.is_some() { None } else { Some(new_text.expose()) };
-    let rotation = keys::rotate(&settings, given).await.unwrap();
+    let rotation = onboard::server::key_rotation::rotate(&settings, given).await.unwrap();
     assert_ne!(rotation.old_id, rotation.new_id);
     assert!(rotation.resealed >= 2, "the agent secret and the credentials: {}", rotation.resealed);
     let mut rotated = settings.clone();

@@ -3,8 +3,8 @@
 use super::{now_ms, Db, Flag};
 use crate::api::types::ChatUserRow;
 use crate::domain::connectors::AccessStatus;
+use crate::domain::connectors::ChatProfile;
 use crate::domain::members::PAGE_SIZE;
-use crate::server::integrations::chat::Profile;
 use sqlx::{Any, Transaction};
 
 /// A message's sender as the policy needs them.
@@ -55,7 +55,7 @@ pub async fn mark_profile_checked(tx: &mut Transaction<'static, Any>, id: i64) -
 }
 
 /// What the provider said about the person; names it did not give stay as they were.
-pub async fn set_profile(db: &Db, id: i64, profile: &Profile) -> Result<(), sqlx::Error> {
+pub async fn set_profile(db: &Db, id: i64, profile: &ChatProfile) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE chat_users SET
             first_name = CASE WHEN $2 <> '' OR $3 <> '' THEN $2 ELSE first_name END,

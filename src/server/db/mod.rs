@@ -70,7 +70,7 @@ static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/s
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
 impl Db {
-    /// Connects, applies migrations and unlocks the server key (`keys::unlock`): a database
+    /// Connects, applies migrations and unlocks the server key (`sealing::unlock`): a database
     /// ready for the app. Fails, having changed nothing, when the key is not the database's.
     pub async fn open(settings: &crate::server::Settings) -> anyhow::Result<Self> {
         let database = &settings.database;
@@ -80,7 +80,7 @@ impl Db {
         // At least one connection: a Db opened without workers (a test's) may still claim jobs.
         let workers = u32::try_from(settings.outbox.workers).unwrap_or(u32::MAX).min(connections).max(1);
         // The key is checked before migrations run: a start with the wrong key changes nothing.
-        let unlocked = crate::server::keys::unlock(&pool, backend, settings).await?;
+        let unlocked = sealing::unlock(&pool, backend, settings).await?;
         migrate(&pool, backend).await?;
         let key = unlocked.seal(&pool, backend).await?;
         let outbox_pool = match backend {
@@ -248,7 +248,7 @@ impl From<sqlx::Error> for AppError {
         tracing::error!(error = %e, "database error");
         if is_unreachable(&e) {
             // 503 rather than 500: the request did nothing and may simply be sent again.
-            super::auth::fail(AppError::Unavailable)
+            AppError::Unavailable
         } else {
             AppError::Internal
         }

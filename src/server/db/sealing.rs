@@ -1,9 +1,99 @@
-//! The server key's check row, and sealing the secret columns as a whole: once when sealing is
-//! first switched on (rows written before it), and when the key is rotated.
+//! The server key's check row, unlocking the key against it at every start, and sealing the
+//! secret columns as a whole: once when sealing is first switched on (rows written before it),
+//! and when the key is rotated.
 
-use super::now_ms;
+use super::{now_ms, Backend};
+use crate::server::config::Settings;
+use crate::server::keys::{self, KeySource};
 use crate::server::sealing::{self, Column, ServerKey};
+use anyhow::{bail, Context};
 use sqlx::{Any, AnyPool, Transaction};
+use std::path::PathBuf;
+
+/// The key, read before migrations run and checked against the one the database recorded, so a
+/// start with a wrong, malformed or missing key fails having changed nothing.
+pub struct Unlocked {
+    pub key: ServerKey,
+    source: KeySource,
+    /// False on the first start with sealing: `seal_existing` is still to run.
+    recorded: bool,
+    /// The key file this start created, removed again if another instance's key won.
+    created: Option<PathBuf>,
+}
+
+/// Reads the key (creating the key file of a new SQLite database) and checks it against the
+/// database's check row, if the database has one yet.
+pub async fn unlock(pool: &AnyPool, backend: Backend, settings: &Settings) -> anyhow::Result<Unlocked> {
+    let source = keys::source_of(settings)?;
+    let recorded = recorded_check_if_migrated(pool).await?;
+    let mut created = None;
+    let key = match &source {
+        KeySource::Environment => ServerKey::from_base64(settings.security.secret_key.expose())
+            .map_err(|e| anyhow::anyhow!("ONBOARD_SECRET_KEY: {e}"))?,
+        KeySource::Ephemeral => ServerKey::generate().0,
+        KeySource::File(path) => match keys::read_key_file(path)? {
+            Some(key) => key,
+            None if recorded.is_some() => bail!(
+                "this database's secrets are sealed under a key whose file {} is missing; restore it or \
+                 set ONBOARD_SECRET_KEY to that key. Nothing was changed.",
+                path.display()
+            ),
+            // Instances on PostgreSQL must share one key: a file each host made up would differ.
+            None if backend == Backend::Postgres => bail!(
+                "the key file {} does not exist: write the shared key into it (`onboard keys generate` \
+                 prints a new one) or set ONBOARD_SECRET_KEY",
+                path.display()
+            ),
+            None => {
+                let key = keys::create_key_file(path)?;
+                created = Some(path.clone());
+                key
+            }
+        },
+    };
+    let key = match &recorded {
+        None => key,
+        Some((_, sealed)) if opens_check(&key, sealed) => key,
+        Some((recorded_id, sealed)) => {
+            match keys::key_file_left_by_rotation(&source, |key| opens_check(key, sealed))? {
+                Some(rotated) => rotated,
+                None => bail!(
+                    "the secret key from {source} (id {}) is not the key this database's secrets are sealed \
+                 under (id {recorded_id}). Start with the right key. Nothing was changed.",
+                    key.id()
+                ),
+            }
+        }
+    };
+    Ok(Unlocked { key, source, recorded: recorded.is_some(), created })
+}
+
+impl Unlocked {
+    /// After migrations: on the first start with sealing, seals the secrets already stored and
+    /// records the key. Fails if another instance, starting at the same moment, recorded another key.
+    pub async fn seal(self, pool: &AnyPool, backend: Backend) -> anyhow::Result<ServerKey> {
+        if !self.recorded && !seal_existing(pool, super::begin_statement(backend), &self.key).await? {
+            let (recorded_id, sealed) = recorded_check(pool).await?.context("the key check vanished")?;
+            if !opens_check(&self.key, &sealed) {
+                if let Some(path) = &self.created {
+                    let _ = std::fs::remove_file(path);
+                }
+                bail!("another instance recorded key {recorded_id} for this database first; start with that key");
+            }
+        }
+        tracing::info!(key = self.key.id(), source = %self.source, "secrets at rest are sealed with the server key");
+        Ok(self.key)
+    }
+}
+
+/// The recorded check, or none when the database has no check table yet (before migration 0007).
+async fn recorded_check_if_migrated(pool: &AnyPool) -> anyhow::Result<Option<(String, String)>> {
+    match recorded_check(pool).await {
+        Ok(recorded) => Ok(recorded),
+        Err(sqlx::Error::Database(_)) => Ok(None),
+        Err(e) => Err(e).context("reading the database's key check"),
+    }
+}
 
 /// Every sealed column with a BIGINT `id`: (table, column, associated data). Session data is
 /// sealed too, but sessions are ended rather than re-sealed (see `reseal`).

@@ -2,8 +2,8 @@
 //! a copy of the database holds nothing that signs anyone in or continues a registration.
 
 use super::Db;
-use crate::server::auth::token_hash;
 use crate::server::sealing;
+use crate::server::secret::token_hash;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct StoredSession {

@@ -1,121 +1,12 @@
 //! What every chat provider's connector does, whichever provider it is: authenticate and decode
 //! an inbound webhook, send a text back, and look up a sender's profile.
 
-use super::{d360, slack, teams, telegram, twilio, ProviderFailure};
-use crate::domain::connectors::{ChatProvider, MessageKind};
+use super::connector::Connector;
+use super::provider::{http_client, ProviderFailure};
+use super::shared::{Inbound, Refusal, ReplyAddress, WebhookRequest};
+use super::{d360, slack, teams, telegram, twilio};
+use crate::domain::connectors::{ChatProfile, ChatProvider};
 use crate::server::config::Settings;
-use crate::server::connectors::Connector;
-use axum::http::{HeaderMap, StatusCode};
-use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::Instant;
-
-/// One message a person wrote, as the provider described it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct InboundMessage {
-    /// Slack user id, Entra object id, Telegram numeric id, or +E.164 phone number.
-    pub platform_user_id: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// The provider's id for this message (or delivery), unique per connector: how replays are spotted.
-    pub message_id: String,
-    /// The text, or a media message's caption (possibly empty).
-    pub text: String,
-    pub kind: MessageKind,
-    /// The provider's reference to what a media message carries: a file id, a media URL, or a
-    /// `geo:` (RFC 5870) or `tel:` (RFC 3966) URI for a location or a contact.
-    pub attachment: Option<String>,
-    /// Sent in a conversation other people read (a channel, a group chat), not to the bot alone.
-    pub shared: bool,
-    pub reply_to: ReplyAddress,
-}
-
-/// What a verified webhook carried.
-#[derive(Debug, PartialEq)]
-pub enum Inbound {
-    Messages(Vec<InboundMessage>),
-    /// Slack's `url_verification`: answer with the challenge.
-    Challenge(String),
-    /// Something other than a person's message (a status update, a bot's own post): acknowledged.
-    Nothing,
-}
-
-/// Where a reply to a conversation goes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "via", rename_all = "snake_case")]
-pub enum ReplyAddress {
-    Slack {
-        channel: String,
-    },
-    Teams {
-        service_url: String,
-        conversation_id: String,
-    },
-    Telegram {
-        chat_id: i64,
-    },
-    WhatsApp {
-        to: String,
-    },
-    /// The person's number (`whatsapp:` kept for WhatsApp) and the number they wrote to.
-    Twilio {
-        to: String,
-        from: String,
-    },
-}
-
-impl ReplyAddress {
-    /// The conversation as the agent and the log know it.
-    pub fn conversation_id(&self) -> String {
-        match self {
-            Self::Slack { channel } => channel.clone(),
-            Self::Teams { conversation_id, .. } => conversation_id.clone(),
-            Self::Telegram { chat_id } => chat_id.to_string(),
-            Self::WhatsApp { to } => to.clone(),
-            Self::Twilio { to, .. } => to.clone(),
-        }
-    }
-
-    /// Whether the conversation, judged by its id alone, is one other people read: a Slack
-    /// channel or group DM (not a `D…` direct message), a Telegram group or channel (negative
-    /// chat id), a Teams group chat or channel (`19:…`). For jobs stored before messages
-    /// carried `shared`.
-    pub fn looks_shared(&self) -> bool {
-        match self {
-            Self::Slack { channel } => !channel.starts_with('D'),
-            Self::Telegram { chat_id } => *chat_id < 0,
-            Self::Teams { conversation_id, .. } => conversation_id.starts_with("19:"),
-            Self::WhatsApp { .. } | Self::Twilio { .. } => false,
-        }
-    }
-}
-
-/// A webhook that is not let in: the status to answer and the reason for the log.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub reason: String,
-}
-
-impl Refusal {
-    pub fn unauthorized(reason: impl Into<String>) -> Self {
-        Self { status: StatusCode::UNAUTHORIZED, reason: reason.into() }
-    }
-
-    pub fn malformed(reason: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, reason: reason.into() }
-    }
-}
-
-/// What a webhook request brings, before anything is believed.
-pub struct WebhookRequest<'a> {
-    pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
-    /// The connector's webhook URL as configured (Twilio signs it).
-    pub public_url: &'a str,
-    pub now_s: i64,
-}
 
 /// Shared by all connectors: one HTTP client, and the tokens and keys worth keeping between calls.
 #[derive(Clone)]
@@ -124,21 +15,18 @@ pub struct ChatClients {
     /// For the agent endpoints tenants choose: public addresses only (`server::outbound`).
     pub agent_http: reqwest::Client,
     pub allowed_private_hosts: crate::server::outbound::AllowedHosts,
-    /// Bot Framework tokens by app id, with when to stop using them.
-    pub teams_tokens: Arc<tokio::sync::Mutex<HashMap<String, (String, Instant)>>>,
-    /// Bot Framework's signing keys, refetched when stale or when an unknown key id shows up.
-    pub botframework_keys: teams::SigningKeys,
+    /// Bot Framework's tokens and signing keys, kept between calls.
+    pub bot_framework: teams::BotFramework,
 }
 
 impl ChatClients {
     pub fn new(allowed_private_agent_hosts: &[String]) -> anyhow::Result<Self> {
         let allowed = crate::server::outbound::AllowedHosts::new(allowed_private_agent_hosts);
         Ok(Self {
-            http: super::http_client()?,
+            http: http_client()?,
             agent_http: crate::server::outbound::client(&allowed)?,
             allowed_private_hosts: allowed,
-            teams_tokens: Default::default(),
-            botframework_keys: Default::default(),
+            bot_framework: Default::default(),
         })
     }
 }
@@ -157,7 +45,9 @@ pub async fn authenticate(
             slack::decode_event(request.body)
         }
         ChatProvider::Teams => {
-            let service_url = teams::verify_bearer(settings, clients, c.get("app_id"), request.headers).await?;
+            let service_url =
+                teams::verify_bearer(settings, &clients.http, &clients.bot_framework, c.get("app_id"), request.headers)
+                    .await?;
             let activity = teams::decode_activity(request.body)?;
             teams::check_service_url(&service_url, &activity)?;
             Ok(teams::inbound(&activity))
@@ -194,7 +84,7 @@ pub async fn send_text(
                 .await
         }
         (ChatProvider::Teams, ReplyAddress::Teams { service_url, conversation_id }) => {
-            let token = teams::connector_token(settings, clients, connector).await?;
+            let token = teams::connector_token(settings, &clients.http, &clients.bot_framework, connector).await?;
             teams::reply(&clients.http, &token, service_url, conversation_id, text).await
         }
         (ChatProvider::Telegram, ReplyAddress::Telegram { chat_id }) => {
@@ -215,15 +105,6 @@ pub async fn send_text(
     }
 }
 
-/// A sender's profile where the webhook lacked it: names and an avatar (a URL, or the image
-/// itself as a data URL when the provider's file link would carry the bot token).
-#[derive(Debug, Default, PartialEq)]
-pub struct Profile {
-    pub first_name: String,
-    pub last_name: String,
-    pub avatar_url: Option<String>,
-}
-
 /// Whether a new chat user's profile is worth a lookup on this provider.
 pub fn profile_lookup_helps(provider: ChatProvider) -> bool {
     matches!(provider, ChatProvider::Slack | ChatProvider::Telegram)
@@ -234,7 +115,7 @@ pub async fn fetch_profile(
     clients: &ChatClients,
     connector: &Connector,
     platform_id: &str,
-) -> Result<Profile, ProviderFailure> {
+) -> Result<ChatProfile, ProviderFailure> {
     let c = &connector.credentials;
     match connector.provider {
         ChatProvider::Slack => {
@@ -246,35 +127,10 @@ pub async fn fetch_profile(
             let avatar =
                 telegram::avatar(&clients.http, &settings.chat.telegram_base_url, c.get("bot_token"), platform_id)
                     .await?;
-            Ok(Profile { avatar_url: avatar, ..Profile::default() })
+            Ok(ChatProfile { avatar_url: avatar, ..ChatProfile::default() })
         }
-        _ => Ok(Profile::default()),
+        _ => Ok(ChatProfile::default()),
     }
-}
-
-/// Splits a display name the way people read it: the first word, then the rest.
-pub fn split_name(full: &str) -> (String, String) {
-    let full = full.trim();
-    match full.split_once(char::is_whitespace) {
-        Some((first, last)) => (first.to_string(), last.trim().to_string()),
-        None => (full.to_string(), String::new()),
-    }
-}
-
-/// Compares a presented secret with the stored one without leaking where they differ.
-pub fn secret_matches(stored: &str, presented: Option<&str>) -> bool {
-    match presented {
-        Some(p) => !stored.is_empty() && crate::server::auth::constant_time_eq(stored.as_bytes(), p.as_bytes()),
-        None => false,
-    }
-}
-
-pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-pub fn json_body(body: &[u8]) -> Result<serde_json::Value, Refusal> {
-    serde_json::from_slice(body).map_err(|e| Refusal::malformed(format!("the body is not JSON: {e}")))
 }
 
 /// Hostile input: every webhook decoder answers any body with a message or a refusal, never a
@@ -398,8 +254,8 @@ mod fuzz {
 
 #[cfg(test)]
 mod media_and_groups {
+    use super::super::shared::{Inbound, InboundMessage};
     use super::super::{d360, slack, teams, telegram, twilio};
-    use super::{Inbound, InboundMessage};
     use crate::domain::connectors::MessageKind;
     use serde_json::json;
 

@@ -1,8 +1,8 @@
 //! WhatsApp through 360dialog's Cloud API: notifications are not signed, so the webhook is set
 //! up with a secret header that every delivery must carry; replies go to `POST /messages`.
 
-use super::chat::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
-use super::{unreachable, ProviderFailure};
+use super::provider::{unreachable, ProviderFailure};
+use super::shared::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::domain::connectors::MessageKind;
 use serde_json::{json, Value};
 
@@ -36,7 +36,7 @@ pub fn decode_notification(body: &[u8]) -> Result<Inbound, Refusal> {
                 .find(|c| c["wa_id"].as_str() == Some(from))
                 .and_then(|c| c["profile"]["name"].as_str())
                 .unwrap_or_default();
-            let (first_name, last_name) = super::chat::split_name(name);
+            let (first_name, last_name) = super::shared::split_name(name);
             let digits = from.trim_start_matches('+');
             messages.push(InboundMessage {
                 platform_user_id: format!("+{digits}"),

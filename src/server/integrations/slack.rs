@@ -2,14 +2,16 @@
 //! workspace directory (`users.list`, `users.lookupByEmail`). Errors come back as HTTP 200
 //! with `{"ok": false, "error": "…"}`; rate limits as 429 with Retry-After.
 
-use super::chat::{header, json_body, split_name, Inbound, InboundMessage, Profile, Refusal, ReplyAddress};
-use super::{http_client, unreachable, ProviderFailure};
+use super::provider::{http_client, unreachable, ProviderFailure};
+use super::shared::{header, json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::api::types::DirectoryUser;
+use crate::domain::connectors::ChatProfile;
 use crate::domain::connectors::MessageKind;
 use crate::server::config::SlackSettings;
 use crate::server::secret::Secret;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use subtle::ConstantTimeEq;
 
 #[derive(Clone)]
 pub struct SlackClient {
@@ -17,7 +19,7 @@ pub struct SlackClient {
     base: String,
     token: Secret,
     /// The people, for the mapping pages.
-    pub directory: super::DirectoryCache,
+    pub directory: super::provider::DirectoryCache,
 }
 
 /// Errors after which the same call can never succeed: recorded, not retried.
@@ -104,7 +106,7 @@ impl SlackClient {
     }
 
     /// A person's names and picture (`users.info`), which message events do not carry.
-    pub async fn profile(&self, user: &str) -> Result<Profile, ProviderFailure> {
+    pub async fn profile(&self, user: &str) -> Result<ChatProfile, ProviderFailure> {
         let body = self.call("users.info", self.get("users.info", &[("user", user)])).await?;
         let profile = &body["user"]["profile"];
         let text = |v: &Value| v.as_str().unwrap_or_default().trim().to_string();
@@ -113,7 +115,7 @@ impl SlackClient {
             (first_name, last_name) = split_name(&text(&profile["real_name"]));
         }
         let avatar_url = profile["image_72"].as_str().filter(|u| u.starts_with("https://")).map(str::to_string);
-        Ok(Profile { first_name, last_name, avatar_url })
+        Ok(ChatProfile { first_name, last_name, avatar_url })
     }
 
     /// Every active person in the workspace (no bots, no deactivated accounts), page by page.
@@ -181,7 +183,7 @@ pub fn verify_signature(
         return Err(Refusal::unauthorized("the timestamp is more than five minutes away"));
     }
     let expected = sign(signing_secret, timestamp, body);
-    if signing_secret.is_empty() || !crate::server::auth::constant_time_eq(expected.as_bytes(), signature.as_bytes()) {
+    if signing_secret.is_empty() || !bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
         return Err(Refusal::unauthorized("the signature does not match"));
     }
     Ok(())

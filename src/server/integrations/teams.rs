@@ -2,13 +2,13 @@
 //! people through Microsoft Graph. Both take an app-only token from Entra ID's client-credentials
 //! flow, cached until shortly before it expires.
 
-use super::chat::{header, json_body, split_name, ChatClients, Inbound, InboundMessage, Refusal, ReplyAddress};
-use super::{http_client, unreachable, ProviderFailure};
+use super::connector::Connector;
+use super::provider::{http_client, unreachable, ProviderFailure};
+use super::shared::{header, json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::api::types::DirectoryUser;
 use crate::domain::connectors::MessageKind;
 use crate::server::config::Settings;
 use crate::server::config::TeamsSettings;
-use crate::server::connectors::Connector;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::{json, Value};
@@ -23,10 +23,10 @@ const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 pub struct TeamsClient {
     http: reqwest::Client,
     settings: TeamsSettings,
-    /// Tokens by scope, with when to stop using them.
-    tokens: Arc<tokio::sync::Mutex<HashMap<&'static str, (String, Instant)>>>,
+    /// Tokens by scope.
+    tokens: TokenCache,
     /// The people, for the mapping pages.
-    pub directory: super::DirectoryCache,
+    pub directory: super::provider::DirectoryCache,
 }
 
 impl TeamsClient {
@@ -37,17 +37,14 @@ impl TeamsClient {
         Ok(Some(Self {
             http: http_client()?,
             settings: settings.clone(),
-            tokens: Default::default(),
+            tokens: token_cache(),
             directory: Default::default(),
         }))
     }
 
     async fn token(&self, scope: &'static str) -> Result<String, ProviderFailure> {
-        let mut tokens = self.tokens.lock().await;
-        if let Some((token, until)) = tokens.get(scope) {
-            if Instant::now() < *until {
-                return Ok(token.clone());
-            }
+        if let Some((token, _)) = self.tokens.get(scope) {
+            return Ok(token);
         }
         let s = &self.settings;
         let (token, until) = client_credentials_token(
@@ -59,12 +56,12 @@ impl TeamsClient {
             scope,
         )
         .await?;
-        tokens.insert(scope, (token.clone(), until));
+        self.tokens.insert(scope.to_string(), (token.clone(), until));
         Ok(token)
     }
 
     async fn forget_token(&self, scope: &'static str) {
-        self.tokens.lock().await.remove(scope);
+        self.tokens.invalidate(scope);
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, scope: &'static str) -> Result<Value, ProviderFailure> {
@@ -193,19 +190,17 @@ async fn client_credentials_token(
 /// A connector's Bot Framework token, cached by app id until shortly before it expires.
 pub async fn connector_token(
     settings: &Settings,
-    clients: &ChatClients,
+    http: &reqwest::Client,
+    bot: &BotFramework,
     connector: &Connector,
 ) -> Result<String, ProviderFailure> {
     let c = &connector.credentials;
     let app_id = c.get("app_id");
-    let mut tokens = clients.teams_tokens.lock().await;
-    if let Some((token, until)) = tokens.get(app_id) {
-        if Instant::now() < *until {
-            return Ok(token.clone());
-        }
+    if let Some((token, _)) = bot.tokens.get(app_id) {
+        return Ok(token);
     }
     let (token, until) = client_credentials_token(
-        &clients.http,
+        http,
         &settings.teams.login_base_url,
         c.get("tenant_id"),
         app_id,
@@ -213,7 +208,7 @@ pub async fn connector_token(
         BOT_SCOPE,
     )
     .await?;
-    tokens.insert(app_id.to_string(), (token.clone(), until));
+    bot.tokens.insert(app_id.to_string(), (token.clone(), until));
     Ok(token)
 }
 
@@ -386,7 +381,8 @@ struct BotClaims {
 /// service URL it was issued for.
 pub async fn verify_bearer(
     settings: &Settings,
-    clients: &ChatClients,
+    http: &reqwest::Client,
+    bot: &BotFramework,
     app_id: &str,
     headers: &axum::http::HeaderMap,
 ) -> Result<String, Refusal> {
@@ -399,7 +395,7 @@ pub async fn verify_bearer(
         return Err(Refusal::unauthorized("the token is not RS256"));
     }
     let kid = jwt_header.kid.ok_or_else(|| Refusal::unauthorized("the token names no key"))?;
-    let key = clients.botframework_keys.key(&clients.http, &settings.chat.botframework_openid_url, &kid).await?;
+    let key = bot.keys.key(http, &settings.chat.botframework_openid_url, &kid).await?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_issuer(&[BOT_FRAMEWORK_ISSUER]);
     validation.set_audience(&[app_id]);
@@ -416,6 +412,39 @@ pub fn check_service_url(token_service_url: &str, activity: &Activity) -> Result
         Ok(())
     } else {
         Err(Refusal::unauthorized("the token was issued for another service URL"))
+    }
+}
+
+/// What is worth keeping between Bot Framework calls.
+#[derive(Clone)]
+pub struct BotFramework {
+    /// Tokens by app id.
+    tokens: TokenCache,
+    /// The signing keys, refetched when stale or when an unknown key id shows up.
+    keys: SigningKeys,
+}
+
+impl Default for BotFramework {
+    fn default() -> Self {
+        Self { tokens: token_cache(), keys: SigningKeys::default() }
+    }
+}
+
+/// Access tokens, each with when to stop using it, and dropped then.
+type TokenCache = moka::sync::Cache<String, (String, Instant)>;
+
+/// A bound on the tokens kept (one per bot or scope): far more than any organization has.
+const MAX_TOKENS: u64 = 1_000;
+
+fn token_cache() -> TokenCache {
+    moka::sync::Cache::builder().max_capacity(MAX_TOKENS).expire_after(UntilTokenEnds).build()
+}
+
+struct UntilTokenEnds;
+
+impl moka::Expiry<String, (String, Instant)> for UntilTokenEnds {
+    fn expire_after_create(&self, _: &String, token: &(String, Instant), now: Instant) -> Option<Duration> {
+        Some(token.1.saturating_duration_since(now))
     }
 }
 
@@ -479,14 +508,14 @@ async fn fetch_keys(
     let jwks_uri =
         metadata["jwks_uri"].as_str().ok_or_else(|| ProviderFailure::transient("OpenID metadata without jwks_uri"))?;
     let jwks = get(jwks_uri.to_string()).await?;
-    let mut keys = HashMap::new();
-    for key in jwks["keys"].as_array().into_iter().flatten() {
-        if let (Some(kid), Some(n), Some(e)) = (key["kid"].as_str(), key["n"].as_str(), key["e"].as_str()) {
-            if let Ok(decoding) = jsonwebtoken::DecodingKey::from_rsa_components(n, e) {
-                keys.insert(kid.to_string(), decoding);
-            }
-        }
-    }
+    // Key by key (RFC 7517 §5), so one key of a kind we cannot read does not hide the others.
+    let keys = jwks["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|key| serde_json::from_value::<jsonwebtoken::jwk::Jwk>(key.clone()).ok())
+        .filter_map(|jwk| Some((jwk.common.key_id.clone()?, jsonwebtoken::DecodingKey::from_jwk(&jwk).ok()?)))
+        .collect();
     Ok(keys)
 }
 

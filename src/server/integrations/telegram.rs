@@ -1,8 +1,8 @@
 //! Telegram's Bot API: updates arrive with the webhook's secret token in a header; replies go
 //! out through `sendMessage`; a sender's picture through `getUserProfilePhotos` and `getFile`.
 
-use super::chat::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
-use super::{unreachable, ProviderFailure};
+use super::provider::{unreachable, ProviderFailure};
+use super::shared::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::domain::connectors::MessageKind;
 use base64::Engine;
 use serde_json::{json, Value};

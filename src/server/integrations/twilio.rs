@@ -1,11 +1,12 @@
 //! Twilio SMS and WhatsApp: inbound messages are form posts signed with `X-Twilio-Signature`;
 //! replies go through the Messages API.
 
-use super::chat::{header, Inbound, InboundMessage, Refusal, ReplyAddress};
-use super::{unreachable, ProviderFailure};
+use super::provider::{unreachable, ProviderFailure};
+use super::shared::{header, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::domain::connectors::MessageKind;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use subtle::ConstantTimeEq;
 
 pub struct Account<'a> {
     pub sid: &'a str,
@@ -44,7 +45,7 @@ pub fn verify_signature(
     let presented =
         header(headers, "x-twilio-signature").ok_or_else(|| Refusal::unauthorized("no X-Twilio-Signature"))?;
     let expected = signature(auth_token, url, params);
-    if auth_token.is_empty() || !crate::server::auth::constant_time_eq(expected.as_bytes(), presented.as_bytes()) {
+    if auth_token.is_empty() || !bool::from(expected.as_bytes().ct_eq(presented.as_bytes())) {
         return Err(Refusal::unauthorized("the signature does not match"));
     }
     Ok(())
@@ -70,7 +71,7 @@ pub fn decode_message(params: &[(String, String)]) -> Result<Inbound, Refusal> {
         _ if text.is_empty() => return Ok(Inbound::Nothing),
         _ => (MessageKind::Text, None),
     };
-    let (first_name, last_name) = super::chat::split_name(get("ProfileName").unwrap_or_default());
+    let (first_name, last_name) = super::shared::split_name(get("ProfileName").unwrap_or_default());
     Ok(Inbound::Messages(vec![InboundMessage {
         platform_user_id: from.trim_start_matches("whatsapp:").to_string(),
         first_name,

@@ -1,0 +1,144 @@
+//! Inbound chat messages: the connector's policy applied to each, and what it leads to queued.
+
+use crate::domain::connectors::{self as rules, Route};
+use crate::server::db::{self, chat_messages::NewChatMessage};
+use crate::server::integrations::chat;
+use crate::server::integrations::connector::Connector;
+use crate::server::integrations::shared::{InboundMessage, ReplyAddress};
+use crate::server::outbox::{enqueue_chat, AgentCall, ChatSend, JobPayload, ProfileLookup};
+use crate::server::AppState;
+use sqlx::{Any, Transaction};
+
+/// What became of an inbound message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Receipt {
+    Stored(Route),
+    /// The same provider message id was stored before: a replay or a provider's retry.
+    Duplicate,
+}
+
+/// Applies the connector's policy to one message, in one transaction: the sender is recorded,
+/// the message logged, and whatever it leads to (the agent call, the onboarding message, the
+/// rejection notice) queued in the outbox, so a crash leaves all of it or none.
+pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage) -> Result<Receipt, sqlx::Error> {
+    let text = rules::clip_text(&m.text);
+    let conversation_id = m.reply_to.conversation_id();
+    let mut tx = state.db.begin().await?;
+    let sender = db::chat_users::upsert(
+        &mut tx,
+        connector.org_id,
+        connector.id,
+        connector.provider.key(),
+        &m.platform_user_id,
+        &m.first_name,
+        &m.last_name,
+    )
+    .await?;
+    let chat_user_id = sender.id;
+    let route = rules::route(connector.policy, sender.request, m.shared);
+    let status = match route {
+        Route::Forward => "forwarded",
+        Route::RequestAccess | Route::Keep => "held",
+        Route::Rejected | Route::Ignore => "dropped",
+    };
+    let message = NewChatMessage {
+        org_id: connector.org_id,
+        connector_id: connector.id,
+        chat_user_id,
+        direction: "in",
+        kind: "user",
+        text: &text,
+        content: m.kind,
+        attachment: m.attachment.as_deref(),
+        platform_message_id: Some(&m.message_id),
+        conversation_id: &conversation_id,
+        status,
+    };
+    let Some(message_id) = db::chat_messages::insert_once(&mut tx, &message).await? else {
+        tx.rollback().await?;
+        return Ok(Receipt::Duplicate);
+    };
+    let reply_to = &m.reply_to;
+    match route {
+        Route::Forward => {
+            let call = AgentCall {
+                message_id,
+                connector_id: connector.id,
+                reply_to: reply_to.clone(),
+                shared: Some(m.shared),
+            };
+            enqueue_chat(&mut tx, state, connector.org_id, &connector.agent_url, JobPayload::AgentCall(call)).await?;
+        }
+        Route::RequestAccess => {
+            // Only the first message's transaction opens the request; a racing one finds it and just waits.
+            let first_message = rules::shown(m.kind, &text);
+            if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message)
+                .await?
+            {
+                let out = Outgoing { kind: "onboarding", text: &connector.onboarding_message, answers: None };
+                queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
+            }
+        }
+        Route::Keep | Route::Ignore => {}
+        Route::Rejected => {
+            if db::access_requests::tell_rejection_once(&mut tx, connector.id, chat_user_id).await? {
+                let out = Outgoing { kind: "rejection", text: rules::REJECTION_NOTICE, answers: None };
+                queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
+            }
+        }
+    }
+    // Someone merely writing in a channel is not looked up: only people the bot deals with are.
+    if !sender.profile_checked && route != Route::Ignore && chat::profile_lookup_helps(connector.provider) {
+        db::chat_users::mark_profile_checked(&mut tx, chat_user_id).await?;
+        let lookup =
+            ProfileLookup { chat_user_id, connector_id: connector.id, platform_id: m.platform_user_id.clone() };
+        enqueue_chat(&mut tx, state, connector.org_id, &m.platform_user_id, JobPayload::ChatProfile(lookup)).await?;
+    }
+    tx.commit().await?;
+    Ok(Receipt::Stored(route))
+}
+
+pub(super) struct Outgoing<'a> {
+    /// 'onboarding', 'agent' or 'rejection'.
+    pub kind: &'a str,
+    pub text: &'a str,
+    /// For an agent's reply, the inbound message it answers: a retried agent call replies once.
+    pub answers: Option<i64>,
+}
+
+/// Logs a message to the chat user and queues its sending. `false` if it was queued before.
+pub(super) async fn queue_text(
+    tx: &mut Transaction<'static, Any>,
+    state: &AppState,
+    connector: &Connector,
+    chat_user_id: i64,
+    reply_to: &ReplyAddress,
+    out: &Outgoing<'_>,
+) -> Result<bool, sqlx::Error> {
+    let answers = out.answers.map(|id| format!("reply-to:{id}"));
+    let logged = NewChatMessage {
+        org_id: connector.org_id,
+        connector_id: connector.id,
+        chat_user_id,
+        direction: "out",
+        kind: out.kind,
+        text: out.text,
+        content: rules::MessageKind::Text,
+        attachment: None,
+        platform_message_id: answers.as_deref(),
+        conversation_id: &reply_to.conversation_id(),
+        status: "queued",
+    };
+    let Some(message_id) = db::chat_messages::insert_once(tx, &logged).await? else {
+        return Ok(false);
+    };
+    let send = ChatSend {
+        message_id,
+        connector_id: connector.id,
+        provider: connector.provider,
+        reply_to: reply_to.clone(),
+        text: out.text.to_string(),
+    };
+    enqueue_chat(tx, state, connector.org_id, &reply_to.conversation_id(), JobPayload::ChatSend(send)).await?;
+    Ok(true)
+}
