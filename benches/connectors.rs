@@ -28,7 +28,7 @@ fn settings(url: &str) -> Settings {
 }
 
 fn draft(provider: &str, name: &str, credentials: &[(&str, &str)]) -> CheckedDraft {
-    let draft = onboard::api::types::ConnectorDraft {
+    let draft = onboard::api::connectors::types::ConnectorDraft {
         id: None,
         provider: provider.into(),
         name: name.into(),

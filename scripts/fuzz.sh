@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 minutes="${1:-10}"
 export PATH="$HOME/.cargo/bin:$PATH" LEPTOS_OUTPUT_NAME=onboard PROPTEST_CASES="${PROPTEST_CASES:-20000}"
 cargo test --release --features ssr --lib --no-run
-for target in domain::email_list domain::email:: server::integrations::chat::fuzz; do
+for target in domain::email_list domain::email:: server::integrations::fuzz_tests; do
   end=$(( $(date +%s) + minutes * 60 ))
   rounds=0
   while [ "$(date +%s)" -lt "$end" ]; do

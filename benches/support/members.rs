@@ -1,6 +1,6 @@
 //! The 100,000-member organization the benchmarks and the load run measure, on either database.
 
-use onboard::server::{auth, bootstrap, db, AppState};
+use onboard::server::{bootstrap, db, AppState};
 
 /// 100,000 members (40% registered) in 1,000 teams of 100, some mapped to Slack and some
 /// notified, plus a team "Big" of 1,000 people still to register, in a new organization whose
@@ -79,7 +79,8 @@ pub async fn hundred_thousand(state: &AppState, owner_email: &str, password: &st
     .unwrap();
     tx.commit().await.unwrap();
     sqlx::query("ANALYZE").execute(&state.db.pool).await.unwrap();
-    let account = auth::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
+    let account =
+        onboard::server::sign_in::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
     let owner_account: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
         .bind(owner_email)
         .fetch_one(&state.db.pool)

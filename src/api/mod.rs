@@ -11,7 +11,6 @@ pub mod outbox;
 pub mod profile;
 pub mod registration;
 pub mod settings;
-pub mod types;
 pub mod users;
 
 #[cfg(feature = "ssr")]
@@ -20,4 +19,5 @@ mod ssr {
     pub use crate::server::change::AuditedChange;
     pub use crate::server::db;
     pub use crate::server::secret::Secret;
+    pub use crate::server::sign_in;
 }

@@ -1,8 +1,8 @@
 //! Connectors: one card per chat provider connection, with its Onboarding toggle, webhook URL
 //! and set-up steps; a modal form to add or edit one.
 
+use crate::api::connectors::types::{ConnectorCard, ConnectorDraft};
 use crate::api::connectors::*;
-use crate::api::types::{ConnectorCard, ConnectorDraft};
 use crate::components::{action_error, FieldError, FormError, Loaded, Modal};
 use crate::domain::connectors::{webhook_secret_from, ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
 use leptos::prelude::*;

@@ -1,8 +1,8 @@
 //! Settings › Slack mappings and Settings › Microsoft Teams mappings: each member's chat
 //! account, chosen from the provider's people or matched by email.
 
+use crate::api::identity::types::{DirectoryUser, MappingPage, MappingRow};
 use crate::api::identity::{identity_mappings, MatchIdentitiesByEmail, SetIdentityMapping};
-use crate::api::types::{DirectoryUser, MappingPage, MappingRow};
 use crate::components::{action_error, FormError, Loaded, PageLinks};
 use crate::domain::onboarding::Provider;
 use leptos::prelude::*;

@@ -1,7 +1,7 @@
 //! Access management › Users › Invite users, and the confirmation of a sent batch.
 
+use crate::api::invites::types::{BatchProgress, FailedDelivery, InviteFormData};
 use crate::api::invites::{invite_batch, invite_form, CheckInvites, FixInvitation, SendInvites};
-use crate::api::types::{BatchProgress, FailedDelivery, InviteFormData};
 use crate::components::{
     action_error, debounced, field_error, ErrorNotice, FieldError, FormError, Loaded, Loading, ProgressBar,
 };

@@ -1,6 +1,7 @@
 //! The app shell, its routes, and one module per page.
 
 mod access;
+mod chat_users;
 mod connectors;
 mod home;
 mod identity;
@@ -16,9 +17,9 @@ mod settings;
 mod sign_in;
 mod users;
 
+use crate::api::account::types::Me;
 use crate::api::account::{whoami, SetPassword, SignIn, SignOut, SwitchOrganization, VerifySignInCode};
 use crate::api::registration::{CompleteRegistration, JoinOrganization};
-use crate::api::types::Me;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Meta, MetaTags};
@@ -169,8 +170,8 @@ mod pages {
         SlackMappings => identity::SlackMappingsPage,
         Connectors => connectors::ConnectorsPage,
         AccessRequests => access::AccessRequestsPage,
-        ChatUsers => access::ChatUsersPage,
-        ChatUser => access::ChatUserPage,
+        ChatUsers => chat_users::ChatUsersPage,
+        ChatUser => chat_users::ChatUserPage,
         TeamsMappings => identity::TeamsMappingsPage,
     }
 }

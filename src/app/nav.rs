@@ -1,7 +1,7 @@
 //! The top bar: product name, the Tools and Settings menus, and the account menu.
 
 use super::use_auth;
-use crate::api::types::{Me, SignInOutcome};
+use crate::api::account::types::{Me, SignInOutcome};
 use crate::components::{Avatar, DisclosureMenu};
 use crate::domain::Permission;
 use leptos::prelude::*;

@@ -1,8 +1,10 @@
 //! Tools › Onboarding: the organization's and each team's progress, live; the members of a
 //! team with their onboarding status; and messaging the ones who have not onboarded.
 
+use crate::api::onboarding::types::{
+    MessagePlan, OnboardingOverview, SendProgress, TeamMemberRow, TeamMembersPage, TeamSummary,
+};
 use crate::api::onboarding::*;
-use crate::api::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMemberRow, TeamMembersPage, TeamSummary};
 use crate::components::{
     action_error, every, field_error, keep_fresh, FieldError, FormError, Loaded, Loading, MessagePreview, Modal,
     PageLinks, Pager, ProgressBar, StatusBadge,

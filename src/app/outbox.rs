@@ -1,7 +1,7 @@
 //! Settings › Outbox: every email and chat send, its state, and what it said.
 
+use crate::api::outbox::types::{OutboxJob, OutboxOverview};
 use crate::api::outbox::{load_outbox, RetryOutboxJob, SendTestEmail};
-use crate::api::types::{OutboxJob, OutboxOverview};
 use crate::components::{action_error, FormError, Loaded};
 use crate::domain::time;
 use leptos::prelude::*;

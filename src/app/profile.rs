@@ -1,7 +1,7 @@
 //! The member's own profile: their details and the chat accounts they can connect.
 
+use crate::api::profile::types::{Connection, Profile};
 use crate::api::profile::{my_profile, DisconnectIdentity};
-use crate::api::types::{Connection, Profile};
 use crate::components::{action_error, FormError, Loaded};
 use crate::domain::onboarding::{ConnectProblem, Provider};
 use leptos::prelude::*;

@@ -2,8 +2,8 @@
 //! when the organization requires it, then the EULA.
 
 use super::use_auth;
+use crate::api::registration::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::api::registration::{registration, RegisterDetails, SendRegistrationCode, VerifyRegistrationCode};
-use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::components::{
     action_error, field_error, CodeField, CountrySelect, FieldError, FormError, LinkProblem, Loading, NewPasswordField,
 };
@@ -267,7 +267,7 @@ fn EulaStep(info: RegistrationInfo, token: String) -> impl IntoView {
 
 /// The agreement's text and the box that accepts exactly this version.
 #[component]
-fn Agreement(eula: crate::api::types::EulaVersion, error: Signal<Option<String>>) -> impl IntoView {
+fn Agreement(eula: crate::api::settings::types::EulaVersion, error: Signal<Option<String>>) -> impl IntoView {
     view! {
         <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
         <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>

@@ -1,7 +1,7 @@
 //! Settings › Organization: general options, service areas, roles and permissions, EULA versions.
 
+use crate::api::settings::types::{EulaVersion, OrgSettings, Role, ServiceArea};
 use crate::api::settings::*;
-use crate::api::types::{EulaVersion, OrgSettings, Role, ServiceArea};
 use crate::components::{action_error, field_error, CountrySelect, FieldError, FormError, Loaded};
 use crate::domain::{time, Permission};
 use leptos::prelude::*;

@@ -1,6 +1,6 @@
 use super::use_auth;
+use crate::api::account::types::SignInOutcome;
 use crate::api::account::ResendSignInCode;
-use crate::api::types::SignInOutcome;
 use crate::components::{action_error, field_error, CodeField, FieldError, FormError};
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -1,7 +1,7 @@
 //! Access management › Users.
 
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
-use crate::api::types::{MemberPage, MemberRow};
+use crate::api::users::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
 use crate::components::{action_error, DisclosureMenu, FormError, Loaded};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};

@@ -3,10 +3,11 @@
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::components::Redirect;
 
 mod menu;
+mod page;
 pub use menu::DisclosureMenu;
+pub use page::{ErrorNotice, LinkProblem, Loaded, Loading, PageLinks, Pager};
 
 /// The latest error an action returned, if its last run failed.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
@@ -48,122 +49,6 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>, #[prop(optional)
     }
 }
 
-/// A page rendered on the server around a failure answers with the failure's HTTP status, as
-/// the server function's own response does (`AppError::status`).
-fn answer_with_status_of(error: &AppError) {
-    #[cfg(feature = "ssr")]
-    if let (Some(response), Ok(status)) =
-        (use_context::<leptos_axum::ResponseOptions>(), axum::http::StatusCode::from_u16(error.status()))
-    {
-        response.set_status(status);
-    }
-    #[cfg(not(feature = "ssr"))]
-    let _ = error;
-}
-
-/// A failure to load a page's data. Signed-out callers are sent to the sign-in page.
-#[component]
-pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    if error != AppError::Unauthenticated {
-        answer_with_status_of(&error);
-    }
-    match error {
-        AppError::Unauthenticated => view! { <Redirect path="/sign-in"/> }.into_any(),
-        AppError::NotAllowed => view! {
-            <section class="card">
-                <h1>"Not available"</h1>
-                <p>"Your role does not include this page. Ask an owner of your organization if you need it."</p>
-                <p><a href="/">"Back to the start page"</a></p>
-            </section>
-        }
-        .into_any(),
-        other => view! {
-            <section class="card">
-                <h1>"Something went wrong"</h1>
-                <p class="notice notice-error" role="alert">{other.to_string()}</p>
-                <p><a href="/">"Back to the start page"</a></p>
-            </section>
-        }
-        .into_any(),
-    }
-}
-
-/// Shown while a page's data loads.
-#[component]
-pub fn Loading() -> impl IntoView {
-    view! { <p class="loading" aria-live="polite">"Loading…"</p> }
-}
-
-/// A page's data once loaded: `children` given the value, or the failure's notice. While a new
-/// answer loads, the previous one stays on screen.
-#[component]
-pub fn Loaded<T, C, V>(resource: Resource<Result<T, AppError>>, children: C) -> impl IntoView
-where
-    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
-    C: Fn(T) -> V + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
-    let children = std::sync::Arc::new(children);
-    view! {
-        <Transition fallback=Loading>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match resource.await {
-                        Ok(value) => children(value).into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })
-            }}
-        </Transition>
-    }
-}
-
-/// The links to the pages before and after this one, around where this one is ("Page 2 of 7",
-/// "Teams 51–100 of 10,000"). Nothing is shown when there is no other page.
-#[component]
-pub fn Pager(
-    /// What the pages are of, for screen readers: "Pages", "Team pages".
-    #[prop(into)]
-    label: String,
-    #[prop(into)] position: String,
-    #[prop(into)] previous: Option<String>,
-    #[prop(into)] next: Option<String>,
-    #[prop(default = "Previous page")] previous_text: &'static str,
-    #[prop(default = "Next page")] next_text: &'static str,
-) -> impl IntoView {
-    (previous.is_some() || next.is_some()).then(|| {
-        view! {
-            <nav class="pager" aria-label=label>
-                {previous.map(|href| view! { <a href=href rel="prev">{previous_text}</a> })}
-                <span class="hint">{position}</span>
-                {next.map(|href| view! { <a href=href rel="next">{next_text}</a> })}
-            </nav>
-        }
-    })
-}
-
-/// "Page n of m" for a list of `total` rows shown `PAGE_SIZE` at a time, with the addresses
-/// `href` gives for the pages either side.
-#[component]
-pub fn PageLinks(
-    #[prop(default = "Pages")] label: &'static str,
-    page: i64,
-    total: i64,
-    href: impl Fn(i64) -> String,
-) -> impl IntoView {
-    let pages = (total + crate::domain::members::PAGE_SIZE - 1) / crate::domain::members::PAGE_SIZE;
-    let page = page.clamp(1, pages.max(1));
-    view! {
-        <Pager
-            label
-            position=format!("Page {page} of {pages}")
-            previous=(page > 1).then(|| href(page - 1))
-            next=(page < pages).then(|| href(page + 1))
-        />
-    }
-}
-
 /// Returns a function that calls `f` once calls have stopped for `ms` milliseconds: typing
 /// does not trigger work on every keystroke. Browser only; on the server it never fires.
 pub fn debounced(ms: u32, f: impl Fn() + 'static) -> impl Fn() + Clone + 'static {
@@ -194,26 +79,6 @@ pub fn ProgressBar(#[prop(into)] label: String, done: i64, total: i64) -> impl I
             aria-valuenow=done.to_string() aria-valuetext=format!("{done} of {total}")>
             <div class="progress-fill" style=format!("width: {percent}%")></div>
         </div>
-    }
-}
-
-/// A one-time link that cannot be used, saying what happened and what to do.
-#[component]
-pub fn LinkProblem(#[prop(into)] title: String, error: AppError) -> impl IntoView {
-    answer_with_status_of(&error);
-    let message = match error {
-        AppError::NotFound => {
-            "This link is not valid. Check that you opened the whole link from the email, or ask for a new one."
-                .to_string()
-        }
-        other => other.to_string(),
-    };
-    view! {
-        <section class="card narrow">
-            <h1>{title}</h1>
-            <p class="notice notice-error" role="alert">{message}</p>
-            <p><a href="/sign-in">"Go to sign in"</a></p>
-        </section>
     }
 }
 
@@ -399,7 +264,7 @@ fn inline_view(runs: Vec<crate::domain::message::Inline>) -> AnyView {
 pub fn CountrySelect(
     #[prop(into)] id: String,
     name: &'static str,
-    countries: Vec<crate::api::types::CountryChoice>,
+    countries: Vec<crate::api::registration::types::CountryChoice>,
     selected: String,
     none: &'static str,
     describedby: &'static str,

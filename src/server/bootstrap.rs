@@ -1,8 +1,8 @@
 //! First run and the `owner create` command: an organization, its Owner, and a one-time link
 //! for the Owner to choose a password.
 
-use super::auth::issue_password_link;
 use super::db;
+use super::sign_in::issue_password_link;
 use super::AppState;
 use crate::domain::{settings, EmailAddress};
 

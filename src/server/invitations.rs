@@ -182,7 +182,7 @@ pub const STORED_WITH_THE_ANSWER: usize = 2 * STORE_CHUNK;
 /// part before can be stored meanwhile.
 fn prepare_part(
     state: &AppState,
-    general: &crate::api::types::OrgGeneral,
+    general: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
     expires_at: i64,
     part: &[String],
@@ -278,7 +278,7 @@ pub fn inviter_name(caller: &Caller) -> String {
 /// A fresh token for one address and the email that carries it, sealed for the outbox.
 fn batch_item(
     state: &AppState,
-    org: &crate::api::types::OrgGeneral,
+    org: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
     email: String,
     expires_at: i64,
@@ -293,7 +293,7 @@ fn batch_item(
 /// An invitation email with a fresh link, and the hash of the link's token, which is all that is kept of it.
 fn invitation(
     state: &AppState,
-    org: &crate::api::types::OrgGeneral,
+    org: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
     email: &str,
     expires_at: i64,
@@ -322,7 +322,7 @@ async fn invite(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     state: &AppState,
     caller: &Caller,
-    org: &crate::api::types::OrgGeneral,
+    org: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
     membership_id: i64,
     batch_id: Option<i64>,

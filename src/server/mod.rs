@@ -28,6 +28,7 @@ pub mod sealing;
 pub mod secret;
 pub mod seed;
 pub mod sessions;
+pub mod sign_in;
 pub mod sms;
 pub mod state;
 pub mod totp;

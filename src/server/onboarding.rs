@@ -9,7 +9,7 @@ use super::mail::EmailMessage;
 use super::outbox::OnboardingDelivery;
 use super::outbox::{enqueue_onboarding, JobPayload};
 use super::AppState;
-use crate::api::types::{MessagePlan, PlannedRecipient, TeamMemberRow};
+use crate::api::onboarding::types::{MessagePlan, PlannedRecipient, TeamMemberRow};
 use crate::domain::message::{compose, MessageFacts, RegistrationLink};
 use crate::domain::onboarding::{Channel, ChannelsAvailable};
 use crate::domain::time::DAY_MS;

@@ -168,10 +168,10 @@ impl JobPayload {
 }
 
 /// The outbox as admins read it: each job with the text it carries, secrets masked.
-pub fn readable(stored: Vec<db::outbox::StoredJob>, readers: Readers) -> Vec<crate::api::types::OutboxJob> {
+pub fn readable(stored: Vec<db::outbox::StoredJob>, readers: Readers) -> Vec<crate::api::outbox::types::OutboxJob> {
     stored
         .into_iter()
-        .map(|s| crate::api::types::OutboxJob {
+        .map(|s| crate::api::outbox::types::OutboxJob {
             body: serde_json::from_str::<JobPayload>(&s.payload).ok().map(|p| p.readable_body(readers)),
             ..s.job
         })

@@ -1,7 +1,7 @@
 //! Mobile numbers: what a person types, read into E.164 (ITU-T E.164) with libphonenumber's
 //! metadata, in the country they chose unless the number names its own.
 
-use crate::api::types::CountryChoice;
+use crate::api::registration::types::CountryChoice;
 use phonenumber::metadata::DATABASE;
 use phonenumber::{ParseError, PhoneNumber, Type};
 use std::sync::LazyLock;

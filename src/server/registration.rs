@@ -2,13 +2,15 @@
 //! when the organization requires it, then the EULA. Only the last step spends the link.
 //! What the person has entered so far waits in their session, not in the database.
 
-use super::auth::{caller_of, enter, establish, hash_password, Entry, PassedFactor};
+use super::auth::caller_of;
 use super::codes::{check_code, send_code, CodeTo, REGISTER};
 use super::db::{self, invitations::Link, now_ms};
 use super::secret::{token_hash, Secret};
+use super::sign_in::{enter, establish, hash_password, Entry, PassedFactor};
 use super::totp;
 use super::AppState;
-use crate::api::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup, SignInOutcome};
+use crate::api::account::types::SignInOutcome;
+use crate::api::registration::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
 use serde::{Deserialize, Serialize};
@@ -303,7 +305,7 @@ async fn accepted_eula(
     state: &AppState,
     link: &Link,
     a: &Acceptance,
-) -> Result<Option<crate::api::types::EulaVersion>, AppError> {
+) -> Result<Option<crate::api::settings::types::EulaVersion>, AppError> {
     let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
     if let Some(eula) = &current {
         if !a.accepted {

@@ -8,7 +8,7 @@ use tower_sessions::SessionStore;
 
 pub const ACCOUNT_KEY: &str = "account_id";
 pub const ORG_KEY: &str = "org_id";
-/// The second factor the session passed (`auth::PassedFactor`).
+/// The second factor the session passed (`sign_in::PassedFactor`).
 pub const FACTOR_KEY: &str = "second_factor";
 
 #[derive(Clone, Debug)]

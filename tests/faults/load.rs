@@ -9,7 +9,7 @@ use crate::common::{self, smtp::SmtpSink, Backend, Visitor};
 use crate::report;
 use onboard::domain::grouped;
 use onboard::server::seed::{large_organization, Plan, PER_TRANSACTION};
-use onboard::server::{auth, db, AppState};
+use onboard::server::{db, AppState};
 use std::time::{Duration, Instant};
 
 /// Requests in flight at once.
@@ -44,7 +44,7 @@ async fn seed(state: &AppState, members: i64) -> (i64, i64) {
     .execute(&state.db.pool)
     .await
     .unwrap();
-    let hash = auth::hash_password(onboard::server::secret::Secret::new(PASSWORD)).await.unwrap();
+    let hash = onboard::server::sign_in::hash_password(onboard::server::secret::Secret::new(PASSWORD)).await.unwrap();
     let owner: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
         .bind(OWNER)
         .fetch_one(&state.db.pool)

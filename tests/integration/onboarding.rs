@@ -66,7 +66,7 @@ async fn statuses(owner: &Visitor, team: i64) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .map(|r| {
-            let row: onboard::api::types::TeamMemberRow = serde_json::from_value(r.clone()).unwrap();
+            let row: onboard::api::onboarding::types::TeamMemberRow = serde_json::from_value(r.clone()).unwrap();
             (row.email.clone(), row.status().label().to_string())
         })
         .collect()

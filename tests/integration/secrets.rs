@@ -155,7 +155,7 @@ async fn sealed_rows(state: &AppState) -> Vec<String> {
 async fn seed(settings: &Settings) -> (AppState, i64) {
     let state = AppState::new(settings.clone()).await.unwrap();
     let owner = onboard::server::bootstrap::create_owner(&state, "owner@acme.example", Some("Acme")).await.unwrap();
-    let draft = onboard::api::types::ConnectorDraft {
+    let draft = onboard::api::connectors::types::ConnectorDraft {
         id: None,
         provider: "telegram".into(),
         name: "Support".into(),

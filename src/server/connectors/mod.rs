@@ -7,7 +7,7 @@ pub mod cache;
 pub mod intake;
 pub mod relay;
 
-use crate::api::types::ConnectorDraft;
+use crate::api::connectors::types::ConnectorDraft;
 use crate::domain::connectors::{self as rules, ChatProvider};
 use crate::server::db;
 use crate::server::integrations::connector::{Connector, Credentials};

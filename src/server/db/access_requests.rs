@@ -1,7 +1,7 @@
 //! Access requests: whether a chat user may reach the agent through a connector.
 
 use super::{now_ms, Db};
-use crate::api::types::{AccessFilter, AccessRequestRow};
+use crate::api::access::types::{AccessFilter, AccessRequestRow};
 use crate::domain::connectors::Decision;
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};

@@ -1,7 +1,7 @@
 //! The conversation log: every message in from a chat user and out to them.
 
 use super::{now_ms, Db};
-use crate::api::types::ChatMessageRow;
+use crate::api::access::types::ChatMessageRow;
 use crate::domain::connectors::{shown, MessageKind};
 use sqlx::{Any, Transaction};
 

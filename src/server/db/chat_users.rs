@@ -1,7 +1,7 @@
 //! Chat users: the people who write to a connector, one per (provider, platform id).
 
 use super::{now_ms, Db, Flag};
-use crate::api::types::ChatUserRow;
+use crate::api::access::types::ChatUserRow;
 use crate::domain::connectors::AccessStatus;
 use crate::domain::connectors::ChatProfile;
 use crate::domain::members::PAGE_SIZE;

@@ -1,7 +1,7 @@
 //! Identity mappings: which Slack user or Teams (Entra) user each member is.
 
 use super::{now_ms, Db};
-use crate::api::types::MappingRow;
+use crate::api::identity::types::MappingRow;
 use crate::domain::members::PAGE_SIZE;
 use crate::domain::onboarding::Provider;
 use sqlx::{Any, Transaction};

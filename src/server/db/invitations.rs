@@ -1,7 +1,7 @@
 //! Invitations and their batches.
 
 use super::{now_ms, Backend, Db};
-use crate::api::types::FailedDelivery;
+use crate::api::invites::types::FailedDelivery;
 use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 use super::{Backend, Db};
-use crate::api::types::MemberRow;
+use crate::api::users::types::MemberRow;
 use crate::domain::members::{MemberFilter, Search, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};

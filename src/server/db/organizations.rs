@@ -1,5 +1,6 @@
 use super::{now_ms, Db};
-use crate::api::types::{OrgChoice, OrgGeneral};
+use crate::api::account::types::OrgChoice;
+use crate::api::settings::types::OrgGeneral;
 use crate::domain::permissions::builtin_roles;
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};

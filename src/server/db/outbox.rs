@@ -2,7 +2,7 @@
 //! once even with several app instances on one PostgreSQL database.
 
 use super::{now_ms, Backend, Db};
-use crate::api::types::{OutboxJob, OutboxStatusCounts};
+use crate::api::outbox::types::{OutboxJob, OutboxStatusCounts};
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 use std::time::{Duration, Instant};

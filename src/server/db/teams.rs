@@ -1,7 +1,7 @@
 //! Teams and who is on them, with the counts the onboarding dashboard shows.
 
 use super::{now_ms, Db};
-use crate::api::types::{StatusCounts, TeamMemberRow, TeamSummary};
+use crate::api::onboarding::types::{StatusCounts, TeamMemberRow, TeamSummary};
 use crate::domain::members::{like_pattern, PAGE_SIZE};
 use crate::domain::onboarding::{TeamFilter, TEAMS_PER_PAGE};
 use sqlx::{Any, Transaction};

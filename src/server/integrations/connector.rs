@@ -1,6 +1,6 @@
 //! One connector as the provider clients use it: its provider, credentials (opened) and agent.
 
-use crate::api::types::{ConnectorCard, CredentialView};
+use crate::api::connectors::types::{ConnectorCard, CredentialView};
 use crate::domain::connectors::{self as rules, ChatProvider, Policy};
 use crate::server::config::Settings;
 use crate::server::db::connectors::StoredConnector;

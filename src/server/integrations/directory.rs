@@ -18,7 +18,7 @@ impl Directory<'_> {
         }
     }
 
-    pub async fn users(&self) -> Result<Vec<crate::api::types::DirectoryUser>, ProviderFailure> {
+    pub async fn users(&self) -> Result<Vec<crate::api::identity::types::DirectoryUser>, ProviderFailure> {
         match self {
             Directory::Slack(c) => c.directory.get_or_fetch(c.users()).await,
             Directory::Teams(c) => c.directory.get_or_fetch(c.users()).await,
@@ -28,7 +28,7 @@ impl Directory<'_> {
     pub async fn lookup_by_email(
         &self,
         email: &str,
-    ) -> Result<Option<crate::api::types::DirectoryUser>, ProviderFailure> {
+    ) -> Result<Option<crate::api::identity::types::DirectoryUser>, ProviderFailure> {
         match self {
             Directory::Slack(c) => c.lookup_by_email(email).await,
             Directory::Teams(c) => c.lookup_by_email(email).await,

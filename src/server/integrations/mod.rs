@@ -1,6 +1,7 @@
 //! Clients for the chat providers Onboard messages people through. Each takes its base URLs
 //! from configuration, so tests run fakes on loopback.
 
+pub mod bot_framework;
 pub mod chat;
 pub mod connector;
 pub mod d360;
@@ -11,3 +12,8 @@ pub mod slack;
 pub mod teams;
 pub mod telegram;
 pub mod twilio;
+
+#[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
+mod media_tests;

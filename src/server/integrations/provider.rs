@@ -64,16 +64,19 @@ pub(super) fn unreachable(provider: &str, e: reqwest::Error) -> ProviderFailure 
 /// against a tight rate limit, and every mapping page and choice needs the list.
 #[derive(Clone, Default)]
 pub struct DirectoryCache(
-    std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::api::types::DirectoryUser>)>>>,
+    std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, Vec<crate::api::identity::types::DirectoryUser>)>>>,
 );
 
 const DIRECTORY_FRESH_FOR: Duration = Duration::from_secs(300);
 
 impl DirectoryCache {
     /// The cached list while fresh, else `fetch`'s answer. One fetch at a time: others wait for it.
-    pub async fn get_or_fetch<F>(&self, fetch: F) -> Result<Vec<crate::api::types::DirectoryUser>, ProviderFailure>
+    pub async fn get_or_fetch<F>(
+        &self,
+        fetch: F,
+    ) -> Result<Vec<crate::api::identity::types::DirectoryUser>, ProviderFailure>
     where
-        F: std::future::Future<Output = Result<Vec<crate::api::types::DirectoryUser>, ProviderFailure>>,
+        F: std::future::Future<Output = Result<Vec<crate::api::identity::types::DirectoryUser>, ProviderFailure>>,
     {
         let mut cached = self.0.lock().await;
         if let Some((at, users)) = cached.as_ref() {

@@ -4,7 +4,7 @@
 
 use super::provider::{http_client, unreachable, ProviderFailure};
 use super::shared::{header, json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
-use crate::api::types::DirectoryUser;
+use crate::api::identity::types::DirectoryUser;
 use crate::domain::connectors::ChatProfile;
 use crate::domain::connectors::MessageKind;
 use crate::server::config::SlackSettings;

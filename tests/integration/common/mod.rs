@@ -7,7 +7,7 @@ pub mod fakes;
 pub mod smtp;
 
 use onboard::domain::EmailAddress;
-use onboard::server::{auth, db, AppState, Application, Settings};
+use onboard::server::{db, AppState, Application, Settings};
 use onboard::AppError;
 use serde_json::Value;
 
@@ -260,7 +260,7 @@ impl TestApp {
 pub async fn set_password(state: &AppState, email: &str, password: &str) -> i64 {
     let address = EmailAddress::parse(email).unwrap();
     let id = db::accounts::id_by_email(&state.db, &address).await.unwrap().unwrap();
-    let hash = auth::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
+    let hash = onboard::server::sign_in::hash_password(onboard::server::secret::Secret::new(password)).await.unwrap();
     let mut tx = state.db.pool.begin().await.unwrap();
     db::accounts::set_password_hash(&mut tx, id, &hash).await.unwrap();
     tx.commit().await.unwrap();

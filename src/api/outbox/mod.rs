@@ -1,9 +1,11 @@
 //! What the outbox holds: every email and chat send, its state, and what it said.
 
-use super::types::OutboxOverview;
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::OutboxOverview;
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

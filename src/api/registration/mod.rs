@@ -1,10 +1,13 @@
 //! Self-registration from an invitation link. Anyone holding the link may call these: the
 //! token is the credential, and each function checks it.
 
-use super::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup, SignInOutcome};
+pub mod types;
+
+use super::account::types::SignInOutcome;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -41,7 +44,7 @@ pub async fn send_registration_code(token: String, factor: String) -> Result<Sec
 pub async fn verify_registration_code(token: String, code: String) -> Result<RegistrationStep, AppError> {
     let (state, session) = (state(), auth::session().await?);
     let check = registration::verify_registration_code(&state, &session, &token, &code);
-    auth::check_code_from(&state, auth::client_ip().await, check).await
+    sign_in::check_code_from(&state, auth::client_ip().await, check).await
 }
 
 /// `accept` is the agreement's checkbox: present when ticked.

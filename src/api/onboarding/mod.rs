@@ -1,11 +1,13 @@
 //! Tools › Onboarding: team progress, teams and their members, and messaging people who have
 //! not onboarded yet.
 
-use super::types::{MessagePlan, OnboardingOverview, SendProgress, TeamMembersPage};
+pub mod types;
+
 use crate::domain::onboarding::TeamFilter;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::{MessagePlan, OnboardingOverview, SendProgress, TeamMembersPage};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

@@ -1,12 +1,14 @@
 //! Access management › Users › Invite users, and the invitation actions on the Users list.
 
-use super::types::{BatchProgress, InviteFormData};
+pub mod types;
+
 use crate::domain::invites::PasteCheck;
 #[cfg(feature = "ssr")]
 use crate::domain::invites::SHOWN_ENTRIES;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::{BatchProgress, InviteFormData};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

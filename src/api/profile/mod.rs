@@ -1,10 +1,12 @@
 //! A member's own profile: who they are here, and the chat accounts onboarding messages reach
 //! them on, which they can connect themselves (OAuth, see `server::oauth`) or disconnect.
 
-use super::types::Profile;
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::Profile;
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -23,7 +25,7 @@ pub async fn my_profile() -> Result<Profile, AppError> {
         org_name: m.org_name.clone(),
         connections: Provider::ALL
             .into_iter()
-            .map(|provider| super::types::Connection {
+            .map(|provider| types::Connection {
                 provider,
                 account: mine
                     .iter()

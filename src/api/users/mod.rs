@@ -1,10 +1,12 @@
 //! Access management › Users: the organization's members, their status, pause and resume.
 
-use super::types::MemberPage;
+pub mod types;
+
 use crate::domain::members::MemberFilter;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::MemberPage;
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

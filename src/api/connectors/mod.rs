@@ -1,10 +1,12 @@
 //! The Connectors page: chat providers with their credentials, agent endpoint, and onboarding
 //! policy. Needs `connectors.manage`.
 
-use super::types::{ConnectorCard, ConnectorDraft};
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
+use types::{ConnectorCard, ConnectorDraft};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

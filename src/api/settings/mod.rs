@@ -1,9 +1,11 @@
 //! Organization settings: general options, service areas, roles and permissions, EULA versions.
 
-use super::types::OrgSettings;
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::OrgSettings;
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -47,7 +49,7 @@ pub async fn update_general_settings(
             db::organizations::general(&state().db, caller.org_id).await?.map(|g| g.default_country).unwrap_or_default()
         }
     };
-    let general = super::types::OrgGeneral {
+    let general = types::OrgGeneral {
         id: caller.org_id,
         name: rules::name(&name, "organization name").map_err(invalid("name"))?,
         sender_name: rules::name(&sender_name, "sender name").map_err(invalid("sender_name"))?,
@@ -129,11 +131,7 @@ pub async fn add_role(name: String) -> Result<(), AppError> {
 /// holding a permission the caller lacks is out of their reach: stripping it would let them act
 /// on its members (OWASP ASVS 4.0 V4.1.3).
 #[cfg(feature = "ssr")]
-async fn editable_role(
-    change: &mut AuditedChange,
-    caller: &auth::Caller,
-    id: i64,
-) -> Result<super::types::Role, AppError> {
+async fn editable_role(change: &mut AuditedChange, caller: &auth::Caller, id: i64) -> Result<types::Role, AppError> {
     let role = db::roles::get_for_update(change, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     if role.locked {
         return Err(AppError::Conflict("The Owner role always has every permission and cannot be changed.".into()));

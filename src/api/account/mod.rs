@@ -1,9 +1,11 @@
 //! Signing in and out, choosing the organization to act in, setting a password from a link.
 
-use super::types::{Me, PasswordLinkInfo, SignInOutcome};
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::{Me, PasswordLinkInfo, SignInOutcome};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -11,7 +13,7 @@ use super::ssr::*;
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, AppError> {
     let (state, session) = (state(), auth::session().await?);
-    let outcome = auth::sign_in(&state, &session, auth::client_ip().await, &email, Secret::new(password)).await?;
+    let outcome = sign_in::sign_in(&state, &session, auth::client_ip().await, &email, Secret::new(password)).await?;
     if outcome == SignInOutcome::SignedIn {
         redirect_plain_form("/");
     }
@@ -22,7 +24,8 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInOutcome, A
 #[server(endpoint = "verify_sign_in_code")]
 pub async fn verify_sign_in_code(code: String) -> Result<(), AppError> {
     let (state, session) = (state(), auth::session().await?);
-    auth::check_code_from(&state, auth::client_ip().await, auth::verify_sign_in_code(&state, &session, &code)).await?;
+    sign_in::check_code_from(&state, auth::client_ip().await, sign_in::verify_sign_in_code(&state, &session, &code))
+        .await?;
     redirect_plain_form("/");
     Ok(())
 }
@@ -30,7 +33,7 @@ pub async fn verify_sign_in_code(code: String) -> Result<(), AppError> {
 #[server(endpoint = "resend_sign_in_code")]
 pub async fn resend_sign_in_code() -> Result<(), AppError> {
     let (state, session) = (state(), auth::session().await?);
-    auth::resend_sign_in_code(&state, &session).await
+    sign_in::resend_sign_in_code(&state, &session).await
 }
 
 #[server(endpoint = "sign_out")]
@@ -72,7 +75,7 @@ pub async fn switch_organization(org_id: i64) -> Result<SignInOutcome, AppError>
         return Err(AppError::NotFound);
     }
     let outcome =
-        auth::enter(&state, &auth::session().await?, caller.account_id, org_id, auth::Entry::SignedIn).await?;
+        sign_in::enter(&state, &auth::session().await?, caller.account_id, org_id, sign_in::Entry::SignedIn).await?;
     redirect_plain_form(if outcome == SignInOutcome::SignedIn { "/" } else { "/verify" });
     Ok(outcome)
 }
@@ -99,7 +102,7 @@ pub async fn set_password(token: String, password: String, confirm: String) -> R
         return Err(AppError::invalid("confirm", "The two passwords do not match."));
     }
     let (state, session) = (state(), auth::session().await?);
-    let outcome = auth::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;
+    let outcome = sign_in::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;
     redirect_plain_form(if outcome == SignInOutcome::SignedIn { "/" } else { "/verify" });
     Ok(outcome)
 }

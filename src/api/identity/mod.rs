@@ -1,10 +1,12 @@
 //! Settings › Slack mappings and Settings › Microsoft Teams mappings: which chat account each
 //! member is, chosen by hand or matched by email.
 
-use super::types::{MappingPage, MatchReport};
+pub mod types;
+
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use types::{MappingPage, MatchReport};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

@@ -1,11 +1,13 @@
 //! The Access Requests panel and the chat users: who asked to talk to the agent, and what was
 //! said. Needs `access.review`.
 
-use super::types::{AccessFilter, AccessRequestPage, ChatUserDetail, ChatUserPage};
+pub mod types;
+
 use crate::domain::connectors::Decision;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
+use types::{AccessFilter, AccessRequestPage, ChatUserDetail, ChatUserPage};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;

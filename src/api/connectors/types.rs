@@ -1,0 +1,43 @@
+//! Chat connectors as their settings page shows and edits them. Shared by the server and the browser.
+
+use serde::{Deserialize, Serialize};
+
+/// One credential on a connector card: plain settings in full, secrets as a hint only.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CredentialView {
+    pub key: String,
+    pub label: String,
+    pub secret: bool,
+    /// The value, or for a secret its hint (`••••abcd`).
+    pub shown: String,
+    pub help: String,
+}
+
+/// A connector as its card shows it. Secrets never leave the server in full.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConnectorCard {
+    pub id: i64,
+    pub provider: crate::domain::connectors::ChatProvider,
+    pub name: String,
+    pub enabled: bool,
+    pub policy: crate::domain::connectors::Policy,
+    pub onboarding_message: String,
+    pub agent_url: String,
+    pub agent_secret_hint: String,
+    pub credentials: Vec<CredentialView>,
+    pub webhook_url: String,
+    pub pending_requests: i64,
+    pub chat_users: i64,
+}
+
+/// What the connector form sends. A blank secret on an existing connector keeps the stored one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorDraft {
+    /// None to create.
+    pub id: Option<i64>,
+    pub provider: String,
+    pub name: String,
+    pub agent_url: String,
+    pub agent_secret: String,
+    pub credentials: Vec<(String, String)>,
+}
