@@ -8,7 +8,7 @@ mod smtp;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use onboard::server::auth::Caller;
-use onboard::server::{bootstrap, db, invitations, jobs, AppState, Settings};
+use onboard::server::{bootstrap, db, invite_batches, jobs, AppState, Settings};
 use std::time::{Duration, Instant};
 
 async fn fresh_state(smtp_url: Option<&str>) -> (AppState, Caller, i64, i64) {
@@ -55,14 +55,16 @@ async fn store_deferred_parts(state: &AppState) {
     if queued == 0 {
         return;
     }
-    let cursor = db::outbox::QueueCursor::new(Duration::from_millis(20));
-    let job =
-        db::outbox::claim(&state.db, "bench", 60_000, &cursor).await.unwrap().expect("the batch's job comes first");
+    let cursor = db::outbox_claims::QueueCursor::new(Duration::from_millis(20));
+    let job = db::outbox_claims::claim(&state.db, "bench", 60_000, &cursor)
+        .await
+        .unwrap()
+        .expect("the batch's job comes first");
     let Ok(onboard::server::outbox::JobPayload::InvitationBatch(rest)) = serde_json::from_str(&job.payload) else {
         panic!("not the batch's job: {}", job.kind)
     };
     let running = tokio_util::sync::CancellationToken::new();
-    let outcome = invitations::store_deferred(state, "bench", &job, &rest, &running).await;
+    let outcome = invite_batches::store_deferred(state, "bench", &job, &rest, &running).await;
     assert!(matches!(outcome, Some(Ok(_))), "{outcome:?}");
 }
 
@@ -87,7 +89,7 @@ fn bench(c: &mut Criterion) {
                 for _ in 0..iters {
                     let (state, caller, area, role) = fresh_state(None).await;
                     let start = Instant::now();
-                    invitations::send_batch(&state, &caller, &text, area, role).await.unwrap();
+                    invite_batches::send_batch(&state, &caller, &text, area, role).await.unwrap();
                     store_deferred_parts(&state).await;
                     total += start.elapsed();
                 }
@@ -101,7 +103,7 @@ fn bench(c: &mut Criterion) {
     rt.block_on(async {
         let sink = smtp::SmtpSink::start().await;
         let (state, caller, area, role) = fresh_state(Some(&sink.url())).await;
-        invitations::send_batch(&state, &caller, &paste(5_000), area, role).await.unwrap();
+        invite_batches::send_batch(&state, &caller, &paste(5_000), area, role).await.unwrap();
         let stop = tokio_util::sync::CancellationToken::new();
         let start = Instant::now();
         let workers = jobs::spawn_workers(state.clone(), stop.clone());
@@ -156,7 +158,7 @@ fn users_list(c: &mut Criterion) {
     ];
     for (name, filter) in cases {
         group.bench_function(name, |b| {
-            b.iter(|| rt.block_on(async { db::memberships::page(&state.db, caller.org_id, &filter).await.unwrap() }))
+            b.iter(|| rt.block_on(async { db::member_list::page(&state.db, caller.org_id, &filter).await.unwrap() }))
         });
     }
     group.finish();

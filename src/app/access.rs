@@ -3,7 +3,8 @@
 use crate::api::access::types::{AccessFilter, AccessRequestPage, AccessRequestRow};
 use crate::api::access::*;
 use crate::components::{action_error, every, keep_fresh, Avatar, FormError, Loaded, PageLinks};
-use crate::domain::connectors::{display_name, AccessStatus, ChatProvider, Decision};
+use crate::domain::chat_users::{display_name, AccessStatus, Decision};
+use crate::domain::connectors::ChatProvider;
 use crate::domain::query;
 use crate::domain::time;
 use leptos::prelude::*;

@@ -170,7 +170,7 @@ where
 #[component]
 pub fn Avatar(name: String, url: Option<String>) -> impl IntoView {
     let failed = RwSignal::new(false);
-    let initials = crate::domain::connectors::initials(&name);
+    let initials = crate::domain::chat_users::initials(&name);
     move || match url.clone().filter(|_| !failed.get()) {
         Some(src) => view! {
             <img class="avatar" src=src alt="" width="32" height="32" referrerpolicy="no-referrer"

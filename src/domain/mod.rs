@@ -1,5 +1,6 @@
 //! Pure domain logic, compiled for both the server and the browser.
 
+pub mod chat_users;
 pub mod connectors;
 pub mod email;
 pub mod email_list;

@@ -89,7 +89,7 @@ async fn claim_for_waiting_workers(
 ) {
     let lease_ms = state.settings.outbox.lease_seconds * 1000;
     let poll = Duration::from_millis(state.settings.outbox.poll_millis);
-    let cursor = db::outbox::QueueCursor::new(poll);
+    let cursor = db::outbox_claims::QueueCursor::new(poll);
     let mut waiting: Vec<oneshot::Sender<Claimed>> = Vec::new();
     for claim in 1u64.. {
         if waiting.is_empty() {
@@ -113,7 +113,7 @@ async fn claim_for_waiting_workers(
         tokio::pin!(woken);
         woken.as_mut().enable();
         let holder = format!("{instance}-{claim}");
-        match db::outbox::claim_up_to(&state.db, &holder, lease_ms, &cursor, waiting.len()).await {
+        match db::outbox_claims::claim_up_to(&state.db, &holder, lease_ms, &cursor, waiting.len()).await {
             Ok(jobs) if !jobs.is_empty() => {
                 let served = jobs.len();
                 for (job, to) in jobs.into_iter().zip(waiting.drain(..served)) {
@@ -193,7 +193,7 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
         Ok(JobPayload::ChatSend(send)) => super::connectors::relay::send(state, send).await,
         Ok(JobPayload::ChatProfile(lookup)) => super::connectors::relay::look_up_profile(state, lookup).await,
         Ok(JobPayload::InvitationBatch(rest)) => {
-            match super::invitations::store_deferred(state, worker, &job, rest, shutdown).await {
+            match super::invite_batches::store_deferred(state, worker, &job, rest, shutdown).await {
                 Some(outcome) => outcome,
                 // Stopped between parts, or the lease went to another worker: nothing to record.
                 None => return,

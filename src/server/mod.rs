@@ -14,6 +14,7 @@ pub mod db;
 pub mod headers;
 pub mod integrations;
 pub mod invitations;
+pub mod invite_batches;
 pub mod jobs;
 pub mod key_rotation;
 pub mod keys;

@@ -178,7 +178,7 @@ async fn an_instance_killed_mid_batch_loses_no_invitation_and_the_restart_finish
          {BATCH} addresses reached, {resent} envelope(s) re-sent with the same Message-ID, confirmation view {BATCH} \
          sent / 0 failed",
         stored_at_kill,
-        BATCH - onboard::server::invitations::STORED_WITH_THE_ANSWER,
+        BATCH - onboard::server::invite_batches::STORED_WITH_THE_ANSWER,
         finished.as_secs_f64()
     ));
 }

@@ -158,7 +158,7 @@ async fn a_paste_of_a_hundred_thousand_is_one_batch_and_one_more_is_refused(back
 }
 
 async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Backend) {
-    use onboard::server::{db::outbox, invitations, outbox::JobPayload};
+    use onboard::server::{db::outbox_claims, invite_batches, outbox::JobPayload};
     // No workers: the test runs the batch's job itself, as two workers would.
     let app = TestApp::start_with(backend, |s| s.outbox.workers = 0).await;
     let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
@@ -173,7 +173,7 @@ async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Ba
 
     let invitations_sql = "SELECT COUNT(*) FROM invitations WHERE batch_id = $1";
     let emails_sql = "SELECT COUNT(*) FROM outbox_jobs WHERE kind = 'email' AND org_id = $1";
-    assert_eq!(invitations::STORED_WITH_THE_ANSWER, 10_000);
+    assert_eq!(invite_batches::STORED_WITH_THE_ANSWER, 10_000);
     assert_eq!(app.scalar_i64(invitations_sql, batch).await, 10_000, "the first parts are stored with the answer");
     let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
     assert_eq!((progress["remaining"].as_i64(), progress["preparing"].as_i64()), (Some(10_000), Some(15_000)));
@@ -196,12 +196,13 @@ async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Ba
 
     // Worker a claims the job and stalls past its lease; worker b takes it over.
     let db = &app.state.db;
-    let cursor = outbox::QueueCursor::new(std::time::Duration::from_millis(50));
-    let stalled = outbox::claim(db, "a", -1, &cursor).await.unwrap().expect("the batch's job is queued");
-    let taken = outbox::claim(db, "b", 60_000, &outbox::QueueCursor::new(std::time::Duration::from_millis(50)))
-        .await
-        .unwrap()
-        .expect("an expired lease is claimed again");
+    let cursor = outbox_claims::QueueCursor::new(std::time::Duration::from_millis(50));
+    let stalled = outbox_claims::claim(db, "a", -1, &cursor).await.unwrap().expect("the batch's job is queued");
+    let taken =
+        outbox_claims::claim(db, "b", 60_000, &outbox_claims::QueueCursor::new(std::time::Duration::from_millis(50)))
+            .await
+            .unwrap()
+            .expect("an expired lease is claimed again");
     assert_eq!((stalled.id, stalled.kind.as_str()), (taken.id, "batch"));
     let Ok(JobPayload::InvitationBatch(rest)) = serde_json::from_str(&taken.payload) else {
         panic!("not a batch's job: {}", taken.kind)
@@ -209,11 +210,11 @@ async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Ba
     let running = tokio_util::sync::CancellationToken::new();
     let stopped = tokio_util::sync::CancellationToken::new();
     stopped.cancel();
-    assert!(invitations::store_deferred(&app.state, "b", &taken, &rest, &stopped).await.is_none());
-    assert!(invitations::store_deferred(&app.state, "a", &stalled, &rest, &running).await.is_none());
+    assert!(invite_batches::store_deferred(&app.state, "b", &taken, &rest, &stopped).await.is_none());
+    assert!(invite_batches::store_deferred(&app.state, "a", &stalled, &rest, &running).await.is_none());
     assert_eq!(app.scalar_i64(invitations_sql, batch).await, 10_000, "neither a stopped nor a stalled worker stores");
 
-    let outcome = invitations::store_deferred(&app.state, "b", &taken, &rest, &running).await;
+    let outcome = invite_batches::store_deferred(&app.state, "b", &taken, &rest, &running).await;
     assert!(matches!(outcome, Some(Ok("stored"))), "{outcome:?}");
     assert_eq!(app.scalar_i64(invitations_sql, batch).await, 25_000);
     let distinct = "SELECT COUNT(DISTINCT recipient) FROM outbox_jobs WHERE kind = 'email' AND org_id = $1";
@@ -225,7 +226,7 @@ async fn a_large_batch_is_stored_a_part_at_a_time_and_each_part_once(backend: Ba
     let progress = owner.get("invite_batch", &[("id", &batch.to_string())]).await.unwrap();
     assert_eq!((progress["remaining"].as_i64(), progress["preparing"].as_i64()), (Some(25_000), Some(0)));
     // Run again (say its completion was lost), the job finds nothing left to store.
-    let again = invitations::store_deferred(&app.state, "b", &taken, &rest, &running).await;
+    let again = invite_batches::store_deferred(&app.state, "b", &taken, &rest, &running).await;
     assert!(matches!(again, Some(Ok("stored"))), "{again:?}");
     assert_eq!(app.scalar_i64(invitations_sql, batch).await, 25_000);
     app.stop().await;

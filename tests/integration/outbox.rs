@@ -1,6 +1,6 @@
 use crate::common::smtp::SmtpSink;
 use crate::common::{Backend, TestApp};
-use onboard::server::db::outbox::QueueCursor;
+use onboard::server::db::outbox_claims::{self, QueueCursor};
 use onboard::server::db::{self, outbox};
 use std::collections::HashSet;
 
@@ -115,7 +115,7 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
             let mut mine = Vec::new();
             for claim in 0.. {
                 let name = format!("instance{w}-{claim}");
-                let jobs = outbox::claim_up_to(&db, &name, 60_000, &cursor, w % 4 + 1).await.unwrap();
+                let jobs = outbox_claims::claim_up_to(&db, &name, 60_000, &cursor, w % 4 + 1).await.unwrap();
                 if jobs.is_empty() {
                     break;
                 }
@@ -151,12 +151,12 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
 /// a worker whose lease passed to another claim is ignored while the others count.
 async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: Backend) {
     let db = queue_without_workers(backend, 3).await;
-    let stale = outbox::claim(&db, "a-1", -1, &QueueCursor::default()).await.unwrap().unwrap();
+    let stale = outbox_claims::claim(&db, "a-1", -1, &QueueCursor::default()).await.unwrap().unwrap();
     // Another instance: a sweep from the front of the queue.
     let cursor = QueueCursor::default();
-    let taken_over = outbox::claim_up_to(&db, "b-1", 60_000, &cursor, 3).await.unwrap();
+    let taken_over = outbox_claims::claim_up_to(&db, "b-1", 60_000, &cursor, 3).await.unwrap();
     assert_eq!(taken_over.iter().map(|job| job.id).collect::<Vec<_>>(), [stale.id], "the expired lease first");
-    let rest = outbox::claim_up_to(&db, "b-2", 60_000, &cursor, 3).await.unwrap();
+    let rest = outbox_claims::claim_up_to(&db, "b-2", 60_000, &cursor, 3).await.unwrap();
     assert_eq!(rest.len(), 2, "the two queued jobs in one claim");
     let done = |id, worker: &str, scrubbed: Option<&str>| outbox::DoneJob {
         id,
@@ -199,8 +199,8 @@ async fn complete(db: &db::Db, id: i64, worker: &str) {
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
     // The first worker's lease is already over when it claims: as if it died long ago.
-    let first = outbox::claim(&db, "dead", -1, &QueueCursor::default()).await.unwrap().unwrap();
-    let second = outbox::claim(&db, "alive", 60_000, &QueueCursor::default())
+    let first = outbox_claims::claim(&db, "dead", -1, &QueueCursor::default()).await.unwrap().unwrap();
+    let second = outbox_claims::claim(&db, "alive", 60_000, &QueueCursor::default())
         .await
         .unwrap()
         .expect("the expired lease frees the job");
@@ -215,14 +215,14 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend)
         .unwrap();
     assert_eq!(status, "running");
     complete(&db, second.id, "alive").await;
-    assert!(outbox::claim(&db, "alive", 60_000, &QueueCursor::default()).await.unwrap().is_none());
+    assert!(outbox_claims::claim(&db, "alive", 60_000, &QueueCursor::default()).await.unwrap().is_none());
 }
 
 async fn a_stopping_worker_hands_back_its_job_without_spending_an_attempt(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
-    let job = outbox::claim(&db, "stopping-1", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
+    let job = outbox_claims::claim(&db, "stopping-1", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!(outbox::release_instance(&db, "stopping").await.unwrap(), 1);
-    let again = outbox::claim(&db, "next", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
+    let again = outbox_claims::claim(&db, "next", 60_000, &QueueCursor::default()).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (job.id, 1));
 }
 
@@ -231,7 +231,7 @@ async fn a_stopping_instance_hands_back_every_claim_it_holds(backend: Backend) {
     let db = queue_without_workers(backend, 4).await;
     let cursor = QueueCursor::default();
     for claim in ["4242-0a0b0c0d-1", "4242-0a0b0c0d-2", "42420-0a0b0c0d-1", "4242-0a0b0c0e-1"] {
-        assert!(outbox::claim(&db, claim, 60_000, &cursor).await.unwrap().is_some());
+        assert!(outbox_claims::claim(&db, claim, 60_000, &cursor).await.unwrap().is_some());
     }
     assert_eq!(outbox::release_instance(&db, "4242-0a0b0c0d").await.unwrap(), 2);
     let held: Vec<String> =
@@ -245,14 +245,14 @@ async fn a_stopping_instance_hands_back_every_claim_it_holds(backend: Backend) {
 async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend) {
     let db = queue_without_workers(backend, 1).await;
     for attempt in 1..=3 {
-        let job = outbox::claim(&db, "w", 60_000, &QueueCursor::default())
+        let job = outbox_claims::claim(&db, "w", 60_000, &QueueCursor::default())
             .await
             .unwrap()
             .expect("due again at once with a zero delay");
         assert_eq!(job.attempts, attempt);
         outbox::fail(&db, &job, "w", "connection refused", Some(0), None).await.unwrap();
     }
-    assert!(outbox::claim(&db, "w", 60_000, &QueueCursor::default()).await.unwrap().is_none());
+    assert!(outbox_claims::claim(&db, "w", 60_000, &QueueCursor::default()).await.unwrap().is_none());
     let (status, error): (String, Option<String>) =
         sqlx::query_as("SELECT status, last_error FROM outbox_jobs").fetch_one(&db.pool).await.unwrap();
     assert_eq!(status, "failed");
@@ -267,7 +267,7 @@ async fn a_job_due_behind_the_cursor_is_taken_at_the_next_sweep(backend: Backend
     let cursor = QueueCursor::default();
     let claim = |worker: &'static str| {
         let (db, cursor) = (&db, &cursor);
-        async move { outbox::claim(db, worker, 60_000, cursor).await.unwrap().map(|job| job.id) }
+        async move { outbox_claims::claim(db, worker, 60_000, cursor).await.unwrap().map(|job| job.id) }
     };
     let first = claim("stopping-1").await.unwrap();
     let second = claim("w").await.unwrap();
@@ -287,7 +287,7 @@ async fn an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken(backend
     let db = queue_without_workers(backend, 0).await;
     let pause = std::time::Duration::from_secs(2);
     let cursor = QueueCursor::new(pause);
-    let claim = || async { outbox::claim(&db, "w", 60_000, &cursor).await.unwrap().map(|job| job.id) };
+    let claim = || async { outbox_claims::claim(&db, "w", 60_000, &cursor).await.unwrap().map(|job| job.id) };
     assert_eq!(claim().await, None);
     let queue = |to: &'static str| async {
         let mut tx = db.pool.begin().await.unwrap();
@@ -334,7 +334,7 @@ async fn commits_wait_for_the_disk_except_the_outbox_bookkeeping(backend: Backen
             app.stop().await;
             db.outbox_pool.close().await;
             let cursor = QueueCursor::new(std::time::Duration::from_millis(10));
-            assert!(outbox::claim(db, "w", 1_000, &cursor).await.is_err());
+            assert!(outbox_claims::claim(db, "w", 1_000, &cursor).await.is_err());
             assert!(db.ping().await);
             return;
         }

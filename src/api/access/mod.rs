@@ -3,7 +3,7 @@
 
 pub mod types;
 
-use crate::domain::connectors::Decision;
+use crate::domain::chat_users::Decision;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
@@ -12,7 +12,7 @@ use types::{AccessFilter, AccessRequestPage, ChatUserDetail, ChatUserPage};
 #[cfg(feature = "ssr")]
 use super::ssr::*;
 #[cfg(feature = "ssr")]
-use crate::domain::{connectors::AccessStatus, Permission};
+use crate::domain::{chat_users::AccessStatus, Permission};
 
 #[server(input = GetUrl, endpoint = "access_requests")]
 pub async fn access_requests(filter: AccessFilter) -> Result<AccessRequestPage, AppError> {

@@ -43,16 +43,16 @@ pub async fn check_invites(emails: String) -> Result<PasteCheck, AppError> {
 #[server(endpoint = "send_invites")]
 pub async fn send_invites(emails: String, area: i64, role: i64) -> Result<i64, AppError> {
     let caller = require(Permission::UsersInvite).await?;
-    invitations::send_batch(&state(), &caller, &emails, area, role).await
+    crate::server::invite_batches::send_batch(&state(), &caller, &emails, area, role).await
 }
 
 #[server(input = GetUrl, endpoint = "invite_batch")]
 pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
     let caller = require(Permission::UsersInvite).await?;
     let db = &state().db;
-    let batch = db::invitations::batch(db, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
+    let batch = db::invite_batches::batch(db, caller.org_id, id).await?.ok_or(AppError::NotFound)?;
     let (mut sent, mut failed, mut remaining, mut preparing, mut unstored) = (0, 0, 0, 0, 0);
-    for (status, n) in db::invitations::batch_delivery(db, id).await? {
+    for (status, n) in db::invite_batches::batch_delivery(db, id).await? {
         match status.as_str() {
             "done" => sent += n,
             "failed" => failed += n,
@@ -61,7 +61,7 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
             _ => remaining += n,
         }
     }
-    let not_invited = db::invitations::NotInvited::read(&batch.not_invited);
+    let not_invited = db::invite_batches::NotInvited::read(&batch.not_invited);
     Ok(BatchProgress {
         area: batch.area,
         role: batch.role,
@@ -73,7 +73,7 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         unstored,
         not_invited: not_invited.shown,
         not_invited_total: not_invited.total,
-        failures: db::invitations::batch_failures(db, id, SHOWN_ENTRIES).await?,
+        failures: db::invite_batches::batch_failures(db, id, SHOWN_ENTRIES).await?,
     })
 }
 

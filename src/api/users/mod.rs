@@ -17,7 +17,7 @@ use crate::domain::{MembershipStatus, Permission};
 pub async fn list_members(#[server(default)] filter: MemberFilter) -> Result<MemberPage, AppError> {
     let caller = require_any(&[Permission::UsersManage, Permission::UsersInvite]).await?;
     let db = &state().db;
-    let listed = db::memberships::page(db, caller.org_id, &filter.normalized()).await?;
+    let listed = db::member_list::page(db, caller.org_id, &filter.normalized()).await?;
     Ok(MemberPage {
         rows: listed.rows,
         total: listed.total,

@@ -1,6 +1,7 @@
 //! Inbound chat messages: the connector's policy applied to each, and what it leads to queued.
 
-use crate::domain::connectors::{self as rules, Route};
+use crate::domain::chat_users;
+use crate::domain::chat_users::Route;
 use crate::server::db::{self, chat_messages::NewChatMessage};
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
@@ -21,7 +22,7 @@ pub enum Receipt {
 /// the message logged, and whatever it leads to (the agent call, the onboarding message, the
 /// rejection notice) queued in the outbox, so a crash leaves all of it or none.
 pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage) -> Result<Receipt, sqlx::Error> {
-    let text = rules::clip_text(&m.text);
+    let text = chat_users::clip_text(&m.text);
     let conversation_id = m.reply_to.conversation_id();
     let mut tx = state.db.begin().await?;
     let sender = db::chat_users::upsert(
@@ -35,7 +36,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     )
     .await?;
     let chat_user_id = sender.id;
-    let route = rules::route(connector.policy, sender.request, m.shared);
+    let route = chat_users::route(connector.policy, sender.request, m.shared);
     let status = match route {
         Route::Forward => "forwarded",
         Route::RequestAccess | Route::Keep => "held",
@@ -71,7 +72,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         }
         Route::RequestAccess => {
             // Only the first message's transaction opens the request; a racing one finds it and just waits.
-            let first_message = rules::shown(m.kind, &text);
+            let first_message = chat_users::shown(m.kind, &text);
             if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message)
                 .await?
             {
@@ -82,7 +83,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         Route::Keep | Route::Ignore => {}
         Route::Rejected => {
             if db::access_requests::tell_rejection_once(&mut tx, connector.id, chat_user_id).await? {
-                let out = Outgoing { kind: "rejection", text: rules::REJECTION_NOTICE, answers: None };
+                let out = Outgoing { kind: "rejection", text: chat_users::REJECTION_NOTICE, answers: None };
                 queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
             }
         }
@@ -123,7 +124,7 @@ pub(super) async fn queue_text(
         direction: "out",
         kind: out.kind,
         text: out.text,
-        content: rules::MessageKind::Text,
+        content: chat_users::MessageKind::Text,
         attachment: None,
         platform_message_id: answers.as_deref(),
         conversation_id: &reply_to.conversation_id(),

@@ -2,7 +2,7 @@
 
 use super::{now_ms, Db};
 use crate::api::access::types::{AccessFilter, AccessRequestRow};
-use crate::domain::connectors::Decision;
+use crate::domain::chat_users::Decision;
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
 
@@ -150,5 +150,5 @@ pub async fn decide(
     .bind(connector_id)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Some(format!("{} on {connector}", crate::domain::connectors::display_name(&first, &last, &platform_id))))
+    Ok(Some(format!("{} on {connector}", crate::domain::chat_users::display_name(&first, &last, &platform_id))))
 }

@@ -2,7 +2,7 @@
 
 use super::{now_ms, Db};
 use crate::api::access::types::ChatMessageRow;
-use crate::domain::connectors::{shown, MessageKind};
+use crate::domain::chat_users::{shown, MessageKind};
 use sqlx::{Any, Transaction};
 
 pub struct NewChatMessage<'a> {

@@ -2,8 +2,8 @@
 
 use super::{now_ms, Db, Flag};
 use crate::api::access::types::ChatUserRow;
-use crate::domain::connectors::AccessStatus;
-use crate::domain::connectors::ChatProfile;
+use crate::domain::chat_users::AccessStatus;
+use crate::domain::chat_users::ChatProfile;
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
 

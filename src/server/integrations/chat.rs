@@ -5,7 +5,8 @@ use super::connector::Connector;
 use super::provider::{http_client, ProviderFailure};
 use super::shared::{Inbound, Refusal, ReplyAddress, WebhookRequest};
 use super::{bot_framework, d360, slack, teams, telegram, twilio};
-use crate::domain::connectors::{ChatProfile, ChatProvider};
+use crate::domain::chat_users::ChatProfile;
+use crate::domain::connectors::ChatProvider;
 use crate::server::config::Settings;
 
 /// Shared by all connectors: one HTTP client, and the tokens and keys worth keeping between calls.

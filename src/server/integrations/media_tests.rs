@@ -2,7 +2,7 @@
 
 use super::shared::{Inbound, InboundMessage};
 use super::{d360, slack, teams, telegram, twilio};
-use crate::domain::connectors::MessageKind;
+use crate::domain::chat_users::MessageKind;
 use serde_json::json;
 
 fn one(inbound: Inbound) -> InboundMessage {

@@ -1,7 +1,7 @@
 //! What every chat provider's webhook and reply share: the messages a webhook carried, where a
 //! reply goes, why a webhook is refused, and the small readers each decoder uses.
 
-use crate::domain::connectors::MessageKind;
+use crate::domain::chat_users::MessageKind;
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;

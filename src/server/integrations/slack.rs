@@ -5,8 +5,8 @@
 use super::provider::{http_client, unreachable, ProviderFailure};
 use super::shared::{header, json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::api::identity::types::DirectoryUser;
-use crate::domain::connectors::ChatProfile;
-use crate::domain::connectors::MessageKind;
+use crate::domain::chat_users::ChatProfile;
+use crate::domain::chat_users::MessageKind;
 use crate::server::config::SlackSettings;
 use crate::server::secret::Secret;
 use hmac::{Hmac, Mac};

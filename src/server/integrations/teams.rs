@@ -7,7 +7,7 @@ use super::connector::Connector;
 use super::provider::{http_client, unreachable, ProviderFailure};
 use super::shared::{json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
 use crate::api::identity::types::DirectoryUser;
-use crate::domain::connectors::MessageKind;
+use crate::domain::chat_users::MessageKind;
 use crate::server::config::Settings;
 use crate::server::config::TeamsSettings;
 use oauth2::basic::BasicClient;

@@ -3,7 +3,7 @@
 
 use super::provider::{unreachable, ProviderFailure};
 use super::shared::{header, json_body, secret_matches, Inbound, InboundMessage, Refusal, ReplyAddress};
-use crate::domain::connectors::MessageKind;
+use crate::domain::chat_users::MessageKind;
 use base64::Engine;
 use serde_json::{json, Value};
 
