@@ -199,7 +199,9 @@ async fn status_of_errors(req: axum::extract::Request, next: axum::middleware::N
     use axum::response::IntoResponse;
     use leptos::server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
     let response = next.run(req).await;
-    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    // A form posted without JavaScript is sent back to its page with the error in `__err`
+    // (server_fn's form redirects): a browser follows only a redirect, so it stays one.
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) || response.status().is_redirection() {
         return response;
     }
     let (mut parts, body) = response.into_parts();

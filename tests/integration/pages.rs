@@ -110,10 +110,32 @@ async fn oversized_request_bodies_are_refused_early(backend: Backend) {
     app.stop().await;
 }
 
+/// A form posted without JavaScript that fails is sent back to its page with the error (server
+/// functions' form redirects), not shown the error's JSON: a browser follows only a redirect.
+async fn a_plain_form_that_fails_is_sent_back_to_its_page(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = browser
+        .post(format!("{}/api/sign_in", app.base))
+        .header("accept", "text/html")
+        .header("origin", &app.base)
+        .header("referer", format!("{}/sign-in", app.base))
+        .form(&[("email", "owner@acme.example"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(&format!("{}/sign-in?", app.base)) && location.contains("__err="), "{location}");
+    app.stop().await;
+}
+
 crate::on_both_databases!(
     health_and_readiness_answer,
     signed_out_visitors_are_sent_to_sign_in,
     the_settings_page_renders_complete_on_the_server,
     members_do_not_see_pages_their_role_lacks,
     oversized_request_bodies_are_refused_early,
+    a_plain_form_that_fails_is_sent_back_to_its_page,
 );

@@ -73,13 +73,30 @@ impl Default for BotFramework {
 }
 
 /// Access tokens, each with when to stop using it, and dropped then.
-pub(super) type TokenCache = moka::sync::Cache<String, (String, Instant)>;
+pub(super) type TokenCache = moka::future::Cache<String, (String, Instant)>;
 
 /// A bound on the tokens kept (one per bot or scope): far more than any organization has.
 const MAX_TOKENS: u64 = 1_000;
 
 pub(super) fn token_cache() -> TokenCache {
-    moka::sync::Cache::builder().max_capacity(MAX_TOKENS).expire_after(UntilTokenEnds).build()
+    moka::future::Cache::builder().max_capacity(MAX_TOKENS).expire_after(UntilTokenEnds).build()
+}
+
+/// The token cached for `key` (an app id, a scope), or the one `fetch` gets. Concurrent misses
+/// for one key wait for a single fetch rather than each asking Entra ID.
+pub(super) async fn cached_token(
+    tokens: &TokenCache,
+    key: &str,
+    fetch: impl std::future::Future<Output = Result<(String, Instant), ProviderFailure>>,
+) -> Result<String, ProviderFailure> {
+    match tokens.try_get_with(key.to_string(), fetch).await {
+        Ok((token, _)) => Ok(token),
+        Err(shared) => Err(ProviderFailure {
+            message: shared.message.clone(),
+            permanent: shared.permanent,
+            retry_after_ms: shared.retry_after_ms,
+        }),
+    }
 }
 
 struct UntilTokenEnds;

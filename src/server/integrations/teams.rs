@@ -2,7 +2,7 @@
 //! people through Microsoft Graph. Both take an app-only token from Entra ID's client-credentials
 //! flow, cached until shortly before it expires.
 
-use super::bot_framework::{token_cache, BotFramework, TokenCache};
+use super::bot_framework::{cached_token, token_cache, BotFramework, TokenCache};
 use super::connector::Connector;
 use super::provider::{http_client, unreachable, ProviderFailure};
 use super::shared::{json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
@@ -42,25 +42,20 @@ impl TeamsClient {
     }
 
     async fn token(&self, scope: &'static str) -> Result<String, ProviderFailure> {
-        if let Some((token, _)) = self.tokens.get(scope) {
-            return Ok(token);
-        }
         let s = &self.settings;
-        let (token, until) = client_credentials_token(
+        let fetch = client_credentials_token(
             &self.http,
             &s.login_base_url,
             &s.tenant_id,
             &s.app_id,
             s.app_secret.expose(),
             scope,
-        )
-        .await?;
-        self.tokens.insert(scope.to_string(), (token.clone(), until));
-        Ok(token)
+        );
+        cached_token(&self.tokens, scope, fetch).await
     }
 
     async fn forget_token(&self, scope: &'static str) {
-        self.tokens.invalidate(scope);
+        self.tokens.invalidate(scope).await;
     }
 
     async fn send(&self, request: reqwest::RequestBuilder, scope: &'static str) -> Result<Value, ProviderFailure> {
@@ -195,20 +190,15 @@ pub async fn connector_token(
 ) -> Result<String, ProviderFailure> {
     let c = &connector.credentials;
     let app_id = c.get("app_id");
-    if let Some((token, _)) = bot.tokens.get(app_id) {
-        return Ok(token);
-    }
-    let (token, until) = client_credentials_token(
+    let fetch = client_credentials_token(
         http,
         &settings.teams.login_base_url,
         c.get("tenant_id"),
         app_id,
         c.get("app_password"),
         BOT_SCOPE,
-    )
-    .await?;
-    bot.tokens.insert(app_id.to_string(), (token.clone(), until));
-    Ok(token)
+    );
+    cached_token(&bot.tokens, app_id, fetch).await
 }
 
 /// Replies in the conversation an inbound activity came from.
