@@ -126,36 +126,27 @@ impl MemberFilter {
     /// The query string for this filter at another place in the list.
     pub fn query_at(&self, seek: Seek) -> String {
         let f = self.at(seek);
-        let mut parts = Vec::new();
-        if !f.search.is_empty() {
-            parts.push(format!("q={}", super::query::value(&f.search)));
-        }
-        if let Some(s) = f.status {
-            parts.push(format!("status={}", s.key()));
-        }
-        if let Some(a) = f.area {
-            parts.push(format!("area={a}"));
-        }
-        if let Some(r) = f.role {
-            parts.push(format!("role={r}"));
-        }
+        let text = |value: Option<String>| value.unwrap_or_default();
         // A place taken from a row travels as hex: an address may hold `%`, and the router decodes
         // a query value twice, which would turn `a%41@x` into `aA@x` and skip the rows between.
-        for (name, key) in [("after", &f.after), ("before", &f.before)] {
-            if let Some(key) = key {
-                parts.push(format!("{name}={}", to_hex(key)));
-            }
-        }
-        if let Some(from) = &f.from {
-            parts.push(format!("from={}", super::query::value(from)));
-        }
-        if f.last {
-            parts.push("last=1".into());
-        }
-        if parts.is_empty() {
+        let href = super::query::href(
+            "",
+            &[
+                ("q", f.search.clone()),
+                ("status", text(f.status.map(|s| s.key().to_string()))),
+                ("area", text(f.area.map(|a| a.to_string()))),
+                ("role", text(f.role.map(|r| r.to_string()))),
+                ("after", text(f.after.as_deref().map(to_hex))),
+                ("before", text(f.before.as_deref().map(to_hex))),
+                ("from", text(f.from.clone())),
+                ("last", if f.last { "1".into() } else { String::new() }),
+            ],
+        );
+        // An empty query still leaves the list's address: "?" clears the filters.
+        if href.is_empty() {
             "?".into()
         } else {
-            format!("?{}", parts.join("&"))
+            href
         }
     }
 

@@ -209,9 +209,7 @@ impl TeamFilter {
 
     /// The dashboard's address for another page of these teams.
     pub fn href_for_page(&self, page: i64) -> String {
-        let find =
-            if self.find.is_empty() { String::new() } else { format!("&find={}", super::query::value(&self.find)) };
-        format!("/onboarding?teams_page={page}{find}")
+        super::query::href("/onboarding", &[("teams_page", page.to_string()), ("find", self.find.clone())])
     }
 }
 

@@ -19,8 +19,15 @@ pub fn new_secret() -> String {
 /// The six-digit code for `secret` (base32) at the time step `step`; `None` for a secret that is
 /// not base32 or shorter than the 128 bits RFC 4226 §4 asks for.
 pub fn code_at(secret: &str, step: i64) -> Option<String> {
+    code_of(&authenticator(secret)?, step)
+}
+
+fn authenticator(secret: &str) -> Option<TOTP> {
     let key = Secret::Encoded(secret.to_string()).to_bytes().ok()?;
-    let totp = TOTP::new(Algorithm::SHA1, 6, DRIFT_STEPS as u8, STEP_SECONDS as u64, key).ok()?;
+    TOTP::new(Algorithm::SHA1, 6, DRIFT_STEPS as u8, STEP_SECONDS as u64, key).ok()
+}
+
+fn code_of(totp: &TOTP, step: i64) -> Option<String> {
     Some(totp.generate(u64::try_from(step).ok()? * STEP_SECONDS as u64))
 }
 
@@ -34,9 +41,10 @@ pub fn matching_step(secret: &str, typed: &str, now_ms: i64) -> Option<i64> {
     if typed.len() != 6 || !typed.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    let totp = authenticator(secret)?;
     let now = step_at(now_ms);
     (now - DRIFT_STEPS..=now + DRIFT_STEPS)
-        .find(|&step| code_at(secret, step).is_some_and(|code| bool::from(code.as_bytes().ct_eq(typed.as_bytes()))))
+        .find(|&step| code_of(&totp, step).is_some_and(|code| bool::from(code.as_bytes().ct_eq(typed.as_bytes()))))
 }
 
 /// The address an app reads from the QR code (Google Authenticator's Key Uri Format). Issuer

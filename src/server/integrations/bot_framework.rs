@@ -89,14 +89,7 @@ pub(super) async fn cached_token(
     key: &str,
     fetch: impl std::future::Future<Output = Result<(String, Instant), ProviderFailure>>,
 ) -> Result<String, ProviderFailure> {
-    match tokens.try_get_with(key.to_string(), fetch).await {
-        Ok((token, _)) => Ok(token),
-        Err(shared) => Err(ProviderFailure {
-            message: shared.message.clone(),
-            permanent: shared.permanent,
-            retry_after_ms: shared.retry_after_ms,
-        }),
-    }
+    tokens.try_get_with(key.to_string(), fetch).await.map(|(token, _)| token).map_err(|shared| (*shared).clone())
 }
 
 struct UntilTokenEnds;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A failed provider call: what it said, whether trying again could help, and when (a 429's
 /// Retry-After, which the outbox honours instead of its own backoff).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ProviderFailure {
     pub message: String,
     pub permanent: bool,
