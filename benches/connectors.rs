@@ -21,7 +21,7 @@ const SLACK_SIGNING: &str = "bench-signing-secret";
 
 fn settings(url: &str) -> Settings {
     let mut settings = Settings::default();
-    settings.set("DATABASE_URL", url).unwrap();
+    settings.database.url = onboard::server::secret::Secret::new(url);
     settings.server.site_addr = "127.0.0.1:0".parse().unwrap();
     settings.outbox.workers = 0;
     settings

@@ -16,9 +16,9 @@ async fn fresh_state(smtp_url: Option<&str>) -> (AppState, Caller, i64, i64) {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(format!("b-{}-{}.db", std::process::id(), rand_suffix()));
     let mut settings = Settings::default();
-    settings.set("DATABASE_URL", &format!("sqlite://{}", file.display())).unwrap();
+    settings.database.url = onboard::server::secret::Secret::new(&format!("sqlite://{}", file.display()));
     if let Some(url) = smtp_url {
-        settings.set("ONBOARD_SMTP_URL", url).unwrap();
+        settings.mail.smtp_url = onboard::server::secret::Secret::new(url);
     }
     // The shipped defaults: 16 outbox workers and 16 pooled SMTP connections per instance.
     settings.outbox.workers = 16;

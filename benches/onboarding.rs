@@ -15,7 +15,7 @@ const PASSWORD: &str = "bench owner passphrase";
 
 fn settings(url: &str) -> Settings {
     let mut settings = Settings::default();
-    settings.set("DATABASE_URL", url).unwrap();
+    settings.database.url = onboard::server::secret::Secret::new(url);
     settings
 }
 

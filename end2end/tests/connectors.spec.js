@@ -12,15 +12,17 @@ async function recorded() {
   return (await fetch('http://127.0.0.1:3127/recorded')).json();
 }
 
-/** What Telegram would post for a private text message from Tom Gram. */
-async function telegramUpdate(webhook, updateId, text) {
+const TOM = { id: CHAT_ID, first_name: 'Tom', last_name: 'Gram' };
+
+/** What Telegram would post for a private text message, from Tom Gram unless told. */
+async function telegramUpdate(webhook, updateId, text, from = TOM) {
   const update = {
     update_id: updateId,
     message: {
       message_id: updateId,
       date: Math.floor(Date.now() / 1000),
-      from: { id: CHAT_ID, is_bot: false, first_name: 'Tom', last_name: 'Gram' },
-      chat: { id: CHAT_ID, type: 'private' },
+      from: { ...from, is_bot: false },
+      chat: { id: from.id, type: 'private' },
       text,
     },
   };
@@ -86,8 +88,21 @@ test('an approved Telegram user reaches the agent after onboarding', async ({ pa
   expect((await telegramUpdate(webhook, 2, 'Still there?')).status).toBe(200);
   await expectAccessible(page);
 
+  // A ticked box keeps its tick and focus while the live panel brings in a new request.
+  const tick = row.getByRole('checkbox', { name: 'Select Tom Gram' });
+  await tick.check();
+  await tick.focus();
+  const ann = { id: 4343, first_name: 'Ann', last_name: 'Other' };
+  expect((await telegramUpdate(webhook, 10, 'Hi, Ann here.', ann)).status).toBe(200);
+  await expect(page.getByRole('row').filter({ hasText: 'Ann Other' })).toBeVisible({ timeout: 15_000 });
+  await expect(tick).toBeChecked();
+  await expect(tick).toBeFocused();
+  await expect(page.getByText('1 selected')).toBeVisible();
+  await tick.uncheck();
+
   await row.getByRole('button', { name: 'Approve Tom Gram' }).click();
-  await expect(page.getByText('No requests here.')).toBeVisible();
+  await expect(row).toBeHidden();
+  await expect(page.getByRole('row').filter({ hasText: 'Ann Other' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Approved (1)' })).toBeVisible();
   const before = (await recorded()).agentCalls.length;
   expect(before).toBe(0);

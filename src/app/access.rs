@@ -2,9 +2,8 @@
 
 use crate::api::access::types::{AccessFilter, AccessRequestPage, AccessRequestRow};
 use crate::api::access::*;
-use crate::components::{action_error, every, keep_fresh, Avatar, FormError, Loaded, PageLinks};
+use crate::components::{action_error, every, Avatar, FormError, Live, PageLinks};
 use crate::domain::chat_users::{display_name, AccessStatus, Decision};
-use crate::domain::connectors::ChatProvider;
 use crate::domain::query;
 use crate::domain::time;
 use leptos::prelude::*;
@@ -17,17 +16,13 @@ use std::collections::BTreeSet;
 /// How often the panel looks for new requests while it is open.
 pub(super) const REFRESH_MS: u32 = 3_000;
 
-pub(super) fn provider_label(key: &str) -> &'static str {
-    ChatProvider::parse(key).map(ChatProvider::label).unwrap_or("Unknown")
-}
-
-pub(super) fn status_badge(status: &str) -> impl IntoView {
-    let (class, label) = match AccessStatus::parse(status) {
-        Some(AccessStatus::Approved) => ("status-onboarded", "Approved"),
-        Some(AccessStatus::Rejected) => ("status-not-connected", "Rejected"),
-        _ => ("status-notified", "Pending"),
+pub(super) fn status_badge(status: AccessStatus) -> impl IntoView {
+    let class = match status {
+        AccessStatus::Approved => "status-onboarded",
+        AccessStatus::Rejected => "status-not-connected",
+        AccessStatus::Pending => "status-notified",
     };
-    view! { <span class=format!("badge {class}")>{label}</span> }
+    view! { <span class=format!("badge {class}")>{status.label()}</span> }
 }
 
 /// The Access Requests panel's address: `/access-requests?status=…&connector=…&search=…&page=…`.
@@ -56,15 +51,16 @@ pub fn AccessRequestsPage() -> impl IntoView {
     let query = use_query::<AccessQuery>();
     // An address that does not parse shows the default list rather than an error.
     let filter = Memo::new(move |_| query.get().unwrap_or_default().filter());
-    let first = Resource::new(move || filter.get(), access_requests);
+    let refresh = RwSignal::new(0u32);
+    every(REFRESH_MS, move || refresh.update(|n| *n += 1));
     view! {
         <Title text="Access requests · Onboard"/>
         <div class="page">
             <h1>"Access requests"</h1>
             <p class="lead">"People who wrote to a connector with Onboarding on. Approve them to let them talk to the agent."</p>
-            <Loaded resource=first let:page>
-                <Requests first=page filter=filter.get_untracked()/>
-            </Loaded>
+            <Live key=filter fetch=access_requests refresh let:data>
+                <Requests data filter=filter.get_untracked() refresh/>
+            </Live>
         </div>
     }
 }
@@ -80,18 +76,13 @@ fn filter_href(f: &AccessFilter) -> String {
 }
 
 #[component]
-fn Requests(first: AccessRequestPage, filter: AccessFilter) -> impl IntoView {
-    let data = RwSignal::new(first);
-    let pulse = RwSignal::new(0u32);
-    every(REFRESH_MS, move || pulse.update(|n| *n += 1));
-    let fetch_filter = filter.clone();
-    keep_fresh(data, pulse, move || access_requests(fetch_filter.clone()));
+fn Requests(data: Memo<AccessRequestPage>, filter: AccessFilter, refresh: RwSignal<u32>) -> impl IntoView {
     let decide = ServerAction::<DecideAccess>::new();
     let selected = RwSignal::new(BTreeSet::<i64>::new());
     Effect::new(move |_| {
         if matches!(decide.value().get(), Some(Ok(_))) {
             selected.set(BTreeSet::new());
-            pulse.update(|n| *n += 1);
+            refresh.update(|n| *n += 1);
         }
     });
     let decide_many = move |decision: Decision| {
@@ -213,7 +204,7 @@ fn RequestLine(
 ) -> impl IntoView {
     let id = row.id;
     let name = display_name(&row.first_name, &row.last_name, &row.platform_id);
-    let status = AccessStatus::parse(&row.status).unwrap_or(AccessStatus::Pending);
+    let status = row.status;
     let one = move |decision: Decision| {
         decide.dispatch(DecideAccess { ids: vec![id], decision });
     };
@@ -250,13 +241,13 @@ fn RequestLine(
                 <Avatar name=name.clone() url=row.avatar_url.clone()/>
                 <span>
                     <a href=format!("/chat-users/{}", row.chat_user_id)>{name.clone()}</a>
-                    <span class="hint">{format!(" {} · {}", provider_label(&row.provider), row.platform_id)}</span>
+                    <span class="hint">{format!(" {} · {}", row.provider.label(), row.platform_id)}</span>
                 </span>
             </td>
             <td>{row.connector_name.clone()}</td>
             <td class="first-message">{row.first_message.clone()}</td>
             <td><time>{time::format_utc(row.created_at)}</time></td>
-            <td>{status_badge(&row.status)} {decided.map(|d| view! { <span class="hint">" "{d}</span> })}</td>
+            <td>{status_badge(row.status)} {decided.map(|d| view! { <span class="hint">" "{d}</span> })}</td>
             <td class="row-actions">{actions}</td>
         </tr>
     }

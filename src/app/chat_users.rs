@@ -1,10 +1,10 @@
 //! The chat users, one per platform identity, each with their conversation (live while open).
 
-use super::access::{provider_label, status_badge, REFRESH_MS};
+use super::access::{status_badge, REFRESH_MS};
 use crate::api::access::types::{ChatUserDetail, ChatUserPage, ChatUserRow};
 use crate::api::access::*;
-use crate::components::{every, keep_fresh, Avatar, Loaded, PageLinks};
-use crate::domain::chat_users::display_name;
+use crate::components::{every, Avatar, Live, Loaded, PageLinks};
+use crate::domain::chat_users::{display_name, message_label, message_status};
 use crate::domain::connectors::ChatProvider;
 use crate::domain::query;
 use crate::domain::time;
@@ -109,7 +109,7 @@ fn ChatUserLine(row: ChatUserRow) -> impl IntoView {
                 <Avatar name=name.clone() url=row.avatar_url.clone()/>
                 <a href=format!("/chat-users/{}", row.id)>{name}</a>
             </td>
-            <td>{provider_label(&row.provider)}</td>
+            <td>{row.provider.label()}</td>
             <td>{row.platform_id.clone()}</td>
             <td class="figure">{row.messages}</td>
             <td><time>{time::format_utc(row.last_seen_at)}</time></td>
@@ -121,57 +121,24 @@ fn ChatUserLine(row: ChatUserRow) -> impl IntoView {
 pub fn ChatUserPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0)));
-    let detail = Resource::new(move || id.get(), chat_user);
+    let refresh = RwSignal::new(0u32);
+    every(REFRESH_MS, move || refresh.update(|n| *n += 1));
     view! {
         <Title text="Chat user · Onboard"/>
         <div class="page">
             <p><a href="/chat-users">"← All chat users"</a></p>
-            <Loaded resource=detail let:detail>
-                <ChatUserView first=detail/>
-            </Loaded>
+            <Live key=id fetch=chat_user refresh let:data>
+                <ChatUserView data/>
+            </Live>
         </div>
     }
 }
 
-fn message_label(direction: &str, kind: &str) -> &'static str {
-    match (direction, kind) {
-        ("in", _) => "They wrote",
-        (_, "onboarding") => "Onboarding message",
-        (_, "rejection") => "Rejection notice",
-        _ => "Agent replied",
-    }
-}
-
-fn message_status(status: &str, detail: &str) -> String {
-    let base = match status {
-        "forwarded" => "sent to the agent",
-        "answered" if detail == "no reply" => "the agent did not reply",
-        "answered" => "answered by the agent",
-        "held" => "kept: waiting for approval",
-        "dropped" => "dropped: access rejected",
-        "queued" => "sending…",
-        "retrying" => "retrying",
-        "delivered" => "delivered",
-        "failed" => "failed",
-        other => other,
-    };
-    if detail.is_empty() || detail == "no reply" {
-        base.to_string()
-    } else {
-        format!("{base}: {detail}")
-    }
-}
-
 #[component]
-fn ChatUserView(first: ChatUserDetail) -> impl IntoView {
-    let user_id = first.user.id;
-    let data = RwSignal::new(first);
-    let pulse = RwSignal::new(0u32);
-    every(REFRESH_MS, move || pulse.update(|n| *n += 1));
-    keep_fresh(data, pulse, move || chat_user(user_id));
+fn ChatUserView(data: Memo<ChatUserDetail>) -> impl IntoView {
     let user = data.with_untracked(|d| d.user.clone());
     let name = display_name(&user.first_name, &user.last_name, &user.platform_id);
-    let provider = ChatProvider::parse(&user.provider);
+    let provider = user.provider;
     view! {
         <section class="card chat-profile" aria-labelledby="chat-user-name">
             <Avatar name=name.clone() url=user.avatar_url.clone()/>
@@ -179,8 +146,8 @@ fn ChatUserView(first: ChatUserDetail) -> impl IntoView {
             <dl class="connector-facts">
                 <div><dt>"First name"</dt><dd>{if user.first_name.is_empty() { "—".to_string() } else { user.first_name.clone() }}</dd></div>
                 <div><dt>"Last name"</dt><dd>{if user.last_name.is_empty() { "—".to_string() } else { user.last_name.clone() }}</dd></div>
-                <div><dt>"Platform"</dt><dd>{provider.map(ChatProvider::label).unwrap_or("Unknown")}</dd></div>
-                <div><dt>{provider.map(ChatProvider::platform_id_label).unwrap_or("Platform ID")}</dt><dd>{user.platform_id.clone()}</dd></div>
+                <div><dt>"Platform"</dt><dd>{provider.label()}</dd></div>
+                <div><dt>{provider.platform_id_label()}</dt><dd>{user.platform_id.clone()}</dd></div>
                 <div><dt>"First seen"</dt><dd>{time::format_utc(user.created_at)}</dd></div>
             </dl>
         </section>
@@ -194,7 +161,7 @@ fn ChatUserView(first: ChatUserDetail) -> impl IntoView {
                     view! {
                         <ul class="plain-list">
                             {requests.into_iter().map(|r| view! {
-                                <li>{r.connector_name.clone()} ": " {status_badge(&r.status)}</li>
+                                <li>{r.connector_name.clone()} ": " {status_badge(r.status)}</li>
                             }).collect_view()}
                         </ul>
                     }
@@ -206,13 +173,13 @@ fn ChatUserView(first: ChatUserDetail) -> impl IntoView {
             <h2 id="chat-history-heading">"Conversation"</h2>
             <ol class="conversation">
                 <For each=move || data.with(|d| d.messages.clone()) key=|m| m.clone() let:m>
-                    <li class=format!("chat-message chat-{}", m.direction)>
+                    <li class=format!("chat-message chat-{}", m.direction.key())>
                         <p class="hint">
-                            {format!("{} · {} · ", message_label(&m.direction, &m.kind), m.connector_name)}
+                            {format!("{} · {} · ", message_label(m.direction, m.kind), m.connector_name)}
                             <time>{time::format_utc(m.at)}</time>
                         </p>
                         <p class="chat-text">{m.text.clone()}</p>
-                        <p class="hint">{message_status(&m.status, &m.detail)}</p>
+                        <p class="hint">{message_status(m.status, &m.detail)}</p>
                     </li>
                 </For>
             </ol>

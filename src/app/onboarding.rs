@@ -4,10 +4,9 @@
 use crate::api::onboarding::types::{OnboardingOverview, TeamMemberRow, TeamMembersPage, TeamSummary};
 use crate::api::onboarding::*;
 use crate::components::{
-    action_error, every, field_error, keep_fresh, FieldError, FormError, Loaded, PageLinks, Pager, ProgressBar,
-    StatusBadge,
+    action_error, every, field_error, FieldError, FormError, Live, PageLinks, Pager, ProgressBar, StatusBadge,
 };
-use crate::domain::onboarding::{percent, Channel, OnboardingStatus, TeamFilter};
+use crate::domain::onboarding::{percent, DeliveryStatus, OnboardingStatus, TeamFilter};
 use crate::domain::time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,42 +40,40 @@ pub fn OnboardingPage() -> impl IntoView {
     every(REFRESH_MS, move || page.pulse.update(|n| *n += 1));
     let query = use_query_map();
     let teams = Memo::new(move |_| query.with(|q| TeamFilter::from_query(|k| q.get(k))));
-    let first = Resource::new(move || teams.get(), load_onboarding);
     let selected = Memo::new(move |_| {
         query.with(|q| {
             let team = q.get("team").and_then(|t| t.parse::<i64>().ok())?;
             Some((team, q.get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(1).max(1)))
         })
     });
-    let members = Resource::new(
-        move || selected.get(),
-        |selected| async move {
-            match selected {
-                Some((team, page)) => team_members(team, page).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
     view! {
         <Title text="Onboarding · Onboard"/>
         <div class="page">
             <h1>"Onboarding"</h1>
-            <Loaded resource=first let:overview>
-                <Overview first=overview page/>
-            </Loaded>
-            <Loaded resource=members let:first>
-                {first.map(|first| view! { <TeamPanel first page teams=teams.get_untracked()/> })}
-            </Loaded>
+            <Live key=teams fetch=load_onboarding refresh=page.pulse let:data>
+                <Overview data page/>
+            </Live>
+            <Live key=selected fetch=team_page refresh=page.pulse let:data>
+                {data.get_untracked().map(|first| {
+                    let data = Memo::new(move |_| data.get().unwrap_or_else(|| first.clone()));
+                    view! { <TeamPanel data page teams=teams.get_untracked()/> }
+                })}
+            </Live>
             <MessageModal page/>
         </div>
     }
 }
 
+/// The team the address selects, at its page of members; none when no team is selected.
+async fn team_page(selected: Option<(i64, i64)>) -> Result<Option<TeamMembersPage>, crate::AppError> {
+    match selected {
+        Some((team, page)) => team_members(team, page).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 #[component]
-fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
-    let filter = first.teams_filter.clone();
-    let data = RwSignal::new(first);
-    keep_fresh(data, page.pulse, move || load_onboarding(filter.clone()));
+fn Overview(data: Memo<OnboardingOverview>, page: Page) -> impl IntoView {
     let create = ServerAction::<CreateTeam>::new();
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(_))) {
@@ -149,7 +146,7 @@ fn Overview(first: OnboardingOverview, page: Page) -> impl IntoView {
 
 /// "Find a team": the teams whose name contains the text, from their first page.
 #[component]
-fn TeamFinder(data: RwSignal<OnboardingOverview>) -> impl IntoView {
+fn TeamFinder(data: Memo<OnboardingOverview>) -> impl IntoView {
     let find = data.with_untracked(|d| d.teams_filter.find.clone());
     view! {
         <Form method="GET" action="/onboarding" attr:class="inline-form" attr:role="search"
@@ -163,7 +160,7 @@ fn TeamFinder(data: RwSignal<OnboardingOverview>) -> impl IntoView {
 
 /// "Teams 51–100 of 10,000" with the pages before and after, when there is more than one.
 #[component]
-fn TeamPager(data: RwSignal<OnboardingOverview>) -> impl IntoView {
+fn TeamPager(data: Memo<OnboardingOverview>) -> impl IntoView {
     move || {
         let (filter, shown, total) = data.with(|d| (d.teams_filter.clone(), d.teams.len() as i64, d.teams_total));
         let first = filter.offset() + 1;
@@ -207,11 +204,9 @@ fn TeamLine(team: TeamSummary, can_message: bool, page: Page, teams: TeamFilter)
 }
 
 #[component]
-fn TeamPanel(first: TeamMembersPage, page: Page, teams: TeamFilter) -> impl IntoView {
-    let (team_id, page_number) = (first.team.id, first.page);
+fn TeamPanel(data: Memo<TeamMembersPage>, page: Page, teams: TeamFilter) -> impl IntoView {
+    let team_id = data.with_untracked(|d| d.team.id);
     let all_teams = teams.href_for_page(teams.page);
-    let data = RwSignal::new(first);
-    keep_fresh(data, page.pulse, move || team_members(team_id, page_number));
     let (can_edit, can_message) = (data.with_untracked(|d| d.can_edit_teams), data.with_untracked(|d| d.can_message));
     let rename = ServerAction::<RenameTeam>::new();
     let add = ServerAction::<AddTeamMembers>::new();
@@ -312,13 +307,13 @@ fn TeamPanel(first: TeamMembersPage, page: Page, teams: TeamFilter) -> impl Into
 
 /// "Delivered over Slack, 25 Nov 2026, 14:03 UTC", "Failed over email: …", "Sending over Teams…".
 fn last_message(row: &TeamMemberRow) -> Option<String> {
-    let channel = Channel::parse(row.last_channel.as_deref()?)?.label();
+    let channel = row.last_channel?.label();
     let at = row.last_at.map(time::format_utc).unwrap_or_default();
-    Some(match (row.last_state.as_deref()?, &row.last_error) {
-        ("delivered", _) => format!("Delivered over {channel}, {at}"),
-        ("failed", error) => format!("Failed over {channel}: {}", error.clone().unwrap_or_default()),
-        (_, Some(error)) => format!("Retrying over {channel} ({error})"),
-        _ => format!("Sending over {channel}…"),
+    Some(match (row.last_state?, &row.last_error) {
+        (DeliveryStatus::Delivered, _) => format!("Delivered over {channel}, {at}"),
+        (DeliveryStatus::Failed, error) => format!("Failed over {channel}: {}", error.clone().unwrap_or_default()),
+        (DeliveryStatus::Queued, Some(error)) => format!("Retrying over {channel} ({error})"),
+        (DeliveryStatus::Queued, None) => format!("Sending over {channel}…"),
     })
 }
 
@@ -335,7 +330,7 @@ fn MemberLine(
     let name = row.display_name();
     let notified = row.notified_at.map(time::format_utc).unwrap_or_else(|| "—".into());
     let outcome = last_message(&row).unwrap_or_else(|| "—".into());
-    let failed = row.last_state.as_deref() == Some("failed");
+    let failed = row.last_state == Some(DeliveryStatus::Failed);
     let member = row.membership_id;
     let (message_label, remove_label) = (format!("Message {name}"), format!("Remove {name} from the team"));
     view! {

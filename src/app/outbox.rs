@@ -3,6 +3,7 @@
 use crate::api::outbox::types::{OutboxJob, OutboxOverview};
 use crate::api::outbox::{load_outbox, RetryOutboxJob, SendTestEmail};
 use crate::components::{action_error, FormError, Loaded};
+use crate::domain::outbox::JobStatus;
 use crate::domain::time;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -68,27 +69,27 @@ fn OutboxView(overview: OutboxOverview, retry: ServerAction<RetryOutboxJob>) -> 
 #[component]
 fn JobRow(job: OutboxJob, retry: ServerAction<RetryOutboxJob>) -> impl IntoView {
     let body = job.body.clone();
-    let failed = job.status == "failed";
+    let failed = job.status == JobStatus::Failed;
     let id = job.id;
-    let state = match (job.status.as_str(), job.delivery.as_deref()) {
-        ("done", Some("logged")) => "Logged (no SMTP)".to_string(),
-        ("done", _) => "Delivered".to_string(),
-        ("queued", _) if job.attempts > 0 => format!("Retrying at {}", time::format_utc(job.run_at)),
-        ("queued", _) => "Queued".to_string(),
-        ("running", _) => "Sending".to_string(),
-        _ => "Failed".to_string(),
+    let state = match (job.status, job.delivery.as_deref()) {
+        (JobStatus::Done, Some("logged")) => "Logged (no SMTP)".to_string(),
+        (JobStatus::Done, _) => "Delivered".to_string(),
+        (JobStatus::Queued, _) if job.attempts > 0 => format!("Retrying at {}", time::format_utc(job.run_at)),
+        (JobStatus::Queued, _) => "Queued".to_string(),
+        (JobStatus::Running, _) => "Sending".to_string(),
+        (JobStatus::Failed, _) => "Failed".to_string(),
     };
     view! {
-        <li class="job" data-status=job.status.clone()>
+        <li class="job" data-status=job.status.key()>
             <details>
                 <summary>
-                    <span class=format!("badge badge-{}", job.status)>{state}</span>
+                    <span class=format!("badge badge-{}", job.status.key())>{state}</span>
                     <span class="job-subject">{job.subject.clone()}</span>
                     <span class="job-to">{format!("to {}", job.recipient)}</span>
                     <time>{time::format_utc(job.created_at)}</time>
                 </summary>
                 <p class="hint">
-                    {format!("{} · attempt {} of {}", job.kind, job.attempts, job.max_attempts)}
+                    {format!("{} · attempt {} of {}", job.kind.key(), job.attempts, job.max_attempts)}
                     {job.last_error.map(|e| format!(" · last error: {e}"))}
                 </p>
                 {body.map(|b| view! { <pre class="mail-body">{b}</pre> })}

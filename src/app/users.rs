@@ -6,7 +6,7 @@ use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMemb
 use crate::components::{action_error, DisclosureMenu, FormError, Loaded};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{grouped, time, MembershipStatus};
-use leptos::either::EitherOf6;
+use leptos::either::EitherOf5;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -187,8 +187,7 @@ fn JumpTo(filter: MemberFilter) -> impl IntoView {
 /// instructions (BENCHMARKS.md, tenth step).
 fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions) -> impl IntoView {
     let RowActions { pause, resume, resend, revoke, reset } = actions;
-    let status = MembershipStatus::parse(&row.status);
-    let label = status.map(|s| s.label()).unwrap_or("Unknown");
+    let status = row.status;
     let since = time::format_date(row.activated_at.unwrap_or(row.created_at));
     let name = row.display_name();
     let id = row.id;
@@ -205,8 +204,8 @@ fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions
         }
     };
     let action = can_manage.then(move || match status {
-        _ if mine => EitherOf6::A(view! { <span class="hint">"You"</span> }),
-        Some(MembershipStatus::Active) => EitherOf6::B(view! {
+        _ if mine => EitherOf5::A(view! { <span class="hint">"You"</span> }),
+        MembershipStatus::Active => EitherOf5::B(view! {
             <div class="row-actions">
                 <ActionForm action=pause>
                     <input type="hidden" name="id" value=id.to_string()/>
@@ -218,13 +217,13 @@ fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions
                 </ActionForm>
             </div>
         }),
-        Some(MembershipStatus::Inactive) => EitherOf6::C(view! {
+        MembershipStatus::Inactive => EitherOf5::C(view! {
             <ActionForm action=resume>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <button type="submit" class="button-quiet" aria-label=resume_label>"▶ Resume"</button>
             </ActionForm>
         }),
-        Some(MembershipStatus::Pending) => EitherOf6::D(view! {
+        MembershipStatus::Pending => EitherOf5::D(view! {
             <div class="row-actions">
                 {resend_form(resend_label.clone())}
                 <ActionForm action=revoke>
@@ -233,14 +232,13 @@ fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions
                 </ActionForm>
             </div>
         }),
-        Some(MembershipStatus::Expired) => EitherOf6::E(resend_form(resend_label.clone())),
-        None => EitherOf6::F(()),
+        MembershipStatus::Expired => EitherOf5::E(resend_form(resend_label.clone())),
     });
     view! {
         <tr>
             <td>{name}</td>
             <td>{row.email.clone()}</td>
-            <td><span class=format!("badge badge-{}", row.status)>{label}</span></td>
+            <td><span class=format!("badge badge-{}", status.key())>{status.label()}</span></td>
             <td>{row.area.unwrap_or_else(|| "—".into())}</td>
             <td>{row.role}</td>
             <td>{row.invited_by.unwrap_or_else(|| "—".into())}</td>

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 mod menu;
 mod page;
 pub use menu::DisclosureMenu;
-pub use page::{ErrorNotice, LinkProblem, Loaded, Loading, PageLinks, Pager};
+pub use page::{ErrorNotice, LinkProblem, Live, Loaded, Loading, PageLinks, Pager};
 
 /// The latest error an action returned, if its last run failed.
 pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
@@ -139,30 +139,6 @@ pub fn every(ms: u32, tick: impl Fn() + 'static) {
     {
         let _ = (ms, tick);
     }
-}
-
-/// Keeps `data` fresh: fetches on every pulse, and changes the signal only when the answer
-/// differs, so unchanged rows keep their focus.
-pub fn keep_fresh<T, F, Fut>(data: RwSignal<T>, pulse: RwSignal<u32>, fetch: F)
-where
-    T: PartialEq + Send + Sync + 'static,
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<T, crate::AppError>> + 'static,
-{
-    Effect::new(move |previous: Option<u32>| {
-        let now = pulse.get();
-        if previous.is_some() {
-            let next = fetch();
-            leptos::task::spawn_local(async move {
-                if let Ok(fresh) = next.await {
-                    if data.with_untracked(|d| *d != fresh) {
-                        data.set(fresh);
-                    }
-                }
-            });
-        }
-        now
-    });
 }
 
 /// A person's picture, or their initials when there is none or it no longer loads. The

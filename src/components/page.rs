@@ -76,6 +76,65 @@ where
     }
 }
 
+/// A live panel, with one source: a Resource per `key` (a page's filter, a team, a person),
+/// fetched again whenever `refresh` changes (a timer ticking, an action done).
+///
+/// The first answer is awaited under a Transition, so the server renders it; the panel is then
+/// built once per key, and `children` get the latest good answer as a Memo, which changes only
+/// when an answer differs. Later answers therefore reach only the rows that changed: the others
+/// keep their elements, focus and ticked boxes. A failed refresh keeps the last answer; a failed
+/// first answer shows its notice.
+#[component]
+pub fn Live<K, T, F, Fut, C, V>(
+    /// What the panel shows: a new key builds a new panel.
+    #[prop(into)]
+    key: Signal<K>,
+    fetch: F,
+    /// Bumped to fetch again.
+    refresh: RwSignal<u32>,
+    children: C,
+) -> impl IntoView
+where
+    K: Clone + Send + Sync + 'static,
+    T: Clone + PartialEq + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(K) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    C: Fn(Memo<T>) -> V + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let (fetch, children) = (std::sync::Arc::new(fetch), std::sync::Arc::new(children));
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                let key = key.get();
+                let (fetch, children) = (fetch.clone(), children.clone());
+                // A failed first answer is final: its notice stays, and nothing is fetched again.
+                let failed = StoredValue::new(false);
+                let source = Resource::new(
+                    move || (!failed.get_value()).then(|| refresh.get()),
+                    move |_| fetch(key.clone()),
+                );
+                Suspend::new(async move {
+                    // Untracked: later answers reach the panel through `latest`, not by building it again.
+                    match leptos::reactive::computed::ScopedFuture::new_untracked(std::future::IntoFuture::into_future(source)).await {
+                        Ok(first) => {
+                            let latest = Memo::new(move |previous: Option<&T>| match source.get() {
+                                Some(Ok(answer)) => answer,
+                                _ => previous.cloned().unwrap_or_else(|| first.clone()),
+                            });
+                            children(latest).into_any()
+                        }
+                        Err(error) => {
+                            failed.set_value(true);
+                            view! { <ErrorNotice error/> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// The links to the pages before and after this one, around where this one is ("Page 2 of 7",
 /// "Teams 51–100 of 10,000"). Nothing is shown when there is no other page.
 #[component]

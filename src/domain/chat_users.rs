@@ -2,7 +2,7 @@
 //! request stands and what an admin decides, what they sent, and where each message goes under
 //! the connector's policy.
 
-use super::connectors::Policy;
+use super::connectors::{ChatProvider, Policy};
 use serde::{Deserialize, Serialize};
 
 /// A sender's profile where the webhook lacked it: names and an avatar (a URL, or the image
@@ -14,29 +14,16 @@ pub struct ChatProfile {
     pub avatar_url: Option<String>,
 }
 
-/// Where an access request stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AccessStatus {
-    Pending,
-    Approved,
-    Rejected,
+keyed_enum! {
+    /// Where an access request stands.
+    pub enum AccessStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 }
 
 impl AccessStatus {
-    pub const ALL: [AccessStatus; 3] = [AccessStatus::Pending, AccessStatus::Approved, AccessStatus::Rejected];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.key() == key)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
@@ -73,58 +60,27 @@ impl Decision {
     }
 }
 
-/// What a person sent: text, or a kind of media, whose caption (if any) is the text. The keys
-/// are what the agent receives as `kind`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    #[default]
-    Text,
-    Photo,
-    Voice,
-    Audio,
-    Video,
-    Sticker,
-    Document,
-    Location,
-    Contact,
-    /// Something a provider sends that none of the above names (a poll, a game).
-    Other,
+keyed_enum! {
+    /// What a person sent: text, or a kind of media, whose caption (if any) is the text. The keys
+    /// are what the agent receives as `kind`.
+    #[derive(Default)]
+    pub enum MessageKind {
+        #[default]
+        Text = "text",
+        Photo = "photo",
+        Voice = "voice",
+        Audio = "audio",
+        Video = "video",
+        Sticker = "sticker",
+        Document = "document",
+        Location = "location",
+        Contact = "contact",
+        /// Something a provider sends that none of the above names (a poll, a game).
+        Other = "other",
+    }
 }
 
 impl MessageKind {
-    pub const ALL: [Self; 10] = [
-        Self::Text,
-        Self::Photo,
-        Self::Voice,
-        Self::Audio,
-        Self::Video,
-        Self::Sticker,
-        Self::Document,
-        Self::Location,
-        Self::Contact,
-        Self::Other,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Photo => "photo",
-            Self::Voice => "voice",
-            Self::Audio => "audio",
-            Self::Video => "video",
-            Self::Sticker => "sticker",
-            Self::Document => "document",
-            Self::Location => "location",
-            Self::Contact => "contact",
-            Self::Other => "other",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.key() == key)
-    }
-
     /// The kind of a file from its MIME type (RFC 6838 top-level types), for providers that
     /// describe attachments only by that.
     pub fn of_mime_type(mime: &str) -> Self {
@@ -194,6 +150,83 @@ pub fn route(policy: Policy, request: Option<AccessStatus>, shared: bool) -> Rou
     }
 }
 
+keyed_enum! {
+    /// Which way a logged chat message went.
+    pub enum Direction {
+        In = "in",
+        Out = "out",
+    }
+}
+
+keyed_enum! {
+    /// What a logged chat message is: the chat user's own, or one Onboard or the agent sent them.
+    pub enum ChatMessageOrigin {
+        User = "user",
+        Onboarding = "onboarding",
+        Agent = "agent",
+        Rejection = "rejection",
+    }
+}
+
+impl ChatMessageOrigin {
+    /// A message only the person it is for may read: never sent where others read along.
+    pub fn is_private(self) -> bool {
+        matches!(self, Self::Onboarding | Self::Rejection)
+    }
+}
+
+keyed_enum! {
+    /// What became of a logged chat message: an inbound one's way to the agent, an outbound one's
+    /// delivery.
+    pub enum ChatMessageStatus {
+        /// In: sent to the agent, whose answer is awaited.
+        Forwarded = "forwarded",
+        /// In: the agent's reply, or its silence, is recorded.
+        Answered = "answered",
+        /// In: kept while the sender's access request waits.
+        Held = "held",
+        /// In: the sender was rejected.
+        Dropped = "dropped",
+        Queued = "queued",
+        Retrying = "retrying",
+        Delivered = "delivered",
+        Failed = "failed",
+    }
+}
+
+/// The detail an answered message carries when the agent said nothing.
+pub const NO_REPLY: &str = "no reply";
+
+/// How a logged message reads in a conversation: "They wrote", "Onboarding message"…
+pub fn message_label(direction: Direction, origin: ChatMessageOrigin) -> &'static str {
+    match (direction, origin) {
+        (Direction::In, _) => "They wrote",
+        (_, ChatMessageOrigin::Onboarding) => "Onboarding message",
+        (_, ChatMessageOrigin::Rejection) => "Rejection notice",
+        _ => "Agent replied",
+    }
+}
+
+/// What became of a logged message, with its detail (an error) when there is one.
+pub fn message_status(status: ChatMessageStatus, detail: &str) -> String {
+    let base = match status {
+        ChatMessageStatus::Forwarded => "sent to the agent",
+        ChatMessageStatus::Answered if detail == NO_REPLY => "the agent did not reply",
+        ChatMessageStatus::Answered => "answered by the agent",
+        ChatMessageStatus::Held => "kept: waiting for approval",
+        ChatMessageStatus::Dropped => "dropped: access rejected",
+        ChatMessageStatus::Queued => "sending…",
+        ChatMessageStatus::Retrying => "retrying",
+        ChatMessageStatus::Delivered => "delivered",
+        ChatMessageStatus::Failed => "failed",
+    };
+    if detail.is_empty() || detail == NO_REPLY {
+        base.to_string()
+    } else {
+        format!("{base}: {detail}")
+    }
+}
+
 /// What a rejected user is told, once.
 pub const REJECTION_NOTICE: &str =
     "Sorry, your request to use this assistant was not approved. Contact your administrator if you think this is a mistake.";
@@ -230,3 +263,62 @@ pub fn initials(name: &str) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// An access request with who asked, for the Access Requests panel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AccessRequestRow {
+    pub id: i64,
+    pub chat_user_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub platform_id: String,
+    pub avatar_url: Option<String>,
+    pub provider: ChatProvider,
+    pub connector_id: i64,
+    pub connector_name: String,
+    pub status: AccessStatus,
+    pub first_message: String,
+    pub created_at: i64,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccessFilter {
+    /// An `AccessStatus` key, or empty for all.
+    pub status: String,
+    /// 0 for every connector.
+    pub connector: i64,
+    pub search: String,
+    pub page: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ChatUserRow {
+    pub id: i64,
+    pub provider: ChatProvider,
+    pub platform_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub avatar_url: Option<String>,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub messages: i64,
+}
+
+/// One message in a conversation, in or out.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ChatMessageRow {
+    pub id: i64,
+    pub connector_name: String,
+    pub direction: Direction,
+    pub kind: ChatMessageOrigin,
+    pub text: String,
+    pub status: ChatMessageStatus,
+    pub detail: String,
+    pub at: i64,
+}

@@ -2,16 +2,16 @@
 //! and the onboarding policy. Where a message goes under it is `chat_users::route`.
 
 use crate::AppError;
-use serde::{Deserialize, Serialize};
 
-/// A chat platform a connector receives messages from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum ChatProvider {
-    Slack,
-    Teams,
-    Telegram,
-    D360,
-    Twilio,
+keyed_enum! {
+    /// A chat platform a connector receives messages from.
+    pub enum ChatProvider {
+        Slack = "slack",
+        Teams = "teams",
+        Telegram = "telegram",
+        D360 = "d360",
+        Twilio = "twilio",
+    }
 }
 
 /// One setting a provider needs. Secret ones are write-only: the browser only ever sees a hint.
@@ -38,23 +38,6 @@ pub fn webhook_secret_from(random: &[u8; 32]) -> String {
 }
 
 impl ChatProvider {
-    pub const ALL: [ChatProvider; 5] =
-        [ChatProvider::Slack, ChatProvider::Teams, ChatProvider::Telegram, ChatProvider::D360, ChatProvider::Twilio];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Teams => "teams",
-            Self::Telegram => "telegram",
-            Self::D360 => "d360",
-            Self::Twilio => "twilio",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.key() == key)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Slack => "Slack",
@@ -220,28 +203,19 @@ fn is_e164(number: &str) -> bool {
         .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Who may reach the agent through a connector.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Policy {
-    /// Every message goes straight to the agent (Onboarding off, the default).
-    #[default]
-    AllowAll,
-    /// New chat users need an admin's approval first (Onboarding on).
-    OnBoarding,
+keyed_enum! {
+    /// Who may reach the agent through a connector.
+    #[derive(Default)]
+    pub enum Policy {
+        /// Every message goes straight to the agent (Onboarding off, the default).
+        #[default]
+        AllowAll = "allow_all",
+        /// New chat users need an admin's approval first (Onboarding on).
+        OnBoarding = "onboarding",
+    }
 }
 
 impl Policy {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::AllowAll => "allow_all",
-            Self::OnBoarding => "onboarding",
-        }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        [Self::AllowAll, Self::OnBoarding].into_iter().find(|p| p.key() == key)
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::AllowAll => "AllowAll",

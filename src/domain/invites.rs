@@ -112,3 +112,13 @@ mod tests {
         assert_eq!(PasteCheck::of(&[]), PasteCheck::default());
     }
 }
+
+/// An invitation email that failed for good: a refused address, or one the mail server cannot take.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct FailedDelivery {
+    pub invitation: i64,
+    pub email: String,
+    /// The mail server's or the transport's reason; never a secret.
+    pub reason: Option<String>,
+}

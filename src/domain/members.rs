@@ -288,3 +288,29 @@ mod tests {
         assert!(Search::prefix_end("ad").as_str() > "ad\u{10fffe}zzz@x");
     }
 }
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct MemberRow {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: crate::domain::MembershipStatus,
+    pub area: Option<String>,
+    pub role: String,
+    pub invited_by: Option<String>,
+    pub created_at: i64,
+    pub activated_at: Option<i64>,
+}
+
+impl MemberRow {
+    pub fn display_name(&self) -> String {
+        let name = format!("{} {}", self.first_name, self.last_name).trim().to_string();
+        if name.is_empty() {
+            "—".into()
+        } else {
+            name
+        }
+    }
+}

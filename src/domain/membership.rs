@@ -1,26 +1,17 @@
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MembershipStatus {
-    /// Invited, not registered yet.
-    Pending,
-    Active,
-    /// Paused by an admin: cannot sign in.
-    Inactive,
-    /// The invitation lapsed before registration.
-    Expired,
+keyed_enum! {
+    pub enum MembershipStatus {
+        /// Invited, not registered yet.
+        Pending = "pending",
+        Active = "active",
+        /// Paused by an admin: cannot sign in.
+        Inactive = "inactive",
+        /// The invitation lapsed before registration.
+        Expired = "expired",
+    }
 }
 
 impl MembershipStatus {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Active => "active",
-            Self::Inactive => "inactive",
-            Self::Expired => "expired",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Pending => "Pending",
@@ -29,8 +20,11 @@ impl MembershipStatus {
             Self::Expired => "Expired",
         }
     }
+}
 
-    pub fn parse(key: &str) -> Option<Self> {
-        [Self::Pending, Self::Active, Self::Inactive, Self::Expired].into_iter().find(|s| s.key() == key)
-    }
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OrgChoice {
+    pub id: i64,
+    pub name: String,
 }

@@ -1,6 +1,13 @@
-//! Pure domain logic, compiled for both the server and the browser.
+//! The domain: its rules and its vocabulary (keyed enums, the rows lists show), compiled for both
+//! the server and the browser. The rules are pure; on the server the vocabulary also knows its
+//! database columns (`FromRow`, `columns`), so the database layer needs nothing above it.
+
+#[macro_use]
+mod keyed;
 
 pub mod chat_users;
+#[cfg(feature = "ssr")]
+pub mod columns;
 pub mod connectors;
 pub mod email;
 pub mod email_list;
@@ -9,9 +16,11 @@ pub mod members;
 pub mod membership;
 pub mod message;
 pub mod onboarding;
+pub mod outbox;
 pub mod password;
 pub mod permissions;
 pub mod query;
+pub mod second_factor;
 pub mod settings;
 pub mod time;
 

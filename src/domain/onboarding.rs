@@ -4,13 +4,14 @@
 use super::MembershipStatus;
 use serde::{Deserialize, Serialize};
 
-/// Where a member stands, derived with this precedence: Onboarded > Notified > Connected > Not connected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OnboardingStatus {
-    Onboarded,
-    Notified,
-    Connected,
-    NotConnected,
+keyed_enum! {
+    /// Where a member stands, derived with this precedence: Onboarded > Notified > Connected > Not connected.
+    pub enum OnboardingStatus {
+        Onboarded = "onboarded",
+        Notified = "notified",
+        Connected = "connected",
+        NotConnected = "not-connected",
+    }
 }
 
 impl OnboardingStatus {
@@ -34,76 +35,44 @@ impl OnboardingStatus {
         }
     }
 
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Onboarded => "onboarded",
-            Self::Notified => "notified",
-            Self::Connected => "connected",
-            Self::NotConnected => "not-connected",
-        }
-    }
-
     pub fn is_onboarded(self) -> bool {
         self == Self::Onboarded
     }
 }
 
-/// The chat providers a member's identity can be mapped to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Provider {
-    Slack,
-    Teams,
+keyed_enum! {
+    /// The chat providers a member's identity can be mapped to.
+    pub enum Provider {
+        Slack = "slack",
+        Teams = "teams",
+    }
 }
 
 impl Provider {
-    pub const ALL: [Provider; 2] = [Provider::Slack, Provider::Teams];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Teams => "teams",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Slack => "Slack",
             Self::Teams => "Microsoft Teams",
         }
     }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.key() == key)
-    }
 }
 
-/// How an onboarding message travels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Channel {
-    Slack,
-    Teams,
-    Email,
+keyed_enum! {
+    /// How an onboarding message travels.
+    pub enum Channel {
+        Slack = "slack",
+        Teams = "teams",
+        Email = "email",
+    }
 }
 
 impl Channel {
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Teams => "teams",
-            Self::Email => "email",
-        }
-    }
-
     pub fn label(self) -> &'static str {
         match self {
             Self::Slack => "Slack",
             Self::Teams => "Microsoft Teams",
             Self::Email => "Email",
         }
-    }
-
-    pub fn parse(key: &str) -> Option<Self> {
-        [Self::Slack, Self::Teams, Self::Email].into_iter().find(|c| c.key() == key)
     }
 
     /// Slack when the member is mapped there and Slack is set up, else Teams likewise, else email:
@@ -114,6 +83,15 @@ impl Channel {
             (_, Some(_)) if available.teams => Self::Teams,
             _ => Self::Email,
         }
+    }
+}
+
+keyed_enum! {
+    /// Where an onboarding message to one person stands.
+    pub enum DeliveryStatus {
+        Queued = "queued",
+        Delivered = "delivered",
+        Failed = "failed",
     }
 }
 
@@ -255,4 +233,93 @@ mod tests {
         assert_eq!(percent(0, 0), 0);
         assert_eq!(percent(5, 5), 100);
     }
+}
+
+/// A member and their mapping on one provider, for the identity-mapping pages.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct MappingRow {
+    pub membership_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub external_id: Option<String>,
+    pub external_name: Option<String>,
+    /// 'manual', 'email' or 'oauth'.
+    pub source: Option<String>,
+}
+
+/// One recipient of a send and what became of their message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct RecipientOutcome {
+    pub membership_id: i64,
+    pub email: String,
+    pub name: String,
+    pub channel: Channel,
+    pub status: DeliveryStatus,
+    pub error: Option<String>,
+}
+
+/// How many members of the organization are in each onboarding status.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StatusCounts {
+    pub total: i64,
+    pub onboarded: i64,
+    pub notified: i64,
+    pub connected: i64,
+}
+
+impl StatusCounts {
+    pub fn not_connected(&self) -> i64 {
+        self.total - self.onboarded - self.notified - self.connected
+    }
+}
+
+/// One member of a team as the dashboard shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct TeamMemberRow {
+    pub membership_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub membership_status: MembershipStatus,
+    pub notified_at: Option<i64>,
+    pub slack_id: Option<String>,
+    pub teams_id: Option<String>,
+    /// The latest onboarding message to them: its channel, state, error and time.
+    pub last_channel: Option<Channel>,
+    pub last_state: Option<DeliveryStatus>,
+    pub last_error: Option<String>,
+    pub last_at: Option<i64>,
+}
+
+impl TeamMemberRow {
+    pub fn status(&self) -> crate::domain::onboarding::OnboardingStatus {
+        crate::domain::onboarding::OnboardingStatus::derive(
+            self.membership_status,
+            self.notified_at.is_some(),
+            self.slack_id.is_some() || self.teams_id.is_some(),
+        )
+    }
+
+    pub fn display_name(&self) -> String {
+        let name = format!("{} {}", self.first_name, self.last_name).trim().to_string();
+        if name.is_empty() {
+            self.email.clone()
+        } else {
+            name
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct TeamSummary {
+    pub id: i64,
+    pub name: String,
+    pub members: i64,
+    pub onboarded: i64,
 }

@@ -1,5 +1,8 @@
 //! Validation of organization settings, shared so the form can say what is wrong before sending.
 
+use super::PermissionSet;
+use serde::{Deserialize, Serialize};
+
 pub const MIN_INVITE_DAYS: i64 = 1;
 pub const MAX_INVITE_DAYS: i64 = 90;
 pub const DEFAULT_INVITE_DAYS: i64 = 7;
@@ -58,4 +61,64 @@ mod tests {
         assert!(name(&"x".repeat(101), "role name").is_err());
         assert!(name("a\u{0}b", "role name").is_err());
     }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OrgGeneral {
+    pub id: i64,
+    pub name: String,
+    pub sender_name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::domain::columns::Flag"))]
+    pub require_2fa: bool,
+    pub invite_lifetime_days: i64,
+    /// Where registering members' national mobile numbers are read (ISO 3166-1 alpha-2), or empty.
+    pub default_country: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ServiceArea {
+    pub id: i64,
+    pub name: String,
+    pub members: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    /// Stored form; see `permission_set`.
+    pub permissions: String,
+    /// The Owner role: every permission, always.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::domain::columns::Flag"))]
+    pub locked: bool,
+    pub members: i64,
+}
+
+impl Role {
+    pub fn permission_set(&self) -> PermissionSet {
+        PermissionSet::parse(&self.permissions)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct EulaVersion {
+    pub id: i64,
+    pub version: i64,
+    pub body: String,
+    pub published_at: i64,
+    pub published_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditEntry {
+    pub id: i64,
+    pub action: String,
+    pub detail: String,
+    pub at: i64,
+    pub actor: Option<String>,
 }

@@ -103,10 +103,7 @@ impl Renewable {
 }
 
 fn needs_link(row: &TeamMemberRow) -> bool {
-    matches!(
-        MembershipStatus::parse(&row.membership_status),
-        Some(MembershipStatus::Pending | MembershipStatus::Expired)
-    )
+    matches!(row.membership_status, MembershipStatus::Pending | MembershipStatus::Expired)
 }
 
 /// What the modal shows before sending: the recipients, their channels, and the facts for the preview.
@@ -193,7 +190,7 @@ pub async fn send(
         let job = enqueue_onboarding(&mut tx, state, caller.org_id, delivery).await?;
         db::onboarding_messages::link_job(&mut tx, message_id, job).await?;
         if let Some((_, token_hash)) = link {
-            if row.membership_status == MembershipStatus::Expired.key() {
+            if row.membership_status == MembershipStatus::Expired {
                 db::memberships::change_status(
                     &mut tx,
                     caller.org_id,

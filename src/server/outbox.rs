@@ -8,6 +8,7 @@ use super::AppState;
 use crate::domain::connectors::ChatProvider;
 use crate::domain::message::MessageFacts;
 use crate::domain::onboarding::Channel;
+use crate::domain::outbox::JobKind;
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, Transaction};
 
@@ -97,17 +98,17 @@ impl Readers {
 }
 
 impl JobPayload {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> JobKind {
         match self {
-            JobPayload::Email(_) | JobPayload::Invitation(_) | JobPayload::Redacted => "email",
-            JobPayload::Code(code) if code.by_sms => "sms",
-            JobPayload::Code(_) => "email",
-            JobPayload::Sms { .. } => "sms",
-            JobPayload::Onboarding(d) => d.channel.key(),
-            JobPayload::AgentCall(_) => "agent",
-            JobPayload::ChatSend(send) => send.provider.key(),
-            JobPayload::ChatProfile(_) => "profile",
-            JobPayload::InvitationBatch(_) => "batch",
+            JobPayload::Email(_) | JobPayload::Invitation(_) | JobPayload::Redacted => JobKind::Email,
+            JobPayload::Code(code) if code.by_sms => JobKind::Sms,
+            JobPayload::Code(_) => JobKind::Email,
+            JobPayload::Sms { .. } => JobKind::Sms,
+            JobPayload::Onboarding(d) => d.channel.into(),
+            JobPayload::AgentCall(_) => JobKind::Agent,
+            JobPayload::ChatSend(send) => send.provider.into(),
+            JobPayload::ChatProfile(_) => JobKind::Profile,
+            JobPayload::InvitationBatch(_) => JobKind::Batch,
         }
     }
 

@@ -11,6 +11,7 @@ use super::totp;
 use super::AppState;
 use crate::api::account::types::SignInOutcome;
 use crate::api::registration::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use crate::domain::second_factor::SecondFactor;
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
 use serde::{Deserialize, Serialize};
@@ -25,9 +26,9 @@ struct Draft {
     last_name: String,
     mobile: String,
     password_hash: String,
-    /// "email", "sms" or "totp": where the last code came from, and so the second factor once proven.
+    /// Where the last code came from, and so the second factor once proven.
     #[serde(default)]
-    code_channel: Option<String>,
+    code_channel: Option<SecondFactor>,
     /// The authenticator app's secret, once chosen; kept so a reload does not void a scanned code.
     #[serde(default)]
     totp_secret: Option<String>,
@@ -178,39 +179,43 @@ pub async fn save_details(
     Ok(next_step(&link, &Some(draft)))
 }
 
-/// Starts the chosen second factor: a code by "email", or by "sms" to the mobile number given,
-/// or a "totp" authenticator app, whose QR code is returned to scan.
+/// Starts the chosen second factor (a `SecondFactor` key): a code by email, or by text message
+/// to the mobile number given, or an authenticator app, whose QR code is returned to scan.
 pub async fn send_registration_code(
     state: &AppState,
     session: &Session,
     token: &str,
     channel: &str,
 ) -> Result<SecondFactorSetup, AppError> {
+    let Some(channel) = SecondFactor::parse(channel) else {
+        return Err(AppError::invalid("factor", "Choose how to receive your code."));
+    };
     let link = registrable_link(state, token).await?;
     let Some(mut d) = draft(session, &link).await? else {
         return Err(AppError::Conflict("Fill in your details first.".into()));
     };
     // A new choice of factor must be proven afresh.
-    if d.code_channel.as_deref() != Some(channel) {
+    if d.code_channel != Some(channel) {
         d.second_factor_proven = false;
         d.totp_step = None;
     }
     let to = match channel {
-        "totp" => {
+        SecondFactor::Totp => {
             let secret = d.totp_secret.get_or_insert_with(totp::new_secret).clone();
-            d.code_channel = Some(channel.to_string());
+            d.code_channel = Some(channel);
             session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
             let qr_svg =
                 totp::qr_svg(&totp::otpauth_uri(&secret, &link.org_name, &link.email)).ok_or(AppError::Internal)?;
             return Ok(SecondFactorSetup::Authenticator { qr_svg, key: secret });
         }
-        "sms" if state.sms.is_some() => CodeTo::Sms(&d.mobile),
-        "sms" => return Err(AppError::invalid("factor", "Text messages are unavailable here. Choose email.")),
-        "email" => CodeTo::Email(&link.email),
-        _ => return Err(AppError::invalid("factor", "Choose how to receive your code.")),
+        SecondFactor::Sms if state.sms.is_some() => CodeTo::Sms(&d.mobile),
+        SecondFactor::Sms => {
+            return Err(AppError::invalid("factor", "Text messages are unavailable here. Choose email."))
+        }
+        SecondFactor::Email => CodeTo::Email(&link.email),
     };
     send_code(state, link.org_id, link.account_id, to, REGISTER).await?;
-    d.code_channel = Some(channel.to_string());
+    d.code_channel = Some(channel);
     session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
     Ok(SecondFactorSetup::CodeSent)
 }
@@ -225,8 +230,8 @@ pub async fn verify_registration_code(
     let Some(mut d) = draft(session, &link).await? else {
         return Err(AppError::Conflict("Fill in your details first.".into()));
     };
-    match (d.code_channel.as_deref(), &d.totp_secret) {
-        (Some("totp"), Some(secret)) => {
+    match (d.code_channel, &d.totp_secret) {
+        (Some(SecondFactor::Totp), Some(secret)) => {
             let Some(step) = totp::matching_step(secret, code, now_ms()) else {
                 return Err(AppError::invalid(
                     "code",
@@ -269,10 +274,9 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
     if !db::invitations::redeem(&mut tx, link.id).await? {
         return Err(AppError::Conflict("This invitation was already used or has expired.".into()));
     }
-    let factor = d.code_channel.as_deref().filter(|_| d.second_factor_proven);
-    let factor_kind = factor.map(str::to_string);
+    let factor = d.code_channel.filter(|_| d.second_factor_proven);
     let totp = match (factor, &d.totp_secret, d.totp_step) {
-        (Some("totp"), Some(secret), Some(step)) => Some((secret.as_str(), step)),
+        (Some(SecondFactor::Totp), Some(secret), Some(step)) => Some((secret.as_str(), step)),
         _ => None,
     };
     let account = db::registrations::CompletedAccount {
@@ -294,7 +298,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
     tx.commit().await?;
     session.remove::<Draft>(DRAFT_KEY).await.map_err(session_error)?;
     db::sessions::delete_for_account(&state.db, link.account_id).await?;
-    establish(session, link.account_id, link.org_id, factor_kind.as_deref().map(PassedFactor::now)).await?;
+    establish(session, link.account_id, link.org_id, factor.map(PassedFactor::now)).await?;
     tracing::info!(account = link.account_id, org = link.org_id, "registered");
     Ok(())
 }

@@ -7,6 +7,7 @@ use super::secret::{new_token, token_hash, Secret};
 use super::sessions::{ACCOUNT_KEY, FACTOR_KEY, ORG_KEY};
 use super::AppState;
 use crate::api::account::types::SignInOutcome;
+use crate::domain::second_factor::SecondFactor;
 use crate::domain::{password, EmailAddress};
 use crate::AppError;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -63,14 +64,13 @@ pub async fn verify_password(password: Secret, stored: Option<String>) -> bool {
 /// V2.8 and V3.7: re-authentication before a change of privilege).
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PassedFactor {
-    /// "email", "sms" or "totp".
-    pub kind: String,
+    pub kind: SecondFactor,
     pub at: i64,
 }
 
 impl PassedFactor {
-    pub fn now(kind: &str) -> Self {
-        Self { kind: kind.to_string(), at: now_ms() }
+    pub fn now(kind: SecondFactor) -> Self {
+        Self { kind, at: now_ms() }
     }
 }
 
@@ -136,8 +136,8 @@ pub async fn enter(
     }
     // Codes go by text message to those who chose it, while an SMS provider is configured.
     let sms_to =
-        account.mobile.clone().filter(|_| account.second_factor.as_deref() == Some("sms") && state.sms.is_some());
-    let authenticator = account.second_factor.as_deref() == Some("totp") && account.has_totp;
+        account.mobile.clone().filter(|_| account.second_factor == Some(SecondFactor::Sms) && state.sms.is_some());
+    let authenticator = account.second_factor == Some(SecondFactor::Totp) && account.has_totp;
     // A fresh id before anything is stored, as at any change of privilege.
     session.cycle_id().await.map_err(session_error)?;
     let pending = PendingSignIn { account_id, org_id, email: account.email, sms_to, authenticator, at: now_ms() };
@@ -251,11 +251,11 @@ pub async fn verify_sign_in_code(state: &AppState, session: &Session, code: &str
     }
     session.remove::<PendingSignIn>(PENDING_KEY).await.map_err(session_error)?;
     let kind = if p.authenticator {
-        "totp"
+        SecondFactor::Totp
     } else if p.sms_to.is_some() {
-        "sms"
+        SecondFactor::Sms
     } else {
-        "email"
+        SecondFactor::Email
     };
     establish(session, p.account_id, p.org_id, Some(PassedFactor::now(kind))).await?;
     tracing::info!(account = p.account_id, org = p.org_id, "signed in with a code");

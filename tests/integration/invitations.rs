@@ -19,7 +19,7 @@ struct World {
 async fn world(backend: Backend) -> World {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
     let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let owner = app.visitor();
     owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
@@ -529,11 +529,11 @@ async fn codes_go_by_text_message_through_twilio_to_those_who_choose_it(backend:
     let sink = SmtpSink::start().await;
     let smtp = sink.url();
     let app = TestApp::start_with(backend, |s| {
-        s.set("ONBOARD_SMTP_URL", &smtp).unwrap();
-        s.set("ONBOARD_TWILIO_ACCOUNT_SID", "AC123").unwrap();
-        s.set("ONBOARD_TWILIO_AUTH_TOKEN", "secret-token").unwrap();
-        s.set("ONBOARD_TWILIO_FROM", "+15005550006").unwrap();
-        s.set("ONBOARD_TWILIO_BASE_URL", &twilio).unwrap();
+        s.mail.smtp_url = onboard::server::secret::Secret::new(&smtp);
+        s.sms.twilio_account_sid = "AC123".into();
+        s.sms.twilio_auth_token = onboard::server::secret::Secret::new("secret-token");
+        s.sms.twilio_from = "+15005550006".into();
+        s.sms.twilio_base_url = twilio.to_string();
     })
     .await;
     let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
@@ -574,7 +574,7 @@ async fn wrong_codes_from_one_address_are_throttled_across_accounts(backend: Bac
     let sink = SmtpSink::start().await;
     let url = sink.url();
     let app = TestApp::start_with(backend, |s| {
-        s.set("ONBOARD_SMTP_URL", &url).unwrap();
+        s.mail.smtp_url = onboard::server::secret::Secret::new(&url);
         s.security.max_failed_sign_ins_per_ip = 4;
     })
     .await;

@@ -218,10 +218,10 @@ async fn message_team_reaches_each_member_not_onboarded_over_their_channel(backe
     assert_eq!(
         channels,
         [
-            ("ada@acme.example", "Slack"),
-            ("alan@acme.example", "Email"),
-            ("grace@acme.example", "Teams"),
-            ("nobody@acme.example", "Email")
+            ("ada@acme.example", "slack"),
+            ("alan@acme.example", "email"),
+            ("grace@acme.example", "teams"),
+            ("nobody@acme.example", "email")
         ]
         .map(|(e, c)| (e.to_string(), c.to_string()))
     );

@@ -17,7 +17,7 @@ async fn status_of(app: &TestApp, id: i64) -> (String, i64, Option<String>, Opti
 async fn a_test_email_is_delivered_through_smtp_as_plain_text_and_html(backend: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
     app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let owner = app.visitor();
     owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
@@ -55,9 +55,10 @@ async fn without_smtp_emails_are_logged_and_kept_for_admins_to_read(backend: Bac
 async fn an_unreachable_smtp_server_means_retries_with_backoff_not_loss(backend: Backend) {
     // Nothing listens on this port: every attempt fails as a transient error.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let app =
-        TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &format!("smtp://127.0.0.1:{closed}")).unwrap())
-            .await;
+    let app = TestApp::start_with(backend, |s| {
+        s.mail.smtp_url = onboard::server::secret::Secret::new(&format!("smtp://127.0.0.1:{closed}"))
+    })
+    .await;
     let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let owner = app.visitor();
     owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
@@ -89,7 +90,7 @@ async fn queue_without_workers(backend: Backend, n: usize) -> db::Db {
             &db.key,
             &outbox::NewJob {
                 org_id: None,
-                kind: "email",
+                kind: onboard::domain::outbox::JobKind::Email,
                 recipient: &to,
                 subject: "s",
                 payload: "{}",
@@ -291,8 +292,14 @@ async fn an_empty_queue_is_looked_at_again_after_the_pause_or_when_woken(backend
     assert_eq!(claim().await, None);
     let queue = |to: &'static str| async {
         let mut tx = db.pool.begin().await.unwrap();
-        let job =
-            outbox::NewJob { org_id: None, kind: "email", recipient: to, subject: "s", payload: "{}", max_attempts: 3 };
+        let job = outbox::NewJob {
+            org_id: None,
+            kind: onboard::domain::outbox::JobKind::Email,
+            recipient: to,
+            subject: "s",
+            payload: "{}",
+            max_attempts: 3,
+        };
         let id = outbox::enqueue(&mut tx, &db.key, &job).await.unwrap();
         tx.commit().await.unwrap();
         id

@@ -44,7 +44,7 @@ async fn no_secret_is_stored_or_logged_in_the_clear(backend: Backend) {
     let (smtp, f) = (sink.url(), fake.clone());
     let app = TestApp::start_with(backend, move |s| {
         f.configure(s);
-        s.set("ONBOARD_SMTP_URL", &smtp).unwrap();
+        s.mail.smtp_url = onboard::server::secret::Secret::new(&smtp);
         // The failing provider: Telegram refuses connections, and its API URL holds the bot token.
         s.chat.telegram_base_url = "http://127.0.0.1:9/telegram".into();
     })

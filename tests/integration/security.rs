@@ -21,7 +21,7 @@ struct TwoOrgs {
 async fn two_orgs(backend: Backend) -> TwoOrgs {
     let sink = SmtpSink::start().await;
     let url = sink.url();
-    let app = TestApp::start_with(backend, |s| s.set("ONBOARD_SMTP_URL", &url).unwrap()).await;
+    let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
     let (acme, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let (beta, _) = app.organization_with_owner("Beta", "owner@beta.example", BETA_PASSWORD).await;
     let beta_owner = app.visitor();
@@ -326,7 +326,7 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy(backend: Backend) {
         let app = TestApp::start_with(backend, |s| {
             s.security.max_failed_sign_ins_per_ip = 3;
             if trusted {
-                s.set("ONBOARD_TRUSTED_PROXIES", "127.0.0.0/8").unwrap();
+                s.server.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
             }
         })
         .await;

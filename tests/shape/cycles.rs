@@ -1,6 +1,7 @@
 //! The server's modules form layers: `db` knows only the domain, provider clients know no
 //! service, services call both, and nothing below calls back up. A cycle among the modules of
-//! `src/server` fails this test and names the modules on it, with the lines that close it.
+//! `src/server` fails a test that names the modules on it, with the lines that close it; so does
+//! a database module reaching above its layer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -8,14 +9,25 @@ use std::path::{Path, PathBuf};
 /// A module's path below `crate::server`: `["db", "accounts"]`; the root is `[]`.
 type Module = Vec<String>;
 
-#[test]
-fn the_server_modules_import_each_other_without_a_cycle() {
+/// The modules of `src/server`: their files, their code, and what each re-exports.
+struct Server {
+    modules: BTreeMap<Module, PathBuf>,
+    sources: BTreeMap<Module, String>,
+    reexports: BTreeMap<Module, BTreeMap<String, Module>>,
+}
+
+fn server() -> Server {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
     let modules = modules_under(&root);
     let sources: BTreeMap<Module, String> =
         modules.iter().map(|(m, file)| (m.clone(), code_of(&std::fs::read_to_string(file).unwrap()))).collect();
-    let reexports: BTreeMap<Module, BTreeMap<String, Module>> =
-        sources.iter().map(|(m, code)| (m.clone(), reexports_of(m, code, &modules))).collect();
+    let reexports = sources.iter().map(|(m, code)| (m.clone(), reexports_of(m, code, &modules))).collect();
+    Server { modules, sources, reexports }
+}
+
+#[test]
+fn the_server_modules_import_each_other_without_a_cycle() {
+    let Server { modules, sources, reexports } = server();
     let mut edges: BTreeMap<Module, BTreeMap<Module, String>> = BTreeMap::new();
     for (module, code) in &sources {
         for path in paths_in(code) {
@@ -40,6 +52,65 @@ fn the_server_modules_import_each_other_without_a_cycle() {
         })
         .collect();
     assert!(report.is_empty(), "import cycles in src/server:\n{}", report.join("\n"));
+}
+
+/// The modules of the server `db` may use besides its own: what it is configured with and how it
+/// seals what it stores. Services, provider clients, the API and the pages are above it.
+const BELOW_THE_DATABASE: [&str; 4] = ["config", "keys", "sealing", "secret"];
+
+#[test]
+fn the_database_layer_knows_only_the_domain_and_what_it_stores_with() {
+    let Server { modules, sources, reexports } = server();
+    let reached = above_the_database(&sources, &modules, &reexports);
+    assert!(reached.is_empty(), "the database layer reaches above itself:\n{}", reached.join("\n"));
+}
+
+/// Each use, by a module of `db`, of a module above the database layer.
+fn above_the_database(
+    sources: &BTreeMap<Module, String>,
+    modules: &BTreeMap<Module, PathBuf>,
+    reexports: &BTreeMap<Module, BTreeMap<String, Module>>,
+) -> Vec<String> {
+    let mut reached = Vec::new();
+    for (module, code) in sources.iter().filter(|(m, _)| m.first().is_some_and(|first| first == "db")) {
+        for layer in ["crate::api", "crate::app", "crate::components"] {
+            if code.contains(layer) {
+                reached.push(format!("    {} uses {layer}", name(module)));
+            }
+        }
+        for path in paths_in(code) {
+            let Some(target) = resolve(module, &path, modules, reexports) else { continue };
+            let below = target.first().is_some_and(|t| t == "db" || BELOW_THE_DATABASE.contains(&t.as_str()));
+            if !below {
+                reached.push(format!("    {} uses {} ({})", name(module), name(&target), path.join("::")));
+            }
+        }
+    }
+    reached
+}
+
+#[test]
+fn a_database_module_using_a_service_or_the_api_is_named() {
+    let modules: BTreeMap<Module, PathBuf> =
+        [vec![], vec!["db".to_string()], vec!["db".to_string(), "teams".to_string()]]
+            .into_iter()
+            .chain([vec!["sealing".to_string()], vec!["onboarding".to_string()]])
+            .map(|m| (m, PathBuf::new()))
+            .collect();
+    let sources: BTreeMap<Module, String> = [
+        (
+            vec!["db".to_string(), "teams".to_string()],
+            code_of("use super::Db;\nuse crate::server::sealing::ServerKey;\nuse crate::api::onboarding::types::Row;\nfn f() { crate::server::onboarding::plan(); }"),
+        ),
+        (vec!["db".to_string()], code_of("pub mod teams;")),
+    ]
+    .into_iter()
+    .collect();
+    let reexports: BTreeMap<Module, BTreeMap<String, Module>> = BTreeMap::new();
+    let reached = above_the_database(&sources, &modules, &reexports);
+    assert_eq!(reached.len(), 2, "{reached:?}");
+    assert!(reached[0].contains("db::teams uses crate::api"), "{reached:?}");
+    assert!(reached[1].contains("db::teams uses onboarding"), "{reached:?}");
 }
 
 fn name(module: &Module) -> String {
@@ -168,7 +239,9 @@ fn paths_in(code: &str) -> Vec<Vec<String>> {
     while i < tokens.len() {
         let starts = tokens[i] == "super" || (tokens[i] == "crate" && tokens.get(i + 2).is_some_and(|t| t == "server"));
         let after_separator = i >= 1 && tokens[i - 1] == "::";
-        if starts && !after_separator {
+        // `pub(super)` is a visibility, not a path.
+        let visibility = i >= 2 && tokens[i - 1] == "(" && tokens[i - 2] == "pub";
+        if starts && !after_separator && !visibility {
             let mut path = vec![tokens[i].clone()];
             let mut j = i + 1;
             while tokens.get(j).is_some_and(|t| t == "::") && tokens.get(j + 1).is_some_and(|t| is_ident(t)) {
@@ -437,7 +510,8 @@ fn a_cycle_is_found_and_named() {
     let mut names: Vec<String> = found[0].iter().map(name).collect();
     names.sort();
     assert_eq!(names, ["a", "b", "c"]);
-    // Comments, strings and test modules lead nowhere.
+    // Comments, strings, test modules and visibilities lead nowhere.
+    assert!(paths_in(&code_of("pub(super) fn f() {}")).is_empty());
     assert_eq!(edges[&vec!["a".to_string()]].len(), 1);
     assert_eq!(edges[&vec!["c".to_string()]].len(), 1);
 }

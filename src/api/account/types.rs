@@ -1,5 +1,6 @@
 //! The signed-in person, their organizations, signing in, and one-time password links. Shared by the server and the browser.
 
+pub use crate::domain::membership::OrgChoice;
 use crate::domain::PermissionSet;
 use serde::{Deserialize, Serialize};
 
@@ -17,13 +18,6 @@ pub struct Me {
     /// The picture of a Slack or Teams account they connected (an https or data: URL), shown
     /// instead of their initials.
     pub picture: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct OrgChoice {
-    pub id: i64,
-    pub name: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Mapping members to Slack or Teams people. Shared by the server and the browser.
 
+pub use crate::domain::onboarding::MappingRow;
 use serde::{Deserialize, Serialize};
 
 /// A person in the Slack workspace or the Teams tenant, for the mapping dropdowns.
@@ -8,20 +9,6 @@ pub struct DirectoryUser {
     pub id: String,
     pub name: String,
     pub email: Option<String>,
-}
-
-/// A member and their mapping on one provider, for the identity-mapping pages.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct MappingRow {
-    pub membership_id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub external_id: Option<String>,
-    pub external_name: Option<String>,
-    /// 'manual', 'email' or 'oauth'.
-    pub source: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Inviting people and following a batch. Shared by the server and the browser.
 
 use crate::api::settings::types::{Role, ServiceArea};
+pub use crate::domain::invites::FailedDelivery;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,14 +40,4 @@ impl BatchProgress {
     pub fn still_to_send(&self) -> i64 {
         self.remaining + self.preparing
     }
-}
-
-/// An invitation email that failed for good: a refused address, or one the mail server cannot take.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct FailedDelivery {
-    pub invitation: i64,
-    pub email: String,
-    /// The mail server's or the transport's reason; never a secret.
-    pub reason: Option<String>,
 }

@@ -1,31 +1,8 @@
 //! The onboarding dashboard, its teams and members, and onboarding messages. Shared by the server and the browser.
 
+use crate::domain::onboarding::DeliveryStatus;
+pub use crate::domain::onboarding::{RecipientOutcome, StatusCounts, TeamMemberRow, TeamSummary};
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct TeamSummary {
-    pub id: i64,
-    pub name: String,
-    pub members: i64,
-    pub onboarded: i64,
-}
-
-/// How many members of the organization are in each onboarding status.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct StatusCounts {
-    pub total: i64,
-    pub onboarded: i64,
-    pub notified: i64,
-    pub connected: i64,
-}
-
-impl StatusCounts {
-    pub fn not_connected(&self) -> i64 {
-        self.total - self.onboarded - self.notified - self.connected
-    }
-}
 
 /// Tools › Onboarding: every team with its progress, and the organization's.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,48 +18,6 @@ pub struct OnboardingOverview {
     pub can_message: bool,
     /// Whether the caller may create, rename and fill teams (`users.manage`).
     pub can_edit_teams: bool,
-}
-
-/// One member of a team as the dashboard shows them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct TeamMemberRow {
-    pub membership_id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// A `MembershipStatus` key.
-    pub membership_status: String,
-    pub notified_at: Option<i64>,
-    pub slack_id: Option<String>,
-    pub teams_id: Option<String>,
-    /// The latest onboarding message to them: its channel, state ('queued', 'delivered',
-    /// 'failed'), error and time.
-    pub last_channel: Option<String>,
-    pub last_state: Option<String>,
-    pub last_error: Option<String>,
-    pub last_at: Option<i64>,
-}
-
-impl TeamMemberRow {
-    pub fn status(&self) -> crate::domain::onboarding::OnboardingStatus {
-        let membership = crate::domain::MembershipStatus::parse(&self.membership_status)
-            .unwrap_or(crate::domain::MembershipStatus::Pending);
-        crate::domain::onboarding::OnboardingStatus::derive(
-            membership,
-            self.notified_at.is_some(),
-            self.slack_id.is_some() || self.teams_id.is_some(),
-        )
-    }
-
-    pub fn display_name(&self) -> String {
-        let name = format!("{} {}", self.first_name, self.last_name).trim().to_string();
-        if name.is_empty() {
-            self.email.clone()
-        } else {
-            name
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,19 +74,6 @@ impl MessagePlan {
     }
 }
 
-/// One recipient of a send and what became of their message.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct RecipientOutcome {
-    pub membership_id: i64,
-    pub email: String,
-    pub name: String,
-    pub channel: String,
-    /// 'queued', 'delivered' or 'failed'.
-    pub status: String,
-    pub error: Option<String>,
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendProgress {
     pub id: i64,
@@ -159,7 +81,7 @@ pub struct SendProgress {
 }
 
 impl SendProgress {
-    pub fn count(&self, status: &str) -> usize {
+    pub fn count(&self, status: DeliveryStatus) -> usize {
         self.recipients.iter().filter(|r| r.status == status).count()
     }
 }

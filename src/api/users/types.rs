@@ -1,34 +1,8 @@
 //! The members list. Shared by the server and the browser.
 
 use crate::api::settings::types::{Role, ServiceArea};
+pub use crate::domain::members::MemberRow;
 use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
-pub struct MemberRow {
-    pub id: i64,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// A `MembershipStatus` key.
-    pub status: String,
-    pub area: Option<String>,
-    pub role: String,
-    pub invited_by: Option<String>,
-    pub created_at: i64,
-    pub activated_at: Option<i64>,
-}
-
-impl MemberRow {
-    pub fn display_name(&self) -> String {
-        let name = format!("{} {}", self.first_name, self.last_name).trim().to_string();
-        if name.is_empty() {
-            "—".into()
-        } else {
-            name
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MemberPage {

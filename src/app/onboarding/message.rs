@@ -6,7 +6,7 @@ use crate::api::onboarding::types::{MessagePlan, SendProgress};
 use crate::api::onboarding::*;
 use crate::components::{action_error, every, field_error, FieldError, FormError, Loading, MessagePreview, Modal};
 use crate::domain::message::{compose, custom_text, MAX_CUSTOM_CHARS};
-use crate::domain::onboarding::Channel;
+use crate::domain::onboarding::DeliveryStatus;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -176,7 +176,7 @@ fn SendResult(id: i64, page: Page) -> impl IntoView {
     };
     fetch();
     every(1_000, move || {
-        if progress.with_untracked(|p| p.as_ref().is_none_or(|p| p.count("queued") > 0)) {
+        if progress.with_untracked(|p| p.as_ref().is_none_or(|p| p.count(DeliveryStatus::Queued) > 0)) {
             fetch();
         }
     });
@@ -185,18 +185,24 @@ fn SendResult(id: i64, page: Page) -> impl IntoView {
             {move || match progress.get() {
                 None => view! { <p>"Queued."</p> }.into_any(),
                 Some(p) => {
-                    let (delivered, failed, queued) = (p.count("delivered"), p.count("failed"), p.count("queued"));
+                    let (delivered, failed, queued) = (
+                        p.count(DeliveryStatus::Delivered),
+                        p.count(DeliveryStatus::Failed),
+                        p.count(DeliveryStatus::Queued),
+                    );
                     view! {
                         <p>{format!("{delivered} delivered, {failed} failed, {queued} sending.")}</p>
                         <ul class="recipients" aria-label="Delivery">
                             {p.recipients
                                 .into_iter()
                                 .map(|r| {
-                                    let channel = Channel::parse(&r.channel).map(|c| c.label()).unwrap_or("?");
-                                    let state = match r.status.as_str() {
-                                        "delivered" => format!("delivered over {channel}"),
-                                        "failed" => format!("failed over {channel}: {}", r.error.unwrap_or_default()),
-                                        _ => format!("sending over {channel}…"),
+                                    let channel = r.channel.label();
+                                    let state = match r.status {
+                                        DeliveryStatus::Delivered => format!("delivered over {channel}"),
+                                        DeliveryStatus::Failed => {
+                                            format!("failed over {channel}: {}", r.error.unwrap_or_default())
+                                        }
+                                        DeliveryStatus::Queued => format!("sending over {channel}…"),
                                     };
                                     view! { <li>{format!("{}: {state}", r.email)}</li> }
                                 })

@@ -1,7 +1,7 @@
 //! Inbound chat messages: the connector's policy applied to each, and what it leads to queued.
 
 use crate::domain::chat_users;
-use crate::domain::chat_users::Route;
+use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, Direction, Route};
 use crate::server::db::{self, chat_messages::NewChatMessage};
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
@@ -38,16 +38,16 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     let chat_user_id = sender.id;
     let route = chat_users::route(connector.policy, sender.request, m.shared);
     let status = match route {
-        Route::Forward => "forwarded",
-        Route::RequestAccess | Route::Keep => "held",
-        Route::Rejected | Route::Ignore => "dropped",
+        Route::Forward => ChatMessageStatus::Forwarded,
+        Route::RequestAccess | Route::Keep => ChatMessageStatus::Held,
+        Route::Rejected | Route::Ignore => ChatMessageStatus::Dropped,
     };
     let message = NewChatMessage {
         org_id: connector.org_id,
         connector_id: connector.id,
         chat_user_id,
-        direction: "in",
-        kind: "user",
+        direction: Direction::In,
+        kind: ChatMessageOrigin::User,
         text: &text,
         content: m.kind,
         attachment: m.attachment.as_deref(),
@@ -76,14 +76,19 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
             if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message)
                 .await?
             {
-                let out = Outgoing { kind: "onboarding", text: &connector.onboarding_message, answers: None };
+                let out = Outgoing {
+                    kind: ChatMessageOrigin::Onboarding,
+                    text: &connector.onboarding_message,
+                    answers: None,
+                };
                 queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
             }
         }
         Route::Keep | Route::Ignore => {}
         Route::Rejected => {
             if db::access_requests::tell_rejection_once(&mut tx, connector.id, chat_user_id).await? {
-                let out = Outgoing { kind: "rejection", text: chat_users::REJECTION_NOTICE, answers: None };
+                let out =
+                    Outgoing { kind: ChatMessageOrigin::Rejection, text: chat_users::REJECTION_NOTICE, answers: None };
                 queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
             }
         }
@@ -100,8 +105,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
 }
 
 pub(super) struct Outgoing<'a> {
-    /// 'onboarding', 'agent' or 'rejection'.
-    pub kind: &'a str,
+    pub kind: ChatMessageOrigin,
     pub text: &'a str,
     /// For an agent's reply, the inbound message it answers: a retried agent call replies once.
     pub answers: Option<i64>,
@@ -121,14 +125,14 @@ pub(super) async fn queue_text(
         org_id: connector.org_id,
         connector_id: connector.id,
         chat_user_id,
-        direction: "out",
+        direction: Direction::Out,
         kind: out.kind,
         text: out.text,
         content: chat_users::MessageKind::Text,
         attachment: None,
         platform_message_id: answers.as_deref(),
         conversation_id: &reply_to.conversation_id(),
-        status: "queued",
+        status: ChatMessageStatus::Queued,
     };
     let Some(message_id) = db::chat_messages::insert_once(tx, &logged).await? else {
         return Ok(false);

@@ -2,6 +2,7 @@
 //! sender's profile, and reporting each attempt back to the conversation log.
 
 use super::intake::{queue_text, Outgoing};
+use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, MessageKind, NO_REPLY};
 use crate::server::db;
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
@@ -30,9 +31,8 @@ struct AgentRequest<'a> {
     message_id: &'a str,
     /// A media message's caption, possibly empty.
     text: &'a str,
-    /// "text", "photo", "voice", "audio", "video", "sticker", "document", "location", "contact"
-    /// or "other".
-    kind: &'a str,
+    /// Serialized as its key: "text", "photo", "voice"…
+    kind: MessageKind,
     /// The provider's file id or media URL, or a `geo:` or `tel:` URI; absent for text.
     #[serde(skip_serializing_if = "Option::is_none")]
     attachment: Option<&'a str>,
@@ -80,7 +80,7 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         .ok_or_else(|| ProviderFailure::permanent("the message was deleted"))?;
     // The reply is recorded but the job's completion was lost (a crash of the instance, or of
     // PostgreSQL within its unflushed bookkeeping): the agent is not asked, nor answered, twice.
-    if message.status == "answered" {
+    if message.status == ChatMessageStatus::Answered {
         return Ok("agent");
     }
     let (first_name, last_name, platform_id) = db::chat_users::names(&state.db, message.chat_user_id)
@@ -99,7 +99,7 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
         conversation_id: &message.conversation_id,
         message_id: message.platform_message_id.as_deref().unwrap_or_default(),
         text: &message.text,
-        kind: &message.content,
+        kind: message.content,
         attachment: message.attachment.as_deref(),
         shared: call.shared.unwrap_or_else(|| call.reply_to.looks_shared()),
     })
@@ -146,11 +146,15 @@ pub async fn call_agent(state: &AppState, call: &AgentCall) -> Result<&'static s
     let mut tx = state.db.begin().await.map_err(stored)?;
     match reply.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
         Some(text) => {
-            let out = Outgoing { kind: "agent", text, answers: Some(message.id) };
+            let out = Outgoing { kind: ChatMessageOrigin::Agent, text, answers: Some(message.id) };
             queue_text(&mut tx, state, &connector, message.chat_user_id, &call.reply_to, &out).await.map_err(stored)?;
-            db::chat_messages::set_status(&mut *tx, message.id, "answered", "").await.map_err(stored)?;
+            db::chat_messages::set_status(&mut *tx, message.id, ChatMessageStatus::Answered, "")
+                .await
+                .map_err(stored)?;
         }
-        None => db::chat_messages::set_status(&mut *tx, message.id, "answered", "no reply").await.map_err(stored)?,
+        None => db::chat_messages::set_status(&mut *tx, message.id, ChatMessageStatus::Answered, NO_REPLY)
+            .await
+            .map_err(stored)?,
     }
     tx.commit().await.map_err(stored)?;
     state.outbox_wake.notify_waiters();
@@ -164,7 +168,7 @@ pub async fn send(state: &AppState, send: &ChatSend) -> Result<&'static str, Pro
         let kind = db::chat_messages::kind_of(&state.db, send.message_id)
             .await
             .map_err(|e| ProviderFailure::transient(format!("loading the message: {e}")))?;
-        if matches!(kind.as_deref(), Some("onboarding" | "rejection")) {
+        if kind.is_some_and(ChatMessageOrigin::is_private) {
             return Err(ProviderFailure::permanent("not sent: the conversation is shared with other people"));
         }
     }
@@ -190,17 +194,19 @@ pub async fn record_attempt(
     final_failure: bool,
 ) {
     let (message_id, done) = match payload {
-        JobPayload::ChatSend(s) => (s.message_id, "delivered"),
+        JobPayload::ChatSend(s) => (s.message_id, ChatMessageStatus::Delivered),
         // A successful agent call records its own outcome with the reply.
-        JobPayload::AgentCall(c) if outcome.is_err() => (c.message_id, "forwarded"),
+        JobPayload::AgentCall(c) if outcome.is_err() => (c.message_id, ChatMessageStatus::Forwarded),
         _ => return,
     };
     let recorded = match outcome {
         Ok(_) => db::chat_messages::set_status(&state.db.pool, message_id, done, "").await,
         Err(f) if final_failure => {
-            db::chat_messages::set_status(&state.db.pool, message_id, "failed", &f.message).await
+            db::chat_messages::set_status(&state.db.pool, message_id, ChatMessageStatus::Failed, &f.message).await
         }
-        Err(f) => db::chat_messages::set_status(&state.db.pool, message_id, "retrying", &f.message).await,
+        Err(f) => {
+            db::chat_messages::set_status(&state.db.pool, message_id, ChatMessageStatus::Retrying, &f.message).await
+        }
     };
     if let Err(e) = recorded {
         tracing::error!(error = %e, message = message_id, "recording a chat message's outcome failed");

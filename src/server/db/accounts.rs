@@ -1,4 +1,5 @@
 use super::{now_ms, Db};
+use crate::domain::second_factor::SecondFactor;
 use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
 use crate::server::sealing;
 use crate::server::secret::Secret;
@@ -8,7 +9,7 @@ use sqlx::{Any, Transaction};
 pub struct Credentials {
     pub id: i64,
     pub password_hash: Option<String>,
-    pub second_factor: Option<String>,
+    pub second_factor: Option<SecondFactor>,
     pub mobile: Option<String>,
 }
 
@@ -72,8 +73,8 @@ pub async fn credentials(db: &Db, email: &EmailAddress) -> Result<Option<Credent
 pub struct AccountFactor {
     pub email: String,
     pub mobile: Option<String>,
-    /// "email", "sms" or "totp"; none until the person proves one.
-    pub second_factor: Option<String>,
+    /// None until the person proves one.
+    pub second_factor: Option<SecondFactor>,
     #[sqlx(try_from = "super::Flag")]
     pub has_totp: bool,
 }

@@ -24,7 +24,7 @@ pub async fn recent(
     db: &super::Db,
     org_id: i64,
     limit: i64,
-) -> Result<Vec<crate::api::settings::types::AuditEntry>, sqlx::Error> {
+) -> Result<Vec<crate::domain::settings::AuditEntry>, sqlx::Error> {
     sqlx::query_as(
         "SELECT l.id, l.action, l.detail, l.at, a.email AS actor
          FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_account_id

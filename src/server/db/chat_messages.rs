@@ -1,18 +1,16 @@
 //! The conversation log: every message in from a chat user and out to them.
 
 use super::{now_ms, Db};
-use crate::api::access::types::ChatMessageRow;
-use crate::domain::chat_users::{shown, MessageKind};
+use crate::domain::chat_users::ChatMessageRow;
+use crate::domain::chat_users::{shown, ChatMessageOrigin, ChatMessageStatus, Direction, MessageKind};
 use sqlx::{Any, Transaction};
 
 pub struct NewChatMessage<'a> {
     pub org_id: i64,
     pub connector_id: i64,
     pub chat_user_id: i64,
-    /// 'in' or 'out'.
-    pub direction: &'a str,
-    /// 'user', 'onboarding', 'agent' or 'rejection'.
-    pub kind: &'a str,
+    pub direction: Direction,
+    pub kind: ChatMessageOrigin,
     /// The text, or a media message's caption.
     pub text: &'a str,
     pub content: MessageKind,
@@ -21,7 +19,7 @@ pub struct NewChatMessage<'a> {
     /// The provider's message id for inbound messages; for an agent's reply, the message it answers.
     pub platform_message_id: Option<&'a str>,
     pub conversation_id: &'a str,
-    pub status: &'a str,
+    pub status: ChatMessageStatus,
 }
 
 /// Stores a message unless one with the same platform id is already stored for the connector:
@@ -46,7 +44,7 @@ pub async fn insert_once(
     .bind(m.conversation_id)
     .bind(m.status)
     .bind(now_ms())
-    .bind(m.content.key())
+    .bind(m.content)
     .bind(m.attachment)
     .fetch_optional(&mut **tx)
     .await?;
@@ -57,7 +55,7 @@ pub async fn insert_once(
 pub async fn set_status<'e>(
     executor: impl sqlx::Executor<'e, Database = Any>,
     id: i64,
-    status: &str,
+    status: ChatMessageStatus,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE chat_messages SET status = $2, detail = $3 WHERE id = $1")
@@ -79,11 +77,10 @@ pub struct ForAgent {
     pub text: String,
     pub platform_message_id: Option<String>,
     pub conversation_id: String,
-    /// A `MessageKind` key.
-    pub content: String,
+    pub content: MessageKind,
     pub attachment: Option<String>,
-    /// 'answered' once the agent's reply (or its silence) is recorded.
-    pub status: String,
+    /// Answered once the agent's reply (or its silence) is recorded.
+    pub status: ChatMessageStatus,
 }
 
 pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error> {
@@ -97,8 +94,8 @@ pub async fn for_agent(db: &Db, id: i64) -> Result<Option<ForAgent>, sqlx::Error
     .await
 }
 
-/// A logged message's kind: 'user', 'onboarding', 'agent' or 'rejection'.
-pub async fn kind_of(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
+/// What a logged message is.
+pub async fn kind_of(db: &Db, id: i64) -> Result<Option<ChatMessageOrigin>, sqlx::Error> {
     sqlx::query_scalar("SELECT kind FROM chat_messages WHERE id = $1").bind(id).fetch_optional(&db.pool).await
 }
 
@@ -106,7 +103,7 @@ pub async fn kind_of(db: &Db, id: i64) -> Result<Option<String>, sqlx::Error> {
 struct HistoryRow {
     #[sqlx(flatten)]
     message: ChatMessageRow,
-    content_kind: String,
+    content_kind: MessageKind,
 }
 
 /// A chat user's conversation, oldest first (the latest `limit` messages); media reads as its
@@ -125,9 +122,9 @@ pub async fn history(db: &Db, org_id: i64, chat_user_id: i64, limit: i64) -> Res
     Ok(rows
         .into_iter()
         .rev()
-        .map(|HistoryRow { message, content_kind }| {
-            let kind = MessageKind::parse(&content_kind).unwrap_or_default();
-            ChatMessageRow { text: shown(kind, &message.text), ..message }
+        .map(|HistoryRow { message, content_kind }| ChatMessageRow {
+            text: shown(content_kind, &message.text),
+            ..message
         })
         .collect())
 }

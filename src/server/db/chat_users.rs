@@ -1,9 +1,9 @@
 //! Chat users: the people who write to a connector, one per (provider, platform id).
 
 use super::{now_ms, Db, Flag};
-use crate::api::access::types::ChatUserRow;
 use crate::domain::chat_users::AccessStatus;
 use crate::domain::chat_users::ChatProfile;
+use crate::domain::chat_users::ChatUserRow;
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
 

@@ -1,5 +1,5 @@
 use super::{now_ms, Db};
-use crate::api::settings::types::EulaVersion;
+use crate::domain::settings::EulaVersion;
 use sqlx::{Any, Transaction};
 
 pub async fn list(db: &Db, org_id: i64) -> Result<Vec<EulaVersion>, sqlx::Error> {

@@ -1,8 +1,8 @@
 //! Identity mappings: which Slack user or Teams (Entra) user each member is.
 
 use super::{now_ms, Db};
-use crate::api::identity::types::MappingRow;
 use crate::domain::members::PAGE_SIZE;
+use crate::domain::onboarding::MappingRow;
 use crate::domain::onboarding::Provider;
 use sqlx::{Any, Transaction};
 

@@ -2,7 +2,7 @@
 //! shows it, and storing its addresses a part at a time.
 
 use super::{now_ms, Backend, Db};
-use crate::api::invites::types::FailedDelivery;
+use crate::domain::invites::FailedDelivery;
 use crate::domain::invites::{ClassifiedEntry, SHOWN_ENTRIES};
 use sqlx::{Any, Transaction};
 use std::collections::HashMap;

@@ -2,7 +2,7 @@
 //! how many match, each statement written so that it can use the index that serves it.
 
 use super::{Backend, Db};
-use crate::api::users::types::MemberRow;
+use crate::domain::members::MemberRow;
 use crate::domain::members::{MemberFilter, Search, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use sqlx::Any;
 

@@ -1,7 +1,7 @@
 //! Onboarding messages: each "Send message", its recipients, and what became of each.
 
 use super::{now_ms, Db};
-use crate::api::onboarding::types::RecipientOutcome;
+use crate::domain::onboarding::RecipientOutcome;
 use sqlx::{Any, Transaction};
 
 pub async fn create_send(

@@ -1,7 +1,7 @@
 use super::{now_ms, Db};
-use crate::api::account::types::OrgChoice;
-use crate::api::settings::types::OrgGeneral;
+use crate::domain::membership::OrgChoice;
 use crate::domain::permissions::builtin_roles;
+use crate::domain::settings::OrgGeneral;
 use crate::domain::MembershipStatus;
 use sqlx::{Any, Transaction};
 

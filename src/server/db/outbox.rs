@@ -2,18 +2,14 @@
 //! once even with several app instances on one PostgreSQL database.
 
 use super::{now_ms, Db};
-use crate::api::outbox::types::{OutboxJob, OutboxStatusCounts};
+use crate::domain::outbox::{JobKind, JobStatus};
+use crate::domain::outbox::{OutboxJob, OutboxStatusCounts};
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
-
 pub struct NewJob<'a> {
     pub org_id: Option<i64>,
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub recipient: &'a str,
     pub subject: &'a str,
     /// The job's JSON, sealed before it is written: pending jobs carry links and codes.
@@ -45,6 +41,8 @@ pub async fn enqueue(
 #[derive(Debug, sqlx::FromRow)]
 pub struct ClaimedJob {
     pub id: i64,
+    /// Text, not a `JobKind`: a job of a kind this version does not know (queued by a newer
+    /// instance) fails on its own when its payload is read, instead of failing every claim.
     pub kind: String,
     pub payload: String,
     pub attempts: i64,
@@ -104,8 +102,8 @@ pub async fn fail(
 ) -> Result<(), sqlx::Error> {
     let now = now_ms();
     let (status, run_at) = match retry_in_ms {
-        Some(delay) if job.attempts < job.max_attempts => (QUEUED, now + delay),
-        _ => (FAILED, now),
+        Some(delay) if job.attempts < job.max_attempts => (JobStatus::Queued, now + delay),
+        _ => (JobStatus::Failed, now),
     };
     sqlx::query(
         "UPDATE outbox_jobs SET status = $3, run_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL,
@@ -199,19 +197,18 @@ pub async fn recent(db: &Db, org_id: i64, limit: i64) -> Result<Vec<StoredJob>, 
 }
 
 pub async fn counts(db: &Db, org_id: i64) -> Result<OutboxStatusCounts, sqlx::Error> {
-    let rows: Vec<(String, i64)> =
+    let rows: Vec<(JobStatus, i64)> =
         sqlx::query_as("SELECT status, COUNT(*) FROM outbox_jobs WHERE org_id = $1 GROUP BY status")
             .bind(org_id)
             .fetch_all(&db.pool)
             .await?;
     let mut counts = OutboxStatusCounts::default();
     for (status, n) in rows {
-        match status.as_str() {
-            QUEUED => counts.queued = n,
-            RUNNING => counts.running = n,
-            DONE => counts.done = n,
-            FAILED => counts.failed = n,
-            _ => {}
+        match status {
+            JobStatus::Queued => counts.queued = n,
+            JobStatus::Running => counts.running = n,
+            JobStatus::Done => counts.done = n,
+            JobStatus::Failed => counts.failed = n,
         }
     }
     Ok(counts)

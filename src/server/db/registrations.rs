@@ -1,6 +1,7 @@
 //! The writes that complete a registration.
 
 use super::now_ms;
+use crate::domain::second_factor::SecondFactor;
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
@@ -10,8 +11,8 @@ pub struct CompletedAccount<'a> {
     pub last_name: &'a str,
     pub mobile: &'a str,
     pub password_hash: &'a str,
-    /// The proven second factor, if any: "email", "sms" or "totp".
-    pub second_factor: Option<&'a str>,
+    /// The proven second factor, if any.
+    pub second_factor: Option<SecondFactor>,
     /// With "totp": the app's secret and the step of the code that proved it.
     pub totp: Option<(&'a str, i64)>,
 }

@@ -1,5 +1,5 @@
 use super::{now_ms, Db};
-use crate::api::settings::types::Role;
+use crate::domain::settings::Role;
 use crate::domain::PermissionSet;
 use sqlx::{Any, Transaction};
 

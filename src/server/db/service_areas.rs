@@ -1,5 +1,5 @@
 use super::{now_ms, Db};
-use crate::api::settings::types::ServiceArea;
+use crate::domain::settings::ServiceArea;
 use sqlx::{Any, Transaction};
 
 /// How many members the service area `s` holds, read from the counts triggers keep within each

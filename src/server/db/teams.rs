@@ -1,8 +1,8 @@
 //! Teams and who is on them, with the counts the onboarding dashboard shows.
 
 use super::{now_ms, Db};
-use crate::api::onboarding::types::{StatusCounts, TeamMemberRow, TeamSummary};
 use crate::domain::members::{like_pattern, PAGE_SIZE};
+use crate::domain::onboarding::{StatusCounts, TeamMemberRow, TeamSummary};
 use crate::domain::onboarding::{TeamFilter, TEAMS_PER_PAGE};
 use sqlx::{Any, Transaction};
 

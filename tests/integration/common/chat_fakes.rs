@@ -97,16 +97,12 @@ impl FakeProviders {
 
     /// Points an app's provider base URLs at this fake.
     pub fn configure(&self, s: &mut onboard::server::Settings) {
-        for (key, value) in [
-            ("ONBOARD_SLACK_API_BASE_URL", format!("{}/slack/api", self.base)),
-            ("ONBOARD_TEAMS_LOGIN_BASE_URL", format!("{}/login", self.base)),
-            ("ONBOARD_BOTFRAMEWORK_OPENID_URL", format!("{}/botframework/openid", self.base)),
-            ("ONBOARD_TELEGRAM_BASE_URL", format!("{}/telegram", self.base)),
-            ("ONBOARD_D360_BASE_URL", format!("{}/d360", self.base)),
-            ("ONBOARD_TWILIO_BASE_URL", format!("{}/twilio", self.base)),
-        ] {
-            s.set(key, &value).unwrap();
-        }
+        s.slack.api_base_url = format!("{}/slack/api", self.base);
+        s.teams.login_base_url = format!("{}/login", self.base);
+        s.chat.botframework_openid_url = format!("{}/botframework/openid", self.base);
+        s.chat.telegram_base_url = format!("{}/telegram", self.base);
+        s.chat.d360_base_url = format!("{}/d360", self.base);
+        s.sms.twilio_base_url = format!("{}/twilio", self.base);
     }
 
     pub fn agent_url(&self) -> String {

@@ -113,9 +113,18 @@ impl FakeChat {
 
     /// Points an app's Slack and Teams settings at this fake.
     pub fn configure(&self, s: &mut onboard::server::Settings) {
-        for (key, value) in self.settings() {
-            s.set(key, &value).unwrap();
-        }
+        use onboard::server::secret::Secret;
+        s.slack.bot_token = Secret::new(SLACK_TOKEN.to_string());
+        s.slack.api_base_url = format!("{}/slack/api", self.base);
+        s.slack.client_id = SLACK_CLIENT_ID.to_string();
+        s.slack.client_secret = Secret::new(SLACK_CLIENT_SECRET.to_string());
+        s.slack.authorize_url = format!("{}/slack/oauth/authorize", self.base);
+        s.teams.tenant_id = TENANT.to_string();
+        s.teams.app_id = APP_ID.to_string();
+        s.teams.app_secret = Secret::new(APP_SECRET.to_string());
+        s.teams.login_base_url = format!("{}/login", self.base);
+        s.teams.graph_base_url = format!("{}/graph", self.base);
+        s.teams.service_url = format!("{}/bot", self.base);
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut Recorded) -> T) -> T {

@@ -92,7 +92,7 @@ pub async fn fresh_database_url(backend: Backend) -> String {
 pub fn test_settings(database_url: &str) -> Settings {
     let mut s = Settings::default();
     s.server.site_addr = "127.0.0.1:0".parse().unwrap();
-    s.set("DATABASE_URL", database_url).unwrap();
+    s.database.url = onboard::server::secret::Secret::new(database_url);
     if database_url.starts_with("postgres") {
         // PostgreSQL has no key file beside it; SQLite tests use the one the first start creates.
         s.security.secret_key = onboard::server::sealing::ServerKey::generate().1;

@@ -40,7 +40,7 @@ async fn connectors_are_saved_checked_and_never_show_their_secrets(backend: Back
         assert!(!listed.contains(secret), "a secret reached the browser: {listed}");
     }
     let cards = w.owner.get("connectors", &[]).await.unwrap();
-    assert_eq!(cards[0]["policy"], "AllowAll");
+    assert_eq!(cards[0]["policy"], "allow_all");
     assert_eq!(cards[0]["credentials"][0]["shown"], "••••oken");
 
     // An edit with blank secrets keeps them; a name clash is refused.
@@ -64,7 +64,7 @@ async fn connectors_are_saved_checked_and_never_show_their_secrets(backend: Back
     onboarding(&w, id, false, "").await.unwrap();
     let cards = w.owner.get("connectors", &[]).await.unwrap();
     let card = cards.as_array().unwrap().iter().find(|c| c["id"] == id).unwrap();
-    assert_eq!(card["policy"], "AllowAll");
+    assert_eq!(card["policy"], "allow_all");
     assert_eq!(card["onboarding_message"], "Thanks! An admin will approve you shortly.");
 
     // Disabled connectors refuse webhooks and store nothing; deleting removes it.
