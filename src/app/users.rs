@@ -3,7 +3,7 @@
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::users::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
-use crate::components::{action_error, DisclosureMenu, FormError, Loaded};
+use crate::components::{action_error, DisclosureMenu, FormError, Loaded, Pager};
 use crate::domain::members::{MemberFilter, Seek, PAGE_SIZE, SEARCH_COUNT_LIMIT};
 use crate::domain::{grouped, time, MembershipStatus};
 use leptos::either::EitherOf5;
@@ -129,13 +129,16 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
             }
                 .into_any()
         }}
-        <nav class="pager" aria-label="Pages">
-            {has_previous.then(|| view! { <a href=filter.query_at(Seek::First)>"« First"</a> })}
-            {has_previous.then(|| previous.map(|href| view! { <a href=href rel="prev">"‹ Previous"</a> }))}
-            {has_next.then(|| next.map(|href| view! { <a href=href rel="next">"Next ›"</a> }))}
-            {has_next.then(|| view! { <a href=filter.query_at(Seek::Last)>"Last »"</a> })}
-            <span class="hint">{format!("{PAGE_SIZE} per page, by email address")}</span>
-        </nav>
+        <Pager
+            label="Pages"
+            position=format!("{PAGE_SIZE} per page, by email address")
+            first=has_previous.then(|| filter.query_at(Seek::First))
+            previous=previous.filter(|_| has_previous)
+            previous_text="‹ Previous"
+            next=next.filter(|_| has_next)
+            next_text="Next ›"
+            last=has_next.then(|| filter.query_at(Seek::Last))
+        />
         <JumpTo filter=filter/>
     }
 }

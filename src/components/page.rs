@@ -147,13 +147,19 @@ pub fn Pager(
     #[prop(into)] next: Option<String>,
     #[prop(default = "Previous page")] previous_text: &'static str,
     #[prop(default = "Next page")] next_text: &'static str,
+    /// The first and last pages, for a list paged by key rather than by number.
+    #[prop(default = None)]
+    first: Option<String>,
+    #[prop(default = None)] last: Option<String>,
 ) -> impl IntoView {
     (previous.is_some() || next.is_some()).then(|| {
         view! {
             <nav class="pager" aria-label=label>
+                {first.map(|href| view! { <a href=href>"« First"</a> })}
                 {previous.map(|href| view! { <a href=href rel="prev">{previous_text}</a> })}
                 <span class="hint">{position}</span>
                 {next.map(|href| view! { <a href=href rel="next">{next_text}</a> })}
+                {last.map(|href| view! { <a href=href>"Last »"</a> })}
             </nav>
         }
     })

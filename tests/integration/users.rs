@@ -84,6 +84,14 @@ async fn members_can_be_searched_filtered_and_paged(backend: Backend) {
     assert_eq!((&before[..], has_previous, has_next), (&everyone[21..71], true, true));
     let (from, has_previous, _) = addresses(&owner, &[("filter[from]", "person1")]).await;
     assert_eq!((from[0].as_str(), has_previous), ("person100@acme.example", true));
+    // The page offers what the list has around it: from the first page only onwards.
+    let first_page = owner.page("/users").await.text().await.unwrap();
+    assert!(first_page.contains(r#"class="pager""#) && first_page.contains("50 per page"), "{first_page}");
+    assert!(first_page.contains("Next ›") && first_page.contains("Last »"), "{first_page}");
+    assert!(!first_page.contains("‹ Previous") && !first_page.contains("« First"), "{first_page}");
+    let last_page = owner.page("/users?last=1").await.text().await.unwrap();
+    assert!(last_page.contains("« First") && last_page.contains("‹ Previous"), "{last_page}");
+    assert!(!last_page.contains("Next ›") && !last_page.contains("Last »"), "{last_page}");
 
     assert_eq!(total(&owner, &[("filter[search]", "GRACE")]).await, (1, 1));
     assert_eq!(total(&owner, &[("filter[search]", "person00")]).await, (10, 10));
