@@ -9,6 +9,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("You do not have permission to do that.")]
     NotAllowed,
+    /// The organization asks everyone to accept a new version of its agreement, and the caller
+    /// has not yet: they may reach nothing else until they do.
+    #[error("Please read and accept the updated agreement to continue.")]
+    AgreementPending,
     #[error("{reason}")]
     Invalid { field: String, reason: String },
     /// Several fields of one form are wrong: each `(field, reason)`, in the form's order.
@@ -61,7 +65,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::NotAllowed => 403,
+            Self::NotAllowed | Self::AgreementPending => 403,
             Self::Invalid { .. } | Self::InvalidFields(_) => 422,
             Self::NotFound => 404,
             Self::Conflict(_) => 409,

@@ -27,7 +27,8 @@ async function signIn(page, email = OWNER_EMAIL, password = OWNER_PASSWORD) {
 
 /**
  * Fills in the sign-in form already open on the page and submits it, entering the emailed code
- * when one is asked for, until `landing` (where the sign-in leads) is visible.
+ * when one is asked for, and accepting the agreement when a version everyone must accept again
+ * awaits (agreement.spec.js publishes one), until `landing` (where the sign-in leads) is visible.
  */
 async function submitSignIn(page, email, password, landing) {
   const seen = (await mailTo(email)).length;
@@ -35,11 +36,17 @@ async function submitSignIn(page, email, password, landing) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   const codeStep = page.getByRole('heading', { level: 1, name: 'Enter your code' });
-  await expect(landing.or(codeStep)).toBeVisible();
+  const agreement = page.getByRole('heading', { level: 1, name: 'Please accept the updated agreement' });
+  await expect(landing.or(codeStep).or(agreement)).toBeVisible();
   if (await codeStep.isVisible()) {
     const mail = await nextMail(email, seen);
     await page.getByLabel('Code', { exact: true }).fill(mail.match(/Your Onboard code for [a-z ]+ is (\d{6})/)[1]);
     await page.getByRole('button', { name: 'Verify and sign in' }).click();
+    await expect(landing.or(agreement)).toBeVisible();
+  }
+  if (await agreement.isVisible()) {
+    await page.getByLabel('I have read and accept the agreement').check();
+    await page.getByRole('button', { name: 'Accept and continue' }).click();
   }
   await expect(landing).toBeVisible();
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod account;
+pub mod agreement;
 pub mod connectors;
 pub mod identity;
 pub mod invites;
@@ -20,4 +21,17 @@ mod ssr {
     pub use crate::server::db;
     pub use crate::server::secret::Secret;
     pub use crate::server::sign_in;
+
+    /// A form posted without JavaScript gets a real redirect; the hydrated app navigates by itself
+    /// once it has refetched who is signed in (see `app::nav`).
+    pub fn redirect_plain_form(path: &str) {
+        let plain_form = leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| {
+                parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html"))
+            })
+            .unwrap_or(false);
+        if plain_form {
+            leptos_axum::redirect(path);
+        }
+    }
 }

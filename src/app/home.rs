@@ -13,6 +13,7 @@ pub fn HomePage() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match auth.me.await {
+                    Ok(Some(me)) if me.agreement_pending => view! { <Redirect path="/agreement"/> }.into_any(),
                     Ok(Some(me)) => {
                         let items = visible_nav(&me);
                         view! {

@@ -1,6 +1,7 @@
 //! The app shell, its routes, and one module per page.
 
 mod access;
+mod agreement;
 mod chat_users;
 mod connectors;
 mod home;
@@ -19,6 +20,7 @@ mod users;
 
 use crate::api::account::types::Me;
 use crate::api::account::{whoami, SetPassword, SignIn, SignOut, SwitchOrganization, VerifySignInCode};
+use crate::api::agreement::AcceptAgreement;
 use crate::api::registration::{CompleteRegistration, JoinOrganization};
 use crate::AppError;
 use leptos::prelude::*;
@@ -65,6 +67,7 @@ pub struct Auth {
     pub verify_code: ServerAction<VerifySignInCode>,
     pub register: ServerAction<CompleteRegistration>,
     pub join: ServerAction<JoinOrganization>,
+    pub accept_agreement: ServerAction<AcceptAgreement>,
 }
 
 pub fn use_auth() -> Auth {
@@ -83,6 +86,7 @@ pub fn App() -> impl IntoView {
     let verify_code = ServerAction::<VerifySignInCode>::new();
     let register = ServerAction::<CompleteRegistration>::new();
     let join = ServerAction::<JoinOrganization>::new();
+    let accept_agreement = ServerAction::<AcceptAgreement>::new();
     let me = Resource::new(
         move || {
             [
@@ -93,11 +97,22 @@ pub fn App() -> impl IntoView {
                 verify_code.version().get(),
                 register.version().get(),
                 join.version().get(),
+                accept_agreement.version().get(),
             ]
         },
         |_| whoami(),
     );
-    provide_context(Auth { me, sign_in, sign_out, switch_org, set_password, verify_code, register, join });
+    provide_context(Auth {
+        me,
+        sign_in,
+        sign_out,
+        switch_org,
+        set_password,
+        verify_code,
+        register,
+        join,
+        accept_agreement,
+    });
 
     view! {
         <Meta name="description" content="Onboard: invite people, get them registered and watch onboarding progress."/>
@@ -109,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=sign_in::SignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/verify") view=sign_in::VerifyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/agreement") view={Lazy::<pages::Agreement>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/set-password/:token") view=set_password::SetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/users") view={Lazy::<pages::Users>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/invite") view={Lazy::<pages::Invite>::new()} ssr=SsrMode::Async/>
@@ -160,6 +176,7 @@ mod pages {
     use super::*;
 
     lazy_pages! {
+        Agreement => agreement::AgreementPage,
         Users => users::UsersPage,
         Invite => invite::InvitePage,
         Batch => invite::BatchPage,

@@ -62,7 +62,12 @@ impl NavItem {
     }
 }
 
+/// The pages the signed-in person's permissions open; none while a new version of the
+/// agreement awaits their acceptance.
 pub fn visible_nav(me: &Me) -> Vec<&'static NavItem> {
+    if me.agreement_pending {
+        return Vec::new();
+    }
     NAV.iter().filter(|item| item.permissions.iter().any(|p| me.permissions.contains(*p))).collect()
 }
 
@@ -231,6 +236,7 @@ fn follow_auth_changes(auth: super::Auth) {
     follow(Box::new(move || auth.switch_org.value().get().map(|r| r.ok().map(entered))));
     follow(Box::new(move || auth.join.value().get().map(|r| r.ok().map(entered))));
     follow(Box::new(move || auth.set_password.value().get().map(|r| r.ok().map(entered))));
+    follow(Box::new(move || auth.accept_agreement.value().get().map(|r| r.ok().map(|_| next()))));
     follow(Box::new(move || auth.sign_out.value().get().map(|r| r.ok().map(|_| "/sign-in".to_string()))));
 }
 

@@ -267,7 +267,10 @@ fn EulaStep(info: RegistrationInfo, token: String) -> impl IntoView {
 
 /// The agreement's text and the box that accepts exactly this version.
 #[component]
-fn Agreement(eula: crate::api::settings::types::EulaVersion, error: Signal<Option<String>>) -> impl IntoView {
+pub(super) fn Agreement(
+    eula: crate::api::settings::types::EulaVersion,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     view! {
         <h2>{format!("End-user licence agreement, version {}", eula.version)}</h2>
         <div class="eula-box" tabindex="0" role="region" aria-label="Agreement text">{eula.body}</div>

@@ -1,6 +1,8 @@
 //! Settings › Organization: general options, service areas, roles and permissions, EULA versions.
 
-use crate::api::settings::types::{EulaVersion, OrgSettings, Role, ServiceArea};
+mod agreement;
+
+use crate::api::settings::types::{OrgSettings, Role, ServiceArea};
 use crate::api::settings::*;
 use crate::components::{action_error, field_error, CountrySelect, FieldError, FormError, Loaded};
 use crate::domain::{time, Permission};
@@ -65,7 +67,7 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
-    let OrgSettings { general, areas, roles, eulas, audit, countries } = settings;
+    let OrgSettings { general, areas, roles, eulas, agreement, audit, countries } = settings;
     let g = actions.general;
     let name_error = field_error(g, "name");
     let sender_error = field_error(g, "sender_name");
@@ -115,7 +117,7 @@ fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
             </section>
             <AreasSection areas actions/>
             <RolesSection roles actions/>
-            <EulaSection eulas actions/>
+            <agreement::AgreementSection eulas standing=agreement publish=actions.publish_eula/>
             <section class="card" aria-labelledby="audit-heading">
                 <h2 id="audit-heading">"Recent changes"</h2>
                 {if audit.is_empty() {
@@ -279,50 +281,6 @@ fn RolesSection(roles: Vec<Role>, actions: Actions) -> impl IntoView {
                 <button type="submit" class="button-primary">"Add role"</button>
             </ActionForm>
             <FieldError id="new-role-error" message=add_error/>
-        </section>
-    }
-}
-
-#[component]
-fn EulaSection(eulas: Vec<EulaVersion>, actions: Actions) -> impl IntoView {
-    let publish = actions.publish_eula;
-    let body_error = field_error(publish, "body");
-    let next = eulas.first().map(|e| e.version + 1).unwrap_or(1);
-    let current = eulas
-        .first()
-        .map(|e| format!("Version {} is current, published {}.", e.version, time::format_utc(e.published_at)));
-    view! {
-        <section class="card" aria-labelledby="eula-heading">
-            <h2 id="eula-heading">"End-user licence agreement"</h2>
-            <p>{current.unwrap_or_else(|| "No agreement published yet. New members are asked to accept the current version when they register.".into())}</p>
-            <FormError error=action_error(publish)/>
-            <ActionForm action=publish>
-                <div class="field">
-                    <label for="eula-body">{format!("Text of version {next}")}</label>
-                    <textarea id="eula-body" name="body" rows="8" required aria-describedby="eula-body-hint eula-body-error"></textarea>
-                    <p class="hint" id="eula-body-hint">"Publishing creates a new version; earlier versions are kept exactly as people accepted them."</p>
-                    <FieldError id="eula-body-error" message=body_error/>
-                </div>
-                <button type="submit" class="button-primary">{format!("Publish version {next}")}</button>
-            </ActionForm>
-            <ul class="versions">
-                {eulas
-                    .into_iter()
-                    .map(|e| {
-                        view! {
-                            <li>
-                                <details>
-                                    <summary>
-                                        {format!("Version {} · {}", e.version, time::format_utc(e.published_at))}
-                                        {e.published_by.map(|by| format!(" · {by}"))}
-                                    </summary>
-                                    <pre class="eula-text">{e.body}</pre>
-                                </details>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ul>
         </section>
     }
 }

@@ -94,6 +94,13 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
                     {roles.into_iter().map(|r| view! { <option value=r.id.to_string() selected=f.role == Some(r.id)>{r.name}</option> }).collect_view()}
                 </select>
             </div>
+            <div class="field">
+                <label for="filter-agreement">"Agreement"</label>
+                <select id="filter-agreement" name="agreement">
+                    <option value="">"Any"</option>
+                    <option value="pending" selected=f.agreement_pending>"Has not accepted the current version"</option>
+                </select>
+            </div>
             <button type="submit" class="button-primary">"Apply"</button>
         </Form>
         <p class="hint" aria-live="polite">{shown}</p>
@@ -169,6 +176,7 @@ fn JumpTo(filter: MemberFilter) -> impl IntoView {
         ("status", filter.status.map(|s| s.key().to_string())),
         ("area", filter.area.map(|a| a.to_string())),
         ("role", filter.role.map(|r| r.to_string())),
+        ("agreement", filter.agreement_pending.then(|| "pending".to_string())),
     ];
     view! {
         <Form method="GET" action="/users" attr:class="filters jump-to" attr:aria-label="Jump to an address">

@@ -18,14 +18,20 @@ fn answer_with_status_of(error: &AppError) {
     let _ = error;
 }
 
-/// A failure to load a page's data. Signed-out callers are sent to the sign-in page.
+/// A failure to load a page's data. Signed-out callers are sent to the sign-in page, and a
+/// member yet to accept a new version of the agreement to it, coming back here afterwards.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {
-    if error != AppError::Unauthenticated {
+    if !matches!(error, AppError::Unauthenticated | AppError::AgreementPending) {
         answer_with_status_of(&error);
     }
     match error {
         AppError::Unauthenticated => view! { <Redirect path="/sign-in"/> }.into_any(),
+        AppError::AgreementPending => {
+            let location = leptos_router::hooks::use_location();
+            let here = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            view! { <Redirect path=crate::domain::query::href("/agreement", &[("next", here)])/> }.into_any()
+        }
         AppError::NotAllowed => view! {
             <section class="card">
                 <h1>"Not available"</h1>

@@ -24,6 +24,8 @@ pub struct MemberFilter {
     pub status: Option<MembershipStatus>,
     pub area: Option<i64>,
     pub role: Option<i64>,
+    /// Only those who have not accepted the organization's current agreement (or a later version).
+    pub agreement_pending: bool,
     /// The page after this address (exclusive).
     pub after: Option<String>,
     /// The page before this address (exclusive).
@@ -73,6 +75,7 @@ impl MemberFilter {
             status: get("status").and_then(|s| MembershipStatus::parse(&s)),
             area: id("area"),
             role: id("role"),
+            agreement_pending: get("agreement").is_some_and(|v| v == "pending"),
             after: get("after").and_then(|k| from_hex(&k)),
             before: get("before").and_then(|k| from_hex(&k)),
             from: get("from"),
@@ -136,6 +139,7 @@ impl MemberFilter {
                 ("status", text(f.status.map(|s| s.key().to_string()))),
                 ("area", text(f.area.map(|a| a.to_string()))),
                 ("role", text(f.role.map(|r| r.to_string()))),
+                ("agreement", if f.agreement_pending { "pending".into() } else { String::new() }),
                 ("after", text(f.after.as_deref().map(to_hex))),
                 ("before", text(f.before.as_deref().map(to_hex))),
                 ("from", text(f.from.clone())),
@@ -239,6 +243,9 @@ mod tests {
         assert_eq!(f.query_at(Seek::Last), "?q=Ada%20%26%20co&status=active&area=3&last=1");
         assert_eq!(filter(&[]).query_at(Seek::First), "?");
         assert_eq!(filter(&[("from", " M ")]).seek(), Seek::From("m".into()));
+        let pending = filter(&[("status", "active"), ("agreement", "pending")]);
+        assert!(pending.agreement_pending);
+        assert_eq!(pending.query_at(Seek::After("b@x".into())), "?status=active&agreement=pending&after=624078");
     }
 
     #[test]
@@ -250,6 +257,7 @@ mod tests {
             ("after", "zz"),
             ("before", "616"),
             ("last", "yes"),
+            ("agreement", "accepted"),
         ]);
         assert_eq!(f, MemberFilter::default());
         assert_eq!(f.seek(), Seek::First);

@@ -22,6 +22,7 @@ pub mod permissions;
 pub mod query;
 pub mod second_factor;
 pub mod settings;
+pub mod spreadsheet;
 pub mod time;
 
 pub use email::{AddressProblem, EmailAddress, EmailError};

@@ -111,6 +111,26 @@ pub struct EulaVersion {
     pub body: String,
     pub published_at: i64,
     pub published_by: Option<String>,
+    /// Everyone must accept this version (or a later one) again: an Active member who has not
+    /// is shown it before anything else.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::domain::columns::Flag"))]
+    pub reaccept_required: bool,
+}
+
+/// How far the organization's members are with its agreement, for Settings › Agreement.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgreementStanding {
+    /// `(eula_versions.id, how many accounts accepted it)`, newest version first.
+    pub accepted: Vec<(i64, i64)>,
+    /// Active members who have not accepted the current version or a later one, counted up to
+    /// `members::SEARCH_COUNT_LIMIT` + 1.
+    pub not_yet: i64,
+}
+
+impl AgreementStanding {
+    pub fn accepted_of(&self, eula_version_id: i64) -> i64 {
+        self.accepted.iter().find(|(id, _)| *id == eula_version_id).map(|(_, n)| *n).unwrap_or(0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

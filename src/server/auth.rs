@@ -51,6 +51,14 @@ pub async fn client_ip() -> IpAddr {
     client_behind(&trusted, peer, &forwarded)
 }
 
+/// The request's User-Agent, at most 400 characters, as accepting the agreement records it;
+/// empty when there is none.
+pub fn user_agent() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT)?.to_str().ok().map(|s| s.chars().take(400).collect()))
+        .unwrap_or_default()
+}
+
 /// Walks `X-Forwarded-For` from the right (the hop nearest us) while the hop is a trusted proxy;
 /// with an untrusted peer the header is ignored, since any client can send one.
 pub fn client_behind(trusted: &[ipnet::IpNet], peer: IpAddr, forwarded_for: &str) -> IpAddr {
@@ -176,7 +184,18 @@ pub fn ensure_outranks(caller: &Caller, email: &str, their_permissions: &str) ->
 }
 
 /// For the few functions any member may call (their own profile, switching organization).
+/// A member who has yet to accept a new version of the agreement is refused until they do.
 pub async fn signed_in() -> Result<Caller, AppError> {
+    let caller = signed_in_before_agreement().await?;
+    if caller.membership.agreement_pending {
+        return Err(AppError::AgreementPending);
+    }
+    Ok(caller)
+}
+
+/// The caller even while the agreement awaits their acceptance: only for reading and
+/// accepting it, knowing who is signed in, and leaving for another organization.
+pub async fn signed_in_before_agreement() -> Result<Caller, AppError> {
     current().await?.ok_or(AppError::Unauthenticated)
 }
 

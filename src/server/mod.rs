@@ -11,6 +11,7 @@ pub mod config;
 pub mod connectors;
 pub mod csrf;
 pub mod db;
+pub mod exports;
 pub mod headers;
 pub mod integrations;
 pub mod invitations;

@@ -263,6 +263,7 @@ pub async fn start_route(State(state): State<AppState>, session: Session, Path(p
         return Redirect::to("/profile");
     };
     match caller_of(&state, &session).await {
+        Ok(Some(caller)) if caller.membership.agreement_pending => return Redirect::to("/agreement"),
         Ok(Some(_)) => {}
         _ => return Redirect::to("/sign-in"),
     }
@@ -290,6 +291,7 @@ pub async fn callback_route(
         return Redirect::to("/profile");
     };
     let caller = match caller_of(&state, &session).await {
+        Ok(Some(caller)) if caller.membership.agreement_pending => return Redirect::to("/agreement"),
         Ok(Some(caller)) => caller,
         _ => return Redirect::to("/sign-in"),
     };

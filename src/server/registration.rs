@@ -112,7 +112,7 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
     } else {
         next_step(&link, &draft(session, &link).await?)
     };
-    let eula = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    let eula = db::eula::current(&state.db, link.org_id).await?;
     let countries = if step == RegistrationStep::Details { super::phone::countries().to_vec() } else { Vec::new() };
     Ok(RegistrationInfo {
         email: link.email.clone(),
@@ -310,7 +310,7 @@ async fn accepted_eula(
     link: &Link,
     a: &Acceptance,
 ) -> Result<Option<crate::api::settings::types::EulaVersion>, AppError> {
-    let current = db::eula::list(&state.db, link.org_id).await?.into_iter().next();
+    let current = db::eula::current(&state.db, link.org_id).await?;
     if let Some(eula) = &current {
         if !a.accepted {
             return Err(AppError::invalid("accept", "You need to accept the agreement to continue."));

@@ -36,6 +36,8 @@ const PUBLIC: &[&str] = &[
     "verify_registration_code",
     "complete_registration",
     "join_organization",
+    "my_agreement",
+    "accept_agreement",
 ];
 
 /// Every other server function: the permissions that let a caller in (any one of them), and
@@ -61,6 +63,7 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ),
     ("delete_role", false, &["org.settings"], &[("id", "{role}")]),
     ("publish_eula", false, &["org.settings"], &[("body", "Hijacked terms")]),
+    ("export_agreement_evidence", true, &["org.settings"], &[]),
     ("load_outbox", true, &["org.settings"], &[]),
     ("retry_outbox_job", false, &["org.settings"], &[("id", "{job}")]),
     ("send_test_email", false, &["org.settings"], &[]),
@@ -363,6 +366,26 @@ async fn members_without_the_permission_are_refused_by_every_protected_function(
     app.stop().await;
 }
 
+async fn a_member_yet_to_accept_a_new_agreement_is_refused_by_every_protected_function(backend: Backend) {
+    let app = start(backend).await;
+    let (org, ids) = acme(&app).await;
+    let owner = app.visitor();
+    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    owner.call("publish_eula", &[("body", "New terms"), ("reaccept", "on")]).await.unwrap();
+    for (endpoint, is_get, _, args) in PROTECTED {
+        let answer = call(&owner, endpoint, *is_get, args, &ids).await;
+        assert!(matches!(answer, Err((403, AppError::AgreementPending))), "{endpoint}: {answer:?}");
+    }
+    // So are the functions any member may call on their own account.
+    assert_eq!(owner.get("my_profile", &[]).await.unwrap_err(), (403, AppError::AgreementPending));
+    let disconnect = owner.call("disconnect_identity", &[("provider", "slack")]).await;
+    assert_eq!(disconnect.unwrap_err(), (403, AppError::AgreementPending));
+    let audit =
+        app.scalar_i64("SELECT COUNT(*) FROM audit_log WHERE org_id = $1 AND detail LIKE '%Hijacked%'", org).await;
+    assert_eq!(audit, 0);
+    app.stop().await;
+}
+
 async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) {
     let app = start(backend).await;
     let (acme_org, ids) = acme(&app).await;
@@ -503,6 +526,7 @@ crate::on_both_databases!(
     signed_out_callers_are_refused_by_every_protected_function,
     members_without_the_permission_are_refused_by_every_protected_function,
     owners_of_another_organization_cannot_touch_this_one,
+    a_member_yet_to_accept_a_new_agreement_is_refused_by_every_protected_function,
     a_paused_member_is_signed_out_at_their_next_request,
     custom_roles_with_partial_permissions_reach_exactly_their_functions,
     oauth_and_webhook_routes_refuse_strangers,

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod agreement;
 mod auth;
 mod authorization;
 mod connectors;

@@ -63,6 +63,7 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
         permissions: caller.permissions,
         orgs,
         picture,
+        agreement_pending: m.agreement_pending,
     }))
 }
 
@@ -70,7 +71,8 @@ pub async fn whoami() -> Result<Option<Me>, AppError> {
 /// for a second factor first when this session has not passed one (the outcome says which).
 #[server(endpoint = "switch_organization")]
 pub async fn switch_organization(org_id: i64) -> Result<SignInOutcome, AppError> {
-    let (caller, state) = (signed_in().await?, state());
+    // Someone yet to accept this organization's new agreement may still leave for another.
+    let (caller, state) = (auth::signed_in_before_agreement().await?, state());
     if db::accounts::active_membership(&state.db, caller.account_id, org_id).await?.is_none() {
         return Err(AppError::NotFound);
     }
@@ -105,18 +107,4 @@ pub async fn set_password(token: String, password: String, confirm: String) -> R
     let outcome = sign_in::set_password_with_link(&state, &session, &token, Secret::new(password)).await?;
     redirect_plain_form(if outcome == SignInOutcome::SignedIn { "/" } else { "/verify" });
     Ok(outcome)
-}
-
-/// A form posted without JavaScript gets a real redirect; the hydrated app navigates by itself
-/// once it has refetched who is signed in (see `app::nav`).
-#[cfg(feature = "ssr")]
-fn redirect_plain_form(path: &str) {
-    let plain_form = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|parts| {
-            parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()).map(|a| a.contains("text/html"))
-        })
-        .unwrap_or(false);
-    if plain_form {
-        leptos_axum::redirect(path);
-    }
 }

@@ -18,6 +18,8 @@ pub struct Me {
     /// The picture of a Slack or Teams account they connected (an https or data: URL), shown
     /// instead of their initials.
     pub picture: Option<String>,
+    /// A new version of the agreement awaits their acceptance: every page but it is closed.
+    pub agreement_pending: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

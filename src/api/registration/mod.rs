@@ -70,14 +70,6 @@ pub async fn join_organization(
 /// address and User-Agent (at most 400 characters).
 #[cfg(feature = "ssr")]
 async fn acceptance(eula: Option<i64>, accept: Option<String>) -> registration::Acceptance {
-    let user_agent = leptos::prelude::use_context::<http::request::Parts>()
-        .and_then(|p| {
-            p.headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .map(|s| s.chars().take(400).collect::<String>())
-        })
-        .unwrap_or_default();
     let ip = auth::client_ip().await.to_string();
-    registration::Acceptance { eula_version_id: eula, accepted: accept.is_some(), ip, user_agent }
+    registration::Acceptance { eula_version_id: eula, accepted: accept.is_some(), ip, user_agent: auth::user_agent() }
 }

@@ -27,6 +27,7 @@ pub async fn load_org_settings() -> Result<OrgSettings, AppError> {
         areas: db::service_areas::list(db, caller.org_id).await?,
         roles: db::roles::list(db, caller.org_id).await?,
         eulas: db::eula::list(db, caller.org_id).await?,
+        agreement: db::eula::standing(db, caller.org_id).await?,
         audit: db::audit::recent(db, caller.org_id, 20).await?,
         countries: crate::server::phone::countries().to_vec(),
     })
@@ -190,12 +191,19 @@ pub async fn delete_role(id: i64) -> Result<(), AppError> {
 }
 
 /// Publishes a new EULA version; earlier versions stay exactly as people accepted them.
+/// `reaccept` is a checkbox: when ticked, every Active member must accept this version before
+/// they can reach anything else.
 #[server(endpoint = "publish_eula")]
-pub async fn publish_eula(body: String) -> Result<i64, AppError> {
+pub async fn publish_eula(body: String, reaccept: Option<String>) -> Result<i64, AppError> {
     let caller = require(Permission::OrgSettings).await?;
     let body = rules::eula_text(&body).map_err(invalid("body"))?;
     let mut change = AuditedChange::begin(&caller).await?;
-    let version = db::eula::publish(&mut change, caller.org_id, &body, caller.account_id).await?;
-    change.commit("eula.published", &format!("version {version}")).await?;
+    let version = db::eula::publish(&mut change, caller.org_id, &body, caller.account_id, reaccept.is_some()).await?;
+    let detail = if reaccept.is_some() {
+        format!("version {version}; everyone must accept it again")
+    } else {
+        format!("version {version}")
+    };
+    change.commit("eula.published", &detail).await?;
     Ok(version)
 }

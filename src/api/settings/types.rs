@@ -2,7 +2,7 @@
 
 use crate::api::registration::types::CountryChoice;
 pub use crate::domain::settings::AuditEntry;
-pub use crate::domain::settings::{EulaVersion, OrgGeneral, Role, ServiceArea};
+pub use crate::domain::settings::{AgreementStanding, EulaVersion, OrgGeneral, Role, ServiceArea};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -11,6 +11,7 @@ pub struct OrgSettings {
     pub areas: Vec<ServiceArea>,
     pub roles: Vec<Role>,
     pub eulas: Vec<EulaVersion>,
+    pub agreement: AgreementStanding,
     pub audit: Vec<AuditEntry>,
     /// The countries the default country may be.
     pub countries: Vec<CountryChoice>,

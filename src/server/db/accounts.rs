@@ -159,6 +159,10 @@ pub struct ActiveMembership {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
+    /// A version of the agreement everyone must accept again awaits their acceptance: until
+    /// then they may reach nothing but it (`auth::signed_in`).
+    #[sqlx(try_from = "crate::domain::columns::Flag")]
+    pub agreement_pending: bool,
 }
 
 impl ActiveMembership {
@@ -168,15 +172,16 @@ impl ActiveMembership {
 }
 
 pub async fn active_membership(db: &Db, account_id: i64, org_id: i64) -> Result<Option<ActiveMembership>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, m.role_id, r.name AS role_name, r.permissions,
-                a.email, a.first_name, a.last_name
+                a.email, a.first_name, a.last_name, {} AS agreement_pending
          FROM memberships m
          JOIN organizations o ON o.id = m.org_id
          JOIN roles r ON r.id = m.role_id
          JOIN accounts a ON a.id = m.account_id
          WHERE m.account_id = $1 AND m.org_id = $2 AND m.status = $3",
-    )
+        super::eula::agreement_pending("m.account_id", "m.org_id")
+    ))
     .bind(account_id)
     .bind(org_id)
     .bind(MembershipStatus::Active.key())

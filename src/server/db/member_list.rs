@@ -112,6 +112,16 @@ fn conditions(org_id: i64, f: &MemberFilter) -> Statement {
         let v = s.value(Value::Int(role));
         s.condition(format!("m.role_id = {v}"));
     }
+    if f.agreement_pending {
+        s.condition(format!(
+            "NOT {}",
+            super::eula::accepted_since(
+                "m.account_id",
+                "m.org_id",
+                "(SELECT MAX(e.version) FROM eula_versions e WHERE e.org_id = m.org_id)"
+            )
+        ));
+    }
     if let Search::AddressPrefix(prefix) = f.search() {
         let from = s.value(Value::Text(prefix.clone()));
         let to = s.value(Value::Text(Search::prefix_end(&prefix)));
@@ -186,7 +196,8 @@ pub async fn page(db: &Db, org_id: i64, f: &MemberFilter) -> Result<Listed, sqlx
         search => {
             let mut s = base.at(&seek);
             let rows = page_rows(db, "", &picked(&mut s, backwards, PAGE_SIZE + 1), &s, backwards).await?;
-            let total = if search == Search::Everyone {
+            // The kept counts know statuses, areas and roles, not who accepted what.
+            let total = if search == Search::Everyone && !f.agreement_pending {
                 kept_count(db, org_id, f).await?
             } else {
                 count_in_order(db, &base, Finder::Conditions).await?
