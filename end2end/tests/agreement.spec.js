@@ -37,7 +37,7 @@ test('a version everyone must accept again comes before anything else, and its e
   ]);
   expect(download.suggestedFilename()).toBe('agreement-evidence.csv');
   const csv = fs.readFileSync(await download.path(), 'utf8');
-  expect(csv.split('\r\n')[0]).toBe('account,email,version,accepted_at,ip_address,user_agent');
+  expect(csv.split('\r\n')[0]).toBe('\uFEFFaccount,email,version,accepted_at,ip_address,user_agent');
   expect(csv).toContain(`,${OWNER_EMAIL},${next},`);
   await expectAccessible(page);
 

@@ -2,5 +2,10 @@
 -- not accepted it (or a later version) is shown it before anything else. Adding a column is not
 -- an UPDATE, so the versions stay immutable.
 ALTER TABLE eula_versions ADD COLUMN reaccept_required INTEGER NOT NULL DEFAULT 0 CHECK (reaccept_required IN (0, 1));
--- Counting a version's acceptances, and finding who has not accepted it, read by version.
-CREATE INDEX eula_acceptances_version ON eula_acceptances (eula_version_id, account_id);
+-- An account accepts a version once: two clicks at the same moment must not record it twice.
+-- Any exact repeat recorded before keeps its first (earliest) row.
+DELETE FROM eula_acceptances WHERE id NOT IN (
+    SELECT MIN(id) FROM eula_acceptances GROUP BY eula_version_id, account_id
+);
+-- Also how a version's acceptances are counted, and who has not accepted it found.
+CREATE UNIQUE INDEX eula_acceptances_version ON eula_acceptances (eula_version_id, account_id);

@@ -67,6 +67,7 @@ fn AgreementView(a: MemberAgreement) -> impl IntoView {
                 }
                 .into_any()
             } else {
+                let sign_out = auth.sign_out;
                 view! {
                     <FormError error=action_error(accept)/>
                     <ActionForm action=accept>
@@ -75,6 +76,12 @@ fn AgreementView(a: MemberAgreement) -> impl IntoView {
                             "Accept and continue"
                         </button>
                     </ActionForm>
+                    {pending.then(|| view! {
+                        <p class="hint">"If you do not accept it, you cannot use Onboard in this organization. You can sign out, or switch to another organization from the account menu."</p>
+                        <ActionForm action=sign_out>
+                            <button type="submit" class="button-quiet">"Sign out"</button>
+                        </ActionForm>
+                    })}
                 }
                 .into_any()
             }}

@@ -33,9 +33,10 @@ pub fn csv_lines<'a>(rows: impl IntoIterator<Item = Vec<Cell<'a>>>) -> String {
     String::from_utf8(out.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
-/// A header line of column names.
+/// The first line of a file: a UTF-8 byte-order mark, without which Excel reads the file in the
+/// system's code page and garbles every name outside ASCII, then the column names.
 fn header(names: &[&str]) -> String {
-    csv_lines([names.iter().map(|n| Cell::Text(n)).collect()])
+    format!("\u{feff}{}", csv_lines([names.iter().map(|n| Cell::Text(n)).collect()]))
 }
 
 /// Sets the response up as a download named `file_name` (a server function's response).
@@ -50,7 +51,9 @@ pub fn attachment(file_name: &str) {
 }
 
 /// Every acceptance of the organization's agreement, in the order recorded: account, email,
-/// version, accepted_at (RFC 3339, UTC), ip_address, user_agent.
+/// version, accepted_at (RFC 3339, UTC), ip_address, user_agent. A database failure part way
+/// ends the response without its final chunk, so the client sees a broken download, never a
+/// complete-looking short file.
 pub fn agreement_evidence(db: Db, org_id: i64) -> impl Stream<Item = Result<String, AppError>> + Send + 'static {
     let head = header(&["account", "email", "version", "accepted_at", "ip_address", "user_agent"]);
     let pages = stream::try_unfold(Some(0_i64), move |after| {

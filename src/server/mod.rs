@@ -30,6 +30,7 @@ pub mod sealing;
 pub mod secret;
 pub mod seed;
 pub mod sessions;
+pub mod sheets;
 pub mod sign_in;
 pub mod sms;
 pub mod state;

@@ -76,6 +76,9 @@ async fn everyone_must_accept_a_new_version_before_anything_else(backend: Backen
     let page = worker.page("/profile").await;
     assert_eq!(page.status(), 302);
     assert_eq!(page.headers()["location"], "/agreement?next=%2Fprofile");
+    // Connecting a chat account waits too.
+    let connect = worker.page("/oauth/slack/start").await;
+    assert_eq!((connect.status().as_u16(), connect.headers()["location"].to_str().unwrap()), (303, "/agreement"));
     let mine = worker.get("my_agreement", &[]).await.unwrap();
     assert_eq!((mine["pending"].clone(), mine["current"]["version"].clone()), (true.into(), 2.into()));
     assert_eq!(mine["accepted_at"], serde_json::Value::Null);
@@ -150,7 +153,7 @@ async fn settings_show_who_has_not_accepted_and_export_the_evidence(backend: Bac
     assert_eq!(res.headers()["content-disposition"], "attachment; filename=\"agreement-evidence.csv\"");
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.split("\r\n").collect();
-    assert_eq!(lines[0], "account,email,version,accepted_at,ip_address,user_agent");
+    assert_eq!(lines[0], "\u{feff}account,email,version,accepted_at,ip_address,user_agent", "with a BOM for Excel");
     assert_eq!(lines.len(), 4, "a header, two acceptances and the final line end: {csv}");
     assert!(
         lines[1].contains(",owner@acme.example,1,") && lines[1].ends_with(",127.0.0.1,Mozilla/5.0 (X11; Linux x86_64)"),

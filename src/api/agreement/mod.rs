@@ -48,7 +48,7 @@ pub async fn accept_agreement(eula: i64, accept: Option<String>) -> Result<(), A
                     && db::eula::accepted_at(db, caller.org_id, caller.account_id, v.version).await?.is_some() => {}
             Some(_) => {
                 return Err(AppError::Conflict(
-                    "A newer version of the agreement was just published. Read it and accept that one.".into(),
+                    "This is not the current version of the agreement: a newer one may just have been published. Reload the page, read it and accept that one.".into(),
                 ))
             }
             None => return Err(AppError::NotFound),

@@ -19,6 +19,8 @@ pub fn AgreementSection(
     publish: ServerAction<PublishEula>,
 ) -> impl IntoView {
     let body_error = field_error(publish, "body");
+    // Asking everyone again cannot be undone by a later version: the button says what it does.
+    let everyone = RwSignal::new(false);
     let next = eulas.first().map(|e| e.version + 1).unwrap_or(1);
     let current = eulas.first().map(|e| {
         let who = match standing.not_yet {
@@ -57,11 +59,18 @@ pub fn AgreementSection(
                     <FieldError id="eula-body-error" message=body_error/>
                 </div>
                 <div class="field field-check">
-                    <input id="eula-reaccept" name="reaccept" type="checkbox" aria-describedby="eula-reaccept-hint"/>
+                    <input id="eula-reaccept" name="reaccept" type="checkbox" aria-describedby="eula-reaccept-hint"
+                        on:change=move |ev| everyone.set(event_target_checked(&ev))/>
                     <label for="eula-reaccept">"Everyone must accept again"</label>
-                    <p class="hint" id="eula-reaccept-hint">"Active members, you included, are shown this version before anything else and can reach nothing else until they accept it. Unticked, only people registering from now on accept it."</p>
+                    <p class="hint" id="eula-reaccept-hint">"Active members, you included, are shown this version before anything else and can reach nothing else until they accept it; publishing a later version does not release them. Unticked, only people registering from now on accept it."</p>
                 </div>
-                <button type="submit" class="button-primary">{format!("Publish version {next}")}</button>
+                <button type="submit" class="button-primary">
+                    {move || if everyone.get() {
+                        format!("Publish version {next} and ask everyone to accept it")
+                    } else {
+                        format!("Publish version {next}")
+                    }}
+                </button>
             </ActionForm>
             <ul class="versions">
                 {eulas

@@ -80,7 +80,8 @@ pub async fn publish(
 
 /// Records that the account accepted version `eula_version_id`, if that is still the
 /// organization's current version and the account has not accepted it yet: one statement, so
-/// a version published meanwhile cannot be skipped. False when nothing was recorded.
+/// a version published meanwhile cannot be skipped, and the unique index (migration 0017) keeps
+/// two clicks at once to one row. False when nothing was recorded.
 pub async fn accept_current(
     db: &Db,
     org_id: i64,
@@ -94,7 +95,7 @@ pub async fn accept_current(
          SELECT $1, e.id, $3, $4, $5 FROM eula_versions e
          WHERE e.id = $2 AND e.org_id = $6
            AND e.version = (SELECT MAX(version) FROM eula_versions WHERE org_id = $6)
-           AND NOT EXISTS (SELECT 1 FROM eula_acceptances WHERE account_id = $1 AND eula_version_id = $2)",
+         ON CONFLICT (eula_version_id, account_id) DO NOTHING",
     )
     .bind(account_id)
     .bind(eula_version_id)
@@ -123,7 +124,7 @@ pub async fn accepted_at(db: &Db, org_id: i64, account_id: i64, version: i64) ->
 /// How many accepted each version, and how many Active members have not accepted the current one.
 pub async fn standing(db: &Db, org_id: i64) -> Result<AgreementStanding, sqlx::Error> {
     let accepted: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT e.id, (SELECT COUNT(DISTINCT x.account_id) FROM eula_acceptances x WHERE x.eula_version_id = e.id)
+        "SELECT e.id, (SELECT COUNT(*) FROM eula_acceptances x WHERE x.eula_version_id = e.id)
          FROM eula_versions e WHERE e.org_id = $1 ORDER BY e.version DESC",
     )
     .bind(org_id)

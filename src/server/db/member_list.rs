@@ -113,13 +113,12 @@ fn conditions(org_id: i64, f: &MemberFilter) -> Statement {
         s.condition(format!("m.role_id = {v}"));
     }
     if f.agreement_pending {
+        // The current version is read once for the statement, not once per member.
+        let current = format!("(SELECT MAX(e.version) FROM eula_versions e WHERE e.org_id = {org})");
+        // With no version published, nobody has one to accept.
         s.condition(format!(
-            "NOT {}",
-            super::eula::accepted_since(
-                "m.account_id",
-                "m.org_id",
-                "(SELECT MAX(e.version) FROM eula_versions e WHERE e.org_id = m.org_id)"
-            )
+            "{current} IS NOT NULL AND NOT {}",
+            super::eula::accepted_since("m.account_id", &org, &current)
         ));
     }
     if let Search::AddressPrefix(prefix) = f.search() {

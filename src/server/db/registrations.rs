@@ -52,7 +52,10 @@ pub async fn accept_eula(
     ip: &str,
     user_agent: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO eula_acceptances (account_id, eula_version_id, accepted_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query(
+        "INSERT INTO eula_acceptances (account_id, eula_version_id, accepted_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (eula_version_id, account_id) DO NOTHING",
+    )
         .bind(account_id)
         .bind(eula_version_id)
         .bind(now_ms())
