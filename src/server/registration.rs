@@ -292,7 +292,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
         return Err(AppError::Conflict(already_registered(&link)));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
+        db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;
@@ -343,7 +343,7 @@ pub async fn join(state: &AppState, session: &Session, token: &str, a: &Acceptan
         return Err(AppError::Conflict("This invitation was already used or has expired.".into()));
     }
     if let Some(eula) = &current {
-        db::registrations::accept_eula(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
+        db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;

@@ -108,6 +108,29 @@ pub async fn accept_current(
     Ok(done.rows_affected() == 1)
 }
 
+/// Records that the account accepted version `eula_version_id` within a larger change
+/// (registering, joining an organization) that has checked it is the current version.
+pub async fn record_acceptance(
+    tx: &mut Transaction<'static, Any>,
+    account_id: i64,
+    eula_version_id: i64,
+    ip: &str,
+    user_agent: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO eula_acceptances (account_id, eula_version_id, accepted_at, ip, user_agent)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (eula_version_id, account_id) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(eula_version_id)
+    .bind(now_ms())
+    .bind(ip)
+    .bind(user_agent)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// When the account accepted the current version or a later one, if it has.
 pub async fn accepted_at(db: &Db, org_id: i64, account_id: i64, version: i64) -> Result<Option<i64>, sqlx::Error> {
     sqlx::query_scalar(

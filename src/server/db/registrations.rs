@@ -45,27 +45,6 @@ pub async fn complete_account(
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn accept_eula(
-    tx: &mut Transaction<'static, Any>,
-    account_id: i64,
-    eula_version_id: i64,
-    ip: &str,
-    user_agent: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO eula_acceptances (account_id, eula_version_id, accepted_at, ip, user_agent) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (eula_version_id, account_id) DO NOTHING",
-    )
-        .bind(account_id)
-        .bind(eula_version_id)
-        .bind(now_ms())
-        .bind(ip)
-        .bind(user_agent)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 /// Makes a Pending membership Active; false if it was not Pending.
 pub async fn activate(tx: &mut Transaction<'static, Any>, membership_id: i64) -> Result<bool, sqlx::Error> {
     let done =
