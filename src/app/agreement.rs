@@ -31,6 +31,8 @@ fn AgreementView(a: MemberAgreement) -> impl IntoView {
         auth.me.refetch();
     }
     let accept = auth.accept_agreement;
+    // Where the member was going, for a form posted without JavaScript (the app follows it itself).
+    let next = crate::domain::query::safe_next(leptos_router::hooks::use_query_map().read_untracked().get("next"));
     let accept_error = field_error(accept, "accept");
     let MemberAgreement { org_name, current, accepted_at, pending } = a;
     let Some(current) = current else {
@@ -71,6 +73,7 @@ fn AgreementView(a: MemberAgreement) -> impl IntoView {
                 view! {
                     <FormError error=action_error(accept)/>
                     <ActionForm action=accept>
+                        <input type="hidden" name="next" value=next/>
                         <Agreement eula=current error=accept_error/>
                         <button type="submit" class="button-primary" disabled=move || accept.pending().get()>
                             "Accept and continue"

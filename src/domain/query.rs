@@ -22,6 +22,13 @@ pub fn href(path: &str, pairs: &[(&str, String)]) -> String {
     }
 }
 
+/// Where to go after signing in or accepting the agreement: the `next` a page was given, if it
+/// is a path on this site (never another origin: `//host` and backslashes are refused), else
+/// the home page.
+pub fn safe_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_else(|| "/".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,5 +48,14 @@ mod tests {
             href("/chat-users", &[("provider", "telegram".into()), ("search", "ada lo".into()), ("page", "2".into())]),
             "/chat-users?provider=telegram&search=ada%20lo&page=2"
         );
+    }
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/register/abc".into())), "/register/abc");
+        for outside in ["//evil.example", "https://evil.example", "/\\evil.example", "evil"] {
+            assert_eq!(safe_next(Some(outside.into())), "/", "{outside}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

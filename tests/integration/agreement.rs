@@ -100,9 +100,21 @@ async fn everyone_must_accept_a_new_version_before_anything_else(backend: Backen
     assert_eq!(worker.whoami().await["agreement_pending"], false);
     assert!(worker.get("my_agreement", &[]).await.unwrap()["accepted_at"].is_i64());
 
-    // The owner who published it is asked too.
+    // The owner who published it is asked too. Without JavaScript, the form then goes on to
+    // where they were going, if that is a path on this site.
     assert_eq!(owner.get("load_org_settings", &[]).await.unwrap_err(), (403, AppError::AgreementPending));
-    accept(&owner, v2, "Mozilla/5.0 (X11; Linux x86_64)").await.unwrap();
+    for (next, lands) in [("//evil.example/", "/"), ("/settings", "/settings")] {
+        let plain = owner
+            .client
+            .post(format!("{}/api/accept_agreement", owner.base))
+            .header("accept", "text/html")
+            .form(&[("eula", v2.to_string().as_str()), ("accept", "on"), ("next", next)])
+            .send()
+            .await
+            .unwrap();
+        assert!(plain.status().is_redirection(), "{next}: {}", plain.status());
+        assert_eq!(plain.headers()["location"], lands);
+    }
     let settings = owner.get("load_org_settings", &[]).await.unwrap();
     assert_eq!(settings["eulas"][0]["reaccept_required"], true);
     assert_eq!(settings["eulas"][1]["reaccept_required"], false);

@@ -32,9 +32,10 @@ pub async fn my_agreement() -> Result<MemberAgreement, AppError> {
 /// Accepts version `eula` (an `eula_versions` id) when `accept` (the checkbox) is ticked,
 /// recording the client's address and User-Agent. Only the current version can be accepted: one
 /// published while the member was reading is refused with a conflict, so they read that one.
-/// Accepting twice records once.
+/// Accepting twice records once. A form posted without JavaScript then goes on to `next`, a
+/// path on this site.
 #[server(endpoint = "accept_agreement")]
-pub async fn accept_agreement(eula: i64, accept: Option<String>) -> Result<(), AppError> {
+pub async fn accept_agreement(eula: i64, accept: Option<String>, next: Option<String>) -> Result<(), AppError> {
     let caller = auth::signed_in_before_agreement().await?;
     if accept.is_none() {
         return Err(AppError::invalid("accept", "You need to accept the agreement to continue."));
@@ -55,7 +56,7 @@ pub async fn accept_agreement(eula: i64, accept: Option<String>) -> Result<(), A
         }
     }
     tracing::info!(account = caller.account_id, org = caller.org_id, eula, "agreement accepted");
-    redirect_plain_form("/");
+    redirect_plain_form(&crate::domain::query::safe_next(next));
     Ok(())
 }
 
