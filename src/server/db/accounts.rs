@@ -172,21 +172,25 @@ impl ActiveMembership {
 }
 
 pub async fn active_membership(db: &Db, account_id: i64, org_id: i64) -> Result<Option<ActiveMembership>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, m.role_id, r.name AS role_name, r.permissions,
-                a.email, a.first_name, a.last_name, {} AS agreement_pending
-         FROM memberships m
-         JOIN organizations o ON o.id = m.org_id
-         JOIN roles r ON r.id = m.role_id
-         JOIN accounts a ON a.id = m.account_id
-         WHERE m.account_id = $1 AND m.org_id = $2 AND m.status = $3",
-        super::eula::agreement_pending("m.account_id", "m.org_id")
-    ))
-    .bind(account_id)
-    .bind(org_id)
-    .bind(MembershipStatus::Active.key())
-    .fetch_optional(&db.pool)
-    .await
+    // Read on every request: the statement is written once per process.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT m.id AS membership_id, o.id AS org_id, o.name AS org_name, m.role_id, r.name AS role_name,
+                    r.permissions, a.email, a.first_name, a.last_name, {} AS agreement_pending
+             FROM memberships m
+             JOIN organizations o ON o.id = m.org_id
+             JOIN roles r ON r.id = m.role_id
+             JOIN accounts a ON a.id = m.account_id
+             WHERE m.account_id = $1 AND m.org_id = $2 AND m.status = $3",
+            super::eula::agreement_pending("m.account_id", "m.org_id")
+        )
+    });
+    sqlx::query_as(SQL.as_str())
+        .bind(account_id)
+        .bind(org_id)
+        .bind(MembershipStatus::Active.key())
+        .fetch_optional(&db.pool)
+        .await
 }
 
 /// Adds the account to an organization with its Owner role, or makes an existing member Owner.

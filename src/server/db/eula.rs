@@ -10,11 +10,19 @@ const VERSION_COLUMNS: &str = "e.id, e.version, e.body, e.published_at, a.email 
 
 /// An account has accepted `v` when it accepted `v` or any later version: the later text
 /// replaces the earlier. `{account}`, `{org}` and `{version}` are SQL expressions.
-pub(super) fn accepted_since(account: &str, org: &str, version: &str) -> String {
+fn accepted_since(account: &str, org: &str, version: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM eula_acceptances x JOIN eula_versions v ON v.id = x.eula_version_id
                  WHERE x.account_id = {account} AND v.org_id = {org} AND v.version >= {version})"
     )
+}
+
+/// The account has not accepted the organization's current version (nor a later one, as there
+/// is none); false when no version is published. `{account}` and `{org}` are SQL expressions;
+/// `{org}` should be a bound value, so the current version is read once per statement.
+pub(super) fn not_accepted_current(account: &str, org: &str) -> String {
+    let current = format!("(SELECT MAX(e.version) FROM eula_versions e WHERE e.org_id = {org})");
+    format!("{current} IS NOT NULL AND NOT {}", accepted_since(account, org, &current))
 }
 
 /// Whether the account must accept the agreement again before anything else: a version that
@@ -155,18 +163,15 @@ pub async fn standing(db: &Db, org_id: i64) -> Result<AgreementStanding, sqlx::E
     .await?;
     let not_yet: i64 = sqlx::query_scalar(&format!(
         "SELECT COUNT(*) FROM (
-           SELECT 1 FROM memberships m
-           WHERE m.org_id = $1 AND m.status = $2
-             AND NOT {} LIMIT $3) x",
-        accepted_since("m.account_id", "m.org_id", "(SELECT MAX(version) FROM eula_versions WHERE org_id = $1)")
+           SELECT 1 FROM memberships m WHERE m.org_id = $1 AND m.status = $2 AND {} LIMIT $3) x",
+        not_accepted_current("m.account_id", "$1")
     ))
     .bind(org_id)
     .bind(MembershipStatus::Active.key())
     .bind(SEARCH_COUNT_LIMIT + 1)
     .fetch_one(&db.pool)
     .await?;
-    // With no version published, nobody has anything to accept.
-    Ok(AgreementStanding { not_yet: if accepted.is_empty() { 0 } else { not_yet }, accepted })
+    Ok(AgreementStanding { not_yet, accepted })
 }
 
 /// One acceptance as the evidence export gives it.

@@ -113,13 +113,7 @@ fn conditions(org_id: i64, f: &MemberFilter) -> Statement {
         s.condition(format!("m.role_id = {v}"));
     }
     if f.agreement_pending {
-        // The current version is read once for the statement, not once per member.
-        let current = format!("(SELECT MAX(e.version) FROM eula_versions e WHERE e.org_id = {org})");
-        // With no version published, nobody has one to accept.
-        s.condition(format!(
-            "{current} IS NOT NULL AND NOT {}",
-            super::eula::accepted_since("m.account_id", &org, &current)
-        ));
+        s.condition(super::eula::not_accepted_current("m.account_id", &org));
     }
     if let Search::AddressPrefix(prefix) = f.search() {
         let from = s.value(Value::Text(prefix.clone()));
