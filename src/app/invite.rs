@@ -21,6 +21,7 @@ pub fn InvitePage() -> impl IntoView {
         <div class="page">
             <p><a href="/users">"← Users"</a></p>
             <h1>"✈ Invite users"</h1>
+            <InviteTabs sheet=false/>
             <Loaded resource=form let:data>
                 <InviteForm data/>
             </Loaded>
@@ -86,27 +87,7 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
                     <FieldError id="invite-emails-error" message=emails_error/>
                     <ClassSummary checked=Signal::derive(checked)/>
                 </div>
-                <div class="field">
-                    <label for="invite-area">"Service area"</label>
-                    <select id="invite-area" name="area" required aria-describedby="invite-area-error">
-                        {data.areas.into_iter().map(|a| view! { <option value=a.id.to_string()>{a.name}</option> }).collect_view()}
-                    </select>
-                    <FieldError id="invite-area-error" message=area_error/>
-                </div>
-                <div class="field">
-                    <label for="invite-role">"Role"</label>
-                    <select id="invite-role" name="role" required aria-describedby="invite-role-error">
-                        {data
-                            .roles
-                            .into_iter()
-                            .map(|r| {
-                                let member = r.name == "Member";
-                                view! { <option value=r.id.to_string() selected=member>{r.name}</option> }
-                            })
-                            .collect_view()}
-                    </select>
-                    <FieldError id="invite-role-error" message=role_error/>
-                </div>
+                <AreaRoleFields data area_error role_error/>
                 <p class="hint">{format!("Each person gets an email with a link to register. Links stay valid for {days} days.")}</p>
                 <button type="submit" class="button-primary" disabled=move || send.pending().get()>
                     {move || if send.pending().get() { "Inviting…" } else { "✈ Invite" }}
@@ -123,6 +104,51 @@ fn InviteForm(data: InviteFormData) -> impl IntoView {
                 </p>
             </ActionForm>
         </section>
+    }
+}
+
+/// The two ways to invite: pasted addresses, or a spreadsheet with a row per person.
+#[component]
+pub fn InviteTabs(sheet: bool) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Ways to invite">
+            <a href="/users/invite" aria-current=(!sheet).then_some("page")>"Paste addresses"</a>
+            <a href="/users/import" aria-current=sheet.then_some("page")>"From a spreadsheet"</a>
+        </nav>
+    }
+}
+
+/// The service area and role a batch's people get (a sheet's rows, where their cells are empty).
+#[component]
+pub fn AreaRoleFields(
+    data: InviteFormData,
+    #[prop(into)] area_error: Signal<Option<String>>,
+    #[prop(into)] role_error: Signal<Option<String>>,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="invite-area">"Service area"</label>
+            <select id="invite-area" name="area" required aria-describedby="invite-area-error invite-choices-hint">
+                {data.areas.into_iter().map(|a| view! { <option value=a.id.to_string()>{a.name}</option> }).collect_view()}
+            </select>
+            <FieldError id="invite-area-error" message=area_error/>
+        </div>
+        <div class="field">
+            <label for="invite-role">"Role"</label>
+            <select id="invite-role" name="role" required aria-describedby="invite-role-error">
+                {data
+                    .roles
+                    .into_iter()
+                    .map(|r| {
+                        let member = r.name == "Member";
+                        view! { <option value=r.id.to_string() selected=member>{r.name}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <FieldError id="invite-role-error" message=role_error/>
+        </div>
+        {hint.map(|h| view! { <p class="hint" id="invite-choices-hint">{h}</p> })}
     }
 }
 
@@ -179,6 +205,7 @@ pub fn BatchPage() -> impl IntoView {
     let (tick, set_tick) = signal(0u32);
     let batch = Resource::new(move || (id(), tick.get()), |(id, _)| invite_batch(id));
     let reload = Callback::new(move |_| set_tick.update(|n| *n += 1));
+    let sheet = Memo::new(move |_| batch.get().and_then(Result::ok).and_then(|p| p.sheet));
     // While emails are still going out, look again every second.
     let refresh = debounced(1000, move || set_tick.update(|n| *n += 1));
     Effect::new(move |_| {
@@ -202,6 +229,7 @@ pub fn BatchPage() -> impl IntoView {
                 // Outside the Suspend, keyed: polling while emails go out keeps each row, and
                 // what is typed in it, in place.
                 <FailedDeliveries batch reload/>
+                <super::import::SheetResults batch=Signal::derive(id) sheet tick/>
             </Transition>
         </div>
     }
@@ -211,8 +239,25 @@ pub fn BatchPage() -> impl IntoView {
 fn BatchView(progress: BatchProgress) -> impl IntoView {
     let remaining = progress.still_to_send();
     let BatchProgress {
-        area, role, created_at, sent, failed, preparing, unstored, not_invited, not_invited_total, ..
+        area,
+        role,
+        created_at,
+        sent,
+        failed,
+        preparing,
+        unstored,
+        not_invited,
+        not_invited_total,
+        sheet,
+        ..
     } = progress;
+    let started = time::format_utc(created_at);
+    let origin = match sheet {
+        Some(_) => {
+            format!("From a spreadsheet; rows without a service area or role got {area} and {role}. Started {started}.")
+        }
+        None => format!("To {area}, as {role}. Started {started}."),
+    };
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {} invitations…", grouped(total))
@@ -222,7 +267,7 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
     view! {
         <h1>{heading}</h1>
         <section class="card">
-            <p>{format!("To {area}, as {role}. Started {}.", time::format_utc(created_at))}</p>
+            <p>{origin}</p>
             <ProgressBar label="Invitation emails" done=sent + failed total/>
             <dl class="counts">
                 <div><dt>"Sent"</dt><dd>{grouped(sent)}</dd></div>
@@ -244,6 +289,8 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
             <p class="hint">"You can leave this page: sending goes on in the background."</p>
             <p><a class="button-link" href="/users/invite">"✈ Send more invites"</a></p>
         </section>
+        // A sheet's rows say, each, whether and why it was not invited.
+        {sheet.is_none().then(|| view! {
         <section class="card" aria-labelledby="not-invited-heading">
             <h2 id="not-invited-heading">{format!("Not invited: {}", grouped(not_invited_total as i64))}</h2>
             {if not_invited.is_empty() {
@@ -252,6 +299,7 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
                 view! { <EntryList entries=not_invited total=not_invited_total/> }.into_any()
             }}
         </section>
+        })}
     }
 }
 

@@ -6,6 +6,7 @@ mod chat_users;
 mod connectors;
 mod home;
 mod identity;
+mod import;
 mod invite;
 mod nav;
 mod not_found;
@@ -129,6 +130,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view={Lazy::<pages::Users>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/invite") view={Lazy::<pages::Invite>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/users/invite/:batch") view={Lazy::<pages::Batch>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import") view={Lazy::<pages::Import>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/users/import/:sheet") view={Lazy::<pages::SheetCheck>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/register/:token") view=register::RegisterPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view={Lazy::<pages::Settings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/outbox") view={Lazy::<pages::Outbox>::new()} ssr=SsrMode::Async/>
@@ -180,6 +183,8 @@ mod pages {
         Users => users::UsersPage,
         Invite => invite::InvitePage,
         Batch => invite::BatchPage,
+        Import => import::ImportPage,
+        SheetCheck => import::SheetCheckPage,
         Settings => settings::SettingsPage,
         Outbox => outbox::OutboxPage,
         Profile => profile::ProfilePage,

@@ -139,12 +139,14 @@ fn DetailsStep(info: RegistrationInfo, token: String, action: ServerAction<Regis
             <input type="hidden" name="token" value=token/>
             <div class="field">
                 <label for="first-name">"First name"</label>
-                <input id="first-name" name="first_name" autocomplete="given-name" required aria-describedby="first-name-error"/>
+                <input id="first-name" name="first_name" autocomplete="given-name" required aria-describedby="first-name-error"
+                    value=info.prefill.first_name.clone()/>
                 <FieldError id="first-name-error" message=error("first_name")/>
             </div>
             <div class="field">
                 <label for="last-name">"Last name"</label>
-                <input id="last-name" name="last_name" autocomplete="family-name" required aria-describedby="last-name-error"/>
+                <input id="last-name" name="last_name" autocomplete="family-name" required aria-describedby="last-name-error"
+                    value=info.prefill.last_name.clone()/>
                 <FieldError id="last-name-error" message=error("last_name")/>
             </div>
             <div class="field">
@@ -155,7 +157,7 @@ fn DetailsStep(info: RegistrationInfo, token: String, action: ServerAction<Regis
             <div class="field">
                 <label for="mobile">"Mobile number"</label>
                 <input id="mobile" name="mobile" type="tel" autocomplete="tel" inputmode="tel" required
-                    aria-describedby="mobile-hint mobile-error"/>
+                    aria-describedby="mobile-hint mobile-error" value=info.prefill.mobile.clone()/>
                 <p class="hint" id="mobile-hint">"As you dial it in that country, or starting with + (or 00) and the country code."</p>
                 <FieldError id="mobile-error" message=error("mobile")/>
             </div>

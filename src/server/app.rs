@@ -71,7 +71,7 @@ impl Application {
     }
 }
 
-/// Drops expired sessions and lapsed attempt limits once an hour.
+/// Drops expired sessions, lapsed attempt limits and unsent spreadsheet checks once an hour.
 async fn housekeeping(db: Db, stop: CancellationToken) {
     loop {
         let now = db::now_ms();
@@ -80,6 +80,9 @@ async fn housekeeping(db: Db, stop: CancellationToken) {
         }
         if let Err(e) = db::limits::prune(&db, now - crate::domain::time::DAY_MS).await {
             tracing::warn!(error = %e, "pruning attempt limits failed");
+        }
+        if let Err(e) = db::sheet_imports::prune(&db, now).await {
+            tracing::warn!(error = %e, "dropping unsent spreadsheet checks failed");
         }
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -166,9 +169,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The server functions whose body is a pasted list of addresses, up to `MAX_BATCH` of them.
-const PASTE_PATHS: [&str; 2] =
-    [<crate::api::invites::CheckInvites as ServerFn>::PATH, <crate::api::invites::SendInvites as ServerFn>::PATH];
+/// The server functions whose body is a pasted list of addresses or a sheet of people, up to
+/// `MAX_BATCH` of them.
+const PASTE_PATHS: [&str; 3] = [
+    <crate::api::invites::CheckInvites as ServerFn>::PATH,
+    <crate::api::invites::SendInvites as ServerFn>::PATH,
+    <crate::api::invites::CheckSheet as ServerFn>::PATH,
+];
 
 #[derive(Clone, Copy)]
 struct BodyLimits {

@@ -8,12 +8,14 @@ use crate::AppError;
 use futures::{stream, Stream, StreamExt};
 
 /// Rows read per query.
-const PAGE: i64 = 1_000;
+pub const PAGE: i64 = 1_000;
 
 /// A cell of an exported row: text passes through [`text_cell`]; numbers are written as they
 /// are, and moments (ms since the epoch) as RFC 3339 in UTC.
 pub enum Cell<'a> {
     Text(&'a str),
+    /// Text made for the row.
+    Owned(String),
     Number(i64),
     Moment(i64),
 }
@@ -24,6 +26,7 @@ pub fn csv_lines<'a>(rows: impl IntoIterator<Item = Vec<Cell<'a>>>) -> String {
     for row in rows {
         let fields = row.into_iter().map(|cell| match cell {
             Cell::Text(text) => text_cell(text).into_owned(),
+            Cell::Owned(text) => text_cell(&text).into_owned(),
             Cell::Number(n) => n.to_string(),
             Cell::Moment(ms) => format_rfc3339(ms),
         });
@@ -35,7 +38,7 @@ pub fn csv_lines<'a>(rows: impl IntoIterator<Item = Vec<Cell<'a>>>) -> String {
 
 /// The first line of a file: a UTF-8 byte-order mark, without which Excel reads the file in the
 /// system's code page and garbles every name outside ASCII, then the column names.
-fn header(names: &[&str]) -> String {
+pub fn header(names: &[&str]) -> String {
     format!("\u{feff}{}", csv_lines([names.iter().map(|n| Cell::Text(n)).collect()]))
 }
 

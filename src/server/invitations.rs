@@ -76,14 +76,14 @@ pub(super) fn batch_item(
     state: &AppState,
     org: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
-    email: String,
+    invitee: db::invite_batches::Invitee,
     expires_at: i64,
 ) -> db::invite_batches::BatchItem {
-    let (invitation, token_hash) = invitation(state, org, inviter, &email, expires_at);
+    let (invitation, token_hash) = invitation(state, org, inviter, &invitee.email, expires_at);
     let subject = invitation.subject();
     let payload = serde_json::to_string(&JobPayload::Invitation(invitation)).expect("job payloads always serialize");
     let sealed_payload = state.db.key.seal(crate::server::sealing::OUTBOX_PAYLOAD, &payload);
-    db::invite_batches::BatchItem { email, token_hash, subject, sealed_payload }
+    db::invite_batches::BatchItem { invitee, token_hash, subject, sealed_payload }
 }
 
 /// An invitation email with a fresh link, and the hash of the link's token, which is all that is kept of it.
@@ -242,12 +242,11 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             org_id: caller.org_id,
             batch_id: failed.batch_id,
             inviter: caller.account_id,
-            area_id: failed.area_id,
-            role_id: failed.role_id,
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
         };
-        let item = batch_item(state, &general, &inviter, address.as_str().to_owned(), expires_at);
+        let invitee = db::invite_batches::Invitee::pasted(address.as_str().to_owned(), failed.area_id, failed.role_id);
+        let item = batch_item(state, &general, &inviter, invitee, expires_at);
         if db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &[item]).await? == 0 {
             return Err(AppError::Conflict(format!("{address} was invited or joined meanwhile.")));
         }

@@ -2,7 +2,7 @@
 //! first 10,000 in the request's transaction and the rest by the outbox, a part per transaction.
 
 use super::auth::Caller;
-use super::db::invite_batches::STORE_CHUNK;
+use super::db::invite_batches::{Invitee, STORE_CHUNK};
 use super::db::outbox::ClaimedJob;
 use super::db::{self, now_ms};
 use super::integrations::provider::ProviderFailure;
@@ -13,7 +13,6 @@ use crate::domain::email_list::MAX_BATCH;
 use crate::domain::grouped;
 use crate::domain::invites::PasteCheck;
 use crate::domain::time::DAY_MS;
-use crate::domain::EmailAddress;
 use crate::AppError;
 
 /// Validates the choices, stores everything and queues the emails. Returns the batch id.
@@ -28,16 +27,6 @@ pub async fn send_batch(
     if entries.is_empty() {
         return Err(AppError::invalid("emails", "Enter at least one email address."));
     }
-    if new.len() > MAX_BATCH {
-        return Err(AppError::invalid(
-            "emails",
-            format!(
-                "That is {} new addresses; send at most {} at a time.",
-                grouped(new.len() as i64),
-                grouped(MAX_BATCH as i64)
-            ),
-        ));
-    }
     if new.is_empty() {
         return Err(AppError::invalid(
             "emails",
@@ -45,9 +34,50 @@ pub async fn send_batch(
         ));
     }
     let check = PasteCheck::of(&entries);
-    let not_invited = db::invite_batches::NotInvited { shown: check.not_invited, total: check.not_invited_total };
-    let not_invited_json = serde_json::to_string(&not_invited).map_err(|_| AppError::Internal)?;
     drop(entries);
+    let batch = NewInvitations {
+        default_area: area_id,
+        default_role: role_id,
+        invitees: new.into_iter().map(|a| Invitee::pasted(a.as_str().to_owned(), area_id, role_id)).collect(),
+        not_invited: db::invite_batches::NotInvited { shown: check.not_invited, total: check.not_invited_total },
+        sheet: None,
+    };
+    store_new_batch(state, caller, batch, "emails").await
+}
+
+/// A batch about to be stored, from a paste or a sheet.
+pub struct NewInvitations {
+    /// The page's service area and role: the batch's, and a pasted address's.
+    pub default_area: i64,
+    pub default_role: i64,
+    /// Everyone to invite, in order; each was checked against the organization.
+    pub invitees: Vec<Invitee>,
+    pub not_invited: db::invite_batches::NotInvited,
+    /// The checked sheet this batch sends, marked sent in the batch's transaction.
+    pub sheet: Option<i64>,
+}
+
+/// Checks the page's choices, stores the batch with its first people and queues their emails;
+/// the rest follow by the outbox. `field` names the page's input a size problem belongs to.
+/// Returns the batch id.
+pub async fn store_new_batch(
+    state: &AppState,
+    caller: &Caller,
+    batch: NewInvitations,
+    field: &str,
+) -> Result<i64, AppError> {
+    let NewInvitations { default_area: area_id, default_role: role_id, invitees, not_invited, sheet } = batch;
+    if invitees.len() > MAX_BATCH {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "That is {} new addresses; send at most {} at a time.",
+                grouped(invitees.len() as i64),
+                grouped(MAX_BATCH as i64)
+            ),
+        ));
+    }
+    let not_invited_json = serde_json::to_string(&not_invited).map_err(|_| AppError::Internal)?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let inviter = inviter_name(caller);
@@ -70,10 +100,8 @@ pub async fn send_batch(
     // The first parts are stored now and the rest by the outbox, a part per transaction: a
     // batch of 100,000 would otherwise hold the request, and on SQLite every other write, for
     // as long as all of it takes.
-    let (first, rest) = new.split_at(new.len().min(STORED_WITH_THE_ANSWER));
-    let rest_json = (!rest.is_empty()).then(|| {
-        serde_json::to_string(&rest.iter().map(EmailAddress::as_str).collect::<Vec<_>>()).expect("strings serialize")
-    });
+    let (first, rest) = invitees.split_at(invitees.len().min(STORED_WITH_THE_ANSWER));
+    let rest_json = (!rest.is_empty()).then(|| serde_json::to_string(rest).expect("invitees serialize"));
     let batch_id = db::invite_batches::create_batch(
         &mut tx,
         &db::invite_batches::NewBatch {
@@ -86,12 +114,17 @@ pub async fn send_batch(
         },
     )
     .await?;
+    if let Some(sheet) = sheet {
+        if !db::sheet_imports::mark_sent(&mut tx, sheet, batch_id).await? {
+            return Err(AppError::Conflict(
+                "This sheet was sent already, or its check has expired: check it again to send it.".into(),
+            ));
+        }
+    }
     let target = db::invite_batches::BatchTarget {
         org_id: caller.org_id,
         batch_id,
         inviter: caller.account_id,
-        area_id,
-        role_id,
         expires_at,
         max_attempts: state.settings.outbox.max_attempts,
     };
@@ -101,9 +134,8 @@ pub async fn send_batch(
         let job = enqueue_deferred_invitations(&mut tx, state, caller.org_id, deferred).await?;
         db::invite_batches::set_deferred_job(&mut tx, batch_id, job).await?;
     }
-    let addresses: Vec<String> = first.iter().map(|a| a.as_str().to_owned()).collect();
-    let mut parts = addresses.chunks(STORE_CHUNK);
-    let prepare = |part: &[String]| prepare_part(state, &general, &inviter, expires_at, part);
+    let mut parts = first.chunks(STORE_CHUNK);
+    let prepare = |part: &[Invitee]| prepare_part(state, &general, &inviter, expires_at, part);
     let mut next = parts.next().map(prepare);
     let mut invited = rest.len();
     while let Some(preparing) = next.take() {
@@ -111,12 +143,13 @@ pub async fn send_batch(
         next = parts.next().map(prepare);
         invited += db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
     }
+    let from = if sheet.is_some() { " from a spreadsheet" } else { "" };
     db::audit::record(
         &mut tx,
         caller.org_id,
         caller.account_id,
         "invitations.sent",
-        &format!("batch #{batch_id}: {invited} invited"),
+        &format!("batch #{batch_id}: {invited} invited{from}"),
     )
     .await?;
     tx.commit().await?;
@@ -136,7 +169,7 @@ fn prepare_part(
     general: &crate::api::settings::types::OrgGeneral,
     inviter: &str,
     expires_at: i64,
-    part: &[String],
+    part: &[Invitee],
 ) -> tokio::task::JoinHandle<Vec<db::invite_batches::BatchItem>> {
     let (state, general, inviter, part) = (state.clone(), general.clone(), inviter.to_owned(), part.to_vec());
     tokio::task::spawn_blocking(move || {
@@ -176,9 +209,9 @@ async fn store_deferred_parts(
     let general = db::organizations::general(&state.db, batch.org_id).await?.ok_or(AppError::NotFound)?;
     let lifetime = general.invite_lifetime_days * DAY_MS;
     let lease_ms = state.settings.outbox.lease_seconds * 1000;
-    let to_store = batch.addresses.get(batch.stored as usize..).unwrap_or_default();
+    let to_store = batch.invitees.get(batch.stored as usize..).unwrap_or_default();
     let mut parts = to_store.chunks(STORE_CHUNK);
-    let prepare = |part: &[String]| {
+    let prepare = |part: &[Invitee]| {
         let expires_at = now_ms() + lifetime;
         (expires_at, prepare_part(state, &general, &rest.inviter, expires_at, part))
     };
@@ -194,8 +227,6 @@ async fn store_deferred_parts(
             org_id: batch.org_id,
             batch_id: rest.batch_id,
             inviter: batch.inviter,
-            area_id: batch.area_id,
-            role_id: batch.role_id,
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
         };

@@ -30,6 +30,7 @@ pub mod sealing;
 pub mod secret;
 pub mod seed;
 pub mod sessions;
+pub mod sheet_imports;
 pub mod sheets;
 pub mod sign_in;
 pub mod sms;

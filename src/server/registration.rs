@@ -10,7 +10,7 @@ use super::sign_in::{enter, establish, hash_password, Entry, PassedFactor};
 use super::totp;
 use super::AppState;
 use crate::api::account::types::SignInOutcome;
-use crate::api::registration::types::{RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use crate::api::registration::types::{Prefill, RegistrationInfo, RegistrationStep, SecondFactorSetup};
 use crate::domain::second_factor::SecondFactor;
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
@@ -113,7 +113,17 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
         next_step(&link, &draft(session, &link).await?)
     };
     let eula = db::eula::current(&state.db, link.org_id).await?;
-    let countries = if step == RegistrationStep::Details { super::phone::countries().to_vec() } else { Vec::new() };
+    let details = step == RegistrationStep::Details;
+    let countries = if details { super::phone::countries().to_vec() } else { Vec::new() };
+    let prefill = if details {
+        Prefill {
+            first_name: link.prefill_first_name.clone(),
+            last_name: link.prefill_last_name.clone(),
+            mobile: link.prefill_mobile.clone(),
+        }
+    } else {
+        Prefill::default()
+    };
     Ok(RegistrationInfo {
         email: link.email.clone(),
         org_name: link.org_name.clone(),
@@ -124,6 +134,7 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
         signed_in_as,
         default_country: link.default_country.clone(),
         countries,
+        prefill,
     })
 }
 

@@ -81,6 +81,15 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ),
     ("invite_batch", true, &["users.invite"], &[("id", "{batch}")]),
     (
+        "check_sheet",
+        false,
+        &["users.invite"],
+        &[("pasted", "email\nhijacked@acme.example"), ("area", "{area}"), ("role", "{member_role}")],
+    ),
+    ("sheet_import", true, &["users.invite"], &[("id", "{sheet}")]),
+    ("send_sheet", false, &["users.invite"], &[("id", "{sheet}")]),
+    ("export_sheet_results", true, &["users.invite"], &[("id", "{sent_sheet}")]),
+    (
         "fix_invitation",
         false,
         &["users.invite"],
@@ -140,6 +149,8 @@ const JSON_INPUT: &[&str] = &["save_connector", "decide_access"];
 
 struct Ids {
     batch: i64,
+    sheet: i64,
+    sent_sheet: i64,
     failed_invitation: i64,
     pending_member: i64,
     member_role: i64,
@@ -184,6 +195,8 @@ async fn call(
                 .replace("{pending_member}", &ids.pending_member.to_string())
                 .replace("{member_role}", &ids.member_role.to_string())
                 .replace("{batch}", &ids.batch.to_string())
+                .replace("{sent_sheet}", &ids.sent_sheet.to_string())
+                .replace("{sheet}", &ids.sheet.to_string())
                 .replace("{failed_invitation}", &ids.failed_invitation.to_string())
                 .replace("{member}", &ids.member.to_string());
             (k.to_string(), v)
@@ -296,7 +309,21 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     .fetch_one(&app.state.db.pool)
     .await
     .unwrap();
+    let check = |email: &'static str| {
+        let (area, role) = (area.to_string(), member_role.to_string());
+        let owner = &owner;
+        async move {
+            let sheet = format!("email\n{email}");
+            let pairs = [("pasted", sheet.as_str()), ("area", area.as_str()), ("role", role.as_str())];
+            owner.call("check_sheet", &pairs).await.unwrap().as_i64().unwrap()
+        }
+    };
+    let sheet = check("sheet@acme.example").await;
+    let sent_sheet = check("sent-sheet@acme.example").await;
+    owner.call("send_sheet", &[("id", &sent_sheet.to_string())]).await.unwrap();
     let ids = Ids {
+        sheet,
+        sent_sheet,
         connector,
         spare_connector,
         request,

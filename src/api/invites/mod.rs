@@ -7,8 +7,8 @@ use crate::domain::invites::PasteCheck;
 use crate::domain::invites::SHOWN_ENTRIES;
 use crate::AppError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::GetUrl;
-use types::{BatchProgress, InviteFormData};
+use leptos::server_fn::codec::{GetUrl, StreamingText, TextStream};
+use types::{BatchProgress, InviteFormData, SheetPage};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -74,7 +74,64 @@ pub async fn invite_batch(id: i64) -> Result<BatchProgress, AppError> {
         not_invited: not_invited.shown,
         not_invited_total: not_invited.total,
         failures: db::invite_batches::batch_failures(db, id, SHOWN_ENTRIES).await?,
+        sheet: db::sheet_imports::of_batch(db, caller.org_id, id).await?.map(|s| s.id),
     })
+}
+
+/// Reads a spreadsheet and checks every row, storing nothing but the check (a dry run kept a
+/// day). `uploaded` is a chosen file's text and `file_name` its name; otherwise `pasted` holds
+/// cells copied from a spreadsheet. `area` and `role` stand for empty cells. Returns the check's
+/// id, for [`sheet_import`] to page through.
+#[server(endpoint = "check_sheet")]
+pub async fn check_sheet(
+    #[server(default)] pasted: String,
+    #[server(default)] uploaded: String,
+    #[server(default)] file_name: String,
+    area: i64,
+    role: i64,
+) -> Result<i64, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let (text, file_name) =
+        if uploaded.is_empty() { (pasted.as_str(), "") } else { (uploaded.as_str(), file_name.as_str()) };
+    let upload = crate::server::sheet_imports::SheetUpload { text, file_name, area_id: area, role_id: role };
+    let id = crate::server::sheet_imports::check(&state(), &caller, upload).await?;
+    redirect_plain_form(&format!("/users/import/{id}"));
+    Ok(id)
+}
+
+/// A page of a checked or sent sheet's rows; `class` (a `RowClass` name) keeps one class.
+#[server(input = GetUrl, endpoint = "sheet_import")]
+pub async fn sheet_import(
+    id: i64,
+    #[server(default)] class: String,
+    #[server(default)] page: i64,
+) -> Result<SheetPage, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let class = crate::domain::import::RowClass::parse(&class);
+    crate::server::sheet_imports::page(&state(), &caller, id, class, page).await
+}
+
+/// Sends a checked sheet's New rows as one batch, after checking them again; returns the batch.
+#[server(endpoint = "send_sheet")]
+pub async fn send_sheet(id: i64) -> Result<i64, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let batch = crate::server::sheet_imports::send(&state(), &caller, id).await?;
+    redirect_plain_form(&format!("/users/invite/{batch}"));
+    Ok(batch)
+}
+
+/// Every row of a sent sheet with what became of it, as a CSV download (see
+/// `server::sheet_imports::results_csv` for the columns).
+#[server(input = GetUrl, output = StreamingText, endpoint = "export_sheet_results")]
+pub async fn export_sheet_results(id: i64) -> Result<TextStream<AppError>, AppError> {
+    let caller = require(Permission::UsersInvite).await?;
+    let state = state();
+    let sheet = crate::server::sheet_imports::summary(&state, &caller, id).await?;
+    if sheet.batch.is_none() {
+        return Err(AppError::NotFound);
+    }
+    crate::server::exports::attachment(&format!("import-results-{id}.csv"));
+    Ok(TextStream::new(crate::server::sheet_imports::results_csv(state, caller.org_id, sheet)))
 }
 
 /// Sends a failed invitation again, to the address as corrected (or as it was, once the mail

@@ -30,6 +30,18 @@ pub struct RegistrationInfo {
     pub default_country: String,
     /// With `Details`: the countries to choose from; empty at other steps.
     pub countries: Vec<CountryChoice>,
+    /// With `Details`: what the inviter's sheet said, to start the form with; the person may
+    /// change any of it.
+    pub prefill: Prefill,
+}
+
+/// A person's details as an imported sheet gave them; empty where it gave none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prefill {
+    pub first_name: String,
+    pub last_name: String,
+    /// In E.164 form (`+447911123456`).
+    pub mobile: String,
 }
 
 /// A country a mobile number may be in: ISO 3166-1 alpha-2 code, ISO name, calling code.

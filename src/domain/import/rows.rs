@@ -22,6 +22,38 @@ pub enum RowClass {
 }
 
 impl RowClass {
+    /// The classes in the order the preview lists them.
+    pub const ORDER: [RowClass; 9] = [
+        Self::New,
+        Self::Invalid,
+        Self::DuplicateInSheet,
+        Self::AlreadyMember,
+        Self::AlreadyPending,
+        Self::UnknownArea,
+        Self::UnknownRole,
+        Self::UnknownTeam,
+        Self::RoleNotAllowed,
+    ];
+
+    /// The class as stored and as the preview's `class` query parameter names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Invalid => "invalid",
+            Self::DuplicateInSheet => "duplicate",
+            Self::AlreadyMember => "member",
+            Self::AlreadyPending => "pending",
+            Self::UnknownArea => "unknown-area",
+            Self::UnknownRole => "unknown-role",
+            Self::UnknownTeam => "unknown-team",
+            Self::RoleNotAllowed => "role-not-allowed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RowClass> {
+        Self::ORDER.into_iter().find(|c| c.as_str() == text)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::New => "New",
@@ -225,6 +257,14 @@ mod tests {
             }
         };
         check_rows(&header, rows.iter().map(|(n, cells)| (*n, cells.as_slice())), &lookups, mobile)
+    }
+
+    #[test]
+    fn every_class_is_stored_by_a_name_of_its_own() {
+        for class in RowClass::ORDER {
+            assert_eq!(RowClass::parse(class.as_str()), Some(class));
+        }
+        assert_eq!(RowClass::parse("New"), None);
     }
 
     #[test]

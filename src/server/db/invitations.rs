@@ -133,6 +133,9 @@ pub struct Link {
     /// (an Owner who has not yet used their set-password link). Such a person joins by signing in.
     #[sqlx(try_from = "super::Flag")]
     pub registered: bool,
+    pub prefill_first_name: String,
+    pub prefill_last_name: String,
+    pub prefill_mobile: String,
 }
 
 /// Looks an invitation up by its token's hash, without using it.
@@ -141,7 +144,8 @@ pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sq
         "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
                 o.name AS org_name, o.require_2fa, m.status AS membership_status, o.default_country,
                 CASE WHEN a.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM memberships own
-                     WHERE own.account_id = a.id AND own.status IN ('active', 'inactive')) THEN 1 ELSE 0 END AS registered
+                     WHERE own.account_id = a.id AND own.status IN ('active', 'inactive')) THEN 1 ELSE 0 END AS registered,
+                m.prefill_first_name, m.prefill_last_name, m.prefill_mobile
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
               JOIN accounts a ON a.id = m.account_id
          WHERE i.token_hash = $1",

@@ -30,7 +30,7 @@ pub struct NewBatch<'a> {
     pub area_id: i64,
     pub role_id: i64,
     pub not_invited_json: &'a str,
-    /// The new addresses after those stored with the answer, as a JSON array, and how many:
+    /// The people after those stored with the answer, as a JSON array of [`Invitee`], and how many:
     /// the outbox stores them later ([`deferred`]). `None` when the answer stores them all.
     pub deferred: Option<(&'a str, usize)>,
 }
@@ -127,10 +127,46 @@ pub async fn batch_failures(db: &Db, batch_id: i64, limit: usize) -> Result<Vec<
     .await
 }
 
-/// One address of a batch, ready to store: its token's hash and its email as a sealed outbox
-/// payload.
-pub struct BatchItem {
+/// One person a batch invites: where, as what, on which teams, and what the sheet said of
+/// them to prefill their registration (empty when nothing). A pasted address has the page's
+/// area and role and nothing else.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Invitee {
+    #[serde(rename = "e")]
     pub email: String,
+    #[serde(rename = "a")]
+    pub area_id: i64,
+    #[serde(rename = "r")]
+    pub role_id: i64,
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    pub team_ids: Vec<i64>,
+    #[serde(rename = "f", default)]
+    pub first_name: String,
+    #[serde(rename = "l", default)]
+    pub last_name: String,
+    #[serde(rename = "m", default)]
+    pub mobile: String,
+}
+
+impl Invitee {
+    /// A pasted address, with the page's choices.
+    pub fn pasted(email: String, area_id: i64, role_id: i64) -> Self {
+        Invitee {
+            email,
+            area_id,
+            role_id,
+            team_ids: Vec::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            mobile: String::new(),
+        }
+    }
+}
+
+/// One person of a batch, ready to store: their token's hash and their email as a sealed
+/// outbox payload.
+pub struct BatchItem {
+    pub invitee: Invitee,
     pub token_hash: String,
     pub subject: String,
     /// The job's JSON, sealed already (`sealing::OUTBOX_PAYLOAD`): sealing is CPU work that
@@ -142,8 +178,6 @@ pub struct BatchTarget {
     pub org_id: i64,
     pub batch_id: i64,
     pub inviter: i64,
-    pub area_id: i64,
-    pub role_id: i64,
     pub expires_at: i64,
     pub max_attempts: i64,
 }
@@ -164,7 +198,10 @@ pub async fn store_batch(
     items: &[BatchItem],
 ) -> Result<usize, sqlx::Error> {
     let now = now_ms();
-    let emails = serde_json::to_string(&items.iter().map(|i| &i.email).collect::<Vec<_>>()).expect("strings serialize");
+    let emails =
+        serde_json::to_string(&items.iter().map(|i| &i.invitee.email).collect::<Vec<_>>()).expect("strings serialize");
+    let invitees =
+        serde_json::to_string(&items.iter().map(|i| &i.invitee).collect::<Vec<_>>()).expect("invitees serialize");
 
     // `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not a join. The
     // CROSS JOIN below fixes SQLite's join order: the JSON rows outside, the indexed table inside.
@@ -179,31 +216,55 @@ pub async fn store_batch(
     .await?;
 
     // RETURNING names the memberships inserted or brought back from expired: the ones to invite.
+    // Until they register, the list shows the name the sheet gave for someone Onboard has none of.
     let memberships: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
         "INSERT INTO memberships (org_id, account_id, service_area_id, role_id, status, invited_by, created_at,
-                                  email, full_name)
-         SELECT $1, a.id, $2, $3, 'pending', $4, $5, a.email, a.first_name || ' ' || a.last_name
-         FROM {} e CROSS JOIN accounts a WHERE a.email = e.value
+                                  email, full_name, prefill_first_name, prefill_last_name, prefill_mobile)
+         SELECT $1, a.id, CAST(e.value ->> 'a' AS BIGINT), CAST(e.value ->> 'r' AS BIGINT), 'pending', $2, $3, a.email,
+                CASE WHEN a.first_name = '' AND a.last_name = ''
+                     THEN COALESCE(e.value ->> 'f', '') || ' ' || COALESCE(e.value ->> 'l', '')
+                     ELSE a.first_name || ' ' || a.last_name END,
+                COALESCE(e.value ->> 'f', ''), COALESCE(e.value ->> 'l', ''), COALESCE(e.value ->> 'm', '')
+         FROM {} e CROSS JOIN accounts a WHERE a.email = e.value ->> 'e'
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
-             role_id = excluded.role_id, invited_by = excluded.invited_by
+             role_id = excluded.role_id, invited_by = excluded.invited_by, full_name = excluded.full_name,
+             prefill_first_name = excluded.prefill_first_name, prefill_last_name = excluded.prefill_last_name,
+             prefill_mobile = excluded.prefill_mobile
          WHERE memberships.status = 'expired'
          RETURNING email, id",
-        backend.json_rows(6, true)
+        backend.json_rows(4, false)
     ))
     .bind(t.org_id)
-    .bind(t.area_id)
-    .bind(t.role_id)
     .bind(t.inviter)
     .bind(now)
-    .bind(&emails)
+    .bind(&invitees)
     .fetch_all(&mut **tx)
     .await?
     .into_iter()
     .collect();
     let invited: Vec<(&BatchItem, i64)> =
-        items.iter().filter_map(|i| memberships.get(&i.email).map(|&m| (i, m))).collect();
+        items.iter().filter_map(|i| memberships.get(&i.invitee.email).map(|&m| (i, m))).collect();
     if invited.is_empty() {
         return Ok(0);
+    }
+
+    // The teams a sheet named, those still in this organization.
+    let on_teams: Vec<(i64, i64)> =
+        invited.iter().flat_map(|(i, m)| i.invitee.team_ids.iter().map(move |t| (*t, *m))).collect();
+    if !on_teams.is_empty() {
+        let json = serde_json::to_string(&on_teams).expect("numbers serialize");
+        sqlx::query(&format!(
+            "INSERT INTO team_members (team_id, membership_id, added_at)
+             SELECT t.id, CAST(value ->> 1 AS BIGINT), $2 FROM {} e CROSS JOIN teams t
+             WHERE t.id = CAST(e.value ->> 0 AS BIGINT) AND t.org_id = $1
+             ON CONFLICT (team_id, membership_id) DO NOTHING",
+            backend.json_rows(3, false)
+        ))
+        .bind(t.org_id)
+        .bind(now)
+        .bind(&json)
+        .execute(&mut **tx)
+        .await?;
     }
     let membership_ids =
         serde_json::to_string(&invited.iter().map(|(_, m)| m).collect::<Vec<_>>()).expect("numbers serialize");
@@ -225,7 +286,10 @@ pub async fn store_batch(
         p: &'a str,
     }
     let jobs_json = serde_json::to_string(
-        &invited.iter().map(|(i, _)| JobRow { e: &i.email, s: &i.subject, p: &i.sealed_payload }).collect::<Vec<_>>(),
+        &invited
+            .iter()
+            .map(|(i, _)| JobRow { e: &i.invitee.email, s: &i.subject, p: &i.sealed_payload })
+            .collect::<Vec<_>>(),
     )
     .expect("strings serialize");
     let jobs: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(&format!(
@@ -253,7 +317,7 @@ pub async fn store_batch(
     let invitations_json = serde_json::to_string(
         &invited
             .iter()
-            .map(|&(i, m)| InvitationRow { e: &i.email, t: &i.token_hash, m, j: jobs[&i.email] })
+            .map(|&(i, m)| InvitationRow { e: &i.invitee.email, t: &i.token_hash, m, j: jobs[&i.invitee.email] })
             .collect::<Vec<_>>(),
     )
     .expect("strings serialize");
@@ -275,19 +339,26 @@ pub async fn store_batch(
     Ok(invited.len())
 }
 
-/// A batch's deferred addresses, with the batch's choices and how many of them are stored.
+/// A batch's deferred people, and how many of them are stored.
 pub struct DeferredBatch {
     pub org_id: i64,
     pub inviter: i64,
-    pub area_id: i64,
-    pub role_id: i64,
     pub stored: i64,
     pub total: i64,
     /// All of them, the stored ones first.
-    pub addresses: Vec<String>,
+    pub invitees: Vec<Invitee>,
 }
 
-/// Batch `batch_id`'s deferred addresses, or `None` when all are stored (or the batch is gone
+/// One deferred person as kept: batches stored before sheets could be imported kept only the
+/// address, to invite with the batch's area and role.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Deferred {
+    Address(String),
+    Invitee(Invitee),
+}
+
+/// Batch `batch_id`'s deferred people, or `None` when all are stored (or the batch is gone
 /// with its organization).
 pub async fn deferred(db: &Db, batch_id: i64) -> Result<Option<DeferredBatch>, sqlx::Error> {
     let row: Option<(i64, i64, i64, i64, i64, i64, String)> = sqlx::query_as(
@@ -299,8 +370,15 @@ pub async fn deferred(db: &Db, batch_id: i64) -> Result<Option<DeferredBatch>, s
     .fetch_optional(&db.pool)
     .await?;
     let Some((org_id, inviter, area_id, role_id, stored, total, json)) = row else { return Ok(None) };
-    let addresses = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
-    Ok(Some(DeferredBatch { org_id, inviter, area_id, role_id, stored, total, addresses }))
+    let kept: Vec<Deferred> = serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    let invitees = kept
+        .into_iter()
+        .map(|d| match d {
+            Deferred::Address(email) => Invitee::pasted(email, area_id, role_id),
+            Deferred::Invitee(invitee) => invitee,
+        })
+        .collect();
+    Ok(Some(DeferredBatch { org_id, inviter, stored, total, invitees }))
 }
 
 /// Moves the batch's progress from `from` to `to` (of `total`) in the part's transaction;
@@ -326,4 +404,24 @@ pub async fn mark_deferred_stored(
         sqlx::query("DELETE FROM deferred_addresses WHERE batch_id = $1").bind(batch_id).execute(&mut **tx).await?;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deferred_people_are_read_in_both_kept_forms() {
+        let kept = r#"["old@example.com", {"e": "new@example.com", "a": 3, "r": 4, "t": [5], "f": "Ada"}]"#;
+        let read: Vec<Deferred> = serde_json::from_str(kept).unwrap();
+        let [Deferred::Address(old), Deferred::Invitee(new)] = &read[..] else { panic!("both forms are read") };
+        assert_eq!(Invitee::pasted(old.clone(), 1, 2), Invitee::pasted("old@example.com".into(), 1, 2));
+        assert_eq!(
+            (new.area_id, new.role_id, new.team_ids.as_slice(), new.first_name.as_str()),
+            (3, 4, &[5][..], "Ada")
+        );
+        assert_eq!((new.last_name.as_str(), new.mobile.as_str()), ("", ""));
+        let written = serde_json::to_string(&Invitee::pasted("p@example.com".into(), 1, 2)).unwrap();
+        assert_eq!(written, r#"{"e":"p@example.com","a":1,"r":2,"f":"","l":"","m":""}"#);
+    }
 }

@@ -25,6 +25,7 @@ pub mod roles;
 pub mod sealing;
 pub mod service_areas;
 pub mod sessions;
+pub mod sheet_imports;
 pub mod teams;
 
 use crate::server::sealing::ServerKey;

@@ -197,3 +197,8 @@ pub async fn remove_member(
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Every team of the organization: (id, name). An import checks its rows' team names against them.
+pub async fn all(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, name FROM teams WHERE org_id = $1").bind(org_id).fetch_all(&db.pool).await
+}
