@@ -265,7 +265,7 @@ pub fn SheetRows(page: SheetPage, #[prop(into)] base: String) -> impl IntoView {
                         download=format!("import-results-{}.csv", sheet.id)>"Download results (CSV)"</a>
                 </p>
             })}
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0" role="region" aria-label="Rows of the sheet">
                 <table class="sheet-rows">
                     <caption>{caption}</caption>
                     <thead>

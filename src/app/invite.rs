@@ -261,6 +261,8 @@ fn BatchView(progress: BatchProgress) -> impl IntoView {
     let total = sent + failed + remaining;
     let heading = if remaining > 0 {
         format!("Sending {} invitations…", grouped(total))
+    } else if sent == 1 {
+        "1 invitation email sent".to_string()
     } else {
         format!("{} invitation emails sent", grouped(sent))
     };

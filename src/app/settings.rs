@@ -1,6 +1,7 @@
 //! Settings › Organization: general options, service areas, roles and permissions, EULA versions.
 
 mod agreement;
+mod reminders;
 
 use crate::api::settings::types::{OrgSettings, Role, ServiceArea};
 use crate::api::settings::*;
@@ -21,6 +22,7 @@ struct Actions {
     set_permission: ServerAction<SetRolePermission>,
     delete_role: ServerAction<DeleteRole>,
     publish_eula: ServerAction<PublishEula>,
+    reminders: ServerAction<UpdateReminderSettings>,
 }
 
 impl Actions {
@@ -35,10 +37,11 @@ impl Actions {
             set_permission: ServerAction::new(),
             delete_role: ServerAction::new(),
             publish_eula: ServerAction::new(),
+            reminders: ServerAction::new(),
         }
     }
 
-    fn versions(&self) -> [usize; 9] {
+    fn versions(&self) -> [usize; 10] {
         [
             self.general.version().get(),
             self.add_area.version().get(),
@@ -49,6 +52,7 @@ impl Actions {
             self.set_permission.version().get(),
             self.delete_role.version().get(),
             self.publish_eula.version().get(),
+            self.reminders.version().get(),
         ]
     }
 }
@@ -67,7 +71,7 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
-    let OrgSettings { general, areas, roles, eulas, agreement, audit, countries } = settings;
+    let OrgSettings { general, areas, roles, eulas, agreement, reminders, audit, countries } = settings;
     let g = actions.general;
     let name_error = field_error(g, "name");
     let sender_error = field_error(g, "sender_name");
@@ -118,6 +122,7 @@ fn SettingsView(settings: OrgSettings, actions: Actions) -> impl IntoView {
             <AreasSection areas actions/>
             <RolesSection roles actions/>
             <agreement::AgreementSection eulas standing=agreement publish=actions.publish_eula/>
+            <reminders::RemindersSection settings=reminders save=actions.reminders/>
             <section class="card" aria-labelledby="audit-heading">
                 <h2 id="audit-heading">"Recent changes"</h2>
                 {if audit.is_empty() {

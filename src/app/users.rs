@@ -1,5 +1,7 @@
 //! Access management › Users.
 
+mod remind;
+
 use crate::api::invites::{ResendInvitation, RevokeInvitation};
 use crate::api::users::types::{MemberPage, MemberRow};
 use crate::api::users::{list_members, PauseMember, ResetSecondFactor, ResumeMember};
@@ -67,6 +69,8 @@ fn MembersView(page: MemberPage, filter: MemberFilter, actions: RowActions) -> i
     let f = filter.clone();
     view! {
         {can_invite.then(add_users)}
+        {(can_manage && filter.status.is_none_or(|s| s == MembershipStatus::Pending))
+            .then(|| view! { <remind::RemindAllPending filter=filter.clone()/> })}
         <Form method="GET" action="/users" attr:class="filters" attr:role="search" attr:aria-label="Find users">
             <div class="field">
                 <label for="filter-q">"Search"</label>
@@ -249,7 +253,10 @@ fn member_line(row: MemberRow, can_manage: bool, mine: bool, actions: RowActions
         <tr>
             <td>{name}</td>
             <td>{row.email.clone()}</td>
-            <td><span class=format!("badge badge-{}", status.key())>{status.label()}</span></td>
+            <td>
+                <span class=format!("badge badge-{}", status.key())>{status.label()}</span>
+                {row.invitation.map(|standing| view! { <span class="hint invitation-standing">{standing}</span> })}
+            </td>
             <td>{row.area.unwrap_or_else(|| "—".into())}</td>
             <td>{row.role}</td>
             <td>{row.invited_by.unwrap_or_else(|| "—".into())}</td>

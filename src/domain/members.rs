@@ -310,9 +310,22 @@ pub struct MemberRow {
     pub invited_by: Option<String>,
     pub created_at: i64,
     pub activated_at: Option<i64>,
+    /// A Pending member's invitation: how many reminders it has had, and when it expires.
+    pub reminders_sent: Option<i64>,
+    pub invitation_expires_at: Option<i64>,
+    /// How that reads ("Reminded 2× · expires in 1 day"), as of the moment the list was read.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub invitation: Option<String>,
 }
 
 impl MemberRow {
+    /// Fills in [`MemberRow::invitation`] as of `now`.
+    pub fn with_invitation_as_of(mut self, now: i64) -> Self {
+        self.invitation =
+            self.invitation_expires_at.map(|at| super::reminders::standing(self.reminders_sent.unwrap_or(0), at, now));
+        self
+    }
+
     pub fn display_name(&self) -> String {
         let name = format!("{} {}", self.first_name, self.last_name).trim().to_string();
         if name.is_empty() {

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod password;
 pub mod permissions;
 pub mod query;
+pub mod reminders;
 pub mod second_factor;
 pub mod settings;
 pub mod spreadsheet;

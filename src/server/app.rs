@@ -58,6 +58,9 @@ impl Application {
         let outbox = jobs::spawn_workers(self.state.clone(), stop.clone());
         let housekeeping = tokio::spawn(housekeeping(self.state.db.clone(), stop.clone()));
         let checkpoints = tokio::spawn(db::checkpoint_wal(self.state.db.clone(), stop.clone()));
+        let sweep_every = std::time::Duration::from_secs(self.state.settings.outbox.reminder_sweep_seconds);
+        let reminders =
+            tokio::spawn(super::reminders::sweep_until_stopped(self.state.clone(), sweep_every, stop.clone()));
         let router = router(self.state.clone());
         axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
@@ -66,6 +69,7 @@ impl Application {
         let _ = outbox.await;
         let _ = housekeeping.await;
         let _ = checkpoints.await;
+        let _ = reminders.await;
         tracing::info!("stopped");
         Ok(())
     }

@@ -189,6 +189,8 @@ pub struct OutboxSettings {
     /// How long a claimed job stays claimed before another instance may take it over.
     pub lease_seconds: i64,
     pub poll_millis: u64,
+    /// How often each instance looks for reminders the database says are due.
+    pub reminder_sweep_seconds: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -286,6 +288,9 @@ impl Settings {
         }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             bail!("ONBOARD_LOG_FORMAT must be pretty or json");
+        }
+        if self.outbox.reminder_sweep_seconds == 0 {
+            bail!("ONBOARD_OUTBOX_REMINDER_SWEEP_SECONDS must be at least 1");
         }
         if self.outbox.workers == 0 || self.database.max_connections == 0 {
             bail!("ONBOARD_OUTBOX_WORKERS and ONBOARD_DB_MAX_CONNECTIONS must be at least 1");

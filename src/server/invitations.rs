@@ -60,6 +60,17 @@ pub fn may_grant(caller: &PermissionSet, role: &PermissionSet) -> bool {
     role.iter().all(|p| caller.contains(p))
 }
 
+/// The organization's roles holding a permission the caller lacks: the caller may not grant
+/// them, nor renew the links of the people invited to them.
+pub async fn roles_out_of_reach(state: &AppState, caller: &Caller) -> Result<Vec<i64>, AppError> {
+    Ok(db::roles::permissions(&state.db, caller.org_id)
+        .await?
+        .into_iter()
+        .filter(|(_, stored)| !may_grant(&caller.permissions, &PermissionSet::parse(stored)))
+        .map(|(id, _)| id)
+        .collect())
+}
+
 /// How the caller is named to the people they invite or remind.
 pub fn inviter_name(caller: &Caller) -> String {
     let m = &caller.membership;
@@ -127,6 +138,7 @@ async fn invite(
 ) -> Result<(), AppError> {
     let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
     let job = enqueue_invitation(tx, state, caller.org_id, invitation).await?;
+    let next_reminder_at = db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?;
     db::invitations::create(
         tx,
         &db::invitations::NewInvitation {
@@ -138,6 +150,7 @@ async fn invite(
             invited_by: caller.account_id,
             expires_at,
             outbox_job_id: job,
+            next_reminder_at,
         },
     )
     .await?;
@@ -244,6 +257,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             inviter: caller.account_id,
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
+            next_reminder_at: db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?,
         };
         let invitee = db::invite_batches::Invitee::pasted(address.as_str().to_owned(), failed.area_id, failed.role_id);
         let item = batch_item(state, &general, &inviter, invitee, expires_at);

@@ -127,6 +127,7 @@ pub async fn store_new_batch(
         inviter: caller.account_id,
         expires_at,
         max_attempts: state.settings.outbox.max_attempts,
+        next_reminder_at: db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?,
     };
     if !rest.is_empty() {
         // Queued before the first parts' emails, so a worker goes on storing while others send.
@@ -229,6 +230,7 @@ async fn store_deferred_parts(
             inviter: batch.inviter,
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
+            next_reminder_at: db::reminders::first_due(&state.db, batch.org_id, expires_at, now_ms()).await?,
         };
         let to = from + items.len() as i64;
         let mut tx = state.db.begin().await?;

@@ -26,6 +26,7 @@ pub mod outbound;
 pub mod outbox;
 pub mod phone;
 pub mod registration;
+pub mod reminders;
 pub mod sealing;
 pub mod secret;
 pub mod seed;

@@ -4,7 +4,7 @@
 use super::auth::Caller;
 use super::db::{self, now_ms, onboarding_messages::NewMessage};
 use super::integrations::provider::ProviderFailure;
-use super::invitations::{inviter_name, may_grant, new_registration_link};
+use super::invitations::{inviter_name, new_registration_link, roles_out_of_reach};
 use super::mail::EmailMessage;
 use super::outbox::OnboardingDelivery;
 use super::outbox::{enqueue_onboarding, JobPayload};
@@ -87,12 +87,7 @@ impl Renewable {
         if !may_renew {
             return Ok(Self { may_renew, out_of_reach: Default::default() });
         }
-        let higher: Vec<i64> = db::roles::permissions(&state.db, caller.org_id)
-            .await?
-            .into_iter()
-            .filter(|(_, stored)| !may_grant(&caller.permissions, &crate::domain::PermissionSet::parse(stored)))
-            .map(|(id, _)| id)
-            .collect();
+        let higher = roles_out_of_reach(state, caller).await?;
         let out_of_reach = db::memberships::unregistered_with_roles(&state.db, caller.org_id, &higher).await?;
         Ok(Self { may_renew, out_of_reach })
     }
@@ -159,6 +154,7 @@ pub async fn send(
     let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
     let (available, sender) = (channels_available(state), inviter_name(caller));
     let renewable = Renewable::for_caller(state, caller).await?;
+    let next_reminder_at = db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?;
 
     let mut tx = state.db.begin().await?;
     let send_id =
@@ -186,7 +182,14 @@ pub async fn send(
             link: link.as_ref().map(|(url, _)| RegistrationLink { url: url.clone(), expires_at }),
             still_to_register: needs_link(row),
         };
-        let delivery = OnboardingDelivery { message_id, channel, to, from_name: general.sender_name.clone(), facts };
+        let delivery = OnboardingDelivery {
+            message_id: Some(message_id),
+            reminder_of: None,
+            channel,
+            to,
+            from_name: general.sender_name.clone(),
+            facts,
+        };
         let job = enqueue_onboarding(&mut tx, state, caller.org_id, delivery).await?;
         db::onboarding_messages::link_job(&mut tx, message_id, job).await?;
         if let Some((_, token_hash)) = link {
@@ -211,6 +214,7 @@ pub async fn send(
                     invited_by: caller.account_id,
                     expires_at,
                     outbox_job_id: job,
+                    next_reminder_at,
                 },
             )
             .await?;
@@ -223,8 +227,18 @@ pub async fn send(
     Ok(send_id)
 }
 
-/// Sends one onboarding message over its channel, as outbox job `job`. Returns how it went out.
+/// Sends one onboarding message or automatic reminder over its channel, as outbox job `job`.
+/// Returns how it went out; a reminder for someone no longer waiting to register is not sent.
 pub async fn deliver(state: &AppState, job: i64, d: &OnboardingDelivery) -> Result<&'static str, ProviderFailure> {
+    if let Some(invitation) = d.reminder_of {
+        let waiting = db::reminders::still_waiting(&state.db, invitation, now_ms())
+            .await
+            .map_err(|e| ProviderFailure::transient(format!("checking the invitation failed: {e}")))?;
+        if !waiting {
+            // Registered, withdrawn or replaced since the reminder was queued.
+            return Ok("not sent: no longer waiting to register");
+        }
+    }
     let message = compose(&d.facts);
     match d.channel {
         Channel::Slack => {
@@ -261,14 +275,14 @@ pub async fn record_attempt(
     outcome: &Result<&'static str, ProviderFailure>,
     final_failure: bool,
 ) {
-    let JobPayload::Onboarding(d) = payload else {
+    let JobPayload::Onboarding(OnboardingDelivery { message_id: Some(message_id), .. }) = payload else {
         return;
     };
     let recorded = match outcome {
-        Ok(_) => db::onboarding_messages::delivered(&state.db, d.message_id).await,
-        Err(f) => db::onboarding_messages::attempt_failed(&state.db, d.message_id, &f.message, final_failure).await,
+        Ok(_) => db::onboarding_messages::delivered(&state.db, *message_id).await,
+        Err(f) => db::onboarding_messages::attempt_failed(&state.db, *message_id, &f.message, final_failure).await,
     };
     if let Err(e) = recorded {
-        tracing::error!(error = %e, message = d.message_id, "recording an onboarding message's delivery failed");
+        tracing::error!(error = %e, message = message_id, "recording an onboarding message's delivery failed");
     }
 }

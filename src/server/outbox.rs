@@ -344,7 +344,11 @@ pub struct DeferredInvitations {
 /// One onboarding message in the outbox: everything needed to render and send it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OnboardingDelivery {
-    pub message_id: i64,
+    /// The onboarding message it delivers; `None` for an automatic reminder.
+    pub message_id: Option<i64>,
+    /// The invitation an automatic reminder is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminder_of: Option<i64>,
     pub channel: Channel,
     /// A Slack user id, an Entra object id, or an email address.
     pub to: String,

@@ -50,6 +50,18 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
         &["org.settings"],
         &[("name", "Hijacked"), ("sender_name", "X"), ("invite_lifetime_days", "3")],
     ),
+    (
+        "update_reminder_settings",
+        false,
+        &["org.settings"],
+        &[
+            ("enabled", "on"),
+            ("after_days", "1"),
+            ("before_expiry_days", "1"),
+            ("channel", "email"),
+            ("per_minute", "1"),
+        ],
+    ),
     ("add_service_area", false, &["org.settings"], &[("name", "Hijacked area")]),
     ("rename_service_area", false, &["org.settings"], &[("id", "{area}"), ("name", "Hijacked")]),
     ("delete_service_area", false, &["org.settings"], &[("id", "{spare_area}")]),
@@ -68,6 +80,10 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("retry_outbox_job", false, &["org.settings"], &[("id", "{job}")]),
     ("send_test_email", false, &["org.settings"], &[]),
     ("list_members", true, &["users.manage", "users.invite"], &[("filter[last]", "true")]),
+    ("plan_remind_all", true, &["users.manage"], &[("filter[status]", "pending")]),
+    // Another organization's area matches nobody there: a filter with nobody to remind is refused.
+    ("remind_all", false, &["users.manage"], &[("filter[status]", "pending"), ("filter[area]", "{area}")]),
+    ("remind_all_progress", true, &["users.manage"], &[("id", "{reminder_run}")]),
     ("pause_member", false, &["users.manage"], &[("id", "{member}")]),
     ("resume_member", false, &["users.manage"], &[("id", "{paused_member}")]),
     ("reset_second_factor", false, &["users.manage"], &[("id", "{member}")]),
@@ -149,6 +165,7 @@ const JSON_INPUT: &[&str] = &["save_connector", "decide_access"];
 
 struct Ids {
     batch: i64,
+    reminder_run: i64,
     sheet: i64,
     sent_sheet: i64,
     failed_invitation: i64,
@@ -195,6 +212,7 @@ async fn call(
                 .replace("{pending_member}", &ids.pending_member.to_string())
                 .replace("{member_role}", &ids.member_role.to_string())
                 .replace("{batch}", &ids.batch.to_string())
+                .replace("{reminder_run}", &ids.reminder_run.to_string())
                 .replace("{sent_sheet}", &ids.sent_sheet.to_string())
                 .replace("{sheet}", &ids.sheet.to_string())
                 .replace("{failed_invitation}", &ids.failed_invitation.to_string())
@@ -321,7 +339,9 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     let sheet = check("sheet@acme.example").await;
     let sent_sheet = check("sent-sheet@acme.example").await;
     owner.call("send_sheet", &[("id", &sent_sheet.to_string())]).await.unwrap();
+    let reminder_run = owner.call("remind_all", &[("filter[status]", "pending")]).await.unwrap().as_i64().unwrap();
     let ids = Ids {
+        reminder_run,
         sheet,
         sent_sheet,
         connector,

@@ -12,6 +12,7 @@ mod invitations;
 mod onboarding;
 mod outbox;
 mod pages;
+mod reminders;
 mod secrets;
 mod security;
 mod settings;

@@ -28,6 +28,7 @@ pub async fn load_org_settings() -> Result<OrgSettings, AppError> {
         roles: db::roles::list(db, caller.org_id).await?,
         eulas: db::eula::list(db, caller.org_id).await?,
         agreement: db::eula::standing(db, caller.org_id).await?,
+        reminders: db::reminders::settings(db, caller.org_id).await?,
         audit: db::audit::recent(db, caller.org_id, 20).await?,
         countries: crate::server::phone::countries().to_vec(),
     })
@@ -69,6 +70,43 @@ pub async fn update_general_settings(
         general.default_country
     );
     change.commit("settings.updated", &detail).await
+}
+
+/// Automatic reminders. `enabled` is a checkbox: present when ticked. Saving schedules every
+/// pending invitation by the new settings; one already reminded keeps its count.
+#[server(endpoint = "update_reminder_settings")]
+pub async fn update_reminder_settings(
+    enabled: Option<String>,
+    after_days: String,
+    before_expiry_days: String,
+    channel: String,
+    per_minute: String,
+) -> Result<(), AppError> {
+    let caller = require(Permission::OrgSettings).await?;
+    let general = db::organizations::general(&state().db, caller.org_id).await?.ok_or(AppError::NotFound)?;
+    let settings = crate::domain::reminders::parse_settings(
+        enabled.is_some(),
+        &after_days,
+        &before_expiry_days,
+        &channel,
+        &per_minute,
+        general.invite_lifetime_days,
+    )
+    .map_err(|(field, reason)| AppError::invalid(field, reason))?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let scheduled = db::reminders::update_settings(&mut change, caller.org_id, &settings).await?;
+    let detail = if settings.enabled {
+        format!(
+            "on: {} day(s) after the invitation, {} day(s) before it expires, by {}, at most {} per minute; {scheduled} pending invitation(s) rescheduled",
+            settings.after_days,
+            settings.before_expiry_days,
+            settings.channel.key(),
+            settings.per_minute
+        )
+    } else {
+        "off".to_string()
+    };
+    change.commit("reminders.updated", &detail).await
 }
 
 #[cfg(feature = "ssr")]

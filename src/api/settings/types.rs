@@ -12,6 +12,7 @@ pub struct OrgSettings {
     pub roles: Vec<Role>,
     pub eulas: Vec<EulaVersion>,
     pub agreement: AgreementStanding,
+    pub reminders: crate::domain::reminders::ReminderSettings,
     pub audit: Vec<AuditEntry>,
     /// The countries the default country may be.
     pub countries: Vec<CountryChoice>,

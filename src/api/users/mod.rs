@@ -6,7 +6,7 @@ use crate::domain::members::MemberFilter;
 use crate::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use types::MemberPage;
+use types::{MemberPage, RemindPlan, RemindProgress};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
@@ -18,8 +18,9 @@ pub async fn list_members(#[server(default)] filter: MemberFilter) -> Result<Mem
     let caller = require_any(&[Permission::UsersManage, Permission::UsersInvite]).await?;
     let db = &state().db;
     let listed = db::member_list::page(db, caller.org_id, &filter.normalized()).await?;
+    let now = db::now_ms();
     Ok(MemberPage {
-        rows: listed.rows,
+        rows: listed.rows.into_iter().map(|row| row.with_invitation_as_of(now)).collect(),
         total: listed.total,
         has_previous: listed.has_previous,
         has_next: listed.has_next,
@@ -29,6 +30,27 @@ pub async fn list_members(#[server(default)] filter: MemberFilter) -> Result<Mem
         can_invite: caller.permissions.contains(Permission::UsersInvite),
         my_membership_id: caller.membership.membership_id,
     })
+}
+
+/// What "Remind all pending" would do for the filter; nothing is sent.
+#[server(input = GetUrl, endpoint = "plan_remind_all")]
+pub async fn plan_remind_all(#[server(default)] filter: MemberFilter) -> Result<RemindPlan, AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    crate::server::reminders::plan_run(&state(), &caller, &filter.normalized()).await
+}
+
+/// Sends one reminder, with a fresh link, to every Pending member the filter matches; returns
+/// the run's id for [`remind_all_progress`].
+#[server(endpoint = "remind_all")]
+pub async fn remind_all(#[server(default)] filter: MemberFilter) -> Result<i64, AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    crate::server::reminders::start_run(&state(), &caller, &filter.normalized()).await
+}
+
+#[server(input = GetUrl, endpoint = "remind_all_progress")]
+pub async fn remind_all_progress(id: i64) -> Result<RemindProgress, AppError> {
+    let caller = require(Permission::UsersManage).await?;
+    crate::server::reminders::run_progress(&state(), &caller, id).await
 }
 
 #[server(endpoint = "pause_member")]

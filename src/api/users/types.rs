@@ -23,3 +23,23 @@ pub struct MemberPage {
     /// The caller's own row, which offers no actions.
     pub my_membership_id: i64,
 }
+
+/// What "Remind all pending" would do: how many pending members it reaches, and over which
+/// channels, before anything is sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemindPlan {
+    pub members: i64,
+    /// Each channel with how many it reaches, in `Channel::ALL`'s order.
+    pub channels: Vec<(crate::domain::onboarding::Channel, i64)>,
+    /// The organization's rate, which the reminders go out at.
+    pub per_minute: i64,
+    /// Pending members of the filter left out: their role holds a permission the caller lacks.
+    pub left_out: i64,
+}
+
+/// A "Remind all pending" under way: how many it reaches and how many are done.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RemindProgress {
+    pub total: i64,
+    pub done: i64,
+}

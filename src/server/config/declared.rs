@@ -89,6 +89,7 @@ pub const SETTINGS: &[Setting] = &[
     number("outbox.max_attempts", "ONBOARD_OUTBOX_MAX_ATTEMPTS", "8"),
     number("outbox.lease_seconds", "ONBOARD_OUTBOX_LEASE_SECONDS", "120"),
     number("outbox.poll_millis", "ONBOARD_OUTBOX_POLL_MILLIS", "1000"),
+    number("outbox.reminder_sweep_seconds", "ONBOARD_OUTBOX_REMINDER_SWEEP_SECONDS", "30"),
     one("log.format", "ONBOARD_LOG_FORMAT", "pretty"),
     one("log.filter", "RUST_LOG", "info"),
 ];

@@ -44,6 +44,8 @@ pub struct NewInvitation<'a> {
     pub invited_by: i64,
     pub expires_at: i64,
     pub outbox_job_id: i64,
+    /// When its first automatic reminder falls due: [`super::reminders::first_due`].
+    pub next_reminder_at: Option<i64>,
 }
 
 /// A fresh invitation; any earlier one for the membership stops working.
@@ -56,9 +58,10 @@ pub async fn create(tx: &mut Transaction<'static, Any>, i: &NewInvitation<'_>) -
     .await?;
     sqlx::query_scalar(
         // A resend stays in the batch of the invitation it replaces, so the batch's counts hold.
-        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
+        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id,
+                                  created_at, next_reminder_at)
          VALUES ($1, $2, COALESCE($3, (SELECT batch_id FROM invitations WHERE membership_id = $2 AND status = 'replaced'
-                                       ORDER BY id DESC LIMIT 1)), $4, $5, $6, 'pending', $7, $8, $9) RETURNING id",
+                                       ORDER BY id DESC LIMIT 1)), $4, $5, $6, 'pending', $7, $8, $9, $10) RETURNING id",
     )
     .bind(i.org_id)
     .bind(i.membership_id)
@@ -69,6 +72,7 @@ pub async fn create(tx: &mut Transaction<'static, Any>, i: &NewInvitation<'_>) -
     .bind(i.expires_at)
     .bind(i.outbox_job_id)
     .bind(now_ms())
+    .bind(i.next_reminder_at)
     .fetch_one(&mut **tx)
     .await
 }
@@ -138,7 +142,8 @@ pub struct Link {
     pub prefill_mobile: String,
 }
 
-/// Looks an invitation up by its token's hash, without using it.
+/// Looks an invitation up by its token's hash, without using it: the newest link's, or that of
+/// an earlier email about it which a reminder's link joined.
 pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sqlx::Error> {
     sqlx::query_as(
         "SELECT i.id, i.org_id, i.membership_id, m.account_id, i.email, i.status, i.expires_at,
@@ -148,7 +153,8 @@ pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sq
                 m.prefill_first_name, m.prefill_last_name, m.prefill_mobile
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
               JOIN accounts a ON a.id = m.account_id
-         WHERE i.token_hash = $1",
+         WHERE i.id = COALESCE((SELECT id FROM invitations WHERE token_hash = $1),
+                               (SELECT invitation_id FROM invitation_links WHERE token_hash = $1))",
     )
     .bind(token_hash)
     .fetch_optional(&db.pool)

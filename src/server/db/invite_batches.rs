@@ -180,6 +180,8 @@ pub struct BatchTarget {
     pub inviter: i64,
     pub expires_at: i64,
     pub max_attempts: i64,
+    /// When the invitations' first automatic reminder falls due: [`super::reminders::first_due`].
+    pub next_reminder_at: Option<i64>,
 }
 
 /// How many addresses of a batch one round of `store_batch` statements takes: large enough that
@@ -322,9 +324,10 @@ pub async fn store_batch(
     )
     .expect("strings serialize");
     sqlx::query(&format!(
-        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id, created_at)
+        "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id,
+                                  created_at, next_reminder_at)
          SELECT $1, CAST(value ->> 'm' AS BIGINT), $2, value ->> 'e', value ->> 't', $3, 'pending', $4,
-                CAST(value ->> 'j' AS BIGINT), $5
+                CAST(value ->> 'j' AS BIGINT), $5, CAST($7 AS BIGINT)
          FROM {}",
         backend.json_rows(6, false)
     ))
@@ -334,6 +337,7 @@ pub async fn store_batch(
     .bind(t.expires_at)
     .bind(now)
     .bind(&invitations_json)
+    .bind(t.next_reminder_at)
     .execute(&mut **tx)
     .await?;
     Ok(invited.len())

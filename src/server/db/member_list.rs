@@ -26,7 +26,7 @@ const COUNT_WINDOW: i64 = 20_000;
 
 /// A statement's conditions and their values, numbered as they are added.
 #[derive(Clone, Default)]
-struct Statement {
+pub(super) struct Statement {
     conditions: Vec<String>,
     values: Vec<Value>,
 }
@@ -38,16 +38,20 @@ enum Value {
 }
 
 impl Statement {
+    pub(super) fn int(&mut self, value: i64) -> String {
+        self.value(Value::Int(value))
+    }
+
     fn value(&mut self, value: Value) -> String {
         self.values.push(value);
         format!("${}", self.values.len())
     }
 
-    fn condition(&mut self, condition: impl Into<String>) {
+    pub(super) fn condition(&mut self, condition: impl Into<String>) {
         self.conditions.push(condition.into());
     }
 
-    fn bind<'q, O>(
+    pub(super) fn bind<'q, O>(
         &self,
         mut q: sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::QueryAs<'q, Any, O, sqlx::any::AnyArguments<'q>> {
@@ -60,7 +64,21 @@ impl Statement {
         q
     }
 
-    fn filter(&self) -> String {
+    /// [`Statement::bind`] for a statement that returns no rows.
+    pub(super) fn bind_query<'q>(
+        &self,
+        mut q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        for value in &self.values {
+            q = match value.clone() {
+                Value::Int(i) => q.bind(i),
+                Value::Text(t) => q.bind(t),
+            };
+        }
+        q
+    }
+
+    pub(super) fn filter(&self) -> String {
         self.conditions.join(" AND ")
     }
 
@@ -123,6 +141,29 @@ fn conditions(org_id: i64, f: &MemberFilter) -> Statement {
     s
 }
 
+/// Every member the filter matches, its search words included, as conditions on `m`
+/// (memberships) for a statement that acts on all of them at once.
+pub(super) fn matching(backend: Backend, org_id: i64, f: &MemberFilter) -> Statement {
+    let mut s = conditions(org_id, f);
+    if let Search::Words(words) = f.search() {
+        if words.is_empty() {
+            s.condition("1 = 0");
+        } else {
+            match backend {
+                Backend::Sqlite => {
+                    let v = s.value(Value::Text(Search::fts5_query(&words)));
+                    s.condition(format!("m.id IN (SELECT rowid FROM member_search WHERE member_search MATCH {v})"));
+                }
+                Backend::Postgres => {
+                    let v = s.value(Value::Text(Search::tsquery(&words)));
+                    s.condition(format!("m.search @@ CAST({v} AS tsquery)"));
+                }
+            }
+        }
+    }
+    s
+}
+
 /// The members of the list at `s`'s conditions, at most `limit` in list order from where
 /// `s` starts (`backwards` from its end).
 fn picked(s: &mut Statement, backwards: bool, limit: i64) -> String {
@@ -158,13 +199,15 @@ where
     let sql = format!(
         "WITH {before} picked AS ({picked})
          SELECT m.id, a.email, a.first_name, a.last_name, m.status, s.name AS area, r.name AS role,
-                inviter.email AS invited_by, m.created_at, m.activated_at{also}
+                inviter.email AS invited_by, m.created_at, m.activated_at,
+                inv.reminders_sent, inv.expires_at AS invitation_expires_at{also}
          FROM picked p
          JOIN memberships m ON m.id = p.id
          JOIN accounts a ON a.id = m.account_id
          JOIN roles r ON r.id = m.role_id
          LEFT JOIN service_areas s ON s.id = m.service_area_id
          LEFT JOIN accounts inviter ON inviter.id = m.invited_by
+         LEFT JOIN invitations inv ON inv.membership_id = m.id AND inv.status = 'pending' AND m.status = 'pending'
          ORDER BY p.email {direction}"
     );
     s.bind(sqlx::query_as(&sql)).fetch_all(&db.pool).await

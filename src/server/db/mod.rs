@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod outbox_claims;
 pub mod password_links;
 pub mod registrations;
+pub mod reminders;
 pub mod roles;
 pub mod sealing;
 pub mod service_areas;
