@@ -24,6 +24,18 @@ keyed_enum! {
 }
 
 impl ReminderChannel {
+    /// The chat identities (Slack, Teams) a reminder may use under this setting: none by email.
+    pub fn usable_identities<'a>(
+        self,
+        slack: Option<&'a str>,
+        teams: Option<&'a str>,
+    ) -> (Option<&'a str>, Option<&'a str>) {
+        match self {
+            Self::Email => (None, None),
+            Self::Chat => (slack, teams),
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Self::Email => "Email",

@@ -63,13 +63,24 @@ async fn audience(
 }
 
 fn channel_of(row: &TeamMemberRow, available: ChannelsAvailable) -> (Channel, String) {
-    let channel = Channel::choose(row.slack_id.as_deref(), row.teams_id.as_deref(), available);
+    reach(row.slack_id.as_deref(), row.teams_id.as_deref(), &row.email, available)
+}
+
+/// The channel a message to someone travels on ([`Channel::choose`]) and the address it goes
+/// to there: their Slack user id, their Entra object id, or their email address.
+pub(super) fn reach(
+    slack: Option<&str>,
+    teams: Option<&str>,
+    email: &str,
+    available: ChannelsAvailable,
+) -> (Channel, String) {
+    let channel = Channel::choose(slack, teams, available);
     let address = match channel {
-        Channel::Slack => row.slack_id.clone(),
-        Channel::Teams => row.teams_id.clone(),
+        Channel::Slack => slack,
+        Channel::Teams => teams,
         Channel::Email => None,
     };
-    (channel, address.unwrap_or_else(|| row.email.clone()))
+    (channel, address.unwrap_or(email).to_string())
 }
 
 /// The members still to register whose invitation the caller may renew. A fresh link replaces

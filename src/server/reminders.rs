@@ -5,14 +5,14 @@
 
 use super::auth::Caller;
 use super::db::{self, now_ms};
-use super::onboarding::channels_available;
+use super::onboarding::{channels_available, reach};
 use super::outbox::{enqueue_onboarding, OnboardingDelivery};
 use super::AppState;
 use crate::api::users::types::{RemindPlan, RemindProgress};
 use crate::domain::members::MemberFilter;
 use crate::domain::message::{MessageFacts, RegistrationLink};
 use crate::domain::onboarding::Channel;
-use crate::domain::reminders::{ReminderChannel, ReminderSettings};
+use crate::domain::reminders::ReminderSettings;
 use crate::domain::time::MINUTE_MS;
 use crate::AppError;
 use std::time::Duration;
@@ -96,18 +96,9 @@ async fn remind_due(state: &AppState, org_id: i64, settings: &ReminderSettings, 
         if !db::reminders::reminded(&mut tx, invitation.id, &token_hash, now, next).await? {
             continue;
         }
-        let channel = match settings.channel {
-            ReminderChannel::Email => Channel::Email,
-            ReminderChannel::Chat => {
-                Channel::choose(invitation.slack_id.as_deref(), invitation.teams_id.as_deref(), available)
-            }
-        };
-        let to = match channel {
-            Channel::Slack => invitation.slack_id.clone(),
-            Channel::Teams => invitation.teams_id.clone(),
-            Channel::Email => None,
-        }
-        .unwrap_or_else(|| invitation.email.clone());
+        let (slack, teams) =
+            settings.channel.usable_identities(invitation.slack_id.as_deref(), invitation.teams_id.as_deref());
+        let (channel, to) = reach(slack, teams, &invitation.email, available);
         let facts = MessageFacts {
             first_name: invitation.first_name.clone(),
             org: general.name.clone(),
@@ -141,13 +132,15 @@ pub async fn plan_run(state: &AppState, caller: &Caller, filter: &MemberFilter) 
     let settings = db::reminders::settings(&state.db, caller.org_id).await?;
     let available = channels_available(state);
     let mut channels: Vec<(Channel, i64)> = Vec::new();
+    let mut left_out = 0;
     for group in reach {
-        let channel = match settings.channel {
-            ReminderChannel::Email => Channel::Email,
-            ReminderChannel::Chat => {
-                Channel::choose(group.slack.then_some("mapped"), group.teams.then_some("mapped"), available)
-            }
-        };
+        if group.out_of_reach {
+            left_out += group.members;
+            continue;
+        }
+        let (slack, teams) =
+            settings.channel.usable_identities(group.slack.then_some("mapped"), group.teams.then_some("mapped"));
+        let channel = Channel::choose(slack, teams, available);
         match channels.iter_mut().find(|(c, _)| *c == channel) {
             Some((_, n)) => *n += group.members,
             None => channels.push((channel, group.members)),
@@ -155,13 +148,7 @@ pub async fn plan_run(state: &AppState, caller: &Caller, filter: &MemberFilter) 
     }
     channels.sort_by_key(|(c, _)| Channel::ALL.iter().position(|a| a == c));
     let members: i64 = channels.iter().map(|(_, n)| n).sum();
-    let left_out = if out_of_reach.is_empty() {
-        0
-    } else {
-        let everyone = db::reminders::pending_reach(&state.db, caller.org_id, filter, &[], now_ms()).await?;
-        everyone.iter().map(|group| group.members).sum::<i64>() - members
-    };
-    Ok(RemindPlan { members, channels, per_minute: settings.per_minute, left_out: left_out.max(0) })
+    Ok(RemindPlan { members, channels, per_minute: settings.per_minute, left_out })
 }
 
 /// Starts "Remind all pending" for the filter: each reminder is due now and goes out with the

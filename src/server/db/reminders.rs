@@ -212,6 +212,9 @@ pub async fn drop_stale(db: &Db, org_id: i64, now: i64) -> Result<u64, sqlx::Err
 /// How the pending members a filter matches can be reached, for "Remind all pending".
 #[derive(Debug, sqlx::FromRow)]
 pub struct Reach {
+    /// Their role holds a permission the caller lacks: the caller may not renew their links.
+    #[sqlx(try_from = "super::Flag")]
+    pub out_of_reach: bool,
     #[sqlx(try_from = "super::Flag")]
     pub slack: bool,
     #[sqlx(try_from = "super::Flag")]
@@ -219,9 +222,8 @@ pub struct Reach {
     pub members: i64,
 }
 
-/// The members `f` matches who are Pending with an unexpired invitation, none with a role in
-/// `out_of_reach` (the caller may not renew their links), grouped by the chat identities they
-/// are mapped to.
+/// The members `f` matches who are Pending with an unexpired invitation, grouped by whether
+/// their role is in `out_of_reach` and by the chat identities they are mapped to. One pass.
 pub async fn pending_reach(
     db: &Db,
     org_id: i64,
@@ -229,41 +231,42 @@ pub async fn pending_reach(
     out_of_reach: &[i64],
     now: i64,
 ) -> Result<Vec<Reach>, sqlx::Error> {
-    let (s, pending) = remindable(db.backend, org_id, f, out_of_reach, now);
+    let (mut s, pending) = remindable(db.backend, org_id, f, now);
+    let beyond = role_in(&mut s, out_of_reach);
     let sql = format!(
-        "SELECT CASE WHEN EXISTS (SELECT 1 FROM identity_mappings x WHERE x.membership_id = m.id AND x.provider = 'slack')
+        "SELECT CASE WHEN {beyond} THEN 1 ELSE 0 END AS out_of_reach,
+                CASE WHEN EXISTS (SELECT 1 FROM identity_mappings x WHERE x.membership_id = m.id AND x.provider = 'slack')
                      THEN 1 ELSE 0 END AS slack,
                 CASE WHEN EXISTS (SELECT 1 FROM identity_mappings x WHERE x.membership_id = m.id AND x.provider = 'teams')
                      THEN 1 ELSE 0 END AS teams,
                 COUNT(*) AS members
          FROM memberships m WHERE {} AND EXISTS (SELECT 1 FROM invitations i WHERE i.membership_id = m.id AND {pending})
-         GROUP BY 1, 2",
+         GROUP BY 1, 2, 3",
         s.filter()
     );
     s.bind(sqlx::query_as(&sql)).fetch_all(&db.pool).await
 }
 
-/// The filter's Pending members outside `out_of_reach`, and the condition on `i` (invitations)
-/// that their invitation is pending and unexpired at `now`.
-fn remindable(
-    backend: Backend,
-    org_id: i64,
-    f: &MemberFilter,
-    out_of_reach: &[i64],
-    now: i64,
-) -> (super::member_list::Statement, String) {
+/// The filter's Pending members, and the condition on `i` (invitations) that their invitation
+/// is pending and unexpired at `now`.
+fn remindable(backend: Backend, org_id: i64, f: &MemberFilter, now: i64) -> (super::member_list::Statement, String) {
     let mut s = super::member_list::matching(backend, org_id, f);
     s.condition("m.status = 'pending'");
-    for role in out_of_reach {
-        let v = s.int(*role);
-        s.condition(format!("m.role_id <> {v}"));
-    }
     let now = s.int(now);
     (s, format!("i.status = 'pending' AND i.expires_at > {now}"))
 }
 
-/// Starts a "Remind all pending" for `account_id`: every invitation [`pending_reach`] counts is
-/// due at `now` and names the run. Returns the run's id and how many it reaches.
+/// The condition that the member's role (`m.role_id`) is one of `roles`.
+fn role_in(s: &mut super::member_list::Statement, roles: &[i64]) -> String {
+    if roles.is_empty() {
+        return "1 = 0".into();
+    }
+    let values: Vec<String> = roles.iter().map(|role| s.int(*role)).collect();
+    format!("m.role_id IN ({})", values.join(", "))
+}
+
+/// Starts a "Remind all pending" for `account_id`: every invitation [`pending_reach`] counts
+/// within reach is due at `now` and names the run. Returns the run's id and how many it reaches.
 pub async fn start_run(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
@@ -281,7 +284,9 @@ pub async fn start_run(
     .bind(now)
     .fetch_one(&mut **tx)
     .await?;
-    let (mut s, pending) = remindable(backend, org_id, f, out_of_reach, now);
+    let (mut s, pending) = remindable(backend, org_id, f, now);
+    let beyond = role_in(&mut s, out_of_reach);
+    s.condition(format!("NOT ({beyond})"));
     let (due, named) = (s.int(now), s.int(run));
     let sql = format!(
         "UPDATE invitations SET next_reminder_at = {due}, reminder_run_id = {named}
