@@ -137,6 +137,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/outbox") view={Lazy::<pages::Outbox>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/profile") view={Lazy::<pages::Profile>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/onboarding") view={Lazy::<pages::Onboarding>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/onboarding/funnel") view={Lazy::<pages::Funnel>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/slack-mappings") view={Lazy::<pages::SlackMappings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view={Lazy::<pages::Connectors>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/access-requests") view={Lazy::<pages::AccessRequests>::new()} ssr=SsrMode::Async/>
@@ -189,6 +190,7 @@ mod pages {
         Outbox => outbox::OutboxPage,
         Profile => profile::ProfilePage,
         Onboarding => onboarding::OnboardingPage,
+        Funnel => onboarding::FunnelPage,
         SlackMappings => identity::SlackMappingsPage,
         Connectors => connectors::ConnectorsPage,
         AccessRequests => access::AccessRequestsPage,

@@ -13,7 +13,9 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
+mod funnel;
 mod message;
+pub use funnel::FunnelPage;
 use message::MessageModal;
 
 /// How often the page looks again while it is open.
@@ -50,6 +52,7 @@ pub fn OnboardingPage() -> impl IntoView {
         <Title text="Onboarding · Onboard"/>
         <div class="page">
             <h1>"Onboarding"</h1>
+            <OnboardingTabs funnel=false/>
             <Live key=teams fetch=load_onboarding refresh=page.pulse let:data>
                 <Overview data page/>
             </Live>
@@ -61,6 +64,17 @@ pub fn OnboardingPage() -> impl IntoView {
             </Live>
             <MessageModal page/>
         </div>
+    }
+}
+
+/// Tools › Onboarding's two views: progress by team, and the funnel.
+#[component]
+fn OnboardingTabs(funnel: bool) -> impl IntoView {
+    view! {
+        <nav class="tabs" aria-label="Onboarding views">
+            <a href="/onboarding" aria-current=(!funnel).then_some("page")>"Progress"</a>
+            <a href="/onboarding/funnel" aria-current=funnel.then_some("page")>"Funnel"</a>
+        </nav>
     }
 }
 

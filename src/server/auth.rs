@@ -59,6 +59,12 @@ pub fn user_agent() -> String {
         .unwrap_or_default()
 }
 
+/// Whether the request is a HEAD (RFC 9110, section 9.3.2): axum answers it with the GET route,
+/// so a page rendered for it runs as for a GET.
+pub fn head_request() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| p.method == http::Method::HEAD)
+}
+
 /// Walks `X-Forwarded-For` from the right (the hop nearest us) while the hop is a trusted proxy;
 /// with an untrusted peer the header is ignored, since any client can send one.
 pub fn client_behind(trusted: &[ipnet::IpNet], peer: IpAddr, forwarded_for: &str) -> IpAddr {

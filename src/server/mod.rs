@@ -12,6 +12,7 @@ pub mod connectors;
 pub mod csrf;
 pub mod db;
 pub mod exports;
+pub mod funnel;
 pub mod headers;
 pub mod integrations;
 pub mod invitations;

@@ -4,13 +4,14 @@
 
 use super::auth::caller_of;
 use super::codes::{check_code, send_code, CodeTo, REGISTER};
-use super::db::{self, invitations::Link, now_ms};
+use super::db::{self, funnel::Mark, invitations::Link, now_ms};
 use super::secret::{token_hash, Secret};
 use super::sign_in::{enter, establish, hash_password, Entry, PassedFactor};
 use super::totp;
 use super::AppState;
 use crate::api::account::types::SignInOutcome;
 use crate::api::registration::types::{Prefill, RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use crate::domain::funnel::possible_scanner;
 use crate::domain::second_factor::SecondFactor;
 use crate::domain::{password, settings::name as person_name};
 use crate::AppError;
@@ -97,8 +98,11 @@ fn next_step(link: &Link, draft: &Option<Draft>) -> RegistrationStep {
     }
 }
 
-pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<RegistrationInfo, AppError> {
+/// Where the person is in registering. `head`: the page was asked for with HEAD, which the
+/// funnel counts as a possible mail scanner's open.
+pub async fn info(state: &AppState, session: &Session, token: &str, head: bool) -> Result<RegistrationInfo, AppError> {
     let link = usable_link(state, token).await?;
+    count_open(state, &link, head).await;
     let mut signed_in_as = None;
     let step = if link.registered {
         match caller_of(state, session).await? {
@@ -136,6 +140,27 @@ pub async fn info(state: &AppState, session: &Session, token: &str) -> Result<Re
         countries,
         prefill,
     })
+}
+
+/// Counts an open of the link for the funnel: as the person's, or apart as a possible mail
+/// scanner's. Only the first of each kind is written, so reloading the page writes nothing.
+async fn count_open(state: &AppState, link: &Link, head: bool) {
+    let last_sent = link.delivered_at.max(link.last_reminded_at);
+    let (mark, counted) = match possible_scanner(head, last_sent, now_ms()) {
+        true => (Mark::PossibleScannerOpen, link.scanner_opened),
+        false => (Mark::LinkOpened, link.opened),
+    };
+    if !counted {
+        reached(state, link, mark).await;
+    }
+}
+
+/// Records a step of the funnel. Registering goes on if that fails: the count is the admins'
+/// view, not the person's way in.
+async fn reached(state: &AppState, link: &Link, mark: Mark) {
+    if let Err(e) = db::funnel::mark(&state.db.pool, link.membership_id, mark).await {
+        tracing::warn!(error = %e, invitation = link.id, ?mark, "recording a funnel step failed");
+    }
 }
 
 pub struct Details {
@@ -187,6 +212,7 @@ pub async fn save_details(
         second_factor_proven: previous.is_some_and(|p| p.second_factor_proven),
     };
     session.insert(DRAFT_KEY, &draft).await.map_err(session_error)?;
+    reached(state, &link, Mark::DetailsEntered).await;
     Ok(next_step(&link, &Some(draft)))
 }
 
@@ -256,6 +282,7 @@ pub async fn verify_registration_code(
     }
     d.second_factor_proven = true;
     session.insert(DRAFT_KEY, &d).await.map_err(session_error)?;
+    reached(state, &link, Mark::SecondFactorSet).await;
     Ok(next_step(&link, &Some(d)))
 }
 
@@ -304,6 +331,7 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
     }
     if let Some(eula) = &current {
         db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
+        db::funnel::mark(&mut *tx, link.membership_id, Mark::AgreementAccepted).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;
@@ -355,6 +383,7 @@ pub async fn join(state: &AppState, session: &Session, token: &str, a: &Acceptan
     }
     if let Some(eula) = &current {
         db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
+        db::funnel::mark(&mut *tx, link.membership_id, Mark::AgreementAccepted).await?;
     }
     db::registrations::activate(&mut tx, link.membership_id).await?;
     tx.commit().await?;

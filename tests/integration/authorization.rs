@@ -115,6 +115,8 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("revoke_invitation", false, &["users.manage"], &[("id", "{pending_member}")]),
     ("load_onboarding", true, &["onboarding.view"], &[]),
     ("team_members", true, &["onboarding.view"], &[("team", "{team}"), ("page", "1")]),
+    ("onboarding_funnel", true, &["onboarding.view"], &[("scope", "team:{team}")]),
+    ("export_funnel", true, &["onboarding.view"], &[("scope", "team:{team}")]),
     ("create_team", false, &["users.manage"], &[("name", "Hijacked team")]),
     ("rename_team", false, &["users.manage"], &[("id", "{team}"), ("name", "Hijacked")]),
     ("delete_team", false, &["users.manage"], &[("id", "{spare_team}")]),

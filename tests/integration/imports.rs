@@ -2,11 +2,9 @@
 //! result per row, and what changes between the check and the sending.
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{Backend, TestApp, Visitor};
+use crate::common::{Acme, Backend, TestApp, Visitor, OWNER_PASSWORD as PASSWORD};
 use onboard::AppError;
 use serde_json::Value;
-
-const PASSWORD: &str = "a long enough passphrase";
 
 struct World {
     app: TestApp,
@@ -20,16 +18,9 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
-    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
-    let owner = app.visitor();
-    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
+    let Acme { app, sink, owner, org, general, member_role } = Acme::start(backend).await;
     owner.call("add_service_area", &[("name", "North")]).await.unwrap();
-    let general = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'General'", org).await;
     let north = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", org).await;
-    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
     let nurses = owner.call("create_team", &[("name", "Nurses")]).await.unwrap().as_i64().unwrap();
     World { app, sink, owner, org, general, north, member_role, nurses }
 }

@@ -1,11 +1,9 @@
 //! Inviting people and their self-registration, with a real SMTP sink on loopback.
 
 use crate::common::smtp::SmtpSink;
-use crate::common::{Backend, TestApp, Visitor};
+use crate::common::{Acme, Backend, TestApp, Visitor, OWNER_PASSWORD as PASSWORD};
 use onboard::AppError;
 use serde_json::Value;
-
-const PASSWORD: &str = "a long enough passphrase";
 
 struct World {
     app: TestApp,
@@ -17,14 +15,7 @@ struct World {
 }
 
 async fn world(backend: Backend) -> World {
-    let sink = SmtpSink::start().await;
-    let url = sink.url();
-    let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
-    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
-    let owner = app.visitor();
-    owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
-    let area = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1", org).await;
-    let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+    let Acme { app, sink, owner, org, general: area, member_role } = Acme::start(backend).await;
     World { app, sink, owner, org, area, member_role }
 }
 

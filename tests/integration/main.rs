@@ -7,6 +7,7 @@ mod agreement;
 mod auth;
 mod authorization;
 mod connectors;
+mod funnel;
 mod imports;
 mod invitations;
 mod onboarding;

@@ -3,16 +3,17 @@
 
 pub mod types;
 
+use crate::domain::funnel::Funnel;
 use crate::domain::onboarding::TeamFilter;
 use crate::AppError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::GetUrl;
+use leptos::server_fn::codec::{GetUrl, StreamingText, TextStream};
 use types::{MessagePlan, OnboardingOverview, SendProgress, TeamMembersPage};
 
 #[cfg(feature = "ssr")]
 use super::ssr::*;
 #[cfg(feature = "ssr")]
-use crate::domain::{settings as rules, Permission};
+use crate::domain::{funnel::FunnelScope, settings as rules, Permission};
 #[cfg(feature = "ssr")]
 use crate::server::onboarding;
 
@@ -30,6 +31,25 @@ pub async fn load_onboarding(#[server(default)] teams: TeamFilter) -> Result<Onb
         can_message: caller.permissions.contains(Permission::OnboardingMessage),
         can_edit_teams: caller.permissions.contains(Permission::UsersManage),
     })
+}
+
+/// The onboarding funnel of `scope` (a `FunnelScope` key: `organization`, `batch:<id>`,
+/// `area:<id>` or `team:<id>`; anything else is the organization). A batch, area or team of
+/// another organization is not found.
+#[server(input = GetUrl, endpoint = "onboarding_funnel")]
+pub async fn onboarding_funnel(#[server(default)] scope: String) -> Result<Funnel, AppError> {
+    let caller = require(Permission::OnboardingView).await?;
+    crate::server::funnel::load(&state().db, caller.org_id, FunnelScope::parse(&scope)).await
+}
+
+/// [`onboarding_funnel`] as a CSV download (see `server::funnel::csv` for the columns).
+#[server(input = GetUrl, output = StreamingText, endpoint = "export_funnel")]
+pub async fn export_funnel(#[server(default)] scope: String) -> Result<TextStream<AppError>, AppError> {
+    let caller = require(Permission::OnboardingView).await?;
+    let scope = FunnelScope::parse(&scope);
+    let funnel = crate::server::funnel::load(&state().db, caller.org_id, scope).await?;
+    crate::server::exports::attachment(&scope.file_name());
+    Ok(TextStream::new(futures::stream::once(async move { Ok(crate::server::funnel::csv(&funnel)) })))
 }
 
 #[server(input = GetUrl, endpoint = "team_members")]

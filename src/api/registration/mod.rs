@@ -14,10 +14,11 @@ use super::ssr::*;
 #[cfg(feature = "ssr")]
 use crate::server::registration;
 
-/// Where the person is in registering. Opening the link spends nothing (mail scanners open links).
+/// Where the person is in registering. Opening the link spends nothing (mail scanners open
+/// links); the onboarding funnel counts the open.
 #[server(input = GetUrl, endpoint = "registration")]
 pub async fn registration(token: String) -> Result<RegistrationInfo, AppError> {
-    registration::info(&state(), &auth::session().await?, &token).await
+    registration::info(&state(), &auth::session().await?, &token, auth::head_request()).await
 }
 
 #[server(endpoint = "register_details")]

@@ -140,6 +140,17 @@ pub struct Link {
     pub prefill_first_name: String,
     pub prefill_last_name: String,
     pub prefill_mobile: String,
+    /// When the latest email carrying a link to it was sent: the invitation's own (once
+    /// delivered) or its latest reminder's (once queued). Ms since the epoch.
+    pub delivered_at: Option<i64>,
+    pub last_reminded_at: Option<i64>,
+    /// Whether the funnel has counted an open of the link, as the person's or as a possible
+    /// mail scanner's; both once the person entered their details, after which the page's
+    /// later loads are no opens.
+    #[sqlx(try_from = "super::Flag")]
+    pub opened: bool,
+    #[sqlx(try_from = "super::Flag")]
+    pub scanner_opened: bool,
 }
 
 /// Looks an invitation up by its token's hash, without using it: the newest link's, or that of
@@ -150,9 +161,13 @@ pub async fn by_token_hash(db: &Db, token_hash: &str) -> Result<Option<Link>, sq
                 o.name AS org_name, o.require_2fa, m.status AS membership_status, o.default_country,
                 CASE WHEN a.password_hash IS NOT NULL OR EXISTS (SELECT 1 FROM memberships own
                      WHERE own.account_id = a.id AND own.status IN ('active', 'inactive')) THEN 1 ELSE 0 END AS registered,
-                m.prefill_first_name, m.prefill_last_name, m.prefill_mobile
+                m.prefill_first_name, m.prefill_last_name, m.prefill_mobile,
+                (SELECT j.done_at FROM outbox_jobs j WHERE j.id = i.outbox_job_id AND j.status = 'done') AS delivered_at,
+                i.last_reminded_at,
+                CASE WHEN mf.link_opened_at IS NULL AND mf.details_at IS NULL THEN 0 ELSE 1 END AS opened,
+                CASE WHEN mf.scanner_opened_at IS NULL AND mf.details_at IS NULL THEN 0 ELSE 1 END AS scanner_opened
          FROM invitations i JOIN memberships m ON m.id = i.membership_id JOIN organizations o ON o.id = i.org_id
-              JOIN accounts a ON a.id = m.account_id
+              JOIN accounts a ON a.id = m.account_id LEFT JOIN membership_funnel mf ON mf.membership_id = m.id
          WHERE i.id = COALESCE((SELECT id FROM invitations WHERE token_hash = $1),
                                (SELECT invitation_id FROM invitation_links WHERE token_hash = $1))",
     )

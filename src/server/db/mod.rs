@@ -8,6 +8,7 @@ pub mod chat_messages;
 pub mod chat_users;
 pub mod connectors;
 pub mod eula;
+pub mod funnel;
 pub mod identities;
 pub mod invitations;
 pub mod invite_batches;

@@ -43,6 +43,34 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Where the invitation scenarios start: Acme, its Owner signed in with `OWNER_PASSWORD`, and an
+/// SMTP sink on loopback catching every email the app sends.
+pub struct Acme {
+    pub app: TestApp,
+    pub sink: smtp::SmtpSink,
+    pub owner: Visitor,
+    pub org: i64,
+    /// The service area every organization starts with.
+    pub general: i64,
+    pub member_role: i64,
+}
+
+pub const OWNER_PASSWORD: &str = "a long enough passphrase";
+
+impl Acme {
+    pub async fn start(backend: Backend) -> Self {
+        let sink = smtp::SmtpSink::start().await;
+        let url = sink.url();
+        let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
+        let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", OWNER_PASSWORD).await;
+        let owner = app.visitor();
+        owner.sign_in("owner@acme.example", OWNER_PASSWORD).await.unwrap();
+        let general = app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'General'", org).await;
+        let member_role = app.scalar_i64("SELECT id FROM roles WHERE org_id = $1 AND name = 'Member'", org).await;
+        Acme { app, sink, owner, org, general, member_role }
+    }
+}
+
 /// The server to create test databases on; trust authentication on loopback by default.
 pub fn postgres_admin_url() -> String {
     std::env::var("ONBOARD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
