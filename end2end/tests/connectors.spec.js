@@ -69,6 +69,16 @@ test('an approved Telegram user reaches the agent after onboarding', async ({ pa
   await card.getByRole('button', { name: 'Save onboarding' }).click();
   await expect(card.getByText('On (OnBoarding)')).toBeVisible();
   await expect(card.getByText('Write the onboarding message new users receive')).toBeHidden();
+  // Rules: Telegram users are not mapped to members, so only the deny list is offered; it is
+  // kept one id a line, each once.
+  await expect(card.getByLabel('Let members of this organization in without a request')).toHaveCount(0);
+  await card.getByLabel('Blocked users').fill('999\n999\n888');
+  await card.getByRole('button', { name: 'Save rules' }).click();
+  await expect(card.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await expect(card.getByLabel('Blocked users')).toHaveValue('888\n999');
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await expect(card.getByLabel('Blocked users')).toHaveValue('888\n999');
   await card.getByText('Webhook URL and set-up').click();
   const webhook = await card.getByLabel('Webhook URL').inputValue();
   expect(webhook).toContain('/webhooks/');

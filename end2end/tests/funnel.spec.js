@@ -31,6 +31,11 @@ test("a batch's funnel shows who got how far, as a chart, a table and a file", a
   await expect(p.getByLabel('First name')).toBeHidden();
   await phone.close();
 
+  // The batch page leads to its funnel; Tools › Onboarding › Funnel picks any batch.
+  await expect(page.getByRole('link', { name: 'How far this batch got: its funnel' })).toHaveAttribute(
+    'href',
+    `/onboarding/funnel?scope=batch:${batch}`,
+  );
   await goTo(page, 'Tools', 'Onboarding');
   await page.getByRole('navigation', { name: 'Onboarding views' }).getByRole('link', { name: 'Funnel' }).click();
   await expect(page.getByRole('heading', { level: 2, name: 'Whole organization' })).toBeVisible();

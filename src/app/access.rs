@@ -208,10 +208,14 @@ fn RequestLine(
     let one = move |decision: Decision| {
         decide.dispatch(DecideAccess { ids: vec![id], decision });
     };
-    let decided = row
-        .decided_by
-        .clone()
-        .map(|by| format!("by {by}, {}", row.decided_at.map(time::format_utc).unwrap_or_default()));
+    let decided = match (row.decided_by.clone(), row.decided_at) {
+        (Some(by), at) => Some(format!("by {by}, {}", at.map(time::format_utc).unwrap_or_default())),
+        // Nobody decided it: the connector lets members in.
+        (None, Some(at)) if status == AccessStatus::Approved => {
+            Some(format!("automatically, as a member, {}", time::format_utc(at)))
+        }
+        _ => None,
+    };
     let actions = match status {
         AccessStatus::Pending => view! {
             <button type="button" class="button-primary" aria-label=format!("Approve {name}") on:click=move |_| one(Decision::Approve)>"Approve"</button>

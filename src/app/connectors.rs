@@ -3,7 +3,7 @@
 
 use crate::api::connectors::types::{ConnectorCard, ConnectorDraft};
 use crate::api::connectors::*;
-use crate::components::{action_error, FieldError, FormError, Loaded, Modal};
+use crate::components::{action_error, field_error, FieldError, FormError, Loaded, Modal};
 use crate::domain::connectors::{webhook_secret_from, ChatProvider, Policy, MAX_ONBOARDING_MESSAGE_CHARS};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -86,6 +86,68 @@ pub fn ConnectorsPage() -> impl IntoView {
     }
 }
 
+/// The connector's rules: members let in without a request (Slack and Teams, whose identities
+/// map to members), and the deny list. Each card has its own action, so an error shows on the
+/// card it belongs to; a save shows the list as stored and leaves the other cards alone.
+#[component]
+fn ConnectorRules(card: ConnectorCard) -> impl IntoView {
+    let rules = ServerAction::<SetConnectorRules>::new();
+    let blocked = RwSignal::new(card.blocked.join("\n"));
+    Effect::new(move |_| {
+        if let Some(Ok(stored)) = rules.value().get() {
+            blocked.set(stored.join("\n"));
+        }
+    });
+    let saved = move || matches!(rules.value().get(), Some(Ok(_))) && !rules.pending().get();
+    let id = card.id;
+    let (members_id, blocked_id) = (format!("rules-{id}-members"), format!("rules-{id}-blocked"));
+    let provider = card.provider;
+    let members = provider.maps_to_members().then(|| {
+        view! {
+            <div class="field field-check">
+                <input id=members_id.clone() name="members" type="checkbox" checked=card.auto_approve_members
+                    aria-describedby=format!("{members_id}-hint {members_id}-error")/>
+                <label for=members_id.clone()>"Let members of this organization in without a request"</label>
+                <p class="hint" id=format!("{members_id}-hint")>
+                    {format!(
+                        "People whose {0} identity is mapped to an Active member reach the agent at once; their access request is recorded as approved, and taken back if they stop being one. A rejection stands. Whoever may edit the {0} mappings then decides who gets in.",
+                        provider.label()
+                    )}
+                </p>
+                <FieldError id=format!("{members_id}-error") message=field_error(rules, "members")/>
+            </div>
+        }
+    });
+    view! {
+        <fieldset class="choices connector-rules">
+            <legend>"Rules"</legend>
+            <FormError error=action_error(rules)/>
+            <ActionForm action=rules>
+                <input type="hidden" name="id" value=id.to_string()/>
+                {members}
+                <div class="field">
+                    <label for=blocked_id.clone()>"Blocked users"</label>
+                    <textarea id=blocked_id.clone() name="blocked" rows="2"
+                        aria-describedby=format!("{blocked_id}-hint {blocked_id}-error")
+                        prop:value=move || blocked.get() on:input=move |ev| blocked.set(event_target_value(&ev))>
+                        // The server's render; the browser keeps the value above.
+                        {(!card.blocked.is_empty()).then(|| card.blocked.join("\n"))}
+                    </textarea>
+                    <p class="hint" id=format!("{blocked_id}-hint")>
+                        {format!(
+                            "One {} a line. Their messages are logged but never forwarded and never ask for access, and nothing is said to them.",
+                            provider.platform_id_label()
+                        )}
+                    </p>
+                    <FieldError id=format!("{blocked_id}-error") message=field_error(rules, "blocked")/>
+                </div>
+                <button type="submit" class="button-quiet" disabled=move || rules.pending().get()>"Save rules"</button>
+                <span class="hint" role="status">{move || saved().then_some(" Saved.")}</span>
+            </ActionForm>
+        </fieldset>
+    }
+}
+
 #[component]
 fn ConnectorCardView(
     card: ConnectorCard,
@@ -162,6 +224,7 @@ fn ConnectorCardView(
                     </button>
                 </form>
             </Show>
+            <ConnectorRules card=card.clone()/>
             <dl class="connector-facts">
                 <div><dt>"Agent endpoint"</dt><dd><code>{card.agent_url.clone()}</code></dd></div>
                 <div><dt>"Agent signing secret"</dt><dd>{card.agent_secret_hint.clone()}</dd></div>

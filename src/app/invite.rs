@@ -7,7 +7,7 @@ use crate::components::{
 };
 use crate::domain::email_list::parse_paste;
 use crate::domain::invites::{ClassifiedEntry, InviteClass, PasteCheck, SHOWN_ENTRIES};
-use crate::domain::{grouped, time};
+use crate::domain::{grouped, time, Permission};
 use crate::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -203,6 +203,7 @@ pub fn BatchPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("batch").and_then(|b| b.parse::<i64>().ok()).unwrap_or(0);
     let (tick, set_tick) = signal(0u32);
+    let auth = super::use_auth();
     let batch = Resource::new(move || (id(), tick.get()), |(id, _)| invite_batch(id));
     let reload = Callback::new(move |_| set_tick.update(|n| *n += 1));
     let sheet = Memo::new(move |_| batch.get().and_then(Result::ok).and_then(|p| p.sheet));
@@ -225,6 +226,12 @@ pub fn BatchPage() -> impl IntoView {
                         Ok(p) => view! { <BatchView progress=p/> }.into_any(),
                         Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                     }
+                })}
+                {move || Suspend::new(async move {
+                    let sees_funnel = matches!(auth.me.await, Ok(Some(me)) if me.permissions.contains(Permission::OnboardingView));
+                    sees_funnel.then(|| view! {
+                        <p><a href=format!("/onboarding/funnel?scope=batch:{}", id())>"How far this batch got: its funnel"</a></p>
+                    })
                 })}
                 // Outside the Suspend, keyed: polling while emails go out keeps each row, and
                 // what is typed in it, in place.

@@ -113,11 +113,27 @@ pub fn shown(kind: MessageKind, text: &str) -> String {
     }
 }
 
+/// Who the sender is to the connector's rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// On the connector's deny list.
+    Blocked,
+    /// Mapped to an Active member of the organization, on a connector that lets members in.
+    Member,
+    /// Anyone else.
+    Other,
+}
+
 /// Where an inbound message goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     /// To the agent.
     Forward,
+    /// A member let in by the connector's rule: their request is recorded as approved, and the
+    /// message goes to the agent.
+    LetIn,
+    /// From someone on the deny list: kept in the log, never forwarded, no request, nothing said.
+    Blocked,
     /// A new chat user under OnBoarding: the onboarding message, and an access request.
     RequestAccess,
     /// Waiting for a decision: kept in the log, not forwarded.
@@ -129,15 +145,25 @@ pub enum Route {
     Ignore,
 }
 
-/// The policy applied to a message, given the sender's access request on this connector and
-/// whether the conversation is `shared` with other people (a channel, a group chat).
+/// The policy applied to a message, given the sender's access request on this connector, their
+/// standing under the connector's rules, and whether the conversation is `shared` with other
+/// people (a channel, a group chat).
 ///
+/// The deny list comes before everything, the AllowAll policy included. A member is let in in
+/// place of asking for access, or of waiting on a request still pending (in a shared
+/// conversation, answered without a request); a rejection stands.
 /// In a shared conversation a message counts for its sender, and only people already let in
 /// are answered there. Asking for access, the onboarding message and the rejection notice
 /// belong to a private conversation with the bot: a shared one never starts or shows them.
-pub fn route(policy: Policy, request: Option<AccessStatus>, shared: bool) -> Route {
+pub fn route(policy: Policy, request: Option<AccessStatus>, standing: Standing, shared: bool) -> Route {
     let route = match (policy, request) {
+        _ if standing == Standing::Blocked => return Route::Blocked,
         (Policy::AllowAll, _) => Route::Forward,
+        // In a shared conversation nothing is started: a member is simply answered.
+        (Policy::OnBoarding, None | Some(AccessStatus::Pending)) if standing == Standing::Member && shared => {
+            Route::Forward
+        }
+        (Policy::OnBoarding, None | Some(AccessStatus::Pending)) if standing == Standing::Member => Route::LetIn,
         (Policy::OnBoarding, None) => Route::RequestAccess,
         (Policy::OnBoarding, Some(AccessStatus::Pending)) => Route::Keep,
         (Policy::OnBoarding, Some(AccessStatus::Approved)) => Route::Forward,

@@ -227,6 +227,72 @@ impl Policy {
 pub const MAX_ONBOARDING_MESSAGE_CHARS: usize = 2_000;
 pub const MAX_CONNECTOR_NAME_CHARS: usize = 80;
 
+/// The most chat users one connector's deny list holds, and the longest platform id in it.
+pub const MAX_BLOCKED: usize = 10_000;
+pub const MAX_PLATFORM_ID_CHARS: usize = 200;
+
+impl ChatProvider {
+    /// Whether its chat users can be members of the organization: Slack and Teams identities
+    /// are mapped to memberships (Settings › Slack / Microsoft Teams mappings); the others are
+    /// known only by a number.
+    pub fn maps_to_members(self) -> bool {
+        matches!(self, Self::Slack | Self::Teams)
+    }
+
+    /// A platform id as typed, in the form this provider's webhooks give it, so a deny list
+    /// matches: Slack ids in upper case, Teams (Entra object) ids in lower case, Telegram ids as
+    /// digits, and phone numbers (360dialog, Twilio) as + and digits (E.164).
+    pub fn platform_id(self, raw: &str) -> Result<String, &'static str> {
+        let raw = raw.trim();
+        match self {
+            Self::Slack if raw.chars().all(|c| c.is_ascii_alphanumeric()) => Ok(raw.to_ascii_uppercase()),
+            Self::Slack => Err("a Slack user ID is letters and digits, like U0123ABCD"),
+            Self::Teams => Ok(raw.to_lowercase()),
+            Self::Telegram if !raw.is_empty() && raw.chars().all(|c| c.is_ascii_digit()) => Ok(raw.to_string()),
+            Self::Telegram => Err("a Telegram user ID is digits"),
+            Self::D360 | Self::Twilio => {
+                let number: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+                let digits = number.strip_prefix('+').unwrap_or_default();
+                match (6..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) {
+                    true => Ok(number),
+                    false => Err("write the number with its country code, like +447911123456"),
+                }
+            }
+        }
+    }
+}
+
+/// The connector's rules as typed: whether members are let in (`members`), and the deny list,
+/// one platform id a line (commas separate too), each in the provider's form
+/// ([`ChatProvider::platform_id`]), each once, sorted as the card lists them.
+pub fn check_rules(provider: ChatProvider, members: bool, blocked: &str) -> Result<Vec<String>, AppError> {
+    if members && !provider.maps_to_members() {
+        return Err(AppError::invalid(
+            "members",
+            format!("{} users are not mapped to members: only Slack and Microsoft Teams ones are.", provider.label()),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut ids = Vec::new();
+    for (i, raw) in blocked.split(['\n', ',']).map(str::trim).filter(|id| !id.is_empty()).enumerate() {
+        let shown: String = raw.chars().take(40).collect();
+        let shown = if shown.len() < raw.len() { format!("{shown}…") } else { shown };
+        let problem = |why: &str| AppError::invalid("blocked", format!("Entry {} ({shown}): {why}.", i + 1));
+        if raw.chars().count() > MAX_PLATFORM_ID_CHARS {
+            return Err(problem(&format!("over {MAX_PLATFORM_ID_CHARS} characters")));
+        }
+        let id = provider.platform_id(raw).map_err(problem)?;
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    ids.sort();
+    if ids.len() > MAX_BLOCKED {
+        return Err(AppError::invalid("blocked", format!("At most {} blocked users a connector.", crate::domain::grouped(MAX_BLOCKED as i64))));
+    }
+    Ok(ids)
+}
+
 /// The policy with its onboarding message: OnBoarding must say something to the people it holds back.
 pub fn check_policy(policy: Policy, onboarding_message: &str) -> Result<String, AppError> {
     let message = onboarding_message.trim();

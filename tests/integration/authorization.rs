@@ -155,6 +155,7 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
         &["connectors.manage"],
         &[("id", "{connector}"), ("onboarding", "true"), ("message", "Hijacked")],
     ),
+    ("set_connector_rules", false, &["connectors.manage"], &[("id", "{connector}"), ("blocked", "hijacked")]),
     ("delete_connector", false, &["connectors.manage"], &[("id", "{spare_connector}")]),
     ("access_requests", true, &["access.review"], &[("filter[page]", "1")]),
     ("decide_access", false, &["access.review"], &[("ids", "[{request}]"), ("decision", r#""Approve""#)]),

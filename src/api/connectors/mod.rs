@@ -19,9 +19,16 @@ use crate::server::{connectors, integrations::connector::Connector};
 pub async fn connectors() -> Result<Vec<ConnectorCard>, AppError> {
     let caller = require(Permission::ConnectorsManage).await?;
     let state = state();
+    let mut blocked: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for (connector, platform_id) in db::connectors::blocked(&state.db, caller.org_id).await? {
+        blocked.entry(connector).or_default().push(platform_id);
+    }
+    // Sorted here, not by the database, whose collations differ: as set_connector_rules answers.
+    blocked.values_mut().for_each(|ids| ids.sort());
     let mut cards = Vec::new();
     for (stored, pending, people) in db::connectors::list(&state.db, caller.org_id).await? {
-        cards.push(Connector::try_from(stored)?.card(&state.settings, pending, people));
+        let deny_list = blocked.remove(&stored.id).unwrap_or_default();
+        cards.push(Connector::try_from(stored)?.card(&state.settings, pending, people, deny_list));
     }
     Ok(cards)
 }
@@ -101,6 +108,29 @@ pub async fn set_connector_policy(id: i64, onboarding: bool, message: String) ->
     let mut change = AuditedChange::begin(&caller).await?;
     db::connectors::set_policy(&mut change, caller.org_id, id, policy.key(), &message).await?;
     commit(change, "connector.policy", &format!("{}: {}", connector.name, policy.label())).await
+}
+
+/// The connector's rules: `members` (a checkbox: present when ticked) lets in, without a
+/// request, people whose Slack or Teams identity is mapped to an Active member; `blocked` is the
+/// deny list, one platform id a line, whose people are never forwarded and never ask for access.
+/// Answers the deny list as stored.
+#[server(endpoint = "set_connector_rules")]
+pub async fn set_connector_rules(
+    id: i64,
+    members: Option<String>,
+    #[server(default)] blocked: String,
+) -> Result<Vec<String>, AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let connector = existing(&caller, id).await?;
+    let blocked = rules::check_rules(connector.provider, members.is_some(), &blocked)?;
+    let mut change = AuditedChange::begin(&caller).await?;
+    let backend = state().db.backend;
+    if !db::connectors::set_rules(&mut change, backend, caller.org_id, id, members.is_some(), &blocked).await? {
+        return Err(AppError::NotFound);
+    }
+    let members = if members.is_some() { "members let in" } else { "members ask like anyone" };
+    commit(change, "connector.rules", &format!("{}: {members}; {} blocked", connector.name, blocked.len())).await?;
+    Ok(blocked)
 }
 
 /// Removes a connector with its access requests and conversation log.

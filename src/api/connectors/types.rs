@@ -28,6 +28,10 @@ pub struct ConnectorCard {
     pub webhook_url: String,
     pub pending_requests: i64,
     pub chat_users: i64,
+    /// Members (Slack or Teams identities mapped to Active members) are let in without a request.
+    pub auto_approve_members: bool,
+    /// The deny list: platform ids never forwarded, never asking for access.
+    pub blocked: Vec<String>,
 }
 
 /// What the connector form sends. A blank secret on an existing connector keeps the stored one.

@@ -5,23 +5,42 @@ use crate::domain::connectors::Policy;
 fn allow_all_forwards_everyone_whatever_their_request_says() {
     for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Approved), Some(AccessStatus::Rejected)] {
         for shared in [false, true] {
-            assert_eq!(route(Policy::AllowAll, request, shared), Route::Forward);
+            assert_eq!(route(Policy::AllowAll, request, Standing::Other, shared), Route::Forward);
         }
     }
 }
 #[test]
 fn onboarding_holds_back_new_and_pending_users_and_forwards_approved_ones() {
-    assert_eq!(route(Policy::OnBoarding, None, false), Route::RequestAccess);
-    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending), false), Route::Keep);
-    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), false), Route::Forward);
-    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected), false), Route::Rejected);
+    assert_eq!(route(Policy::OnBoarding, None, Standing::Other, false), Route::RequestAccess);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending), Standing::Other, false), Route::Keep);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), Standing::Other, false), Route::Forward);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected), Standing::Other, false), Route::Rejected);
 }
 #[test]
 fn in_a_shared_conversation_only_people_let_in_are_answered_and_nothing_else_is_said() {
-    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), true), Route::Forward);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), Standing::Other, true), Route::Forward);
     for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Rejected)] {
-        assert_eq!(route(Policy::OnBoarding, request, true), Route::Ignore);
+        assert_eq!(route(Policy::OnBoarding, request, Standing::Other, true), Route::Ignore);
     }
+}
+#[test]
+fn the_deny_list_comes_first_and_members_are_let_in_where_they_would_wait() {
+    for policy in [Policy::AllowAll, Policy::OnBoarding] {
+        for request in [None, Some(AccessStatus::Pending), Some(AccessStatus::Approved), Some(AccessStatus::Rejected)] {
+            for shared in [false, true] {
+                assert_eq!(route(policy, request, Standing::Blocked, shared), Route::Blocked);
+            }
+        }
+    }
+    assert_eq!(route(Policy::OnBoarding, None, Standing::Member, false), Route::LetIn);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Pending), Standing::Member, false), Route::LetIn);
+    assert_eq!(route(Policy::OnBoarding, None, Standing::Member, true), Route::Forward, "a channel starts no request");
+    for shared in [false, true] {
+        assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Approved), Standing::Member, shared), Route::Forward);
+        assert_eq!(route(Policy::AllowAll, None, Standing::Member, shared), Route::Forward);
+    }
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected), Standing::Member, false), Route::Rejected);
+    assert_eq!(route(Policy::OnBoarding, Some(AccessStatus::Rejected), Standing::Member, true), Route::Ignore);
 }
 #[test]
 fn media_reads_as_its_kind_and_caption() {

@@ -54,3 +54,22 @@ fn secrets_show_only_their_last_four_characters() {
     assert_eq!(hint("xoxb-123456789-abcd"), "••••abcd");
     assert_eq!(hint("short"), "••••");
 }
+
+#[test]
+fn deny_lists_are_read_one_id_a_line_and_members_only_where_they_are_mapped() {
+    let ids = check_rules(ChatProvider::Slack, true, " U0BAD \n\nu0eve, u0bad\r\n").unwrap();
+    assert_eq!(ids, ["U0BAD", "U0EVE"], "Slack ids in upper case, once each");
+    let numbers = check_rules(ChatProvider::Twilio, false, "+44 7911 123-456\n+447911123456").unwrap();
+    assert_eq!(numbers, ["+447911123456"]);
+    let refused = check_rules(ChatProvider::D360, false, "07911 123456").unwrap_err();
+    assert!(refused.for_field("blocked").is_some_and(|r| r.contains("country code")), "{refused:?}");
+    assert!(check_rules(ChatProvider::Telegram, false, "12a").is_err());
+    let refused = check_rules(ChatProvider::Telegram, true, "").unwrap_err();
+    assert!(refused.for_field("members").is_some(), "{refused:?}");
+    assert!(check_rules(ChatProvider::Telegram, false, "12345").is_ok());
+    let long = "x".repeat(MAX_PLATFORM_ID_CHARS + 1);
+    let refused = check_rules(ChatProvider::Teams, false, &format!("ok\n{long}")).unwrap_err();
+    assert!(refused.for_field("blocked").is_some_and(|r| r.starts_with("Entry 2 (")), "{refused:?}");
+    let many: String = (0..=MAX_BLOCKED).map(|i| format!("U{i}\n")).collect();
+    assert!(check_rules(ChatProvider::Slack, false, &many).is_err());
+}

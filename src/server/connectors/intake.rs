@@ -1,7 +1,7 @@
 //! Inbound chat messages: the connector's policy applied to each, and what it leads to queued.
 
 use crate::domain::chat_users;
-use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, Direction, Route};
+use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, Direction, Route, Standing};
 use crate::server::db::{self, chat_messages::NewChatMessage};
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
@@ -36,11 +36,34 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     )
     .await?;
     let chat_user_id = sender.id;
-    let route = chat_users::route(connector.policy, sender.request, m.shared);
+    let who = db::connectors::Sender {
+        org_id: connector.org_id,
+        connector_id: connector.id,
+        provider: connector.provider,
+        platform_id: &m.platform_user_id,
+        members_let_in: connector.auto_approve_members,
+    };
+    let standing = db::connectors::standing(&mut tx, &who).await?;
+    let mut request = sender.request;
+    if sender.let_in_as_member && standing != Standing::Member {
+        // Let in as a member, and no longer one (paused, unmapped, or the rule is off): they ask
+        // like anyone.
+        db::access_requests::withdraw_let_in(&mut tx, connector.id, chat_user_id).await?;
+        request = None;
+    }
+    let mut route = chat_users::route(connector.policy, request, standing, m.shared);
+    if route == Route::LetIn {
+        let first_message = chat_users::shown(m.kind, &text);
+        if !db::access_requests::let_in(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message).await? {
+            // Someone decided since the request was read: their decision stands.
+            let decided = db::access_requests::status_of(&mut tx, connector.id, chat_user_id).await?;
+            route = chat_users::route(connector.policy, decided, Standing::Other, m.shared);
+        }
+    }
     let status = match route {
-        Route::Forward => ChatMessageStatus::Forwarded,
+        Route::Forward | Route::LetIn => ChatMessageStatus::Forwarded,
         Route::RequestAccess | Route::Keep => ChatMessageStatus::Held,
-        Route::Rejected | Route::Ignore => ChatMessageStatus::Dropped,
+        Route::Rejected | Route::Ignore | Route::Blocked => ChatMessageStatus::Dropped,
     };
     let message = NewChatMessage {
         org_id: connector.org_id,
@@ -61,7 +84,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     };
     let reply_to = &m.reply_to;
     match route {
-        Route::Forward => {
+        Route::Forward | Route::LetIn => {
             let call = AgentCall {
                 message_id,
                 connector_id: connector.id,
@@ -84,7 +107,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
                 queue_text(&mut tx, state, connector, chat_user_id, reply_to, &out).await?;
             }
         }
-        Route::Keep | Route::Ignore => {}
+        Route::Keep | Route::Ignore | Route::Blocked => {}
         Route::Rejected => {
             if db::access_requests::tell_rejection_once(&mut tx, connector.id, chat_user_id).await? {
                 let out =
@@ -94,7 +117,8 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         }
     }
     // Someone merely writing in a channel is not looked up: only people the bot deals with are.
-    if !sender.profile_checked && route != Route::Ignore && chat::profile_lookup_helps(connector.provider) {
+    let dealt_with = !matches!(route, Route::Ignore | Route::Blocked);
+    if !sender.profile_checked && dealt_with && chat::profile_lookup_helps(connector.provider) {
         db::chat_users::mark_profile_checked(&mut tx, chat_user_id).await?;
         let lookup =
             ProfileLookup { chat_user_id, connector_id: connector.id, platform_id: m.platform_user_id.clone() };

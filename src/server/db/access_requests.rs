@@ -1,7 +1,7 @@
 //! Access requests: whether a chat user may reach the agent through a connector.
 
 use super::{now_ms, Db};
-use crate::domain::chat_users::Decision;
+use crate::domain::chat_users::{AccessStatus, Decision};
 use crate::domain::chat_users::{AccessFilter, AccessRequestRow};
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
@@ -28,6 +28,66 @@ pub async fn open_once(
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records a member let in by the connector's rule as approved, with nobody as the decider:
+/// a new request, or one still pending. A decision someone made stands: `false` when there was
+/// one (made since the request was read).
+pub async fn let_in(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    connector_id: i64,
+    chat_user_id: i64,
+    first_message: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "INSERT INTO access_requests (org_id, connector_id, chat_user_id, first_message, created_at, status, decided_at)
+         VALUES ($1, $2, $3, $4, $5, 'approved', $5)
+         ON CONFLICT (connector_id, chat_user_id) DO UPDATE SET status = 'approved', decided_at = excluded.decided_at,
+             decided_by = NULL
+         WHERE access_requests.status = 'pending'",
+    )
+    .bind(org_id)
+    .bind(connector_id)
+    .bind(chat_user_id)
+    .bind(first_message)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Takes back an approval the rule for members gave (nobody decided it): the person is no
+/// longer a member, or the rule is off, and asks like anyone. A person's approval stays.
+pub async fn withdraw_let_in(
+    tx: &mut Transaction<'static, Any>,
+    connector_id: i64,
+    chat_user_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM access_requests
+         WHERE connector_id = $1 AND chat_user_id = $2 AND status = 'approved' AND decided_by IS NULL",
+    )
+    .bind(connector_id)
+    .bind(chat_user_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Where the chat user's request on the connector stands, if they have one.
+pub async fn status_of(
+    tx: &mut Transaction<'static, Any>,
+    connector_id: i64,
+    chat_user_id: i64,
+) -> Result<Option<AccessStatus>, sqlx::Error> {
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM access_requests WHERE connector_id = $1 AND chat_user_id = $2")
+            .bind(connector_id)
+            .bind(chat_user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(status.as_deref().and_then(AccessStatus::parse))
 }
 
 /// Marks a rejected user as told; `true` for the one caller that gets to tell them.

@@ -14,6 +14,8 @@ pub struct Sender {
     pub profile_checked: bool,
     /// Their access request on the connector written to, if any.
     pub request: Option<AccessStatus>,
+    /// That request was approved by the connector's rule for members, not by a person.
+    pub let_in_as_member: bool,
 }
 
 /// Records the sender, keeping names already known when the webhook carried none, and reads
@@ -27,7 +29,7 @@ pub async fn upsert(
     first_name: &str,
     last_name: &str,
 ) -> Result<Sender, sqlx::Error> {
-    let (id, checked, request): (i64, Flag, Option<String>) = sqlx::query_as(
+    let (id, checked, request, as_member): (i64, Flag, Option<String>, Flag) = sqlx::query_as(
         "INSERT INTO chat_users (org_id, provider, platform_id, first_name, last_name, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (org_id, provider, platform_id) DO UPDATE SET
@@ -35,7 +37,9 @@ pub async fn upsert(
             first_name = CASE WHEN excluded.first_name <> '' OR excluded.last_name <> '' THEN excluded.first_name ELSE chat_users.first_name END,
             last_name = CASE WHEN excluded.first_name <> '' OR excluded.last_name <> '' THEN excluded.last_name ELSE chat_users.last_name END
          RETURNING id, profile_checked,
-            (SELECT r.status FROM access_requests r WHERE r.connector_id = $7 AND r.chat_user_id = chat_users.id)",
+            (SELECT r.status FROM access_requests r WHERE r.connector_id = $7 AND r.chat_user_id = chat_users.id),
+            (SELECT COUNT(*) FROM access_requests r WHERE r.connector_id = $7 AND r.chat_user_id = chat_users.id
+               AND r.status = 'approved' AND r.decided_by IS NULL)",
     )
     .bind(org_id)
     .bind(provider)
@@ -46,7 +50,12 @@ pub async fn upsert(
     .bind(connector_id)
     .fetch_one(&mut **tx)
     .await?;
-    Ok(Sender { id, profile_checked: checked.0, request: request.as_deref().and_then(AccessStatus::parse) })
+    Ok(Sender {
+        id,
+        profile_checked: checked.0,
+        request: request.as_deref().and_then(AccessStatus::parse),
+        let_in_as_member: as_member.0,
+    })
 }
 
 pub async fn mark_profile_checked(tx: &mut Transaction<'static, Any>, id: i64) -> Result<(), sqlx::Error> {

@@ -1,6 +1,8 @@
 //! Connectors: each chat provider set up for an organization, with its policy and credentials.
 
 use super::{now_ms, Db, Flag};
+use crate::domain::chat_users::Standing;
+use crate::domain::connectors::ChatProvider;
 use crate::server::sealing::{self, ServerKey};
 use sqlx::{Any, Transaction};
 
@@ -14,6 +16,9 @@ pub struct StoredConnector {
     #[sqlx(try_from = "Flag")]
     pub enabled: bool,
     pub policy: String,
+    /// Members (their Slack or Teams identity mapped to an Active membership) are let in.
+    #[sqlx(try_from = "Flag")]
+    pub auto_approve_members: bool,
     pub onboarding_message: String,
     pub agent_url: String,
     /// Opened from its sealed column when read, sealed again when written.
@@ -30,8 +35,8 @@ impl StoredConnector {
     }
 }
 
-const COLUMNS: &str =
-    "id, org_id, provider, name, webhook_key, enabled, policy, onboarding_message, agent_url, agent_secret, credentials";
+const COLUMNS: &str = "id, org_id, provider, name, webhook_key, enabled, policy, auto_approve_members, onboarding_message,
+     agent_url, agent_secret, credentials";
 
 /// The organization's connectors with their pending requests and chat users, by name.
 pub async fn list(db: &Db, org_id: i64) -> Result<Vec<(StoredConnector, i64, i64)>, sqlx::Error> {
@@ -206,4 +211,85 @@ pub async fn delete(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64) ->
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets the connector's rules: whether members are let in, and its deny list, replaced whole.
+pub async fn set_rules(
+    tx: &mut Transaction<'static, Any>,
+    backend: super::Backend,
+    org_id: i64,
+    id: i64,
+    members: bool,
+    blocked: &[String],
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE connectors SET auto_approve_members = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+        .bind(org_id)
+        .bind(id)
+        .bind(members)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query("DELETE FROM connector_blocks WHERE connector_id = $1").bind(id).execute(&mut **tx).await?;
+    if !blocked.is_empty() {
+        let ids = serde_json::to_string(blocked).expect("strings serialize");
+        sqlx::query(&format!(
+            "INSERT INTO connector_blocks (connector_id, platform_id, created_at) SELECT $1, value, $2 FROM {}",
+            backend.json_rows(3, true)
+        ))
+        .bind(id)
+        .bind(now_ms())
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// Every blocked chat user of the organization's connectors: (connector id, platform id), by
+/// connector.
+pub async fn blocked(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT b.connector_id, b.platform_id FROM connector_blocks b JOIN connectors c ON c.id = b.connector_id
+         WHERE c.org_id = $1 ORDER BY b.connector_id",
+    )
+    .bind(org_id)
+    .fetch_all(&db.pool)
+    .await
+}
+
+/// Whose message a connector received, for its rules.
+pub struct Sender<'a> {
+    pub org_id: i64,
+    pub connector_id: i64,
+    pub provider: ChatProvider,
+    pub platform_id: &'a str,
+    /// The connector lets members in.
+    pub members_let_in: bool,
+}
+
+/// The sender's standing under the connector's rules: on its deny list, or (where the
+/// connector lets members in) mapped to an Active member of the organization.
+pub async fn standing(tx: &mut Transaction<'static, Any>, s: &Sender<'_>) -> Result<Standing, sqlx::Error> {
+    let members = s.members_let_in && s.provider.maps_to_members();
+    let (blocked, member): (i64, i64) = sqlx::query_as(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM connector_blocks WHERE connector_id = $1 AND platform_id = $2) THEN 1 ELSE 0 END,
+                CASE WHEN $5 AND EXISTS (SELECT 1 FROM identity_mappings im JOIN memberships m ON m.id = im.membership_id
+                                         WHERE im.org_id = $3 AND im.provider = $4 AND im.external_id = $2
+                                           AND m.org_id = im.org_id AND m.status = 'active') THEN 1 ELSE 0 END",
+    )
+    .bind(s.connector_id)
+    .bind(s.platform_id)
+    .bind(s.org_id)
+    .bind(s.provider.key())
+    .bind(members)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(match (blocked, member) {
+        (1, _) => Standing::Blocked,
+        (_, 1) => Standing::Member,
+        _ => Standing::Other,
+    })
 }

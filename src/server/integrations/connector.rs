@@ -46,6 +46,8 @@ pub struct Connector {
     pub webhook_key: String,
     pub enabled: bool,
     pub policy: Policy,
+    /// Members are let in without a request (Slack and Teams).
+    pub auto_approve_members: bool,
     pub onboarding_message: String,
     pub agent_url: String,
     pub agent_secret: Secret,
@@ -67,6 +69,7 @@ impl TryFrom<StoredConnector> for Connector {
             name: s.name,
             webhook_key: s.webhook_key,
             enabled: s.enabled,
+            auto_approve_members: s.auto_approve_members,
             onboarding_message: s.onboarding_message,
             agent_url: s.agent_url,
         })
@@ -78,7 +81,8 @@ impl Connector {
         format!("{}/webhooks/{}", settings.public_base(), self.webhook_key)
     }
 
-    pub fn card(&self, settings: &Settings, pending_requests: i64, chat_users: i64) -> ConnectorCard {
+    /// The connector as its card shows it, with its deny list (`blocked`).
+    pub fn card(&self, settings: &Settings, pending_requests: i64, chat_users: i64, blocked: Vec<String>) -> ConnectorCard {
         let credentials = self
             .provider
             .credential_fields()
@@ -107,6 +111,8 @@ impl Connector {
             webhook_url: self.webhook_url(settings),
             pending_requests,
             chat_users,
+            auto_approve_members: self.auto_approve_members,
+            blocked,
         }
     }
 }

@@ -108,7 +108,131 @@ async fn slack_channels_never_see_the_onboarding_message(backend: Backend) {
     w.app.stop().await;
 }
 
+/// A direct message to the bot from `user`, signed as Slack signs it.
+async fn dm(w: &World, webhook: &str, event: &str, user: &str, text: &str) {
+    let now = now_s();
+    let body = json!({ "type": "event_callback", "event_id": event, "event": {
+        "type": "message", "channel_type": "im", "user": user, "channel": format!("D{user}"), "ts": "1.1", "text": text,
+    }})
+    .to_string();
+    assert_eq!(post_slack(w, webhook, now, &slack_signature(SLACK_SIGNING, now, &body), &body).await.status(), 200);
+}
+
+/// The connector's rules: a member of the organization is let in at once, a blocked person never
+/// reaches the agent nor asks for access, and anyone else asks as before.
+async fn members_are_let_in_and_blocked_people_never_reach_the_agent(backend: Backend) {
+    let w = world(backend).await;
+    let (id, webhook) = connector(&w, "slack").await;
+    onboarding(&w, id, true, "Your request is being reviewed.").await.unwrap();
+    // Ada and Bob are members, mapped to their Slack ids; Bob is also on the deny list.
+    let mut members = Vec::new();
+    for (email, slack) in [("ada@acme.example", "U0ADA"), ("bob@acme.example", "U0BOB")] {
+        let account = w.app.add_member(w.org, email, PASSWORD, "Member").await;
+        let membership = w.app.scalar_i64("SELECT id FROM memberships WHERE account_id = $1", account).await;
+        sqlx::query(
+            "INSERT INTO identity_mappings (org_id, membership_id, provider, external_id, source, created_at)
+             VALUES ($1, $2, 'slack', $3, 'manual', 0)",
+        )
+        .bind(w.org)
+        .bind(membership)
+        .bind(slack)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+        members.push(membership);
+    }
+    let rules = |members: bool, blocked: &str| {
+        let mut form = vec![("id".to_string(), id.to_string()), ("blocked".to_string(), blocked.to_string())];
+        if members {
+            form.push(("members".into(), "on".into()));
+        }
+        form
+    };
+    let owner = &w.owner;
+    let call = |form: Vec<(String, String)>| async move {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        owner.call("set_connector_rules", &pairs).await
+    };
+    let refused = call(rules(true, "U0BAD\nU0 EVIL")).await;
+    assert!(matches!(&refused, Err((422, e)) if e.for_field("blocked").is_some_and(|r| r.starts_with("Entry 2 ("))), "{refused:?}");
+    call(rules(true, "u0bad\n U0BAD , U0BOB")).await.unwrap();
+    let card = w.owner.get("connectors", &[]).await.unwrap()[0].clone();
+    assert_eq!((card["auto_approve_members"].as_bool(), card["blocked"].clone()), (Some(true), json!(["U0BAD", "U0BOB"])));
+    let request_of = |user: &'static str| {
+        let app = &w.app;
+        async move {
+            let status: Option<(String, Option<i64>)> = sqlx::query_as(
+                "SELECT r.status, r.decided_by FROM access_requests r JOIN chat_users u ON u.id = r.chat_user_id
+                 WHERE u.platform_id = $1",
+            )
+            .bind(user)
+            .fetch_optional(&app.state.db.pool)
+            .await
+            .unwrap();
+            status
+        }
+    };
+    let said_to = |user: &'static str| {
+        let (app, org) = (&w.app, w.org);
+        async move {
+            let sql = format!(
+                "SELECT COUNT(*) FROM chat_messages m JOIN chat_users u ON u.id = m.chat_user_id
+                 WHERE m.org_id = $1 AND m.direction = 'out' AND u.platform_id = '{user}'"
+            );
+            app.scalar_i64(&sql, org).await
+        }
+    };
+
+    // Ada, a member, reaches the agent with no request to decide; it is recorded as approved by nobody.
+    dm(&w, &webhook, "EvM1", "U0ADA", "hello from a member").await;
+    w.app.eventually("the member's message reaches the agent", || async { !w.fake.agent_texts().is_empty() }).await;
+    assert_eq!(w.fake.agent_texts(), ["hello from a member"]);
+    assert_eq!(request_of("U0ADA").await, Some(("approved".into(), None)));
+    // Blocked people, Bob the member among them: logged and dropped, no request, nothing said.
+    dm(&w, &webhook, "EvB1", "U0BAD", "let me in").await;
+    dm(&w, &webhook, "EvB3", "U0BOB", "me too").await;
+    w.app
+        .eventually("the blocked messages are logged", || async {
+            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 2
+        })
+        .await;
+    for blocked in ["U0BAD", "U0BOB"] {
+        assert_eq!(request_of(blocked).await, None, "{blocked} asked for nothing");
+        assert_eq!(said_to(blocked).await, 0, "nothing was said to {blocked}");
+    }
+    // Anyone else asks for access as before, and is told once.
+    dm(&w, &webhook, "EvO1", "U0EVE", "hi").await;
+    w.app.eventually("the onboarding message goes to Eve", || async { w.fake.sent().iter().any(|s| s.to == "DU0EVE") }).await;
+    assert_eq!(request_of("U0EVE").await, Some(("pending".into(), None)));
+    // Ada is paused: the approval the rule gave her goes, and she asks like anyone.
+    sqlx::query("UPDATE memberships SET status = 'inactive' WHERE id = $1")
+        .bind(members[0])
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    dm(&w, &webhook, "EvM2", "U0ADA", "am I still in?").await;
+    w.app.eventually("Ada is told her request is reviewed", || async { w.fake.sent().iter().any(|s| s.to == "DU0ADA" && s.text.contains("reviewed")) }).await;
+    assert_eq!(request_of("U0ADA").await, Some(("pending".into(), None)));
+    assert_eq!(w.fake.agent_texts(), ["hello from a member"], "nobody else reached the agent");
+
+    // Blocked wins over AllowAll too; members cannot be let in where identities are not mapped.
+    onboarding(&w, id, false, "").await.unwrap();
+    dm(&w, &webhook, "EvB2", "U0BAD", "still me").await;
+    w.app
+        .eventually("the third blocked message is logged", || async {
+            count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'dropped'").await == 3
+        })
+        .await;
+    assert_eq!(w.fake.agent_texts(), ["hello from a member"]);
+    let (telegram, _) = connector(&w, "telegram").await;
+    let form = vec![("id".to_string(), telegram.to_string()), ("members".to_string(), "on".to_string())];
+    let refused = call(form).await;
+    assert!(matches!(&refused, Err((422, e)) if e.for_field("members").is_some()), "{refused:?}");
+    w.app.stop().await;
+}
+
 crate::on_both_databases!(
     slack_events_are_verified_before_anything_is_stored,
     slack_channels_never_see_the_onboarding_message,
+    members_are_let_in_and_blocked_people_never_reach_the_agent,
 );
