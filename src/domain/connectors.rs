@@ -288,7 +288,10 @@ pub fn check_rules(provider: ChatProvider, members: bool, blocked: &str) -> Resu
     }
     ids.sort();
     if ids.len() > MAX_BLOCKED {
-        return Err(AppError::invalid("blocked", format!("At most {} blocked users a connector.", crate::domain::grouped(MAX_BLOCKED as i64))));
+        return Err(AppError::invalid(
+            "blocked",
+            format!("At most {} blocked users a connector.", crate::domain::grouped(MAX_BLOCKED as i64)),
+        ));
     }
     Ok(ids)
 }

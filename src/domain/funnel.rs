@@ -213,7 +213,8 @@ mod tests {
 
     #[test]
     fn scopes_travel_in_the_address_and_back() {
-        for scope in [FunnelScope::Organization, FunnelScope::Batch(12), FunnelScope::ServiceArea(3), FunnelScope::Team(9)]
+        for scope in
+            [FunnelScope::Organization, FunnelScope::Batch(12), FunnelScope::ServiceArea(3), FunnelScope::Team(9)]
         {
             assert_eq!(FunnelScope::parse(&scope.key()), scope);
         }

@@ -33,8 +33,9 @@ pub fn csv(f: &Funnel) -> String {
             Cell::Owned(s.median_ms.map(|ms| (ms / 1000).to_string()).unwrap_or_default()),
         ]
     });
-    let apart = [("link-opened-possible-scanner-only", f.possible_scanners), ("active-agreement-pending", f.agreement_pending)]
-        .map(|(step, n)| vec![Cell::Text(step), Cell::Number(n), Cell::Text(""), Cell::Text("")]);
+    let apart =
+        [("link-opened-possible-scanner-only", f.possible_scanners), ("active-agreement-pending", f.agreement_pending)]
+            .map(|(step, n)| vec![Cell::Text(step), Cell::Number(n), Cell::Text(""), Cell::Text("")]);
     out.push_str(&csv_lines(stages.chain(apart)));
     out
 }

@@ -43,7 +43,8 @@ impl World {
 
     /// Records the invitation email to `email` as delivered at `at` (ms since the epoch).
     async fn delivered_at(&self, email: &str, at: i64) {
-        let sql = "UPDATE outbox_jobs SET done_at = $1 WHERE id = (SELECT outbox_job_id FROM invitations WHERE email = $2)";
+        let sql =
+            "UPDATE outbox_jobs SET done_at = $1 WHERE id = (SELECT outbox_job_id FROM invitations WHERE email = $2)";
         self.run(sql, at, email).await;
     }
 
@@ -78,7 +79,13 @@ fn median(funnel: &Value, step: &str) -> Option<i64> {
 }
 
 fn details<'a>(token: &'a str) -> Vec<(&'a str, &'a str)> {
-    vec![("token", token), ("first_name", "Ada"), ("last_name", "Lovelace"), ("mobile", "+33612345678"), ("password", PASSWORD)]
+    vec![
+        ("token", token),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+        ("mobile", "+33612345678"),
+        ("password", PASSWORD),
+    ]
 }
 
 async fn the_funnel_follows_invitees_step_by_step_and_keeps_possible_scanners_apart(backend: Backend) {
@@ -87,7 +94,8 @@ async fn the_funnel_follows_invitees_step_by_step_and_keeps_possible_scanners_ap
     w.owner.call("update_general_settings", &form).await.unwrap();
     w.owner.call("publish_eula", &[("body", "Be kind.")]).await.unwrap();
     let general = w.app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'General'", w.org).await;
-    let first_batch = w.invite("a@acme.example, b@acme.example, c@acme.example, d@acme.example, e@acme.example", general).await;
+    let first_batch =
+        w.invite("a@acme.example, b@acme.example, c@acme.example, d@acme.example, e@acme.example", general).await;
     let mut tokens = Vec::new();
     for who in ["a", "b", "c", "d", "e"] {
         tokens.push(w.token_for(&format!("{who}@acme.example")).await);
@@ -150,7 +158,11 @@ async fn the_funnel_follows_invitees_step_by_step_and_keeps_possible_scanners_ap
     let org = w.funnel("organization").await;
     assert_eq!(median(&org, "invited"), None);
     assert_eq!(median(&org, "delivered"), Some(3_000), "of 1, 2, 3, 4 and 10 s");
-    assert_eq!(median(&org, "link-opened"), Some(60_000), "of 30, 60 and 120 s, a scanner-like open d went on from included");
+    assert_eq!(
+        median(&org, "link-opened"),
+        Some(60_000),
+        "of 30, 60 and 120 s, a scanner-like open d went on from included"
+    );
     assert_eq!(median(&org, "details-entered"), Some(100_000), "of 100 and 300 s");
 
     // Scopes: a team, a service area, a batch; another organization's team is not found.
@@ -159,7 +171,10 @@ async fn the_funnel_follows_invitees_step_by_step_and_keeps_possible_scanners_ap
     let members: Vec<(&str, &str)> = members.iter().map(|(k, v)| (*k, v.as_str())).collect();
     w.owner.call("add_team_members", &members).await.unwrap();
     let team_funnel = w.funnel(&format!("team:{team}")).await;
-    assert_eq!((team_funnel["scope_label"].as_str(), reached(&team_funnel)), (Some("Team Night shift"), vec![2, 2, 2, 2, 1, 1, 1]));
+    assert_eq!(
+        (team_funnel["scope_label"].as_str(), reached(&team_funnel)),
+        (Some("Team Night shift"), vec![2, 2, 2, 2, 1, 1, 1])
+    );
     w.owner.call("add_service_area", &[("name", "North")]).await.unwrap();
     let north = w.app.scalar_i64("SELECT id FROM service_areas WHERE org_id = $1 AND name = 'North'", w.org).await;
     let second_batch = w.invite("f@acme.example", north).await;
@@ -171,10 +186,17 @@ async fn the_funnel_follows_invitees_step_by_step_and_keeps_possible_scanners_ap
         org["choices"].as_array().unwrap().iter().map(|c| c["label"].as_str().unwrap().to_string()).collect();
     assert!(keys.iter().any(|k| k.starts_with("Batch of ")), "{keys:?}");
     let (globex, _) = w.app.organization_with_owner("Globex", "owner@globex.example", PASSWORD).await;
-    let theirs = w.app.scalar_i64("INSERT INTO teams (org_id, name, created_at) VALUES ($1, 'Theirs', 0) RETURNING id", globex).await;
+    let theirs = w
+        .app
+        .scalar_i64("INSERT INTO teams (org_id, name, created_at) VALUES ($1, 'Theirs', 0) RETURNING id", globex)
+        .await;
     let refused = w.owner.get("onboarding_funnel", &[("scope", &format!("team:{theirs}"))]).await;
     assert!(matches!(refused, Err((404, AppError::NotFound))), "{refused:?}");
-    assert_eq!(w.funnel("team:twelve").await["scope_label"], "Whole organization", "an unreadable scope is the organization");
+    assert_eq!(
+        w.funnel("team:twelve").await["scope_label"],
+        "Whole organization",
+        "an unreadable scope is the organization"
+    );
 
     // Asked to accept a new version, e is Active with the agreement pending.
     w.owner.call("publish_eula", &[("body", "Be kinder."), ("reaccept", "on")]).await.unwrap();

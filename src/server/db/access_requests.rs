@@ -1,8 +1,8 @@
 //! Access requests: whether a chat user may reach the agent through a connector.
 
 use super::{now_ms, Db};
-use crate::domain::chat_users::{AccessStatus, Decision};
 use crate::domain::chat_users::{AccessFilter, AccessRequestRow};
+use crate::domain::chat_users::{AccessStatus, Decision};
 use crate::domain::members::PAGE_SIZE;
 use sqlx::{Any, Transaction};
 

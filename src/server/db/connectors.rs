@@ -35,7 +35,8 @@ impl StoredConnector {
     }
 }
 
-const COLUMNS: &str = "id, org_id, provider, name, webhook_key, enabled, policy, auto_approve_members, onboarding_message,
+const COLUMNS: &str =
+    "id, org_id, provider, name, webhook_key, enabled, policy, auto_approve_members, onboarding_message,
      agent_url, agent_secret, credentials";
 
 /// The organization's connectors with their pending requests and chat users, by name.
@@ -222,13 +223,14 @@ pub async fn set_rules(
     members: bool,
     blocked: &[String],
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE connectors SET auto_approve_members = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
-        .bind(org_id)
-        .bind(id)
-        .bind(members)
-        .bind(now_ms())
-        .execute(&mut **tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE connectors SET auto_approve_members = $3, updated_at = $4 WHERE org_id = $1 AND id = $2")
+            .bind(org_id)
+            .bind(id)
+            .bind(members)
+            .bind(now_ms())
+            .execute(&mut **tx)
+            .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }

@@ -167,20 +167,22 @@ pub async fn scope_label(db: &Db, org_id: i64, scope: FunnelScope) -> Result<Opt
             let batch = super::invite_batches::batch(db, org_id, id).await?;
             batch.map(|b| batch_label(b.created_at, &b.area))
         }
-        FunnelScope::ServiceArea(id) => sqlx::query_scalar::<_, String>(
-            "SELECT name FROM service_areas WHERE org_id = $1 AND id = $2",
-        )
-        .bind(org_id)
-        .bind(id)
-        .fetch_optional(&db.pool)
-        .await?
-        .map(|name| format!("Service area {name}")),
-        FunnelScope::Team(id) => sqlx::query_scalar::<_, String>("SELECT name FROM teams WHERE org_id = $1 AND id = $2")
-            .bind(org_id)
-            .bind(id)
-            .fetch_optional(&db.pool)
-            .await?
-            .map(|name| format!("Team {name}")),
+        FunnelScope::ServiceArea(id) => {
+            sqlx::query_scalar::<_, String>("SELECT name FROM service_areas WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await?
+                .map(|name| format!("Service area {name}"))
+        }
+        FunnelScope::Team(id) => {
+            sqlx::query_scalar::<_, String>("SELECT name FROM teams WHERE org_id = $1 AND id = $2")
+                .bind(org_id)
+                .bind(id)
+                .fetch_optional(&db.pool)
+                .await?
+                .map(|name| format!("Team {name}"))
+        }
     };
     Ok(label)
 }

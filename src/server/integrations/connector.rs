@@ -82,7 +82,13 @@ impl Connector {
     }
 
     /// The connector as its card shows it, with its deny list (`blocked`).
-    pub fn card(&self, settings: &Settings, pending_requests: i64, chat_users: i64, blocked: Vec<String>) -> ConnectorCard {
+    pub fn card(
+        &self,
+        settings: &Settings,
+        pending_requests: i64,
+        chat_users: i64,
+        blocked: Vec<String>,
+    ) -> ConnectorCard {
         let credentials = self
             .provider
             .credential_fields()

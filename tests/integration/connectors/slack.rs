@@ -154,10 +154,16 @@ async fn members_are_let_in_and_blocked_people_never_reach_the_agent(backend: Ba
         owner.call("set_connector_rules", &pairs).await
     };
     let refused = call(rules(true, "U0BAD\nU0 EVIL")).await;
-    assert!(matches!(&refused, Err((422, e)) if e.for_field("blocked").is_some_and(|r| r.starts_with("Entry 2 ("))), "{refused:?}");
+    assert!(
+        matches!(&refused, Err((422, e)) if e.for_field("blocked").is_some_and(|r| r.starts_with("Entry 2 ("))),
+        "{refused:?}"
+    );
     call(rules(true, "u0bad\n U0BAD , U0BOB")).await.unwrap();
     let card = w.owner.get("connectors", &[]).await.unwrap()[0].clone();
-    assert_eq!((card["auto_approve_members"].as_bool(), card["blocked"].clone()), (Some(true), json!(["U0BAD", "U0BOB"])));
+    assert_eq!(
+        (card["auto_approve_members"].as_bool(), card["blocked"].clone()),
+        (Some(true), json!(["U0BAD", "U0BOB"]))
+    );
     let request_of = |user: &'static str| {
         let app = &w.app;
         async move {
@@ -202,7 +208,9 @@ async fn members_are_let_in_and_blocked_people_never_reach_the_agent(backend: Ba
     }
     // Anyone else asks for access as before, and is told once.
     dm(&w, &webhook, "EvO1", "U0EVE", "hi").await;
-    w.app.eventually("the onboarding message goes to Eve", || async { w.fake.sent().iter().any(|s| s.to == "DU0EVE") }).await;
+    w.app
+        .eventually("the onboarding message goes to Eve", || async { w.fake.sent().iter().any(|s| s.to == "DU0EVE") })
+        .await;
     assert_eq!(request_of("U0EVE").await, Some(("pending".into(), None)));
     // Ada is paused: the approval the rule gave her goes, and she asks like anyone.
     sqlx::query("UPDATE memberships SET status = 'inactive' WHERE id = $1")
@@ -211,7 +219,11 @@ async fn members_are_let_in_and_blocked_people_never_reach_the_agent(backend: Ba
         .await
         .unwrap();
     dm(&w, &webhook, "EvM2", "U0ADA", "am I still in?").await;
-    w.app.eventually("Ada is told her request is reviewed", || async { w.fake.sent().iter().any(|s| s.to == "DU0ADA" && s.text.contains("reviewed")) }).await;
+    w.app
+        .eventually("Ada is told her request is reviewed", || async {
+            w.fake.sent().iter().any(|s| s.to == "DU0ADA" && s.text.contains("reviewed"))
+        })
+        .await;
     assert_eq!(request_of("U0ADA").await, Some(("pending".into(), None)));
     assert_eq!(w.fake.agent_texts(), ["hello from a member"], "nobody else reached the agent");
 
