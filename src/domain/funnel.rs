@@ -152,7 +152,7 @@ impl Funnel {
         self.stages.first().map_or(0, |s| s.reached)
     }
 
-    /// Step `i`'s share of the invited, 0 to 100, as a bar draws it.
+    /// `reached`'s share of the invited, in percent (0 to 100), as a bar draws it.
     pub fn share(&self, reached: i64) -> f64 {
         match self.invited() {
             0 => 0.0,

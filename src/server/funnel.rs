@@ -8,15 +8,20 @@ use crate::AppError;
 /// The funnel of `scope`, with the scopes it can be switched to. A batch, service area or team
 /// that is not the organization's is not found.
 pub async fn load(db: &Db, org_id: i64, scope: FunnelScope) -> Result<Funnel, AppError> {
+    let mut funnel = counted(db, org_id, scope).await?;
+    funnel.choices = db::funnel::choices(db, org_id).await?;
+    // A batch older than those offered, reached from its own page, is offered too.
+    if !funnel.choices.iter().any(|c| c.scope == scope) {
+        funnel.choices.insert(1, ScopeChoice { scope, label: funnel.scope_label.clone() });
+    }
+    Ok(funnel)
+}
+
+/// The funnel of `scope` alone, with no scopes to switch to: what the export needs.
+pub async fn counted(db: &Db, org_id: i64, scope: FunnelScope) -> Result<Funnel, AppError> {
     let scope_label = db::funnel::scope_label(db, org_id, scope).await?.ok_or(AppError::NotFound)?;
     let (stages, possible_scanners, agreement_pending) = db::funnel::stages(db, org_id, scope).await?;
-    let mut choices: Vec<ScopeChoice> =
-        db::funnel::choices(db, org_id).await?.into_iter().map(|(scope, label)| ScopeChoice { scope, label }).collect();
-    // A batch older than those offered, reached from its own page, is offered too.
-    if !choices.iter().any(|c| c.scope == scope) {
-        choices.insert(1, ScopeChoice { scope, label: scope_label.clone() });
-    }
-    Ok(Funnel { scope, scope_label, stages, possible_scanners, agreement_pending, choices })
+    Ok(Funnel { scope, scope_label, stages, possible_scanners, agreement_pending, choices: Vec::new() })
 }
 
 /// The funnel as CSV: step, reached, conversion_percent (from the previous step),

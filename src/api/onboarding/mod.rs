@@ -47,7 +47,7 @@ pub async fn onboarding_funnel(#[server(default)] scope: String) -> Result<Funne
 pub async fn export_funnel(#[server(default)] scope: String) -> Result<TextStream<AppError>, AppError> {
     let caller = require(Permission::OnboardingView).await?;
     let scope = FunnelScope::parse(&scope);
-    let funnel = crate::server::funnel::load(&state().db, caller.org_id, scope).await?;
+    let funnel = crate::server::funnel::counted(&state().db, caller.org_id, scope).await?;
     crate::server::exports::attachment(&scope.file_name());
     Ok(TextStream::new(futures::stream::once(async move { Ok(crate::server::funnel::csv(&funnel)) })))
 }

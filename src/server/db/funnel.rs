@@ -3,7 +3,7 @@
 //! they reached, with the median time of each step.
 
 use super::{now_ms, Db};
-use crate::domain::funnel::{FunnelScope, FunnelStage, FunnelStep};
+use crate::domain::funnel::{FunnelScope, FunnelStage, FunnelStep, ScopeChoice};
 use crate::domain::time::format_utc;
 
 /// A step registering records on the membership. Invited (the membership's creation), Delivered
@@ -195,9 +195,10 @@ fn batch_label(created_at: i64, area: &str) -> String {
 pub const RECENT_BATCHES: i64 = 50;
 
 /// The scopes the picker offers: the organization, its latest batches, its service areas and
-/// its teams, as (scope, label).
-pub async fn choices(db: &Db, org_id: i64) -> Result<Vec<(FunnelScope, String)>, sqlx::Error> {
-    let mut choices = vec![(FunnelScope::Organization, "Whole organization".to_string())];
+/// its teams.
+pub async fn choices(db: &Db, org_id: i64) -> Result<Vec<ScopeChoice>, sqlx::Error> {
+    let choice = |scope, label| ScopeChoice { scope, label };
+    let mut choices = vec![choice(FunnelScope::Organization, "Whole organization".to_string())];
     let batches: Vec<(i64, i64, String)> = sqlx::query_as(
         "SELECT b.id, b.created_at, s.name FROM invite_batches b JOIN service_areas s ON s.id = b.service_area_id
          WHERE b.org_id = $1 ORDER BY b.id DESC LIMIT $2",
@@ -206,11 +207,12 @@ pub async fn choices(db: &Db, org_id: i64) -> Result<Vec<(FunnelScope, String)>,
     .bind(RECENT_BATCHES)
     .fetch_all(&db.pool)
     .await?;
-    choices.extend(batches.into_iter().map(|(id, at, area)| (FunnelScope::Batch(id), batch_label(at, &area))));
+    choices.extend(batches.into_iter().map(|(id, at, area)| choice(FunnelScope::Batch(id), batch_label(at, &area))));
     let areas = super::service_areas::list(db, org_id).await?;
-    choices.extend(areas.into_iter().map(|a| (FunnelScope::ServiceArea(a.id), format!("Service area {}", a.name))));
+    choices
+        .extend(areas.into_iter().map(|a| choice(FunnelScope::ServiceArea(a.id), format!("Service area {}", a.name))));
     let mut teams = super::teams::all(db, org_id).await?;
     teams.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
-    choices.extend(teams.into_iter().map(|(id, name)| (FunnelScope::Team(id), format!("Team {name}"))));
+    choices.extend(teams.into_iter().map(|(id, name)| choice(FunnelScope::Team(id), format!("Team {name}"))));
     Ok(choices)
 }
