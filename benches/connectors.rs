@@ -2,6 +2,8 @@
 //! more on SQLite. The real server on loopback receives signed Telegram updates and Slack events
 //! 32 at a time; criterion reports messages per second. Outbox workers are off, so what is
 //! measured is the webhook path alone (the agent calls it queues are not made).
+//! Clicks on approvers' cards (issue 17) take the same webhook URL: each is verified, its
+//! approver looked up, the request decided with its audit entry and the approval message queued.
 //! Run with `cargo bench --features ssr --bench connectors`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -39,7 +41,12 @@ fn draft(provider: &str, name: &str, credentials: &[(&str, &str)]) -> CheckedDra
     connectors::check_draft(&draft, None).unwrap()
 }
 
+/// Pending requests seeded for the clicks to decide, more than one run's clicks.
+const CLICKABLE: i64 = 200_000;
+
 /// The server on a fresh SQLite file with two connectors; returns it with their webhook URLs.
+/// The Slack connector posts its requests to the approvers' channel, and the owner is mapped to
+/// the Slack user `U0OWNER`.
 async fn server() -> (AppState, String, String) {
     let dir = std::env::temp_dir().join("onboard-bench");
     std::fs::create_dir_all(&dir).unwrap();
@@ -59,6 +66,16 @@ async fn server() -> (AppState, String, String) {
     onboard::server::db::connectors::set_policy(&mut tx, owner.org_id, slack, "onboarding", "Please wait.")
         .await
         .unwrap();
+    onboard::server::db::connectors::set_approvals(
+        &mut tx,
+        owner.org_id,
+        slack,
+        Some((slack, "C0BENCH1")),
+        "You're in.",
+    )
+    .await
+    .unwrap();
+    seed_clickable(&mut tx, owner.org_id, slack).await;
     tx.commit().await.unwrap();
     let hook = |id: i64| {
         let state = state.clone();
@@ -72,6 +89,49 @@ async fn server() -> (AppState, String, String) {
     (state, telegram, slack)
 }
 
+/// The owner's Slack identity, and [`CLICKABLE`] pending requests from as many Slack users (ids
+/// 1 to CLICKABLE), each with the direct message it came from.
+async fn seed_clickable(tx: &mut sqlx::Transaction<'static, sqlx::Any>, org_id: i64, slack: i64) {
+    sqlx::query(
+        "INSERT INTO identity_mappings (org_id, membership_id, provider, external_id, source, created_at)
+         SELECT org_id, id, 'slack', 'U0OWNER', 'manual', 0 FROM memberships WHERE org_id = $1",
+    )
+    .bind(org_id)
+    .execute(&mut **tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+         INSERT INTO chat_users (org_id, provider, platform_id, first_name, last_name, created_at, last_seen_at)
+         SELECT $1, 'slack', 'UCLICK' || i, 'Bench', 'Person', 0, 0 FROM n",
+    )
+    .bind(org_id)
+    .bind(CLICKABLE)
+    .execute(&mut **tx)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO access_requests (id, org_id, connector_id, chat_user_id, first_message, created_at, reply_to)
+         SELECT CAST(SUBSTR(platform_id, 7) AS INTEGER), org_id, $2, id, 'hello', 0,
+                '{\"via\":\"slack\",\"channel\":\"D' || platform_id || '\"}'
+         FROM chat_users WHERE org_id = $1 AND platform_id LIKE 'UCLICK%'",
+    )
+    .bind(org_id)
+    .bind(slack)
+    .execute(&mut **tx)
+    .await
+    .unwrap();
+}
+
+/// A click on Approve on request `n`'s card, as Slack posts it (form-encoded, JSON in `payload`).
+fn slack_click(n: i64) -> String {
+    let payload = serde_json::json!({
+        "type": "block_actions", "user": { "id": "U0OWNER" }, "channel": { "id": "C0BENCH1" },
+        "actions": [{ "action_id": "access_request.approve", "value": n.to_string() }],
+    });
+    format!("payload={}", url::form_urlencoded::byte_serialize(payload.to_string().as_bytes()).collect::<String>())
+}
+
 /// A private text message from one of 1,000 people, as Telegram posts it.
 fn telegram_update(n: i64) -> String {
     serde_json::json!({ "update_id": n, "message": {
@@ -80,6 +140,19 @@ fn telegram_update(n: i64) -> String {
         "chat": { "id": n % 1_000, "type": "private" },
     }})
     .to_string()
+}
+
+/// `body` as Slack sends it: signed with the connector's signing secret at the current time.
+fn signed_by_slack(request: reqwest::RequestBuilder, content_type: &str, body: String) -> reqwest::RequestBuilder {
+    let timestamp = now_s();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SLACK_SIGNING.as_bytes()).unwrap();
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
+    request
+        .header("content-type", content_type)
+        .header("x-slack-request-timestamp", timestamp.to_string())
+        .header("x-slack-signature", signature)
+        .body(body)
 }
 
 fn now_s() -> i64 {
@@ -129,16 +202,7 @@ fn webhooks(c: &mut Criterion) {
                             let body = serde_json::json!({ "type": "event_callback", "event_id": format!("Ev{n}"), "event": {
                                 "type": "message", "user": format!("U{}", n % 1_000), "channel": "D1", "text": "hello" }})
                             .to_string();
-                            let timestamp = now_s();
-                            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(SLACK_SIGNING.as_bytes()).unwrap();
-                            mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-                            let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
-                            let request = client
-                                .post(&slack)
-                                .header("content-type", "application/json")
-                                .header("x-slack-request-timestamp", timestamp.to_string())
-                                .header("x-slack-signature", signature)
-                                .body(body);
+                            let request = signed_by_slack(client.post(&slack), "application/json", body);
                             async move { assert_eq!(request.send().await.unwrap().status(), 200) }
                         })
                         .buffer_unordered(IN_FLIGHT)
@@ -149,7 +213,43 @@ fn webhooks(c: &mut Criterion) {
             })
         })
     });
+    // Each click decides a pending request of its own: request ids count up from 1.
+    let clicked = AtomicI64::new(1);
+    group.bench_function(
+        "Slack card clicks: HMAC checked, approver looked up, decided, audited, approval queued",
+        |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        let first = clicked.fetch_add(BATCH as i64, Ordering::Relaxed);
+                        assert!(first + BATCH as i64 <= CLICKABLE + 1, "seed more requests to click");
+                        futures::stream::iter(first..first + BATCH as i64)
+                            .map(|n| {
+                                let form = "application/x-www-form-urlencoded";
+                                let request = signed_by_slack(client.post(&slack), form, slack_click(n));
+                                async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+                            })
+                            .buffer_unordered(IN_FLIGHT)
+                            .collect::<Vec<()>>()
+                            .await;
+                    }
+                    start.elapsed()
+                })
+            })
+        },
+    );
     group.finish();
+    let decided = rt.block_on(async {
+        let approved: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM access_requests WHERE status = 'approved' AND decided_by IS NOT NULL",
+        )
+        .fetch_one(&state.db.pool)
+        .await
+        .unwrap();
+        approved
+    });
+    assert_eq!(decided, clicked.load(Ordering::Relaxed) - 1, "every click decided its request");
 
     // The same work without HTTP: what the server spends per message, the load generator aside.
     let connector = rt.block_on(async {

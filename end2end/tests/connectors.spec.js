@@ -79,6 +79,19 @@ test('an approved Telegram user reaches the agent after onboarding', async ({ pa
   await page.reload();
   await page.waitForSelector('body[data-hydrated="true"]');
   await expect(card.getByLabel('Blocked users')).toHaveValue('888\n999');
+  // Approvals in chat: with no Slack or Teams connector yet, requests are decided in the panel;
+  // the approval message is required, and kept.
+  const approvals = card.getByRole('group', { name: 'Approvals in chat' });
+  await expect(approvals.getByLabel('Post new requests through')).toHaveValue('');
+  await approvals.getByLabel('Approval message').fill('   ');
+  await approvals.getByRole('button', { name: 'Save approvals' }).click();
+  await expect(approvals.getByText('Write the message people receive once they are approved.')).toBeVisible();
+  await approvals.getByLabel('Approval message').fill('Approved! Ask the agent anything.');
+  await approvals.getByRole('button', { name: 'Save approvals' }).click();
+  await expect(approvals.getByRole('status').filter({ hasText: 'Saved.' })).toBeVisible();
+  await page.reload();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await expect(approvals.getByLabel('Approval message')).toHaveValue('Approved! Ask the agent anything.');
   await card.getByText('Webhook URL and set-up').click();
   const webhook = await card.getByLabel('Webhook URL').inputValue();
   expect(webhook).toContain('/webhooks/');

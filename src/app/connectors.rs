@@ -64,7 +64,13 @@ pub fn ConnectorsPage() -> impl IntoView {
             <FormError error=action_error(enable) all=true/>
             <FormError error=action_error(delete) all=true/>
             <Loaded resource=cards let:cards>
-                {if cards.is_empty() {
+                {
+                let posters: Vec<(i64, String)> = cards
+                    .iter()
+                    .filter(|c| c.provider.maps_to_members())
+                    .map(|c| (c.id, format!("{} ({})", c.name, c.provider.label())))
+                    .collect();
+                if cards.is_empty() {
                     view! {
                         <p class="notice" role="status">"No connectors yet. Add one to connect Slack, Microsoft Teams, Telegram, WhatsApp or SMS."</p>
                     }
@@ -74,7 +80,10 @@ pub fn ConnectorsPage() -> impl IntoView {
                         <div class="connector-cards">
                             {cards
                                 .into_iter()
-                                .map(|card| view! { <ConnectorCardView card editing enable policy delete/> })
+                                .map(|card| {
+                                    let posters = posters.clone();
+                                    view! { <ConnectorCardView card posters editing enable policy delete/> }
+                                })
                                 .collect_view()}
                         </div>
                     }
@@ -148,9 +157,70 @@ fn ConnectorRules(card: ConnectorCard) -> impl IntoView {
     }
 }
 
+/// Approvals in chat: where the connector's new requests are posted as cards with Approve and
+/// Reject (through one of the organization's Slack or Teams connectors, in a conversation its
+/// approvers read), and the message that tells a requester they are approved.
+#[component]
+fn ConnectorApprovals(card: ConnectorCard, posters: Vec<(i64, String)>) -> impl IntoView {
+    let approvals = ServerAction::<SetConnectorApprovals>::new();
+    let saved = move || matches!(approvals.value().get(), Some(Ok(_))) && !approvals.pending().get();
+    let id = card.id;
+    let (via_id, conversation_id, message_id) =
+        (format!("approvals-{id}-via"), format!("approvals-{id}-conversation"), format!("approvals-{id}-message"));
+    let via = card.approvals_via;
+    view! {
+        <fieldset class="choices connector-approvals">
+            <legend>"Approvals in chat"</legend>
+            <FormError error=action_error(approvals)/>
+            <ActionForm action=approvals>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <div class="field">
+                    <label for=via_id.clone()>"Post new requests through"</label>
+                    <select id=via_id.clone() name="via" aria-describedby=format!("{via_id}-hint {via_id}-error")>
+                        <option value="" selected=via.is_none()>"Nowhere: decide in the Access Requests panel"</option>
+                        {posters
+                            .into_iter()
+                            .map(|(poster, label)| view! {
+                                <option value=poster.to_string() selected=via == Some(poster)>{label}</option>
+                            })
+                            .collect_view()}
+                    </select>
+                    <p class="hint" id=format!("{via_id}-hint")>
+                        "Each new request is posted as a card with Approve and Reject. Only people whose Slack or Teams account is mapped to an Active member allowed to review access requests can decide."
+                    </p>
+                    <FieldError id=format!("{via_id}-error") message=field_error(approvals, "via")/>
+                </div>
+                <div class="field">
+                    <label for=conversation_id.clone()>"Approvers' conversation ID"</label>
+                    <input id=conversation_id.clone() name="conversation" autocomplete="off" value=card.approvers_conversation.clone()
+                        aria-describedby=format!("{conversation_id}-hint {conversation_id}-error")/>
+                    <p class="hint" id=format!("{conversation_id}-hint")>
+                        "A Slack channel ID, like C0123ABCD, or a Teams channel or group chat ID, like 19:…@thread.tacv2; a link copied from the channel works too. Invite the bot (add the app) there first."
+                    </p>
+                    <FieldError id=format!("{conversation_id}-error") message=field_error(approvals, "conversation")/>
+                </div>
+                <div class="field">
+                    <label for=message_id.clone()>"Approval message"</label>
+                    <textarea id=message_id.clone() name="message" rows="2" maxlength=MAX_ONBOARDING_MESSAGE_CHARS.to_string()
+                        aria-describedby=format!("{message_id}-hint {message_id}-error")>
+                        {card.approval_message.clone()}
+                    </textarea>
+                    <p class="hint" id=format!("{message_id}-hint")>
+                        "Sent once, when someone is approved, in the conversation they wrote from: in chat or in the panel."
+                    </p>
+                    <FieldError id=format!("{message_id}-error") message=field_error(approvals, "approval_message")/>
+                </div>
+                <button type="submit" class="button-quiet" disabled=move || approvals.pending().get()>"Save approvals"</button>
+                <span class="hint" role="status">{move || saved().then_some(" Saved.")}</span>
+            </ActionForm>
+        </fieldset>
+    }
+}
+
 #[component]
 fn ConnectorCardView(
     card: ConnectorCard,
+    posters: Vec<(i64, String)>,
     editing: RwSignal<Option<Editing>>,
     enable: ServerAction<SetConnectorEnabled>,
     policy: ServerAction<SetConnectorPolicy>,
@@ -225,6 +295,7 @@ fn ConnectorCardView(
                 </form>
             </Show>
             <ConnectorRules card=card.clone()/>
+            <ConnectorApprovals card=card.clone() posters/>
             <dl class="connector-facts">
                 <div><dt>"Agent endpoint"</dt><dd><code>{card.agent_url.clone()}</code></dd></div>
                 <div><dt>"Agent signing secret"</dt><dd>{card.agent_secret_hint.clone()}</dd></div>

@@ -191,13 +191,15 @@ keyed_enum! {
         Onboarding = "onboarding",
         Agent = "agent",
         Rejection = "rejection",
+        /// Telling the requester they are approved.
+        Approval = "approval",
     }
 }
 
 impl ChatMessageOrigin {
     /// A message only the person it is for may read: never sent where others read along.
     pub fn is_private(self) -> bool {
-        matches!(self, Self::Onboarding | Self::Rejection)
+        matches!(self, Self::Onboarding | Self::Rejection | Self::Approval)
     }
 }
 
@@ -229,6 +231,7 @@ pub fn message_label(direction: Direction, origin: ChatMessageOrigin) -> &'stati
         (Direction::In, _) => "They wrote",
         (_, ChatMessageOrigin::Onboarding) => "Onboarding message",
         (_, ChatMessageOrigin::Rejection) => "Rejection notice",
+        (_, ChatMessageOrigin::Approval) => "Approval message",
         _ => "Agent replied",
     }
 }
@@ -347,4 +350,50 @@ pub struct ChatMessageRow {
     pub status: ChatMessageStatus,
     pub detail: String,
     pub at: i64,
+}
+
+/// One access request as the approvers' card in Slack or Teams shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestCard {
+    pub request_id: i64,
+    /// The connector the person wrote to.
+    pub connector: String,
+    /// Its platform, as people read it ("Telegram").
+    pub platform: &'static str,
+    pub name: String,
+    pub platform_id: String,
+    /// An `https://` picture, when the provider gave one.
+    pub avatar_url: Option<String>,
+    pub first_message: String,
+    pub status: AccessStatus,
+    /// Who decided, as people read their name; `None` for a member let in by the connector's rule.
+    pub decided_by: Option<String>,
+    /// When, in milliseconds since the epoch.
+    pub decided_at: Option<i64>,
+}
+
+/// What a decided card says instead of its buttons, before the time: "Approved by Ada Lovelace".
+/// `None` while pending.
+pub fn card_outcome(status: AccessStatus, decided_by: Option<&str>) -> Option<String> {
+    let verb = match status {
+        AccessStatus::Pending => return None,
+        AccessStatus::Approved => "Approved",
+        AccessStatus::Rejected => "Rejected",
+    };
+    Some(match decided_by {
+        Some(name) => format!("{verb} by {name}"),
+        None => format!("{verb} automatically, as a member"),
+    })
+}
+
+/// The private answer to someone who clicked Approve or Reject without holding `access.review`.
+pub const ONLY_APPROVERS: &str =
+    "Only approvers can decide: people whose chat account is mapped to a member allowed to review access requests.";
+
+/// The private answer to a click on a request decided before: "Already approved by Ada Lovelace,
+/// 14:02." with the time as the provider writes it.
+pub fn already_decided(outcome: &str, when: &str) -> String {
+    let mut chars = outcome.chars();
+    let first = chars.next().map(|c| c.to_lowercase().to_string()).unwrap_or_default();
+    format!("Already {first}{}, {when}. Nothing changed.", chars.as_str())
 }

@@ -175,11 +175,13 @@ impl ChatProvider {
                 "In your Slack app, open Event Subscriptions and turn them on.",
                 "Paste the webhook URL as the Request URL; Slack checks it at once.",
                 "Subscribe to the bot event message.im and reinstall the app.",
+                "For approvals in chat, also open Interactivity & Shortcuts, turn it on and paste the same webhook URL as its Request URL, then invite the bot to the approvers' channel.",
             ],
             Self::Teams => &[
                 "In the Azure Bot resource, open Configuration.",
                 "Paste the webhook URL as the Messaging endpoint and save.",
                 "Add the Microsoft Teams channel and install the app for your users.",
+                "For approvals in chat, add the app to the approvers' team or group chat too.",
             ],
             Self::Telegram => &[
                 "Call setWebhook with the webhook URL as url and your webhook secret token as secret_token:",
@@ -309,6 +311,76 @@ pub fn check_policy(policy: Policy, onboarding_message: &str) -> Result<String, 
         return Err(AppError::invalid(
             "onboarding_message",
             format!("The onboarding message is too long: at most {MAX_ONBOARDING_MESSAGE_CHARS} characters."),
+        ));
+    }
+    Ok(message.to_string())
+}
+
+/// The approvers' conversation as typed, checked for the connector that posts the cards there:
+/// a Slack channel ID (`C…` public, `G…` private) or a Teams conversation ID (`19:…@thread.tacv2`
+/// for a channel, `19:…@thread.v2` for a group chat, as Bot Framework activities carry it). A
+/// link copied from either app is taken too: Slack's "Copy link" (`…/archives/C0123ABCD`) and
+/// Teams' "Get link to channel" (`…/l/channel/19%3a…%40thread.tacv2/General?…`). Empty turns
+/// approvals in chat off.
+pub fn check_approvers_conversation(via: ChatProvider, raw: &str) -> Result<String, AppError> {
+    let raw = raw.trim();
+    let problem = |why: &str| AppError::invalid("conversation", why.to_string());
+    match via {
+        _ if raw.is_empty() => Ok(String::new()),
+        ChatProvider::Slack => {
+            let id =
+                raw.split_once("/archives/").map_or(raw, |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+            let id = id.to_ascii_uppercase();
+            let well_formed = (9..=30).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric());
+            match id.chars().next() {
+                Some('C' | 'G') if well_formed => Ok(id),
+                Some('D') if well_formed => Err(problem(
+                    "That is a direct message: name a channel, like C0123ABCD, so every approver sees the requests.",
+                )),
+                _ => Err(problem(
+                    "A Slack channel ID looks like C0123ABCD: open the channel's details in Slack and copy it from the bottom, or paste the channel's link.",
+                )),
+            }
+        }
+        ChatProvider::Teams => {
+            let linked = raw.split_once("/l/channel/").or_else(|| raw.split_once("/l/chat/"));
+            let id = match linked {
+                Some((_, rest)) => {
+                    let encoded = rest.split(['/', '?', '#']).next().unwrap_or("");
+                    percent_encoding::percent_decode_str(encoded).decode_utf8_lossy().into_owned()
+                }
+                None => raw.to_string(),
+            };
+            let well_formed = id.starts_with("19:")
+                && id.contains("@thread.")
+                && id.len() <= 200
+                && !id.chars().any(|c| c.is_whitespace() || c.is_control());
+            if well_formed {
+                Ok(id)
+            } else {
+                Err(problem(
+                    "A Teams conversation ID looks like 19:…@thread.tacv2 (a channel) or 19:…@thread.v2 (a group chat): paste the channel's link from Get link to channel, or the ID.",
+                ))
+            }
+        }
+        other => Err(AppError::invalid(
+            "via",
+            format!("Requests can be posted through a Slack or Microsoft Teams connector, not {}.", other.label()),
+        )),
+    }
+}
+
+/// The message that tells a requester they are approved: required, at most as long as the
+/// onboarding message.
+pub fn check_approval_message(message: &str) -> Result<String, AppError> {
+    let message = message.trim();
+    if message.is_empty() {
+        return Err(AppError::invalid("approval_message", "Write the message people receive once they are approved."));
+    }
+    if message.chars().count() > MAX_ONBOARDING_MESSAGE_CHARS {
+        return Err(AppError::invalid(
+            "approval_message",
+            format!("The approval message is too long: at most {MAX_ONBOARDING_MESSAGE_CHARS} characters."),
         ));
     }
     Ok(message.to_string())

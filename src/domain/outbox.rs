@@ -34,6 +34,8 @@ keyed_enum! {
         Profile = "profile",
         /// The rest of an invitation batch, stored a part at a time.
         Batch = "batch",
+        /// An access request's card in the approvers' Slack or Teams conversation, posted or updated.
+        Card = "card",
     }
 }
 

@@ -192,6 +192,8 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
         Ok(JobPayload::AgentCall(call)) => super::connectors::relay::call_agent(state, call).await,
         Ok(JobPayload::ChatSend(send)) => super::connectors::relay::send(state, send).await,
         Ok(JobPayload::ChatProfile(lookup)) => super::connectors::relay::look_up_profile(state, lookup).await,
+        Ok(JobPayload::ApprovalCard(card)) => super::connectors::approvals::show_card(state, card).await,
+        Ok(JobPayload::ChatNotice(notice)) => super::connectors::approvals::send_notice(state, notice).await,
         Ok(JobPayload::InvitationBatch(rest)) => {
             match super::invite_batches::store_deferred(state, worker, &job, rest, shutdown).await {
                 Some(outcome) => outcome,

@@ -2,7 +2,7 @@
 //! dispatches), queuing one in the caller's transaction, and how jobs read to an admin.
 
 use super::db;
-use super::integrations::shared::ReplyAddress;
+use super::integrations::shared::{NoticeAddress, ReplyAddress};
 use super::mail::{EmailMessage, Invitation};
 use super::AppState;
 use crate::domain::connectors::ChatProvider;
@@ -37,6 +37,10 @@ pub enum JobPayload {
     ChatProfile(ProfileLookup),
     /// The addresses of an invitation batch after those stored with the answer, stored a part at a time.
     InvitationBatch(DeferredInvitations),
+    /// An access request's card for the approvers, posted or brought up to date.
+    ApprovalCard(ApprovalCard),
+    /// A private answer to someone who clicked an approvers' card.
+    ChatNotice(ChatNotice),
 }
 
 /// A one-time code and where it goes. Admins never read the code: the outbox shows it masked.
@@ -109,6 +113,8 @@ impl JobPayload {
             JobPayload::ChatSend(send) => send.provider.into(),
             JobPayload::ChatProfile(_) => JobKind::Profile,
             JobPayload::InvitationBatch(_) => JobKind::Batch,
+            JobPayload::ApprovalCard(_) => JobKind::Card,
+            JobPayload::ChatNotice(notice) => notice.provider.into(),
         }
     }
 
@@ -164,6 +170,8 @@ impl JobPayload {
             JobPayload::ChatSend(send) => send.text.clone(),
             JobPayload::ChatProfile(lookup) => format!("Profile of {}", lookup.platform_id),
             JobPayload::InvitationBatch(rest) => format!("The rest of invitation batch #{}", rest.batch_id),
+            JobPayload::ApprovalCard(card) => format!("The approvers' card of access request #{}", card.request_id),
+            JobPayload::ChatNotice(notice) => notice.text.clone(),
         }
     }
 }
@@ -237,6 +245,8 @@ pub async fn enqueue_chat(
         JobPayload::AgentCall(_) => "Message for the agent".to_string(),
         JobPayload::ChatSend(send) => format!("Message on {}", send.provider.label()),
         JobPayload::ChatProfile(_) => "Chat user profile".to_string(),
+        JobPayload::ApprovalCard(_) => "Access request card".to_string(),
+        JobPayload::ChatNotice(notice) => format!("Private answer on {}", notice.provider.label()),
         _ => String::new(),
     };
     enqueue(tx, state, org_id, recipient, &subject, payload).await
@@ -321,6 +331,23 @@ pub struct ChatSend {
     pub connector_id: i64,
     pub provider: ChatProvider,
     pub reply_to: ReplyAddress,
+    pub text: String,
+}
+
+/// Post an access request's card in its connector's approvers' conversation, or, once posted,
+/// update it to show the request as it stands when the job runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalCard {
+    pub request_id: i64,
+}
+
+/// Tell the person who clicked an approvers' card something only they read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatNotice {
+    /// The Slack or Teams connector whose card was clicked.
+    pub connector_id: i64,
+    pub provider: ChatProvider,
+    pub to: NoticeAddress,
     pub text: String,
 }
 

@@ -2,6 +2,7 @@
 //! way before anything is stored; then each message gets the connector's policy. The answer goes
 //! back at once: the agent is called from the outbox, so a slow agent never delays it.
 
+use super::connectors::approvals;
 use super::connectors::intake::{self, Receipt};
 use super::db;
 use super::integrations::chat;
@@ -65,6 +66,16 @@ pub async fn receive_route(
     let messages = match inbound {
         Inbound::Challenge(challenge) => return ([(header::CONTENT_TYPE, "text/plain")], challenge).into_response(),
         Inbound::Nothing => return acknowledge(connector.provider),
+        Inbound::Decision(click) => {
+            return match approvals::decide_in_chat(&state, &connector, &click).await {
+                Ok(()) => acknowledge(connector.provider),
+                Err(e) => {
+                    tracing::error!(connector = connector.id, error = %e, "deciding an access request from chat failed");
+                    // Nothing was decided; the person can click again.
+                    (StatusCode::SERVICE_UNAVAILABLE, "Try again later.").into_response()
+                }
+            };
+        }
         Inbound::Messages(messages) => messages,
     };
     let mut stored_any = false;

@@ -156,6 +156,12 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
         &[("id", "{connector}"), ("onboarding", "true"), ("message", "Hijacked")],
     ),
     ("set_connector_rules", false, &["connectors.manage"], &[("id", "{connector}"), ("blocked", "hijacked")]),
+    (
+        "set_connector_approvals",
+        false,
+        &["connectors.manage"],
+        &[("id", "{connector}"), ("via", ""), ("conversation", ""), ("message", "Hijacked")],
+    ),
     ("delete_connector", false, &["connectors.manage"], &[("id", "{spare_connector}")]),
     ("access_requests", true, &["access.review"], &[("filter[page]", "1")]),
     ("decide_access", false, &["access.review"], &[("ids", "[{request}]"), ("decision", r#""Approve""#)]),

@@ -31,7 +31,9 @@ pub async fn access_requests(filter: AccessFilter) -> Result<AccessRequestPage, 
 #[cfg(feature = "ssr")]
 const MAX_DECISIONS: usize = 500;
 
-/// Approves, rejects or undoes (back to pending) one or many requests; returns how many changed.
+/// Approves or rejects pending requests, or undoes (back to pending) decided ones, one or many;
+/// returns how many changed. A request someone decided meanwhile (here or on a card in chat)
+/// keeps their decision.
 #[server(input = Json, endpoint = "decide_access")]
 pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, AppError> {
     let caller = require(Permission::AccessReview).await?;
@@ -41,11 +43,15 @@ pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, A
     if ids.len() > MAX_DECISIONS {
         return Err(AppError::invalid("", format!("Decide at most {MAX_DECISIONS} requests at once.")));
     }
+    let state = state();
     let mut change = AuditedChange::begin(&caller).await?;
     let mut decided = Vec::new();
     for id in ids {
         match db::access_requests::decide(&mut change, caller.org_id, id, decision, caller.account_id).await? {
-            Some(who) => decided.push(who),
+            Some(d) => {
+                crate::server::connectors::approvals::after_decision(&mut change, &state, caller.org_id, &d).await?;
+                decided.push(d.who);
+            }
             // Nothing is decided if any request is not this organization's.
             None if !db::access_requests::exists(&mut change, caller.org_id, id).await? => {
                 return Err(AppError::NotFound);
@@ -56,6 +62,7 @@ pub async fn decide_access(ids: Vec<i64>, decision: Decision) -> Result<usize, A
     let count = decided.len();
     if count > 0 {
         change.commit(decision.audit_action(), &decided.join(", ")).await?;
+        state.outbox_wake.notify_waiters();
     }
     Ok(count)
 }

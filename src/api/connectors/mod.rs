@@ -133,6 +133,50 @@ pub async fn set_connector_rules(
     Ok(blocked)
 }
 
+/// Approvals in chat: `via` (a connector id, or empty for none) is the organization's Slack or
+/// Teams connector whose bot posts this connector's new access requests, as cards with Approve
+/// and Reject, in `conversation` (a Slack channel ID, or a Teams channel or group chat ID);
+/// `message` tells a requester they are approved, wherever they were approved.
+#[server(endpoint = "set_connector_approvals")]
+pub async fn set_connector_approvals(
+    id: i64,
+    #[server(default)] via: String,
+    #[server(default)] conversation: String,
+    message: String,
+) -> Result<(), AppError> {
+    let caller = require(Permission::ConnectorsManage).await?;
+    let connector = existing(&caller, id).await?;
+    let message = rules::check_approval_message(&message)?;
+    let via = match via.trim() {
+        "" => None,
+        v => {
+            let via_id: i64 =
+                v.parse().map_err(|_| AppError::invalid("via", "Choose a Slack or Microsoft Teams connector."))?;
+            let poster = match via_id == id {
+                true => connector.clone(),
+                false => connectors::load(&state(), caller.org_id, via_id)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("via", "That connector no longer exists: choose another."))?,
+            };
+            let conversation = rules::check_approvers_conversation(poster.provider, &conversation)?;
+            if conversation.is_empty() {
+                return Err(AppError::invalid("conversation", "Give the ID of the conversation the approvers read."));
+            }
+            Some((via_id, poster.name, conversation))
+        }
+    };
+    let mut change = AuditedChange::begin(&caller).await?;
+    let target = via.as_ref().map(|(v, _, c)| (*v, c.as_str()));
+    if !db::connectors::set_approvals(&mut change, caller.org_id, id, target, &message).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = match &via {
+        Some((_, poster, conversation)) => format!("{}: requests posted by {poster} to {conversation}", connector.name),
+        None => format!("{}: requests decided in the panel only", connector.name),
+    };
+    commit(change, "connector.approvals", &detail).await
+}
+
 /// Removes a connector with its access requests and conversation log.
 #[server(endpoint = "delete_connector")]
 pub async fn delete_connector(id: i64) -> Result<(), AppError> {

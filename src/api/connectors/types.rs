@@ -32,6 +32,12 @@ pub struct ConnectorCard {
     pub auto_approve_members: bool,
     /// The deny list: platform ids never forwarded, never asking for access.
     pub blocked: Vec<String>,
+    /// Approvals in chat: the Slack or Teams connector that posts new requests, and the
+    /// conversation they go to; `None` when the Access Requests panel is the only place.
+    pub approvals_via: Option<i64>,
+    pub approvers_conversation: String,
+    /// Sent to a requester once approved.
+    pub approval_message: String,
 }
 
 /// What the connector form sends. A blank secret on an existing connector keeps the stored one.

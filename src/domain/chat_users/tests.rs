@@ -66,3 +66,16 @@ fn long_inbound_text_is_clipped() {
     let text = "é".repeat(MAX_INBOUND_TEXT_CHARS + 10);
     assert_eq!(clip_text(&text).chars().count(), MAX_INBOUND_TEXT_CHARS);
 }
+
+#[test]
+fn a_decided_card_says_who_decided_and_a_late_click_is_told_so() {
+    assert_eq!(card_outcome(AccessStatus::Pending, Some("Ada Lovelace")), None);
+    assert_eq!(card_outcome(AccessStatus::Approved, Some("Ada Lovelace")).unwrap(), "Approved by Ada Lovelace");
+    assert_eq!(card_outcome(AccessStatus::Rejected, Some("Ada Lovelace")).unwrap(), "Rejected by Ada Lovelace");
+    assert_eq!(card_outcome(AccessStatus::Approved, None).unwrap(), "Approved automatically, as a member");
+    assert_eq!(
+        already_decided("Approved by Ada Lovelace", "14:02 UTC"),
+        "Already approved by Ada Lovelace, 14:02 UTC. Nothing changed."
+    );
+    assert!(ChatMessageOrigin::Approval.is_private(), "an approval is told to the requester alone");
+}

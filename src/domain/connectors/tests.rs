@@ -73,3 +73,29 @@ fn deny_lists_are_read_one_id_a_line_and_members_only_where_they_are_mapped() {
     let many: String = (0..=MAX_BLOCKED).map(|i| format!("U{i}\n")).collect();
     assert!(check_rules(ChatProvider::Slack, false, &many).is_err());
 }
+
+#[test]
+fn approvers_conversations_are_a_slack_channel_or_a_teams_chat() {
+    assert_eq!(check_approvers_conversation(ChatProvider::Slack, " c0123abcd ").unwrap(), "C0123ABCD");
+    assert_eq!(check_approvers_conversation(ChatProvider::Slack, "G0PRIVATE1").unwrap(), "G0PRIVATE1");
+    let link = "https://acme.slack.com/archives/C0123ABCD";
+    assert_eq!(check_approvers_conversation(ChatProvider::Slack, link).unwrap(), "C0123ABCD", "a copied link");
+    let link = "https://teams.microsoft.com/l/channel/19%3aa1b2c3%40thread.tacv2/Approvers?groupId=g&tenantId=t";
+    assert_eq!(check_approvers_conversation(ChatProvider::Teams, link).unwrap(), "19:a1b2c3@thread.tacv2");
+    assert_eq!(check_approvers_conversation(ChatProvider::Slack, "").unwrap(), "", "empty turns it off");
+    let direct = check_approvers_conversation(ChatProvider::Slack, "D0123ABCD").unwrap_err();
+    assert!(direct.for_field("conversation").is_some_and(|r| r.contains("direct message")), "{direct:?}");
+    for bad in ["#approvers", "C01", "C0123 ABCD", "https://acme.slack.com/team/U0123ABCD"] {
+        assert!(check_approvers_conversation(ChatProvider::Slack, bad).is_err(), "{bad}");
+    }
+    let channel = "19:a1b2c3@thread.tacv2";
+    assert_eq!(check_approvers_conversation(ChatProvider::Teams, channel).unwrap(), channel);
+    assert!(check_approvers_conversation(ChatProvider::Teams, "19:group@thread.v2").is_ok());
+    for bad in ["a:personal", "19:no-thread", "19:a b@thread.v2"] {
+        assert!(check_approvers_conversation(ChatProvider::Teams, bad).is_err(), "{bad}");
+    }
+    let refused = check_approvers_conversation(ChatProvider::Telegram, "-100123").unwrap_err();
+    assert!(refused.for_field("via").is_some(), "{refused:?}");
+    assert!(check_approval_message("  ").unwrap_err().for_field("approval_message").is_some());
+    assert_eq!(check_approval_message(" Welcome in. ").unwrap(), "Welcome in.");
+}

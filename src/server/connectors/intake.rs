@@ -1,14 +1,14 @@
 //! Inbound chat messages: the connector's policy applied to each, and what it leads to queued.
 
+use super::{queue_text, Outgoing};
 use crate::domain::chat_users;
-use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, Direction, Route, Standing};
+use crate::domain::chat_users::{AccessStatus, ChatMessageOrigin, ChatMessageStatus, Direction, Route, Standing};
 use crate::server::db::{self, chat_messages::NewChatMessage};
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
-use crate::server::integrations::shared::{InboundMessage, ReplyAddress};
-use crate::server::outbox::{enqueue_chat, AgentCall, ChatSend, JobPayload, ProfileLookup};
+use crate::server::integrations::shared::InboundMessage;
+use crate::server::outbox::{enqueue_chat, AgentCall, JobPayload, ProfileLookup};
 use crate::server::AppState;
-use sqlx::{Any, Transaction};
 
 /// What became of an inbound message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,16 +48,30 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     if sender.let_in_as_member && standing != Standing::Member {
         // Let in as a member, and no longer one (paused, unmapped, or the rule is off): they ask
         // like anyone.
-        db::access_requests::withdraw_let_in(&mut tx, connector.id, chat_user_id).await?;
-        request = None;
+        request = match db::access_requests::withdraw_let_in(&mut tx, connector.id, chat_user_id).await? {
+            // Their request is on an approvers' card, which offers its buttons again.
+            Some(pending) => {
+                super::approvals::after_decision(&mut tx, state, connector.org_id, &pending).await?;
+                Some(AccessStatus::Pending)
+            }
+            None => None,
+        };
     }
     let mut route = chat_users::route(connector.policy, request, standing, m.shared);
     if route == Route::LetIn {
         let first_message = chat_users::shown(m.kind, &text);
-        if !db::access_requests::let_in(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message).await? {
-            // Someone decided since the request was read: their decision stands.
-            let decided = db::access_requests::status_of(&mut tx, connector.id, chat_user_id).await?;
-            route = chat_users::route(connector.policy, decided, Standing::Other, m.shared);
+        match db::access_requests::let_in(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message).await?
+        {
+            // A card the approvers still see with its buttons now says they were let in.
+            Some(let_in) if let_in.on_card => {
+                super::approvals::after_decision(&mut tx, state, connector.org_id, &let_in).await?;
+            }
+            Some(_) => {}
+            None => {
+                // Someone decided since the request was read: their decision stands.
+                let decided = db::access_requests::status_of(&mut tx, connector.id, chat_user_id).await?;
+                route = chat_users::route(connector.policy, decided, Standing::Other, m.shared);
+            }
         }
     }
     let status = match route {
@@ -96,9 +110,18 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         Route::RequestAccess => {
             // Only the first message's transaction opens the request; a racing one finds it and just waits.
             let first_message = chat_users::shown(m.kind, &text);
-            if db::access_requests::open_once(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message)
-                .await?
-            {
+            let reply_address = serde_json::to_string(reply_to).expect("a reply address always serializes");
+            let opened = db::access_requests::open_once(
+                &mut tx,
+                connector.org_id,
+                connector.id,
+                chat_user_id,
+                &first_message,
+                &reply_address,
+            )
+            .await?;
+            if let Some(request_id) = opened {
+                super::approvals::request_opened(&mut tx, state, connector, request_id).await?;
                 let out = Outgoing {
                     kind: ChatMessageOrigin::Onboarding,
                     text: &connector.onboarding_message,
@@ -126,48 +149,4 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
     }
     tx.commit().await?;
     Ok(Receipt::Stored(route))
-}
-
-pub(super) struct Outgoing<'a> {
-    pub kind: ChatMessageOrigin,
-    pub text: &'a str,
-    /// For an agent's reply, the inbound message it answers: a retried agent call replies once.
-    pub answers: Option<i64>,
-}
-
-/// Logs a message to the chat user and queues its sending. `false` if it was queued before.
-pub(super) async fn queue_text(
-    tx: &mut Transaction<'static, Any>,
-    state: &AppState,
-    connector: &Connector,
-    chat_user_id: i64,
-    reply_to: &ReplyAddress,
-    out: &Outgoing<'_>,
-) -> Result<bool, sqlx::Error> {
-    let answers = out.answers.map(|id| format!("reply-to:{id}"));
-    let logged = NewChatMessage {
-        org_id: connector.org_id,
-        connector_id: connector.id,
-        chat_user_id,
-        direction: Direction::Out,
-        kind: out.kind,
-        text: out.text,
-        content: chat_users::MessageKind::Text,
-        attachment: None,
-        platform_message_id: answers.as_deref(),
-        conversation_id: &reply_to.conversation_id(),
-        status: ChatMessageStatus::Queued,
-    };
-    let Some(message_id) = db::chat_messages::insert_once(tx, &logged).await? else {
-        return Ok(false);
-    };
-    let send = ChatSend {
-        message_id,
-        connector_id: connector.id,
-        provider: connector.provider,
-        reply_to: reply_to.clone(),
-        text: out.text.to_string(),
-    };
-    enqueue_chat(tx, state, connector.org_id, &reply_to.conversation_id(), JobPayload::ChatSend(send)).await?;
-    Ok(true)
 }

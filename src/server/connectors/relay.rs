@@ -1,25 +1,16 @@
 //! The outbox's chat jobs: calling the agent, sending a text into a conversation, looking up a
 //! sender's profile, and reporting each attempt back to the conversation log.
 
-use super::intake::{queue_text, Outgoing};
+use super::{connector_for_job, queue_text, Outgoing};
 use crate::domain::chat_users::{ChatMessageOrigin, ChatMessageStatus, MessageKind, NO_REPLY};
 use crate::server::db;
 use crate::server::integrations::chat;
-use crate::server::integrations::connector::Connector;
 use crate::server::integrations::provider::ProviderFailure;
 use crate::server::outbound::without_url;
 use crate::server::outbox::{AgentCall, ChatSend, JobPayload, ProfileLookup};
 use crate::server::AppState;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-
-async fn connector_for_job(state: &AppState, id: i64) -> Result<Connector, ProviderFailure> {
-    let stored = db::connectors::by_id(&state.db, id)
-        .await
-        .map_err(|e| ProviderFailure::transient(format!("loading the connector: {e}")))?
-        .ok_or_else(|| ProviderFailure::permanent("the connector was deleted"))?;
-    Connector::try_from(stored).map_err(|e| ProviderFailure::permanent(e.to_string()))
-}
 
 /// What the agent receives for each message it may answer.
 #[derive(Serialize)]
@@ -180,9 +171,9 @@ pub async fn send(state: &AppState, send: &ChatSend) -> Result<&'static str, Pro
 pub async fn look_up_profile(state: &AppState, lookup: &ProfileLookup) -> Result<&'static str, ProviderFailure> {
     let connector = connector_for_job(state, lookup.connector_id).await?;
     let profile = chat::fetch_profile(&state.settings, &state.chat, &connector, &lookup.platform_id).await?;
-    db::chat_users::set_profile(&state.db, lookup.chat_user_id, &profile)
-        .await
-        .map_err(|e| ProviderFailure::transient(format!("storing the profile: {e}")))?;
+    let stored = |e: sqlx::Error| ProviderFailure::transient(format!("storing the profile: {e}"));
+    db::chat_users::set_profile(&state.db, lookup.chat_user_id, &profile).await.map_err(stored)?;
+    super::approvals::profile_arrived(state, lookup.chat_user_id).await.map_err(stored)?;
     Ok(connector.provider.key())
 }
 

@@ -20,6 +20,11 @@ pub struct StoredConnector {
     #[sqlx(try_from = "Flag")]
     pub auto_approve_members: bool,
     pub onboarding_message: String,
+    /// The Slack or Teams connector that posts this one's new requests to the approvers.
+    pub approvals_via: Option<i64>,
+    /// The Slack channel or Teams conversation ID they go to; empty when approvals in chat are off.
+    pub approvers_conversation: String,
+    pub approval_message: String,
     pub agent_url: String,
     /// Opened from its sealed column when read, sealed again when written.
     pub agent_secret: String,
@@ -37,7 +42,7 @@ impl StoredConnector {
 
 const COLUMNS: &str =
     "id, org_id, provider, name, webhook_key, enabled, policy, auto_approve_members, onboarding_message,
-     agent_url, agent_secret, credentials";
+     approvals_via, approvers_conversation, approval_message, agent_url, agent_secret, credentials";
 
 /// The organization's connectors with their pending requests and chat users, by name.
 pub async fn list(db: &Db, org_id: i64) -> Result<Vec<(StoredConnector, i64, i64)>, sqlx::Error> {
@@ -97,6 +102,19 @@ pub async fn by_webhook_key(db: &Db, key: &str) -> Result<Option<StoredConnector
 /// For the outbox, which runs outside any organization's request.
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<StoredConnector>, sqlx::Error> {
     one(db, sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1")).bind(id)).await
+}
+
+/// Like [`by_id`], read in a transaction under way.
+pub async fn by_id_in(
+    tx: &mut Transaction<'static, Any>,
+    key: &ServerKey,
+    id: i64,
+) -> Result<Option<StoredConnector>, sqlx::Error> {
+    let found: Option<StoredConnector> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM connectors WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    found.map(|c| c.opened(key)).transpose()
 }
 
 /// The connector a query finds, if any, its secrets opened.
@@ -294,4 +312,33 @@ pub async fn standing(tx: &mut Transaction<'static, Any>, s: &Sender<'_>) -> Res
         (_, 1) => Standing::Member,
         _ => Standing::Other,
     })
+}
+
+/// Where the connector's new requests are posted for the approvers (the organization's Slack or
+/// Teams connector `via`, and a conversation on it; `None` turns it off) and what tells a requester
+/// they are approved. `false` when the connector, or `via`, is not the organization's: `via` is
+/// checked in the statement itself, so a connector deleted meanwhile is never named.
+pub async fn set_approvals(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+    via: Option<(i64, &str)>,
+    approval_message: &str,
+) -> Result<bool, sqlx::Error> {
+    let (via_id, conversation) = via.map_or((None, ""), |(v, c)| (Some(v), c));
+    let done = sqlx::query(
+        "UPDATE connectors SET approvals_via = $3, approvers_conversation = $4, approval_message = $5, updated_at = $6
+         WHERE org_id = $1 AND id = $2
+           AND ($3 IS NULL OR EXISTS (SELECT 1 FROM connectors v WHERE v.id = $3 AND v.org_id = $1
+                                                                   AND v.provider IN ('slack', 'teams')))",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(via_id)
+    .bind(conversation)
+    .bind(approval_message)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

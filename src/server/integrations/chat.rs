@@ -3,9 +3,9 @@
 
 use super::connector::Connector;
 use super::provider::{http_client, ProviderFailure};
-use super::shared::{Inbound, Refusal, ReplyAddress, WebhookRequest};
+use super::shared::{CardRef, Inbound, NoticeAddress, Refusal, ReplyAddress, WebhookRequest};
 use super::{bot_framework, d360, slack, teams, telegram, twilio};
-use crate::domain::chat_users::ChatProfile;
+use crate::domain::chat_users::{ChatProfile, RequestCard};
 use crate::domain::connectors::ChatProvider;
 use crate::server::config::Settings;
 
@@ -43,7 +43,11 @@ pub async fn authenticate(
     match connector.provider {
         ChatProvider::Slack => {
             slack::verify_signature(c.get("signing_secret"), request.headers, request.body, request.now_s)?;
-            slack::decode_event(request.body)
+            if slack::is_interaction(request.headers, request.body) {
+                slack::decode_interaction(request.body)
+            } else {
+                slack::decode_event(request.body)
+            }
         }
         ChatProvider::Teams => {
             let service_url = bot_framework::verify_bearer(
@@ -85,7 +89,7 @@ pub async fn send_text(
     let c = &connector.credentials;
     match (connector.provider, to) {
         (ChatProvider::Slack, ReplyAddress::Slack { channel }) => {
-            slack::SlackClient::with_token(clients.http.clone(), &settings.slack.api_base_url, c.secret("bot_token"))
+            slack_client(settings, clients, connector)
                 .post_message(channel, &crate::domain::message::escape_slack(text))
                 .await
         }
@@ -111,6 +115,113 @@ pub async fn send_text(
     }
 }
 
+fn slack_client(settings: &Settings, clients: &ChatClients, connector: &Connector) -> slack::SlackClient {
+    slack::SlackClient::with_token(
+        clients.http.clone(),
+        &settings.slack.api_base_url,
+        connector.credentials.secret("bot_token"),
+    )
+}
+
+/// Posts an approvers' card through a Slack or Teams connector (`via`) in `conversation`, a
+/// channel or chat its bot is in; answers where it is, for updating it. Teams cards go through the
+/// configured Bot Framework service URL (`teams.service_url`), never one a request named.
+pub async fn post_card(
+    settings: &Settings,
+    clients: &ChatClients,
+    via: &Connector,
+    conversation: &str,
+    card: &RequestCard,
+) -> Result<CardRef, ProviderFailure> {
+    match via.provider {
+        ChatProvider::Slack => {
+            let (text, blocks) = slack::approval_blocks(card);
+            let ts = slack_client(settings, clients, via).post_blocks(conversation, &text, blocks).await?;
+            Ok(CardRef::Slack { connector_id: via.id, channel: conversation.to_string(), ts })
+        }
+        ChatProvider::Teams => {
+            let token = teams::connector_token(settings, &clients.http, &clients.bot_framework, via).await?;
+            let service_url = settings.teams.service_url.clone();
+            let summary = format!("Access request from {}", card.name);
+            let activity_id = teams::post_card(
+                &clients.http,
+                &token,
+                &service_url,
+                conversation,
+                teams::approval_card(card),
+                &summary,
+            )
+            .await?;
+            Ok(CardRef::Teams {
+                connector_id: via.id,
+                service_url,
+                conversation_id: conversation.to_string(),
+                activity_id,
+            })
+        }
+        other => Err(ProviderFailure::permanent(format!("a {} connector cannot post approvers' cards", other.label()))),
+    }
+}
+
+/// Updates a posted approvers' card in place to show the request as it now stands.
+pub async fn update_card(
+    settings: &Settings,
+    clients: &ChatClients,
+    via: &Connector,
+    posted: &CardRef,
+    card: &RequestCard,
+) -> Result<(), ProviderFailure> {
+    match (via.provider, posted) {
+        (ChatProvider::Slack, CardRef::Slack { channel, ts, .. }) => {
+            let (text, blocks) = slack::approval_blocks(card);
+            slack_client(settings, clients, via).update_blocks(channel, ts, &text, blocks).await
+        }
+        (ChatProvider::Teams, CardRef::Teams { service_url, conversation_id, activity_id, .. }) => {
+            let token = teams::connector_token(settings, &clients.http, &clients.bot_framework, via).await?;
+            teams::update_card(
+                &clients.http,
+                &token,
+                service_url,
+                conversation_id,
+                activity_id,
+                teams::approval_card(card),
+            )
+            .await
+        }
+        _ => Err(ProviderFailure::permanent("the card was posted by another kind of connector")),
+    }
+}
+
+/// Tells the person who clicked a card something only they read.
+pub async fn send_notice(
+    settings: &Settings,
+    clients: &ChatClients,
+    via: &Connector,
+    to: &NoticeAddress,
+    text: &str,
+) -> Result<(), ProviderFailure> {
+    match (via.provider, to) {
+        (ChatProvider::Slack, NoticeAddress::Slack { channel, user }) => {
+            slack_client(settings, clients, via).post_ephemeral(channel, user, text).await
+        }
+        (ChatProvider::Teams, NoticeAddress::Teams { service_url, member_id }) => {
+            let token = teams::connector_token(settings, &clients.http, &clients.bot_framework, via).await?;
+            let c = &via.credentials;
+            teams::tell_privately(
+                &clients.http,
+                &token,
+                service_url,
+                c.get("app_id"),
+                c.get("tenant_id"),
+                member_id,
+                text,
+            )
+            .await
+        }
+        _ => Err(ProviderFailure::permanent("the answer's address is for another kind of connector")),
+    }
+}
+
 /// Whether a new chat user's profile is worth a lookup on this provider.
 pub fn profile_lookup_helps(provider: ChatProvider) -> bool {
     matches!(provider, ChatProvider::Slack | ChatProvider::Telegram)
@@ -124,11 +235,7 @@ pub async fn fetch_profile(
 ) -> Result<ChatProfile, ProviderFailure> {
     let c = &connector.credentials;
     match connector.provider {
-        ChatProvider::Slack => {
-            slack::SlackClient::with_token(clients.http.clone(), &settings.slack.api_base_url, c.secret("bot_token"))
-                .profile(platform_id)
-                .await
-        }
+        ChatProvider::Slack => slack_client(settings, clients, connector).profile(platform_id).await,
         ChatProvider::Telegram => {
             let avatar =
                 telegram::avatar(&clients.http, &settings.chat.telegram_base_url, c.get("bot_token"), platform_id)

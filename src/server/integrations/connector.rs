@@ -49,9 +49,22 @@ pub struct Connector {
     /// Members are let in without a request (Slack and Teams).
     pub auto_approve_members: bool,
     pub onboarding_message: String,
+    /// Approvals in chat: the Slack or Teams connector that posts new requests, and where.
+    pub approvals: Option<Approvals>,
+    /// Tells a requester they are approved.
+    pub approval_message: String,
     pub agent_url: String,
     pub agent_secret: Secret,
     pub credentials: Credentials,
+}
+
+/// Where a connector's new access requests are posted for the approvers to decide.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Approvals {
+    /// The organization's Slack or Teams connector whose bot posts the cards and hears the clicks.
+    pub via: i64,
+    /// A Slack channel ID, or a Teams channel or group chat ID.
+    pub conversation: String,
 }
 
 impl TryFrom<StoredConnector> for Connector {
@@ -71,6 +84,11 @@ impl TryFrom<StoredConnector> for Connector {
             enabled: s.enabled,
             auto_approve_members: s.auto_approve_members,
             onboarding_message: s.onboarding_message,
+            approvals: s
+                .approvals_via
+                .filter(|_| !s.approvers_conversation.is_empty())
+                .map(|via| Approvals { via, conversation: s.approvers_conversation }),
+            approval_message: s.approval_message,
             agent_url: s.agent_url,
         })
     }
@@ -119,6 +137,9 @@ impl Connector {
             chat_users,
             auto_approve_members: self.auto_approve_members,
             blocked,
+            approvals_via: self.approvals.as_ref().map(|a| a.via),
+            approvers_conversation: self.approvals.as_ref().map(|a| a.conversation.clone()).unwrap_or_default(),
+            approval_message: self.approval_message.clone(),
         }
     }
 }

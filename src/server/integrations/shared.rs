@@ -32,8 +32,52 @@ pub enum Inbound {
     Messages(Vec<InboundMessage>),
     /// Slack's `url_verification`: answer with the challenge.
     Challenge(String),
+    /// A click on Approve or Reject on an approvers' card.
+    Decision(ChatDecision),
     /// Something other than a person's message (a status update, a bot's own post): acknowledged.
     Nothing,
+}
+
+/// Someone's click on an approvers' card: Slack's `block_actions` interaction, or the data a
+/// Teams Adaptive Card's `Action.Submit` sends back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatDecision {
+    pub request_id: i64,
+    /// Approve or Reject; a card offers nothing else.
+    pub decision: crate::domain::chat_users::Decision,
+    /// Who clicked: a Slack user ID, or an Entra object ID.
+    pub approver: String,
+    /// Where to answer them privately.
+    pub notice_to: NoticeAddress,
+}
+
+/// Where a private answer to a click goes: only the person who clicked reads it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum NoticeAddress {
+    /// An ephemeral message (`chat.postEphemeral`) in the channel, seen by `user` alone.
+    Slack { channel: String, user: String },
+    /// A one-to-one chat between the bot and the member (`29:…` id) on the verified service URL.
+    Teams { service_url: String, member_id: String },
+}
+
+/// An approvers' card once posted, so a decision updates it in place: through the connector that
+/// posted it, whatever the connector's settings say later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "via", rename_all = "snake_case")]
+pub enum CardRef {
+    /// `chat.update` takes the channel and the message's `ts`.
+    Slack { connector_id: i64, channel: String, ts: String },
+    /// `PUT /v3/conversations/{conversation_id}/activities/{activity_id}` on the service URL.
+    Teams { connector_id: i64, service_url: String, conversation_id: String, activity_id: String },
+}
+
+impl CardRef {
+    pub fn connector_id(&self) -> i64 {
+        match self {
+            Self::Slack { connector_id, .. } | Self::Teams { connector_id, .. } => *connector_id,
+        }
+    }
 }
 
 /// Where a reply to a conversation goes.

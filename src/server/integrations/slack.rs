@@ -3,10 +3,12 @@
 //! with `{"ok": false, "error": "…"}`; rate limits as 429 with Retry-After.
 
 use super::provider::{http_client, unreachable, ProviderFailure};
-use super::shared::{header, json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
+use super::shared::{
+    header, json_body, split_name, ChatDecision, Inbound, InboundMessage, NoticeAddress, Refusal, ReplyAddress,
+};
 use crate::api::identity::types::DirectoryUser;
 use crate::domain::chat_users::ChatProfile;
-use crate::domain::chat_users::MessageKind;
+use crate::domain::chat_users::{Decision, MessageKind, RequestCard};
 use crate::server::config::SlackSettings;
 use crate::server::secret::Secret;
 use hmac::{Hmac, Mac};
@@ -39,6 +41,9 @@ const PERMANENT: &[&str] = &[
     "invalid_arguments",
     "msg_too_long",
     "no_text",
+    "not_in_channel",
+    "invalid_blocks",
+    "message_not_found",
 ];
 
 impl SlackClient {
@@ -102,6 +107,38 @@ impl SlackClient {
     pub async fn post_message(&self, channel: &str, text: &str) -> Result<(), ProviderFailure> {
         let message = json!({ "channel": channel, "text": text, "unfurl_links": false });
         self.call("chat.postMessage", self.post("chat.postMessage", message)).await?;
+        Ok(())
+    }
+
+    /// Posts an approvers' card (Block Kit `blocks`, with `text` for notifications and screen
+    /// readers) in a channel the bot was invited to; answers the message's `ts`, which `chat.update` takes.
+    pub async fn post_blocks(&self, channel: &str, text: &str, blocks: Value) -> Result<String, ProviderFailure> {
+        let message = json!({ "channel": channel, "text": text, "blocks": blocks, "unfurl_links": false });
+        let posted = self.call("chat.postMessage", self.post("chat.postMessage", message)).await?;
+        posted["ts"]
+            .as_str()
+            .map(str::to_string)
+            // Posted, but with nothing to update it by: another attempt would post a second card.
+            .ok_or_else(|| ProviderFailure::permanent("Slack chat.postMessage returned no ts"))
+    }
+
+    /// Replaces a posted message's text and blocks (`chat.update`).
+    pub async fn update_blocks(
+        &self,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        blocks: Value,
+    ) -> Result<(), ProviderFailure> {
+        let message = json!({ "channel": channel, "ts": ts, "text": text, "blocks": blocks });
+        self.call("chat.update", self.post("chat.update", message)).await?;
+        Ok(())
+    }
+
+    /// A message in `channel` only `user` sees (`chat.postEphemeral`); `text` is mrkdwn, escaped.
+    pub async fn post_ephemeral(&self, channel: &str, user: &str, text: &str) -> Result<(), ProviderFailure> {
+        let message = json!({ "channel": channel, "user": user, "text": text });
+        self.call("chat.postEphemeral", self.post("chat.postEphemeral", message)).await?;
         Ok(())
     }
 
@@ -241,4 +278,110 @@ pub fn decode_event(body: &[u8]) -> Result<Inbound, Refusal> {
         Some(_) => Ok(Inbound::Nothing),
         None => Err(Refusal::malformed("no type")),
     }
+}
+
+/// The Block Kit `action_id`s of an approvers' card's buttons; each button's `value` is the request id.
+const APPROVE_ACTION: &str = "access_request.approve";
+const REJECT_ACTION: &str = "access_request.reject";
+
+/// Slack's longest section text is 3,000 characters; the first message is cut well before.
+const CARD_MESSAGE_CHARS: usize = 2_500;
+
+/// `<!date^…>`: Slack writes the time in each reader's own time zone, UTC in the fallback.
+fn slack_time(ms: i64) -> String {
+    let fallback = chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M UTC").to_string());
+    format!("<!date^{}^{{time}}|{}>", ms / 1_000, fallback.unwrap_or_default())
+}
+
+/// When a decision was made, for a private answer: as on the card.
+pub fn decided_when(ms: i64) -> String {
+    slack_time(ms)
+}
+
+/// An approvers' card in Block Kit (the person, their platform and first message, then Approve
+/// and Reject, or once decided who decided and when), with the plain text Slack shows in
+/// notifications. Names and messages are escaped, so nobody's text can mention `@channel`.
+pub fn approval_blocks(card: &RequestCard) -> (String, Value) {
+    use crate::domain::message::escape_slack;
+    let text = format!("Access request from {} on {}", escape_slack(&card.name), escape_slack(&card.connector));
+    // What people wrote (their name, their message) goes in plain_text, which Slack neither
+    // formats nor links: nobody's name can mention @channel or dress up a link.
+    let about = format!("wants to talk to the agent · {} · {} · {}", card.connector, card.platform, card.platform_id);
+    let mut person = json!({
+        "type": "section",
+        "text": { "type": "plain_text", "text": format!("{}\n{about}", card.name), "emoji": false },
+    });
+    // Slack fetches the picture itself, so only a public address will do (not a kept data: URL).
+    if let Some(url) = card.avatar_url.as_ref().filter(|u| u.starts_with("https://")) {
+        person["accessory"] = json!({ "type": "image", "image_url": url, "alt_text": card.name });
+    }
+    let first: String = card.first_message.chars().take(CARD_MESSAGE_CHARS).collect();
+    let said = if first.trim().is_empty() { "(no text)".to_string() } else { first };
+    let mut blocks =
+        vec![person, json!({ "type": "section", "text": { "type": "plain_text", "text": said, "emoji": false } })];
+    match crate::domain::chat_users::card_outcome(card.status, card.decided_by.as_deref()) {
+        None => {
+            let value = card.request_id.to_string();
+            blocks.push(json!({
+                "type": "actions",
+                "block_id": format!("access_request_{}", card.request_id),
+                "elements": [
+                    { "type": "button", "action_id": APPROVE_ACTION, "style": "primary", "value": value,
+                      "text": { "type": "plain_text", "text": "Approve" } },
+                    { "type": "button", "action_id": REJECT_ACTION, "style": "danger", "value": value,
+                      "text": { "type": "plain_text", "text": "Reject" } },
+                ],
+            }));
+        }
+        Some(outcome) => {
+            let when = card.decided_at.map(|ms| format!(", {}", slack_time(ms))).unwrap_or_default();
+            let outcome = escape_slack(&outcome);
+            blocks.push(
+                json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{outcome}{when}") }] }),
+            );
+        }
+    }
+    (text, Value::Array(blocks))
+}
+
+/// An interactivity request (form-encoded, its JSON in `payload`): a click on an approvers'
+/// card's button, or something else Onboard does not offer, acknowledged and ignored. The
+/// signature is checked before this, over the raw body.
+pub fn decode_interaction(body: &[u8]) -> Result<Inbound, Refusal> {
+    let payload = url::form_urlencoded::parse(body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| Refusal::malformed("an interactivity request without a payload"))?;
+    let payload = json_body(payload.as_bytes())?;
+    if payload["type"] != "block_actions" {
+        return Ok(Inbound::Nothing);
+    }
+    let action = &payload["actions"][0];
+    let decision = match action["action_id"].as_str() {
+        Some(APPROVE_ACTION) => Decision::Approve,
+        Some(REJECT_ACTION) => Decision::Reject,
+        _ => return Ok(Inbound::Nothing),
+    };
+    let request_id = action["value"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| Refusal::malformed("no request in the button"))?;
+    let user = payload["user"]["id"].as_str().ok_or_else(|| Refusal::malformed("no user"))?;
+    let channel = payload["channel"]["id"]
+        .as_str()
+        .or(payload["container"]["channel_id"].as_str())
+        .ok_or_else(|| Refusal::malformed("no channel"))?;
+    Ok(Inbound::Decision(ChatDecision {
+        request_id,
+        decision,
+        approver: user.to_string(),
+        notice_to: NoticeAddress::Slack { channel: channel.to_string(), user: user.to_string() },
+    }))
+}
+
+/// Whether a signed Slack request is an interactivity one (form-encoded) rather than an Events
+/// API one (JSON): both come to the connector's one webhook URL.
+pub fn is_interaction(headers: &axum::http::HeaderMap, body: &[u8]) -> bool {
+    let form = header(headers, "content-type").is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    form || body.starts_with(b"payload=")
 }

@@ -5,14 +5,17 @@
 use super::bot_framework::{cached_token, token_cache, BotFramework, TokenCache};
 use super::connector::Connector;
 use super::provider::{http_client, unreachable, ProviderFailure};
-use super::shared::{json_body, split_name, Inbound, InboundMessage, Refusal, ReplyAddress};
+use super::shared::{
+    json_body, split_name, ChatDecision, Inbound, InboundMessage, NoticeAddress, Refusal, ReplyAddress,
+};
 use crate::api::identity::types::DirectoryUser;
-use crate::domain::chat_users::MessageKind;
+use crate::domain::chat_users::{Decision, MessageKind, RequestCard};
 use crate::server::config::Settings;
 use crate::server::config::TeamsSettings;
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use serde_json::{json, Value};
+use sha2::Digest;
 use std::time::{Duration, Instant};
 
 const BOT_SCOPE: &str = "https://api.botframework.com/.default";
@@ -181,7 +184,8 @@ async fn client_credentials_token(
     Ok((answer.access_token().secret().clone(), until))
 }
 
-/// A connector's Bot Framework token, cached by app id until shortly before it expires.
+/// A connector's Bot Framework token, cached by what earns it (tenant, app id, password) until
+/// shortly before it expires.
 pub async fn connector_token(
     settings: &Settings,
     http: &reqwest::Client,
@@ -198,7 +202,14 @@ pub async fn connector_token(
         c.get("app_password"),
         BOT_SCOPE,
     );
-    cached_token(&bot.tokens, app_id, fetch).await
+    // Keyed by everything that earns the token, not the app id alone: a connector naming another
+    // organization's app id with a wrong password must not be handed that organization's token.
+    let mut key = sha2::Sha256::new();
+    for part in [c.get("tenant_id"), app_id, c.get("app_password")] {
+        key.update(part.as_bytes());
+        key.update([0]);
+    }
+    cached_token(&bot.tokens, &hex::encode(key.finalize()), fetch).await
 }
 
 /// Replies in the conversation an inbound activity came from.
@@ -209,24 +220,9 @@ pub async fn reply(
     conversation_id: &str,
     text: &str,
 ) -> Result<(), ProviderFailure> {
-    let url = format!(
-        "{}/v3/conversations/{}/activities",
-        service_url.trim_end_matches('/'),
-        percent_encoding::utf8_percent_encode(conversation_id, percent_encoding::NON_ALPHANUMERIC)
-    );
     let activity = json!({ "type": "message", "textFormat": "plain", "text": text });
-    let response = http
-        .post(url)
-        .bearer_auth(token)
-        .json(&activity)
-        .send()
-        .await
-        .map_err(|e| unreachable("Microsoft Teams", e))?;
-    if response.status().is_success() {
-        Ok(())
-    } else {
-        Err(ProviderFailure::from_response("Microsoft Teams", response).await)
-    }
+    bot_call(http.post(activities_url(service_url, conversation_id)).json(&activity), token).await?;
+    Ok(())
 }
 
 /// The attachment type of a file shared in a Teams chat.
@@ -275,6 +271,9 @@ pub struct Activity {
     /// Mentions (`{type: "mention", mentioned: {id}, text: "<at>Name</at>"}`) among others.
     #[serde(default)]
     pub entities: Vec<Value>,
+    /// What an Adaptive Card's `Action.Submit` sends back: its `data`.
+    #[serde(default)]
+    pub value: Option<Value>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -309,6 +308,10 @@ pub fn decode_activity(body: &[u8]) -> Result<Activity, Refusal> {
 /// carry none. The bot's own `<at>` mention is removed from the text, and other mentions keep
 /// only the name, so the agent reads what the person wrote. Group chats and channels are shared.
 pub fn inbound(activity: &Activity) -> Inbound {
+    if activity.value.as_ref().is_some_and(|v| v["onboard"] == CARD_KIND) {
+        // A card's submit, never a message for the agent: one that does not read is dropped.
+        return decision(activity).map_or(Inbound::Nothing, Inbound::Decision);
+    }
     let text = without_mentions(activity);
     // The HTML copy of the text is not a file the person sent.
     let file = activity.attachments.iter().find(|a| a["contentType"].as_str().is_some_and(|t| t != "text/html"));
@@ -355,6 +358,173 @@ pub fn inbound(activity: &Activity) -> Inbound {
             conversation_id: activity.conversation.id.clone(),
         },
     }])
+}
+
+/// The `data` of an approvers' card's buttons names this, so no other card's submit is taken for one.
+const CARD_KIND: &str = "access_request";
+
+/// A click on an approvers' card's Approve or Reject, from Teams.
+fn decision(activity: &Activity) -> Option<ChatDecision> {
+    let data = activity.value.as_ref()?;
+    if activity.channel_id != "msteams" || activity.kind != "message" || activity.from.id.is_empty() {
+        return None;
+    }
+    let decision = match data["decision"].as_str()? {
+        "approve" => Decision::Approve,
+        "reject" => Decision::Reject,
+        _ => return None,
+    };
+    Some(ChatDecision {
+        request_id: data["request"].as_i64()?,
+        decision,
+        approver: activity.from.aad_object_id.clone().unwrap_or_else(|| activity.from.id.clone()),
+        notice_to: NoticeAddress::Teams {
+            service_url: activity.service_url.clone(),
+            member_id: activity.from.id.clone(),
+        },
+    })
+}
+
+/// An approvers' card as an Adaptive Card attachment (schema 1.4, which Teams renders): the
+/// person with their picture, their platform and first message, then Approve and Reject
+/// (`Action.Submit`), or once decided who decided and when, in each reader's time zone.
+pub fn approval_card(card: &RequestCard) -> Value {
+    // What people wrote goes in TextRuns, which Teams shows as typed: a TextBlock would render
+    // Markdown, so a first message could carry a link dressed up as something else.
+    let plain = |text: &str, subtle: bool| json!({ "type": "RichTextBlock", "inlines": [{ "type": "TextRun", "text": text, "isSubtle": subtle, "weight": if subtle { "Default" } else { "Bolder" } }] });
+    let about = format!("wants to talk to the agent · {} · {} · {}", card.connector, card.platform, card.platform_id);
+    let mut person =
+        vec![json!({ "type": "Column", "width": "stretch", "items": [plain(&card.name, false), plain(&about, true)] })];
+    // Teams fetches the picture itself; a kept data: URL could be larger than a whole activity may be.
+    if let Some(url) = card.avatar_url.as_ref().filter(|u| u.starts_with("https://")) {
+        person.insert(
+            0,
+            json!({ "type": "Column", "width": "auto", "items": [
+                { "type": "Image", "url": url, "size": "Small", "style": "Person", "altText": card.name },
+            ]}),
+        );
+    }
+    let said: String = card.first_message.chars().take(CARD_MESSAGE_CHARS).collect();
+    let said = if said.trim().is_empty() { "(no text)".to_string() } else { said };
+    let mut body = vec![json!({ "type": "ColumnSet", "columns": person }), plain(&said, false)];
+    body[1]["inlines"][0]["weight"] = json!("Default");
+    let mut actions = Vec::new();
+    match crate::domain::chat_users::card_outcome(card.status, card.decided_by.as_deref()) {
+        None => {
+            for (title, decision, style) in [("Approve", "approve", "positive"), ("Reject", "reject", "destructive")] {
+                actions.push(json!({ "type": "Action.Submit", "title": title, "style": style,
+                    "data": { "onboard": CARD_KIND, "decision": decision, "request": card.request_id } }));
+            }
+        }
+        Some(outcome) => {
+            let when = card.decided_at.map(|ms| format!(", {}", teams_time(ms))).unwrap_or_default();
+            // A TextRun too, so a member's name is shown as typed; Teams expands the time function in it.
+            body.push(plain(&format!("{outcome}{when}"), false));
+        }
+    }
+    json!({
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "content": {
+            "type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "version": "1.4",
+            "body": body, "actions": actions,
+        },
+    })
+}
+
+/// The first message as a card shows it, cut well inside what one activity may carry.
+const CARD_MESSAGE_CHARS: usize = 2_500;
+
+/// `{{TIME(…)}}`: Teams writes the time in each reader's own time zone.
+fn teams_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| format!("{{{{TIME({})}}}}", t.format("%Y-%m-%dT%H:%M:%SZ")))
+        .unwrap_or_default()
+}
+
+/// When a decision was made, for a private answer (plain text, so in UTC).
+pub fn decided_when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M UTC").to_string()).unwrap_or_default()
+}
+
+fn activities_url(service_url: &str, conversation_id: &str) -> String {
+    format!(
+        "{}/v3/conversations/{}/activities",
+        service_url.trim_end_matches('/'),
+        percent_encoding::utf8_percent_encode(conversation_id, percent_encoding::NON_ALPHANUMERIC)
+    )
+}
+
+async fn bot_call(request: reqwest::RequestBuilder, token: &str) -> Result<Value, ProviderFailure> {
+    let response = request.bearer_auth(token).send().await.map_err(|e| unreachable("Microsoft Teams", e))?;
+    if response.status().is_success() {
+        Ok(response.json().await.unwrap_or(Value::Null))
+    } else {
+        Err(ProviderFailure::from_response("Microsoft Teams", response).await)
+    }
+}
+
+/// Posts an approvers' card in a channel or group chat the bot is in; answers the activity id,
+/// which updating it takes.
+pub async fn post_card(
+    http: &reqwest::Client,
+    token: &str,
+    service_url: &str,
+    conversation_id: &str,
+    card: Value,
+    summary: &str,
+) -> Result<String, ProviderFailure> {
+    let activity = json!({ "type": "message", "summary": summary, "attachments": [card] });
+    let posted = bot_call(http.post(activities_url(service_url, conversation_id)).json(&activity), token).await?;
+    posted["id"]
+        .as_str()
+        .map(str::to_string)
+        // Posted, but with nothing to update it by: another attempt would post a second card.
+        .ok_or_else(|| ProviderFailure::permanent("Microsoft Teams returned no activity id for the card"))
+}
+
+/// Replaces a posted card (`PUT …/activities/{activityId}`).
+pub async fn update_card(
+    http: &reqwest::Client,
+    token: &str,
+    service_url: &str,
+    conversation_id: &str,
+    activity_id: &str,
+    card: Value,
+) -> Result<(), ProviderFailure> {
+    let url = format!(
+        "{}/{}",
+        activities_url(service_url, conversation_id),
+        percent_encoding::utf8_percent_encode(activity_id, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let activity = json!({ "type": "message", "id": activity_id, "attachments": [card] });
+    bot_call(http.put(url).json(&activity), token).await?;
+    Ok(())
+}
+
+/// Tells one member something in a one-to-one chat with the bot, which Teams opens (or finds)
+/// for a member of a team or chat the bot is in: the private answer to a click.
+pub async fn tell_privately(
+    http: &reqwest::Client,
+    token: &str,
+    service_url: &str,
+    bot_app_id: &str,
+    tenant_id: &str,
+    member_id: &str,
+    text: &str,
+) -> Result<(), ProviderFailure> {
+    let conversation = json!({
+        "bot": { "id": format!("28:{bot_app_id}") },
+        "members": [{ "id": member_id }],
+        "channelData": { "tenant": { "id": tenant_id } },
+        "isGroup": false,
+        "tenantId": tenant_id,
+    });
+    let url = format!("{}/v3/conversations", service_url.trim_end_matches('/'));
+    let created = bot_call(http.post(url).json(&conversation), token).await?;
+    let id = created["id"]
+        .as_str()
+        .ok_or_else(|| ProviderFailure::transient("Microsoft Teams created no conversation id"))?;
+    reply(http, token, service_url, id, text).await
 }
 
 /// Whether `link` has the origin (scheme, host, port) of `base` (RFC 6454), with no user info.

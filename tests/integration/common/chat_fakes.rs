@@ -52,6 +52,13 @@ pub enum AgentMode {
 
 pub struct Recorded {
     pub sent: Vec<Sent>,
+    /// Approvers' cards posted: Slack `chat.postMessage` bodies with blocks, Teams activities
+    /// with an attachment (their conversation added as `conversation`).
+    pub cards: Vec<Value>,
+    /// Cards updated: Slack `chat.update` bodies, Teams activities put (with `conversation` and `activity`).
+    pub card_updates: Vec<Value>,
+    /// Slack `chat.postEphemeral`: (user, text).
+    pub ephemeral: Vec<(String, String)>,
     /// Bodies the agent received with a valid signature.
     pub agent_calls: Vec<Value>,
     pub agent_mode: AgentMode,
@@ -71,6 +78,9 @@ impl FakeProviders {
     pub async fn start() -> Self {
         let recorded: Shared = Arc::new(Mutex::new(Recorded {
             sent: Vec::new(),
+            cards: Vec::new(),
+            card_updates: Vec::new(),
+            ephemeral: Vec::new(),
             agent_calls: Vec::new(),
             agent_mode: AgentMode::Echo,
             profile_lookups: 0,
@@ -80,11 +90,15 @@ impl FakeProviders {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/slack/api/chat.postMessage", post(slack_post))
+            .route("/slack/api/chat.update", post(slack_update))
+            .route("/slack/api/chat.postEphemeral", post(slack_ephemeral))
             .route("/slack/api/users.info", get(slack_user_info))
             .route("/login/{tenant}/oauth2/v2.0/token", post(teams_token))
             .route("/botframework/openid", get(openid_metadata))
             .route("/botframework/keys", get(signing_keys))
+            .route("/teams-service/v3/conversations", post(teams_conversation))
             .route("/teams-service/v3/conversations/{id}/activities", post(teams_activity))
+            .route("/teams-service/v3/conversations/{id}/activities/{activity}", axum::routing::put(teams_update))
             .route("/telegram/{bot}/{method}", post(telegram_method))
             .route("/telegram/file/{bot}/{*path}", get(telegram_file))
             .route("/d360/messages", post(d360_send))
@@ -99,6 +113,7 @@ impl FakeProviders {
     pub fn configure(&self, s: &mut onboard::server::Settings) {
         s.slack.api_base_url = format!("{}/slack/api", self.base);
         s.teams.login_base_url = format!("{}/login", self.base);
+        s.teams.service_url = self.teams_service_url();
         s.chat.botframework_openid_url = format!("{}/botframework/openid", self.base);
         s.chat.telegram_base_url = format!("{}/telegram", self.base);
         s.chat.d360_base_url = format!("{}/d360", self.base);
@@ -149,8 +164,40 @@ async fn slack_post(State((rec, _)): St, headers: HeaderMap, Json(body): Json<Va
     let (Some(channel), Some(text)) = (body["channel"].as_str(), body["text"].as_str()) else {
         return Json(json!({ "ok": false, "error": "invalid_arguments" })).into_response();
     };
-    record(&rec, "slack", channel, text);
+    let mut r = rec.lock().unwrap();
+    if body["blocks"].is_array() {
+        r.cards.push(body.clone());
+        let ts = format!("{}.0", r.cards.len() + 100);
+        return Json(json!({ "ok": true, "channel": channel, "ts": ts })).into_response();
+    }
+    r.sent.push(Sent { provider: "slack", to: channel.into(), text: text.into() });
     Json(json!({ "ok": true, "channel": channel, "ts": "1.0" })).into_response()
+}
+
+async fn slack_update(State((rec, _)): St, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if bearer(&headers) != Some(SLACK_BOT) {
+        return refuse(&rec, "slack: wrong bot token");
+    }
+    let known = rec.lock().unwrap().cards.iter().enumerate().any(|(i, c)| {
+        c["channel"] == body["channel"] && body["ts"] == format!("{}.0", i + 101) && body["blocks"].is_array()
+    });
+    if !known {
+        return Json(json!({ "ok": false, "error": "message_not_found" })).into_response();
+    }
+    rec.lock().unwrap().card_updates.push(body);
+    Json(json!({ "ok": true })).into_response()
+}
+
+async fn slack_ephemeral(State((rec, _)): St, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if bearer(&headers) != Some(SLACK_BOT) {
+        return refuse(&rec, "slack: wrong bot token");
+    }
+    let (Some(_), Some(user), Some(text)) = (body["channel"].as_str(), body["user"].as_str(), body["text"].as_str())
+    else {
+        return Json(json!({ "ok": false, "error": "invalid_arguments" })).into_response();
+    };
+    rec.lock().unwrap().ephemeral.push((user.to_string(), text.to_string()));
+    Json(json!({ "ok": true, "message_ts": "2.0" })).into_response()
 }
 
 async fn slack_user_info(
@@ -208,8 +255,51 @@ async fn teams_activity(
     if body["type"] != "message" {
         return (StatusCode::BAD_REQUEST, "not a message").into_response();
     }
+    if body["attachments"].is_array() {
+        let mut r = rec.lock().unwrap();
+        let mut card = body.clone();
+        card["conversation"] = json!(id);
+        r.cards.push(card);
+        return Json(json!({ "id": format!("card-{}", r.cards.len()) })).into_response();
+    }
     record(&rec, "teams", id, body["text"].as_str().unwrap_or_default());
     Json(json!({ "id": "activity-1" })).into_response()
+}
+
+/// Opens a one-to-one conversation with one member: its id names them.
+async fn teams_conversation(State((rec, _)): St, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    if bearer(&headers) != Some("bot-token-1") {
+        return refuse(&rec, "teams: wrong bearer token");
+    }
+    let (Some(member), Some(TEAMS_TENANT)) = (body["members"][0]["id"].as_str(), body["tenantId"].as_str()) else {
+        return (StatusCode::BAD_REQUEST, "a member and the tenant are required").into_response();
+    };
+    Json(json!({ "id": format!("a:1on1-{member}") })).into_response()
+}
+
+async fn teams_update(
+    State((rec, _)): St,
+    Path((id, activity)): Path<(String, String)>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if bearer(&headers) != Some("bot-token-1") {
+        return refuse(&rec, "teams: wrong bearer token");
+    }
+    let mut r = rec.lock().unwrap();
+    let posted = activity
+        .strip_prefix("card-")
+        .and_then(|n| n.parse::<usize>().ok())
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| r.cards.get(i));
+    if posted.is_none_or(|c| c["conversation"] != id.as_str()) || !body["attachments"].is_array() {
+        return (StatusCode::NOT_FOUND, "no such activity").into_response();
+    }
+    let mut update = body.clone();
+    update["conversation"] = json!(id);
+    update["activity"] = json!(activity);
+    r.card_updates.push(update);
+    Json(json!({ "id": activity })).into_response()
 }
 
 async fn telegram_method(

@@ -11,6 +11,7 @@ use onboard::AppError;
 use serde_json::{json, Value};
 
 mod agent;
+mod approvals;
 mod chat_users;
 mod policies;
 mod slack;
@@ -24,6 +25,7 @@ struct World {
     app: TestApp,
     fake: FakeProviders,
     owner: Visitor,
+    owner_account: i64,
     org: i64,
     http: reqwest::Client,
 }
@@ -32,10 +34,10 @@ async fn world(backend: Backend) -> World {
     let fake = FakeProviders::start().await;
     let f = fake.clone();
     let app = TestApp::start_with(backend, move |s| f.configure(s)).await;
-    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let (org, owner_account) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let owner = app.visitor();
     owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
-    World { app, fake, owner, org, http: reqwest::Client::new() }
+    World { app, fake, owner, owner_account, org, http: reqwest::Client::new() }
 }
 
 fn credentials(provider: &str) -> Vec<(&'static str, &'static str)> {
@@ -122,10 +124,10 @@ async fn world_with(backend: Backend, adjust: impl FnOnce(&mut onboard::server::
         adjust(s);
     })
     .await;
-    let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
+    let (org, owner_account) = app.organization_with_owner("Acme", "owner@acme.example", PASSWORD).await;
     let owner = app.visitor();
     owner.sign_in("owner@acme.example", PASSWORD).await.unwrap();
-    World { app, fake, owner, org, http: reqwest::Client::new() }
+    World { app, fake, owner, owner_account, org, http: reqwest::Client::new() }
 }
 
 /// A message from a shared conversation by someone not let in: logged as dropped, no access

@@ -96,23 +96,26 @@ async fn onboarding_holds_new_users_until_an_admin_decides(backend: Backend) {
     let request = page["rows"][0]["id"].as_i64().unwrap();
     assert_eq!(count(&w, "SELECT COUNT(*) FROM chat_messages WHERE org_id = $1 AND status = 'held'").await, 3);
 
-    // Approved: the next message reaches the agent.
+    // Approved: they are told so, in the chat they wrote from, and the next message reaches the agent.
     let approve = json!({ "ids": [request], "decision": "Approve" });
     assert_eq!(w.owner.call_json("decide_access", &approve).await.unwrap(), 1);
+    app.eventually("the approval is told", || async { w.fake.sent().len() == 2 }).await;
+    assert_eq!(w.fake.sent()[1].to, "7");
+    assert!(w.fake.sent()[1].text.starts_with("You're approved"), "the default approval message");
     assert_eq!(telegram(&w, &webhook, 210, 7, "now?").await, 200);
-    app.eventually("the agent answers", || async { w.fake.sent().len() == 2 }).await;
+    app.eventually("the agent answers", || async { w.fake.sent().len() == 3 }).await;
     assert_eq!(w.fake.agent_texts(), ["now?"]);
 
     // A second user is rejected: told once, then dropped.
     assert_eq!(telegram(&w, &webhook, 300, 8, "let me in").await, 200);
-    app.eventually("their onboarding message is sent", || async { w.fake.sent().len() == 3 }).await;
+    app.eventually("their onboarding message is sent", || async { w.fake.sent().len() == 4 }).await;
     let second = app.scalar_i64("SELECT MAX(id) FROM access_requests WHERE org_id = $1", w.org).await;
     let reject = json!({ "ids": [second], "decision": "Reject" });
     w.owner.call_json("decide_access", &reject).await.unwrap();
     for n in 0..3 {
         assert_eq!(telegram(&w, &webhook, 301 + n, 8, "please").await, 200);
     }
-    app.eventually("the rejection is told", || async { w.fake.sent().len() == 4 }).await;
+    app.eventually("the rejection is told", || async { w.fake.sent().len() == 5 }).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let sent = w.fake.sent();
     let to_second: Vec<&str> = sent.iter().filter(|s| s.to == "8").map(|s| s.text.as_str()).collect();

@@ -12,7 +12,7 @@ struct BotClaims<'a> {
     service_url: &'a str,
 }
 
-fn bot_token(aud: &str, exp: i64, service_url: &str) -> String {
+pub(super) fn bot_token(aud: &str, exp: i64, service_url: &str) -> String {
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../fixtures/botframework-test-key.pem")).unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some(KEY_ID.into());
