@@ -77,10 +77,10 @@ pub async fn after_decision(
 pub async fn decide_in_chat(state: &AppState, via: &Connector, click: &ChatDecision) -> Result<(), sqlx::Error> {
     let mut tx = state.db.begin().await?;
     let member = db::identities::active_member(&mut tx, via.org_id, via.provider.key(), &click.approver).await?;
-    let approver = member.filter(|m| PermissionSet::parse(&m.4).contains(Permission::AccessReview));
+    let approver = member.filter(|(_, role)| PermissionSet::parse(role).contains(Permission::AccessReview));
     let answer = match approver {
         None => Some(chat_users::ONLY_APPROVERS.to_string()),
-        Some((account_id, ..)) => {
+        Some((account_id, _)) => {
             let decided =
                 db::access_requests::decide(&mut tx, via.org_id, click.request_id, click.decision, account_id).await?;
             match decided {

@@ -133,19 +133,18 @@ pub async fn of_member(db: &Db, membership_id: i64) -> Result<Vec<(String, Strin
 }
 
 /// The member whose `provider` identity is `external_id`, while Active in the organization:
-/// (account id, first name, last name, email, their role's permissions as stored). `None` also
+/// (their account id, their role's permissions as stored). `None` also
 /// when the identity is mapped to more than one Active member: nobody can tell which one acts.
 pub async fn active_member(
     tx: &mut Transaction<'static, Any>,
     org_id: i64,
     provider: &str,
     external_id: &str,
-) -> Result<Option<(i64, String, String, String, String)>, sqlx::Error> {
-    let mut found: Vec<(i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT a.id, a.first_name, a.last_name, a.email, r.permissions
+) -> Result<Option<(i64, String)>, sqlx::Error> {
+    let mut found: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT m.account_id, r.permissions
          FROM identity_mappings im
          JOIN memberships m ON m.id = im.membership_id AND m.org_id = im.org_id
-         JOIN accounts a ON a.id = m.account_id
          JOIN roles r ON r.id = m.role_id
          WHERE im.org_id = $1 AND im.provider = $2 AND im.external_id = $3 AND m.status = 'active'
          LIMIT 2",

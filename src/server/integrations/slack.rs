@@ -287,15 +287,11 @@ const REJECT_ACTION: &str = "access_request.reject";
 /// Slack's longest section text is 3,000 characters; the first message is cut well before.
 const CARD_MESSAGE_CHARS: usize = 2_500;
 
-/// `<!date^…>`: Slack writes the time in each reader's own time zone, UTC in the fallback.
-fn slack_time(ms: i64) -> String {
+/// `<!date^…>`: Slack writes the time in each reader's own time zone, UTC in the fallback. How a
+/// card, and the private answer to a late click, say when a request was decided.
+pub fn decided_when(ms: i64) -> String {
     let fallback = chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%H:%M UTC").to_string());
     format!("<!date^{}^{{time}}|{}>", ms / 1_000, fallback.unwrap_or_default())
-}
-
-/// When a decision was made, for a private answer: as on the card.
-pub fn decided_when(ms: i64) -> String {
-    slack_time(ms)
 }
 
 /// An approvers' card in Block Kit (the person, their platform and first message, then Approve
@@ -334,7 +330,7 @@ pub fn approval_blocks(card: &RequestCard) -> (String, Value) {
             }));
         }
         Some(outcome) => {
-            let when = card.decided_at.map(|ms| format!(", {}", slack_time(ms))).unwrap_or_default();
+            let when = card.decided_at.map(|ms| format!(", {}", decided_when(ms))).unwrap_or_default();
             let outcome = escape_slack(&outcome);
             blocks.push(
                 json!({ "type": "context", "elements": [{ "type": "mrkdwn", "text": format!("{outcome}{when}") }] }),

@@ -83,13 +83,8 @@ impl TeamsClient {
     pub async fn send_direct(&self, aad_object_id: &str, html: &str) -> Result<(), ProviderFailure> {
         let s = &self.settings;
         let base = s.service_url.trim_end_matches('/');
-        let conversation = json!({
-            "bot": { "id": format!("28:{}", s.app_id) },
-            "members": [{ "id": format!("8:orgid:{aad_object_id}"), "aadObjectId": aad_object_id }],
-            "channelData": { "tenant": { "id": s.tenant_id } },
-            "isGroup": false,
-            "tenantId": s.tenant_id,
-        });
+        let member = json!({ "id": format!("8:orgid:{aad_object_id}"), "aadObjectId": aad_object_id });
+        let conversation = one_to_one(&s.app_id, &s.tenant_id, member);
         let created =
             self.send(self.http.post(format!("{base}/v3/conversations")).json(&conversation), BOT_SCOPE).await?;
         let id = created["id"]
@@ -143,6 +138,18 @@ impl TeamsClient {
         let page = self.send(request, GRAPH_SCOPE).await?;
         Ok(page["value"].as_array().and_then(|users| users.first()).and_then(directory_user))
     }
+}
+
+/// The body of `POST /v3/conversations` that opens (or finds) the one-to-one chat between the
+/// bot and one member of the tenant.
+fn one_to_one(bot_app_id: &str, tenant_id: &str, member: Value) -> Value {
+    json!({
+        "bot": { "id": format!("28:{bot_app_id}") },
+        "members": [member],
+        "channelData": { "tenant": { "id": tenant_id } },
+        "isGroup": false,
+        "tenantId": tenant_id,
+    })
 }
 
 fn directory_user(user: &Value) -> Option<DirectoryUser> {
@@ -512,13 +519,7 @@ pub async fn tell_privately(
     member_id: &str,
     text: &str,
 ) -> Result<(), ProviderFailure> {
-    let conversation = json!({
-        "bot": { "id": format!("28:{bot_app_id}") },
-        "members": [{ "id": member_id }],
-        "channelData": { "tenant": { "id": tenant_id } },
-        "isGroup": false,
-        "tenantId": tenant_id,
-    });
+    let conversation = one_to_one(bot_app_id, tenant_id, json!({ "id": member_id }));
     let url = format!("{}/v3/conversations", service_url.trim_end_matches('/'));
     let created = bot_call(http.post(url).json(&conversation), token).await?;
     let id = created["id"]
