@@ -1,12 +1,14 @@
 // Fakes for the chat connector tests on 127.0.0.1:3127: Telegram's Bot API under /telegram
-// (it records what the bot sends) and an agent endpoint under /agent that checks Onboard's
-// signature and echoes. GET /recorded lists both, for tests to assert on.
+// (it records what the bot sends), an agent endpoint under /agent that checks Onboard's
+// signature and echoes, and a webhook receiver under /webhook that keeps each delivery's
+// headers and raw body for the test to verify. GET /recorded lists all three.
 const http = require('http');
 const crypto = require('crypto');
 
 const AGENT_SECRET = 'e2e agent signing secret';
 const sent = [];
 const agentCalls = [];
+const webhooks = [];
 
 function json(res, status, body) {
   res.writeHead(status, { 'content-type': 'application/json' });
@@ -19,7 +21,7 @@ http
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       const telegram = req.url.match(/^\/telegram\/bot([^/]+)\/(\w+)$/);
-      if (req.method === 'GET' && req.url === '/recorded') return json(res, 200, { sent, agentCalls });
+      if (req.method === 'GET' && req.url === '/recorded') return json(res, 200, { sent, agentCalls, webhooks });
       if (telegram) {
         const [, , method] = telegram;
         const args = body ? JSON.parse(body) : {};
@@ -37,6 +39,13 @@ http
         const call = JSON.parse(body);
         agentCalls.push(call);
         return json(res, 200, { reply: `Echo: ${call.text}` });
+      }
+      if (req.method === 'POST' && req.url === '/webhook') {
+        const headers = {};
+        for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) headers[name] = req.headers[name];
+        webhooks.push({ headers, body });
+        res.writeHead(204);
+        return res.end();
       }
       json(res, 404, { error: 'not found' });
     });

@@ -13,6 +13,7 @@ pub mod profile;
 pub mod registration;
 pub mod settings;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 mod ssr {

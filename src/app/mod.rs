@@ -18,6 +18,7 @@ mod set_password;
 mod settings;
 mod sign_in;
 mod users;
+mod webhooks;
 
 use crate::api::account::types::Me;
 use crate::api::account::{whoami, SetPassword, SignIn, SignOut, SwitchOrganization, VerifySignInCode};
@@ -144,6 +145,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/chat-users") view={Lazy::<pages::ChatUsers>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/chat-users/:id") view={Lazy::<pages::ChatUser>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/microsoftteams-mappings") view={Lazy::<pages::TeamsMappings>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/webhooks") view={Lazy::<pages::Webhooks>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -197,5 +199,6 @@ mod pages {
         ChatUsers => chat_users::ChatUsersPage,
         ChatUser => chat_users::ChatUserPage,
         TeamsMappings => identity::TeamsMappingsPage,
+        Webhooks => webhooks::WebhooksPage,
     }
 }

@@ -52,6 +52,7 @@ pub const NAV: &[NavItem] = &[
         href: "/settings/microsoftteams-mappings",
         permissions: &[Permission::IdentityConfigure],
     },
+    NavItem { group: SETTINGS, label: "Webhooks", href: "/settings/webhooks", permissions: &[Permission::OrgSettings] },
     NavItem { group: SETTINGS, label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
 ];
 

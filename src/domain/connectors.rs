@@ -399,6 +399,18 @@ pub fn check_name(name: &str) -> Result<String, AppError> {
 
 /// The agent endpoint must be HTTPS; plain HTTP only to this machine, for an agent beside Onboard.
 pub fn check_agent_url(url: &str) -> Result<String, AppError> {
+    https_address(url).ok_or_else(|| {
+        AppError::invalid(
+            "agent_url",
+            "Enter the agent's HTTPS address, like https://agent.example.com/messages (plain http only for localhost).",
+        )
+    })
+}
+
+/// A tenant's address for Onboard to call, trimmed: HTTPS, or plain HTTP to this machine (a
+/// receiver beside Onboard); no user name or password in it, no white space. `None` otherwise.
+/// Where it may lead is judged when it is saved and again when it is called (`server::outbound`).
+pub fn https_address(url: &str) -> Option<String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once("://").unwrap_or(("", ""));
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -408,14 +420,7 @@ pub fn check_agent_url(url: &str) -> Result<String, AppError> {
         && !host.contains('@')
         && !url.chars().any(char::is_whitespace)
         && (scheme == "https" || (scheme == "http" && loopback));
-    if ok {
-        Ok(url.to_string())
-    } else {
-        Err(AppError::invalid(
-            "agent_url",
-            "Enter the agent's HTTPS address, like https://agent.example.com/messages (plain http only for localhost).",
-        ))
-    }
+    ok.then(|| url.to_string())
 }
 
 pub const MIN_AGENT_SECRET_CHARS: usize = 16;

@@ -11,6 +11,7 @@ pub mod columns;
 pub mod connectors;
 pub mod email;
 pub mod email_list;
+pub mod events;
 pub mod funnel;
 pub mod import;
 pub mod invites;

@@ -36,6 +36,8 @@ keyed_enum! {
         Batch = "batch",
         /// An access request's card in the approvers' Slack or Teams conversation, posted or updated.
         Card = "card",
+        /// An onboarding event for one of the organization's webhook endpoints.
+        Webhook = "webhook",
     }
 }
 

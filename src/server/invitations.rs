@@ -3,16 +3,43 @@
 
 use super::auth::Caller;
 use super::db::{self, now_ms};
+use super::events::{self, About};
 use super::mail::Invitation;
 use super::outbox::{enqueue_invitation, JobPayload};
 use super::secret::new_token;
 use super::AppState;
 use crate::domain::email_list::{parse_paste, PasteOutcome, MAX_BATCH, MAX_ENTRIES};
+use crate::domain::events::EventType;
 use crate::domain::grouped;
 use crate::domain::invites::{ClassifiedEntry, InviteClass};
 use crate::domain::time::DAY_MS;
 use crate::domain::{EmailAddress, MembershipStatus, Permission, PermissionSet};
 use crate::AppError;
+
+/// Marks lapsed invitations expired, with their still-pending memberships, and tells the
+/// endpoints listening for `member.expired`, in one transaction.
+pub async fn expire_lapsed(db: &db::Db) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    if !db::invitations::any_lapsed(db, now).await? {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    let expired = db::invitations::expire_lapsed(&mut tx, now).await?;
+    // A whole batch lapses at once: each organization's listeners are looked up once.
+    let mut orgs: Vec<i64> = expired.iter().map(|(org_id, _)| *org_id).collect();
+    orgs.sort_unstable();
+    orgs.dedup();
+    for org_id in orgs {
+        let endpoints = events::listeners(&mut tx, org_id, EventType::MemberExpired).await?;
+        if endpoints.is_empty() {
+            continue;
+        }
+        for (_, membership_id) in expired.iter().filter(|(org, _)| *org == org_id) {
+            events::emit(&mut tx, &db.key, org_id, EventType::MemberExpired, About::Member(*membership_id)).await?;
+        }
+    }
+    tx.commit().await
+}
 
 /// Every pasted entry with its class, and the addresses that would be invited.
 pub async fn classify(
@@ -20,7 +47,7 @@ pub async fn classify(
     org_id: i64,
     text: &str,
 ) -> Result<(Vec<ClassifiedEntry>, Vec<EmailAddress>), AppError> {
-    db::invitations::expire_lapsed(&state.db).await?;
+    expire_lapsed(&state.db).await?;
     let report = parse_paste(text);
     if report.overflowed {
         return Err(AppError::invalid(
@@ -139,7 +166,7 @@ async fn invite(
     let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
     let job = enqueue_invitation(tx, state, caller.org_id, invitation).await?;
     let next_reminder_at = db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?;
-    db::invitations::create(
+    let made = db::invitations::create(
         tx,
         &db::invitations::NewInvitation {
             org_id: caller.org_id,
@@ -154,6 +181,7 @@ async fn invite(
         },
     )
     .await?;
+    events::invitations_sent(tx, &state.db.key, caller.org_id, &[made]).await?;
     Ok(())
 }
 
@@ -251,6 +279,14 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         if !withdrawn {
             return Err(gone());
         }
+        events::emit(
+            &mut tx,
+            &state.db.key,
+            caller.org_id,
+            EventType::MemberExpired,
+            About::Member(failed.membership_id),
+        )
+        .await?;
         let target = db::invite_batches::BatchTarget {
             org_id: caller.org_id,
             batch_id: failed.batch_id,
@@ -261,9 +297,11 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         };
         let invitee = db::invite_batches::Invitee::pasted(address.as_str().to_owned(), failed.area_id, failed.role_id);
         let item = batch_item(state, &general, &inviter, invitee, expires_at);
-        if db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &[item]).await? == 0 {
+        let made = db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &[item]).await?;
+        if made.is_empty() {
             return Err(AppError::Conflict(format!("{address} was invited or joined meanwhile.")));
         }
+        events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &made).await?;
     }
     let what = format!("{} → {address}", target.email);
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.fixed", &what).await?;
@@ -280,7 +318,7 @@ pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Re
     if !db::invitations::revoke(&mut tx, caller.org_id, membership_id).await? {
         return Err(AppError::Conflict(format!("{} has no pending invitation.", target.email)));
     }
-    db::memberships::change_status(
+    let expired = db::memberships::change_status(
         &mut tx,
         caller.org_id,
         membership_id,
@@ -288,6 +326,10 @@ pub async fn revoke(state: &AppState, caller: &Caller, membership_id: i64) -> Re
         MembershipStatus::Expired,
     )
     .await?;
+    if expired {
+        let member = About::Member(membership_id);
+        events::emit(&mut tx, &state.db.key, caller.org_id, EventType::MemberExpired, member).await?;
+    }
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.revoked", &target.email).await?;
     tx.commit().await?;
     Ok(())

@@ -5,6 +5,7 @@ use super::auth::Caller;
 use super::db::invite_batches::{Invitee, STORE_CHUNK};
 use super::db::outbox::ClaimedJob;
 use super::db::{self, now_ms};
+use super::events;
 use super::integrations::provider::ProviderFailure;
 use super::invitations::{batch_item, classify, inviter_name, may_grant};
 use super::outbox::{enqueue_deferred_invitations, DeferredInvitations};
@@ -142,7 +143,9 @@ pub async fn store_new_batch(
     while let Some(preparing) = next.take() {
         let items = preparing.await.map_err(|_| AppError::Internal)?;
         next = parts.next().map(prepare);
-        invited += db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        let made = db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &made).await?;
+        invited += made.len();
     }
     let from = if sheet.is_some() { " from a spreadsheet" } else { "" };
     db::audit::record(
@@ -240,7 +243,8 @@ async fn store_deferred_parts(
             tracing::info!(batch = rest.batch_id, "another worker holds the batch's job now; this one stops");
             return Ok(false);
         }
-        db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        let made = db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
+        events::invitations_sent(&mut tx, &state.db.key, batch.org_id, &made).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         from = to;

@@ -1,9 +1,11 @@
 //! The outbox worker: claims due jobs, runs them, and records the outcome with backoff.
 
 use super::db::{self, outbox::ClaimedJob};
+use super::events;
 use super::integrations::provider::ProviderFailure;
 use super::outbox::{backoff_ms, JobPayload, Readers};
 use super::AppState;
+use crate::domain::events::EventType;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -150,15 +152,50 @@ async fn record_done_jobs(
     let mut batch = Vec::new();
     while done.recv_many(&mut batch, RECORDED_AT_ONCE).await > 0 {
         let (jobs, replies): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let together = jobs.len() > 1 && db::outbox::complete_all(&db, &jobs).await.is_ok();
+        let together = jobs.len() > 1 && record_done(&db, &jobs).await.is_ok();
         for (job, reply) in jobs.iter().zip(replies) {
             let outcome = match together {
                 true => Ok(()),
-                false => db::outbox::complete_all(&db, std::slice::from_ref(job)).await.map_err(|e| e.to_string()),
+                false => record_done(&db, std::slice::from_ref(job)).await.map_err(|e| e.to_string()),
             };
             let _ = reply.send(outcome);
         }
     }
+}
+
+/// Records done jobs; the invitations among them are `invitation.delivered` events, told in the
+/// same transaction to the endpoints listening.
+async fn record_done(db: &db::Db, jobs: &[db::outbox::DoneJob]) -> Result<(), sqlx::Error> {
+    if !jobs.iter().any(|job| job.invitation) {
+        return db::outbox::complete_all(&db.outbox_pool, &db.key, jobs).await.map(drop);
+    }
+    let mut tx = db.outbox_pool.begin().await?;
+    let recorded = db::outbox::complete_all(&mut *tx, &db.key, jobs).await?;
+    let invitations: Vec<i64> =
+        jobs.iter().filter(|job| job.invitation && recorded.contains(&job.id)).map(|job| job.id).collect();
+    events::invitation_outcomes(&mut tx, &db.key, EventType::InvitationDelivered, &invitations).await?;
+    tx.commit().await
+}
+
+/// Records a failed attempt; an invitation's email failing for good is an `invitation.failed`
+/// event, told in the same transaction.
+async fn record_failure(
+    db: &db::Db,
+    job: &ClaimedJob,
+    worker: &str,
+    message: &str,
+    retry: Option<i64>,
+    scrubbed: Option<&str>,
+    invitation: bool,
+) -> Result<(), sqlx::Error> {
+    if !invitation {
+        return db::outbox::fail(&db.outbox_pool, &db.key, job, worker, message, retry, scrubbed).await.map(drop);
+    }
+    let mut tx = db.outbox_pool.begin().await?;
+    if db::outbox::fail(&mut *tx, &db.key, job, worker, message, retry, scrubbed).await? {
+        events::invitation_outcomes(&mut tx, &db.key, EventType::InvitationFailed, &[job.id]).await?;
+    }
+    tx.commit().await
 }
 
 /// The most done jobs one statement records: 4 parameters each.
@@ -194,6 +231,9 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
         Ok(JobPayload::ChatProfile(lookup)) => super::connectors::relay::look_up_profile(state, lookup).await,
         Ok(JobPayload::ApprovalCard(card)) => super::connectors::approvals::show_card(state, card).await,
         Ok(JobPayload::ChatNotice(notice)) => super::connectors::approvals::send_notice(state, notice).await,
+        Ok(JobPayload::Webhook(delivery)) => {
+            super::events::deliver(state, delivery, job.attempts >= job.max_attempts).await
+        }
         Ok(JobPayload::InvitationBatch(rest)) => {
             match super::invite_batches::store_deferred(state, worker, &job, rest, shutdown).await {
                 Some(outcome) => outcome,
@@ -204,12 +244,19 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
         Err(e) => Err(ProviderFailure::permanent(format!("unreadable job payload: {e}"))),
     };
     let final_failure = matches!(&outcome, Err(f) if f.permanent || job.attempts >= job.max_attempts);
+    let invitation = matches!(&payload, Ok(JobPayload::Invitation(_)));
     let recorded = match &outcome {
         Ok(delivery) => {
             tracing::debug!(delivery, "outbox job done");
             let scrubbed = payload.as_ref().ok().and_then(|p| p.scrubbed(Readers::of(state)));
             outbox
-                .complete(db::outbox::DoneJob { id: job.id, worker: worker.to_string(), delivery: *delivery, scrubbed })
+                .complete(db::outbox::DoneJob {
+                    id: job.id,
+                    worker: worker.to_string(),
+                    delivery: *delivery,
+                    scrubbed,
+                    invitation,
+                })
                 .await
         }
         Err(failure) => {
@@ -222,7 +269,7 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
                 Ok(p @ JobPayload::Code(_)) => p.scrubbed(Readers::Admins),
                 _ => None,
             };
-            db::outbox::fail(&state.db, &job, worker, &failure.message, retry, scrubbed.as_deref())
+            record_failure(&state.db, &job, worker, &failure.message, retry, scrubbed.as_deref(), invitation)
                 .await
                 .map_err(|e| e.to_string())
         }
@@ -233,6 +280,14 @@ async fn run_job(state: &AppState, worker: &str, job: ClaimedJob, outbox: &Worke
             tracing::error!(error = %e, "recording the outbox job's outcome failed");
         }
         (Ok(()), Ok(payload)) => {
+            if let (JobPayload::Webhook(delivery), Err(failure), true) = (payload, &outcome, final_failure) {
+                // Recorded on the delivery unless the job failed before its attempt was.
+                if let Err(e) =
+                    db::webhook_endpoints::fail_pending(&state.db, delivery.delivery_id, &failure.message).await
+                {
+                    tracing::error!(error = %e, "recording a webhook delivery's failure failed");
+                }
+            }
             super::onboarding::record_attempt(state, payload, &outcome, final_failure).await;
             super::connectors::relay::record_attempt(state, payload, &outcome, final_failure).await;
         }

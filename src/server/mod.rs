@@ -11,6 +11,7 @@ pub mod config;
 pub mod connectors;
 pub mod csrf;
 pub mod db;
+pub mod events;
 pub mod exports;
 pub mod funnel;
 pub mod headers;

@@ -3,6 +3,7 @@
 
 use super::auth::Caller;
 use super::db::{self, now_ms, onboarding_messages::NewMessage};
+use super::events::About;
 use super::integrations::provider::ProviderFailure;
 use super::invitations::{inviter_name, new_registration_link, roles_out_of_reach};
 use super::mail::EmailMessage;
@@ -214,7 +215,7 @@ pub async fn send(
                 )
                 .await?;
             }
-            db::invitations::create(
+            let made = db::invitations::create(
                 &mut tx,
                 &db::invitations::NewInvitation {
                     org_id: caller.org_id,
@@ -229,6 +230,7 @@ pub async fn send(
                 },
             )
             .await?;
+            super::events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &[made]).await?;
         }
     }
     let detail = format!("{}: {} recipient(s)", audience.name, audience.rows.len());
@@ -290,10 +292,20 @@ pub async fn record_attempt(
         return;
     };
     let recorded = match outcome {
-        Ok(_) => db::onboarding_messages::delivered(&state.db, *message_id).await,
+        Ok(_) => delivered(state, *message_id).await,
         Err(f) => db::onboarding_messages::attempt_failed(&state.db, *message_id, &f.message, final_failure).await,
     };
     if let Err(e) = recorded {
         tracing::error!(error = %e, message = message_id, "recording an onboarding message's delivery failed");
     }
+}
+
+/// Records an onboarding message delivered, and tells the endpoints listening, in one transaction.
+async fn delivered(state: &AppState, message_id: i64) -> Result<(), sqlx::Error> {
+    let mut tx = state.db.begin().await?;
+    if let Some(org_id) = db::onboarding_messages::delivered(&mut tx, message_id).await? {
+        let delivered = crate::domain::events::EventType::OnboardingMessageDelivered;
+        super::events::emit(&mut tx, &state.db.key, org_id, delivered, About::OnboardingMessage(message_id)).await?;
+    }
+    tx.commit().await
 }

@@ -85,7 +85,7 @@ pub struct Refused(pub String);
 
 /// Resolves a URL's host and refuses it when any address it stands for is forbidden. For saving
 /// a URL, where a clear answer beats a failure later; calls are guarded again when made.
-/// Errors: `Refused` with a sentence for the form's agent URL field.
+/// Errors: `Refused` with a sentence for the form's URL field (an agent or webhook endpoint).
 pub async fn vet(url: &str, allowed: &AllowedHosts) -> Result<(), Refused> {
     let parsed = url::Url::parse(url).map_err(|_| Refused("That is not a web address.".into()))?;
     let host = parsed.host_str().ok_or_else(|| Refused("The address has no host.".into()))?;
@@ -103,7 +103,7 @@ pub async fn vet(url: &str, allowed: &AllowedHosts) -> Result<(), Refused> {
     };
     if addresses.iter().any(|ip| forbidden(*ip)) {
         return Err(Refused(format!(
-            "{host} is a private, local or link-local address, which Onboard does not call. Use the agent's public address."
+            "{host} is a private, local or link-local address, which Onboard does not call. Use a public address."
         )));
     }
     Ok(())

@@ -41,6 +41,8 @@ pub enum JobPayload {
     ApprovalCard(ApprovalCard),
     /// A private answer to someone who clicked an approvers' card.
     ChatNotice(ChatNotice),
+    /// An onboarding event's delivery to a webhook endpoint.
+    Webhook(WebhookJob),
 }
 
 /// A one-time code and where it goes. Admins never read the code: the outbox shows it masked.
@@ -115,6 +117,7 @@ impl JobPayload {
             JobPayload::InvitationBatch(_) => JobKind::Batch,
             JobPayload::ApprovalCard(_) => JobKind::Card,
             JobPayload::ChatNotice(notice) => notice.provider.into(),
+            JobPayload::Webhook(_) => JobKind::Webhook,
         }
     }
 
@@ -172,6 +175,7 @@ impl JobPayload {
             JobPayload::InvitationBatch(rest) => format!("The rest of invitation batch #{}", rest.batch_id),
             JobPayload::ApprovalCard(card) => format!("The approvers' card of access request #{}", card.request_id),
             JobPayload::ChatNotice(notice) => notice.text.clone(),
+            JobPayload::Webhook(job) => format!("Webhook delivery #{}", job.delivery_id),
         }
     }
 }
@@ -349,6 +353,12 @@ pub struct ChatNotice {
     pub provider: ChatProvider,
     pub to: NoticeAddress,
     pub text: String,
+}
+
+/// Send one onboarding event's delivery to its webhook endpoint (`server::events`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookJob {
+    pub delivery_id: i64,
 }
 
 /// Fill in a new chat user's names or picture from the provider.

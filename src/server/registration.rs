@@ -5,12 +5,14 @@
 use super::auth::caller_of;
 use super::codes::{check_code, send_code, CodeTo, REGISTER};
 use super::db::{self, funnel::Mark, invitations::Link, now_ms};
+use super::events::{self, About};
 use super::secret::{token_hash, Secret};
 use super::sign_in::{enter, establish, hash_password, Entry, PassedFactor};
 use super::totp;
 use super::AppState;
 use crate::api::account::types::SignInOutcome;
 use crate::api::registration::types::{Prefill, RegistrationInfo, RegistrationStep, SecondFactorSetup};
+use crate::domain::events::EventType;
 use crate::domain::funnel::possible_scanner;
 use crate::domain::second_factor::SecondFactor;
 use crate::domain::{password, settings::name as person_name};
@@ -333,12 +335,32 @@ pub async fn complete(state: &AppState, session: &Session, token: &str, a: &Acce
         db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
         db::funnel::mark(&mut *tx, link.membership_id, Mark::AgreementAccepted).await?;
     }
-    db::registrations::activate(&mut tx, link.membership_id).await?;
+    announce_membership(state, &mut tx, &link, true).await?;
     tx.commit().await?;
     session.remove::<Draft>(DRAFT_KEY).await.map_err(session_error)?;
     db::sessions::delete_for_account(&state.db, link.account_id).await?;
     establish(session, link.account_id, link.org_id, factor.map(PassedFactor::now)).await?;
     tracing::info!(account = link.account_id, org = link.org_id, "registered");
+    Ok(())
+}
+
+/// The last step of registering (`registered`: a new account completed) or joining, in its
+/// transaction: the membership made Active, and `member.registered` (when registering) then
+/// `member.activated` told to the endpoints listening.
+async fn announce_membership(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    link: &Link,
+    registered: bool,
+) -> Result<(), AppError> {
+    let activated = db::registrations::activate(tx, link.membership_id).await?;
+    let (key, member) = (&state.db.key, About::Member(link.membership_id));
+    if registered {
+        events::emit(tx, key, link.org_id, EventType::MemberRegistered, member).await?;
+    }
+    if activated {
+        events::emit(tx, key, link.org_id, EventType::MemberActivated, member).await?;
+    }
     Ok(())
 }
 
@@ -385,7 +407,7 @@ pub async fn join(state: &AppState, session: &Session, token: &str, a: &Acceptan
         db::eula::record_acceptance(&mut tx, link.account_id, eula.id, &a.ip, &a.user_agent).await?;
         db::funnel::mark(&mut *tx, link.membership_id, Mark::AgreementAccepted).await?;
     }
-    db::registrations::activate(&mut tx, link.membership_id).await?;
+    announce_membership(state, &mut tx, &link, false).await?;
     tx.commit().await?;
     tracing::info!(account = link.account_id, org = link.org_id, "joined by signing in");
     enter(state, session, link.account_id, link.org_id, Entry::SignedIn).await

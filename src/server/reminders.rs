@@ -21,9 +21,13 @@ use tokio_util::sync::CancellationToken;
 /// The most reminders one sweep queues for one organization in one transaction.
 const SWEEP_BATCH: i64 = 200;
 
-/// Sweeps for due reminders every `every` until `stop`.
+/// Sweeps for lapsed invitations and due reminders every `every` until `stop`.
 pub async fn sweep_until_stopped(state: AppState, every: Duration, stop: CancellationToken) {
     loop {
+        // Lapsed invitations are marked here too, so `member.expired` is told within a sweep.
+        if let Err(e) = super::invitations::expire_lapsed(&state.db).await {
+            tracing::warn!(error = %e, "marking lapsed invitations expired failed");
+        }
         match sweep(&state, now_ms()).await {
             Ok(0) => {}
             Ok(queued) => tracing::info!(queued, "queued reminders"),

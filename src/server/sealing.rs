@@ -26,6 +26,8 @@ pub const TOTP_SECRET: Column = Column("accounts.totp_secret");
 pub const AGENT_SECRET: Column = Column("connectors.agent_secret");
 pub const CREDENTIALS: Column = Column("connectors.credentials");
 pub const OUTBOX_PAYLOAD: Column = Column("outbox_jobs.payload");
+/// An endpoint's `whsec_` secret, current or rotated out: both columns seal under one name.
+pub const WEBHOOK_SECRET: Column = Column("webhook_endpoints.secret");
 pub const SESSION_DATA: Column = Column("sessions.data");
 /// The known value sealed under the key, so a start can tell whether it was given the right key.
 pub const KEY_CHECK: Column = Column("secret_key_check.sealed");

@@ -37,7 +37,7 @@ pub async fn check(state: &AppState, caller: &Caller, upload: SheetUpload<'_>) -
         return Err(AppError::invalid("sheet", "The sheet has a header row but no people below it."));
     }
     let db = &state.db;
-    db::invitations::expire_lapsed(db).await?;
+    super::invitations::expire_lapsed(db).await?;
     let areas: Vec<(i64, String)> =
         db::service_areas::list(db, caller.org_id).await?.into_iter().map(|a| (a.id, a.name)).collect();
     if !areas.iter().any(|(id, _)| *id == upload.area_id) {
@@ -238,7 +238,7 @@ pub async fn send(state: &AppState, caller: &Caller, id: i64) -> Result<i64, App
     if record.batch_id.is_some() {
         return Err(AppError::Conflict("This sheet was sent already.".into()));
     }
-    db::invitations::expire_lapsed(db).await?;
+    super::invitations::expire_lapsed(db).await?;
     let mut rows = db::sheet_imports::new_rows(db, id).await?;
     let changed = recheck(state, caller, &mut rows).await?;
     if !changed.is_empty() {

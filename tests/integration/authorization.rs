@@ -167,10 +167,38 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("decide_access", false, &["access.review"], &[("ids", "[{request}]"), ("decision", r#""Approve""#)]),
     ("chat_users", true, &["access.review"], &[("provider", ""), ("search", ""), ("page", "1")]),
     ("chat_user", true, &["access.review"], &[("id", "{chat_user}")]),
+    ("webhook_endpoints", true, &["org.settings"], &[]),
+    (
+        "create_webhook_endpoint",
+        false,
+        &["org.settings"],
+        &[(
+            "form",
+            r#"{"url": "https://hooks.example.com/hijacked", "description": "Hijacked", "event_types": ["member.paused"]}"#,
+        )],
+    ),
+    (
+        "update_webhook_endpoint",
+        false,
+        &["org.settings"],
+        &[
+            ("id", "{webhook}"),
+            (
+                "form",
+                r#"{"url": "https://hooks.example.com/hijacked", "description": "Hijacked", "event_types": ["member.paused"]}"#,
+            ),
+        ],
+    ),
+    ("set_webhook_endpoint_enabled", false, &["org.settings"], &[("id", "{webhook}"), ("enabled", "false")]),
+    ("rotate_webhook_secret", false, &["org.settings"], &[("id", "{webhook}")]),
+    ("send_test_webhook", false, &["org.settings"], &[("id", "{webhook}")]),
+    ("replay_webhook_delivery", false, &["org.settings"], &[("id", "{delivery}")]),
+    ("webhook_deliveries", true, &["org.settings"], &[("endpoint", "{webhook}")]),
+    ("delete_webhook_endpoint", false, &["org.settings"], &[("id", "{spare_webhook}")]),
 ];
 
 /// Server functions that take their arguments as one JSON object; each argument above is JSON.
-const JSON_INPUT: &[&str] = &["save_connector", "decide_access"];
+const JSON_INPUT: &[&str] = &["save_connector", "decide_access", "create_webhook_endpoint", "update_webhook_endpoint"];
 
 struct Ids {
     batch: i64,
@@ -193,6 +221,9 @@ struct Ids {
     spare_connector: i64,
     request: i64,
     chat_user: i64,
+    webhook: i64,
+    spare_webhook: i64,
+    delivery: i64,
 }
 
 async fn call(
@@ -206,6 +237,9 @@ async fn call(
         .iter()
         .map(|(k, v)| {
             let v = v
+                .replace("{spare_webhook}", &ids.spare_webhook.to_string())
+                .replace("{webhook}", &ids.webhook.to_string())
+                .replace("{delivery}", &ids.delivery.to_string())
                 .replace("{spare_connector}", &ids.spare_connector.to_string())
                 .replace("{connector}", &ids.connector.to_string())
                 .replace("{request}", &ids.request.to_string())
@@ -349,7 +383,24 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
     let sent_sheet = check("sent-sheet@acme.example").await;
     owner.call("send_sheet", &[("id", &sent_sheet.to_string())]).await.unwrap();
     let reminder_run = owner.call("remind_all", &[("filter[status]", "pending")]).await.unwrap().as_i64().unwrap();
+    let hook = |url: &str| serde_json::json!({ "form": { "url": url, "event_types": ["member.paused"] } });
+    let webhook = owner.call_json("create_webhook_endpoint", &hook("https://hooks.example.com/in")).await.unwrap();
+    let webhook = webhook["endpoint_id"].as_i64().unwrap();
+    let spare_webhook =
+        owner.call_json("create_webhook_endpoint", &hook("https://hooks.example.com/spare")).await.unwrap();
+    let spare_webhook = spare_webhook["endpoint_id"].as_i64().unwrap();
+    owner.call("send_test_webhook", &[("id", &webhook.to_string())]).await.unwrap();
+    // A delivery done, so Replay would take it.
+    let delivery = app.scalar_i64("SELECT MAX(id) FROM webhook_deliveries WHERE org_id = $1", org).await;
+    sqlx::query("UPDATE webhook_deliveries SET status = 'delivered' WHERE id = $1")
+        .bind(delivery)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
     let ids = Ids {
+        webhook,
+        spare_webhook,
+        delivery,
         reminder_run,
         sheet,
         sent_sheet,
@@ -450,7 +501,15 @@ async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) 
     intruder.sign_in("owner@globex.example", PASSWORD).await.unwrap();
     for (endpoint, is_get, _, args) in PROTECTED {
         let answer = call(&intruder, endpoint, *is_get, args, &ids).await;
-        let names_an_acme_row = args.iter().any(|(_, v)| v.contains('{'));
+        // A `{name}` placeholder, not a JSON argument's braces.
+        let placeholder = |v: &str| {
+            v.split('{').skip(1).any(|rest| {
+                rest.split_once('}').is_some_and(|(name, _)| {
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                })
+            })
+        };
+        let names_an_acme_row = args.iter().any(|(_, v)| placeholder(v));
         if names_an_acme_row {
             // Another organization's rows are not found, or not accepted as a choice.
             assert!(

@@ -18,3 +18,4 @@ mod secrets;
 mod security;
 mod settings;
 mod users;
+mod webhooks;

@@ -127,8 +127,9 @@ async fn each_job_is_claimed_by_exactly_one_worker(backend: Backend) {
                     worker: name.clone(),
                     delivery: "smtp",
                     scrubbed: None,
+                    invitation: false,
                 });
-                outbox::complete_all(&db, &done.collect::<Vec<_>>()).await.unwrap();
+                outbox::complete_all(&db.outbox_pool, &db.key, &done.collect::<Vec<_>>()).await.unwrap();
                 mine.extend(jobs.iter().map(|job| job.id));
             }
             mine
@@ -164,6 +165,7 @@ async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: 
         worker: worker.to_string(),
         delivery: "smtp",
         scrubbed: scrubbed.map(str::to_string),
+        invitation: false,
     };
     let statuses = || async {
         let rows: Vec<(String, String)> =
@@ -171,8 +173,9 @@ async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: 
         let open = |sealed: &str| db.key.open_stored(onboard::server::sealing::OUTBOX_PAYLOAD, sealed).unwrap();
         rows.iter().map(|(status, sealed)| (status.clone(), open(sealed))).collect::<Vec<_>>()
     };
-    outbox::complete_all(
-        &db,
+    let recorded_ids = outbox::complete_all(
+        &db.outbox_pool,
+        &db.key,
         &[
             done(stale.id, "a-1", Some(r#"{"late":true}"#)),
             done(rest[0].id, "b-2", Some(r#"{"scrubbed":1}"#)),
@@ -181,20 +184,21 @@ async fn done_jobs_are_recorded_together_and_a_stale_report_is_ignored(backend: 
     )
     .await
     .unwrap();
+    assert_eq!(recorded_ids.len(), 2, "the ids recorded: {recorded_ids:?}");
     let recorded = |status: &str, payload: &str| (status.to_string(), payload.to_string());
     assert_eq!(
         statuses().await,
         [recorded("running", "{}"), recorded("done", r#"{"scrubbed":1}"#), recorded("done", r#"{"scrubbed":2}"#)],
         "the late report changed nothing; the others were recorded with their own payloads"
     );
-    outbox::complete_all(&db, &[done(stale.id, "b-1", None)]).await.unwrap();
+    outbox::complete_all(&db.outbox_pool, &db.key, &[done(stale.id, "b-1", None)]).await.unwrap();
     assert_eq!(statuses().await[0], recorded("done", "{}"));
 }
 
 /// Records job `id` delivered by SMTP, reported by `worker`.
 async fn complete(db: &db::Db, id: i64, worker: &str) {
-    let done = outbox::DoneJob { id, worker: worker.to_string(), delivery: "smtp", scrubbed: None };
-    outbox::complete_all(db, &[done]).await.unwrap();
+    let done = outbox::DoneJob { id, worker: worker.to_string(), delivery: "smtp", scrubbed: None, invitation: false };
+    outbox::complete_all(&db.outbox_pool, &db.key, &[done]).await.unwrap();
 }
 
 async fn a_job_whose_worker_died_is_taken_over_after_its_lease(backend: Backend) {
@@ -251,7 +255,7 @@ async fn a_job_that_keeps_failing_stops_after_its_last_attempt(backend: Backend)
             .unwrap()
             .expect("due again at once with a zero delay");
         assert_eq!(job.attempts, attempt);
-        outbox::fail(&db, &job, "w", "connection refused", Some(0), None).await.unwrap();
+        outbox::fail(&db.outbox_pool, &db.key, &job, "w", "connection refused", Some(0), None).await.unwrap();
     }
     assert!(outbox_claims::claim(&db, "w", 60_000, &QueueCursor::default()).await.unwrap().is_none());
     let (status, error): (String, Option<String>) =

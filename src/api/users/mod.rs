@@ -11,7 +11,9 @@ use types::{MemberPage, RemindPlan, RemindProgress};
 #[cfg(feature = "ssr")]
 use super::ssr::*;
 #[cfg(feature = "ssr")]
-use crate::domain::{MembershipStatus, Permission};
+use crate::domain::{events::EventType, MembershipStatus, Permission};
+#[cfg(feature = "ssr")]
+use crate::server::events;
 
 #[server(input = GetUrl, endpoint = "list_members")]
 pub async fn list_members(#[server(default)] filter: MemberFilter) -> Result<MemberPage, AppError> {
@@ -86,6 +88,8 @@ async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, ac
     if !db::memberships::change_status(&mut change, caller.org_id, id, from, to).await? {
         return Err(AppError::Conflict(format!("{} is not {} any more; reload the list.", target.email, from.label())));
     }
+    let event = if to == MembershipStatus::Active { EventType::MemberResumed } else { EventType::MemberPaused };
+    events::emit(&mut change, &state().db.key, caller.org_id, event, events::About::Member(id)).await?;
     change.commit(action, &target.email).await
 }
 

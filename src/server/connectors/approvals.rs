@@ -5,8 +5,10 @@
 use super::{connector_for_job, queue_text, Outgoing};
 use crate::domain::chat_users::{self, AccessStatus, ChatMessageOrigin, RequestCard};
 use crate::domain::connectors::ChatProvider;
+use crate::domain::events::EventType;
 use crate::domain::{Permission, PermissionSet};
 use crate::server::db::{self, access_requests::CardRow, access_requests::Decided};
+use crate::server::events::{self, About};
 use crate::server::integrations::chat;
 use crate::server::integrations::connector::Connector;
 use crate::server::integrations::provider::ProviderFailure;
@@ -16,13 +18,16 @@ use crate::server::outbox::{enqueue_chat, ApprovalCard, ChatNotice, JobPayload};
 use crate::server::AppState;
 use sqlx::{Any, Transaction};
 
-/// Queues the card of a request just opened, when the connector posts its requests for the approvers.
+/// Queues the card of a request just opened, when the connector posts its requests for the
+/// approvers, and tells the webhook endpoints listening for `access_request.created`.
 pub async fn request_opened(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     connector: &Connector,
     request_id: i64,
 ) -> Result<(), sqlx::Error> {
+    let created = EventType::AccessRequestCreated;
+    events::emit(tx, &state.db.key, connector.org_id, created, About::AccessRequest(request_id)).await?;
     if connector.approvals.is_some() {
         queue_card(tx, state, connector.org_id, request_id).await?;
     }
@@ -40,14 +45,16 @@ async fn queue_card(
     Ok(())
 }
 
-/// What follows a decision, in its own transaction, wherever it was made: the requester told
-/// (once) that they are approved, and the card brought up to date.
+/// What follows a decision, in its own transaction, wherever it was made (the panel, a card, a
+/// connector's rule): the requester told (once) that they are approved, the card brought up to
+/// date, and `access_request.decided` told to the webhook endpoints listening.
 pub async fn after_decision(
     tx: &mut Transaction<'static, Any>,
     state: &AppState,
     org_id: i64,
     decided: &Decided,
 ) -> Result<(), sqlx::Error> {
+    events::emit(tx, &state.db.key, org_id, EventType::AccessRequestDecided, About::AccessRequest(decided.id)).await?;
     if decided.status == AccessStatus::Approved {
         if let Some((connector_id, chat_user_id, reply_to)) =
             db::access_requests::tell_approval_once(tx, decided.id).await?

@@ -63,10 +63,7 @@ pub async fn receive(state: &AppState, connector: &Connector, m: &InboundMessage
         match db::access_requests::let_in(&mut tx, connector.org_id, connector.id, chat_user_id, &first_message).await?
         {
             // A card the approvers still see with its buttons now says they were let in.
-            Some(let_in) if let_in.on_card => {
-                super::approvals::after_decision(&mut tx, state, connector.org_id, &let_in).await?;
-            }
-            Some(_) => {}
+            Some(let_in) => super::approvals::after_decision(&mut tx, state, connector.org_id, &let_in).await?,
             None => {
                 // Someone decided since the request was read: their decision stands.
                 let decided = db::access_requests::status_of(&mut tx, connector.id, chat_user_id).await?;

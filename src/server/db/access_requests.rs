@@ -327,3 +327,20 @@ pub async fn set_card(db: &Db, id: i64, card: &str) -> Result<bool, sqlx::Error>
         .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// What the `access_request.*` events tell of a request, as it stands in the transaction.
+pub async fn event_data(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<Option<crate::domain::events::AccessRequestData>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT r.id AS access_request_id, r.connector_id, c.name AS connector, u.provider AS platform, u.platform_id,
+                u.first_name, u.last_name, r.first_message, r.status, a.email AS decided_by
+         FROM access_requests r JOIN connectors c ON c.id = r.connector_id JOIN chat_users u ON u.id = r.chat_user_id
+         LEFT JOIN accounts a ON a.id = r.decided_by
+         WHERE r.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}

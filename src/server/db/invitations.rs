@@ -4,35 +4,37 @@
 use super::{now_ms, Db};
 use sqlx::{Any, Transaction};
 
-/// Marks lapsed invitations expired, and their still-pending memberships with them.
-pub async fn expire_lapsed(db: &Db) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    // Usually none has lapsed: a read (index invitations_expiry) spares every invite check a
-    // write transaction, which on SQLite would queue them all behind one another. ORDER BY keeps
-    // PostgreSQL on the index: without it, guessing that lapsed invitations are common, it read
-    // all 500,000 of a large organization's invitations in turn (238 ms, against 0.09 ms).
+/// Whether any pending invitation has lapsed: usually none has, and this read (index
+/// invitations_expiry) spares every invite check a write transaction, which on SQLite would
+/// queue them all behind one another. ORDER BY keeps PostgreSQL on the index: without it,
+/// guessing that lapsed invitations are common, it read all 500,000 of a large organization's
+/// invitations in turn (238 ms, against 0.09 ms).
+pub async fn any_lapsed(db: &Db, now: i64) -> Result<bool, sqlx::Error> {
     let lapsed: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM invitations WHERE status = 'pending' AND expires_at <= $1 ORDER BY expires_at LIMIT 1",
     )
     .bind(now)
     .fetch_optional(&db.pool)
     .await?;
-    if lapsed.is_none() {
-        return Ok(());
-    }
-    let mut tx = db.begin().await?;
-    sqlx::query(
+    Ok(lapsed.is_some())
+}
+
+/// Marks lapsed invitations expired, and their still-pending memberships with them; returns
+/// those memberships as `(org_id, membership_id)`.
+pub async fn expire_lapsed(tx: &mut Transaction<'static, Any>, now: i64) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let expired: Vec<(i64, i64)> = sqlx::query_as(
         "UPDATE memberships SET status = 'expired' WHERE status = 'pending' AND id IN
-            (SELECT membership_id FROM invitations WHERE status = 'pending' AND expires_at <= $1)",
+            (SELECT membership_id FROM invitations WHERE status = 'pending' AND expires_at <= $1)
+         RETURNING org_id, id",
     )
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     sqlx::query("UPDATE invitations SET status = 'expired' WHERE status = 'pending' AND expires_at <= $1")
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await
+    Ok(expired)
 }
 
 pub struct NewInvitation<'a> {
@@ -202,4 +204,63 @@ pub async fn revoke(tx: &mut Transaction<'static, Any>, org_id: i64, membership_
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The `invitation.*` events' facts about these invitations, with their organizations.
+#[derive(Debug, sqlx::FromRow)]
+pub struct InvitationEvent {
+    pub org_id: i64,
+    #[sqlx(flatten)]
+    pub data: crate::domain::events::InvitationData,
+}
+
+const EVENT_COLUMNS: &str = "i.org_id, i.id AS invitation_id, i.membership_id, i.email, sa.name AS service_area,
+        r.name AS role, i.expires_at";
+const EVENT_JOINS: &str = "JOIN memberships m ON m.id = i.membership_id JOIN roles r ON r.id = m.role_id
+        LEFT JOIN service_areas sa ON sa.id = m.service_area_id";
+
+pub async fn event_data(tx: &mut Transaction<'static, Any>, ids: &[i64]) -> Result<Vec<InvitationEvent>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM invitations i {EVENT_JOINS} WHERE i.id IN ({}) ORDER BY i.id",
+        super::parameters(1, ids.len())
+    );
+    let mut query = sqlx::query_as(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(&mut **tx).await
+}
+
+/// The invitations whose emails these outbox jobs sent, in organizations with an endpoint
+/// listening for `event_type`; `error` is the job's last error.
+pub async fn listened_by_jobs(
+    tx: &mut Transaction<'static, Any>,
+    job_ids: &[i64],
+    event_type: crate::domain::events::EventType,
+) -> Result<Vec<InvitationEvent>, sqlx::Error> {
+    if job_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // From each job to its invitation through indexed columns only (the recipient's account,
+    // its membership, that membership's invitations): no index leads from a job to its invitation.
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS}, j.last_error AS error
+         FROM outbox_jobs j JOIN accounts a ON a.email = j.recipient
+         JOIN memberships m ON m.org_id = j.org_id AND m.account_id = a.id
+         JOIN invitations i ON i.membership_id = m.id AND i.outbox_job_id = j.id
+         JOIN roles r ON r.id = m.role_id LEFT JOIN service_areas sa ON sa.id = m.service_area_id
+         WHERE j.id IN ({})
+           AND EXISTS (SELECT 1 FROM webhook_endpoints e
+                       WHERE e.org_id = j.org_id AND e.disabled_at IS NULL AND e.event_types LIKE $1)
+         ORDER BY i.id",
+        super::parameters(2, job_ids.len())
+    );
+    let mut query = sqlx::query_as(&sql).bind(format!("%,{},%", event_type.key()));
+    for id in job_ids {
+        query = query.bind(id);
+    }
+    query.fetch_all(&mut **tx).await
 }

@@ -192,13 +192,13 @@ pub const STORE_CHUNK: usize = 5_000;
 /// taking its rows as one JSON parameter: accounts, pending memberships, the end of earlier
 /// links, outbox jobs and invitations. Only the memberships this part made pending (new, or
 /// expired before) get an invitation and an email: an address that became a member or was
-/// invited by someone else meanwhile is left as it is. Returns how many were invited.
+/// invited by someone else meanwhile is left as it is. Returns the invitations made.
 pub async fn store_batch(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     t: &BatchTarget,
     items: &[BatchItem],
-) -> Result<usize, sqlx::Error> {
+) -> Result<Vec<i64>, sqlx::Error> {
     let now = now_ms();
     let emails =
         serde_json::to_string(&items.iter().map(|i| &i.invitee.email).collect::<Vec<_>>()).expect("strings serialize");
@@ -247,7 +247,7 @@ pub async fn store_batch(
     let invited: Vec<(&BatchItem, i64)> =
         items.iter().filter_map(|i| memberships.get(&i.invitee.email).map(|&m| (i, m))).collect();
     if invited.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
 
     // The teams a sheet named, those still in this organization.
@@ -323,12 +323,13 @@ pub async fn store_batch(
             .collect::<Vec<_>>(),
     )
     .expect("strings serialize");
-    sqlx::query(&format!(
+    sqlx::query_scalar(&format!(
         "INSERT INTO invitations (org_id, membership_id, batch_id, email, token_hash, invited_by, status, expires_at, outbox_job_id,
                                   created_at, next_reminder_at)
          SELECT $1, CAST(value ->> 'm' AS BIGINT), $2, value ->> 'e', value ->> 't', $3, 'pending', $4,
                 CAST(value ->> 'j' AS BIGINT), $5, CAST($7 AS BIGINT)
-         FROM {}",
+         FROM {}
+         RETURNING id",
         backend.json_rows(6, false)
     ))
     .bind(t.org_id)
@@ -338,9 +339,8 @@ pub async fn store_batch(
     .bind(now)
     .bind(&invitations_json)
     .bind(t.next_reminder_at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(invited.len())
+    .fetch_all(&mut **tx)
+    .await
 }
 
 /// A batch's deferred people, and how many of them are stored.

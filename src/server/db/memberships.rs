@@ -139,3 +139,23 @@ pub async fn by_email(
     }
     Ok(found)
 }
+
+/// What the `member.*` events tell of a membership, as it stands in the transaction; until
+/// registration the names are those the inviter gave.
+pub async fn event_data(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<Option<crate::domain::events::MemberData>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.id AS membership_id, a.email,
+                CASE WHEN a.first_name = '' THEN m.prefill_first_name ELSE a.first_name END AS first_name,
+                CASE WHEN a.last_name = '' THEN m.prefill_last_name ELSE a.last_name END AS last_name,
+                m.status, sa.name AS service_area, r.name AS role
+         FROM memberships m JOIN accounts a ON a.id = m.account_id JOIN roles r ON r.id = m.role_id
+         LEFT JOIN service_areas sa ON sa.id = m.service_area_id
+         WHERE m.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}

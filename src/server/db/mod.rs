@@ -29,6 +29,7 @@ pub mod service_areas;
 pub mod sessions;
 pub mod sheet_imports;
 pub mod teams;
+pub mod webhook_endpoints;
 
 use crate::server::sealing::ServerKey;
 use crate::AppError;
@@ -265,6 +266,11 @@ impl From<sqlx::Error> for AppError {
 /// the statement being wrong: the request can simply be tried again later.
 pub fn is_unreachable(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+}
+
+/// `$from, $from+1, …`: `n` numbered parameters, for an `IN (…)` list of ids bound in turn.
+pub fn parameters(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {

@@ -56,23 +56,43 @@ pub async fn link_job(tx: &mut Transaction<'static, Any>, id: i64, job_id: i64) 
     Ok(())
 }
 
-/// Delivered: the member is Notified from now on.
-pub async fn delivered(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+/// Delivered: the member is Notified from now on. Its organization, or `None` when it was
+/// recorded delivered before (a job run twice), and then nothing changes.
+pub async fn delivered(tx: &mut Transaction<'static, Any>, id: i64) -> Result<Option<i64>, sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.begin().await?;
-    sqlx::query("UPDATE onboarding_messages SET status = 'delivered', error = NULL, delivered_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query(
-        "UPDATE memberships SET notified_at = $2 WHERE id = (SELECT membership_id FROM onboarding_messages WHERE id = $1)",
+    let org_id: Option<i64> = sqlx::query_scalar(
+        "UPDATE onboarding_messages SET status = 'delivered', error = NULL, delivered_at = $2
+         WHERE id = $1 AND status <> 'delivered' RETURNING org_id",
     )
     .bind(id)
     .bind(now)
-    .execute(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
-    tx.commit().await
+    if org_id.is_some() {
+        sqlx::query(
+            "UPDATE memberships SET notified_at = $2 WHERE id = (SELECT membership_id FROM onboarding_messages WHERE id = $1)",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(org_id)
+}
+
+/// What `onboarding_message.delivered` tells of a message.
+pub async fn event_data(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+) -> Result<Option<crate::domain::events::OnboardingMessageData>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT om.id AS onboarding_message_id, om.membership_id, a.email, om.channel
+         FROM onboarding_messages om JOIN memberships m ON m.id = om.membership_id JOIN accounts a ON a.id = m.account_id
+         WHERE om.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
 }
 
 /// A failed attempt: `failed` for good, or still queued with the error that will be retried.

@@ -62,13 +62,20 @@ pub struct DoneJob {
     pub delivery: &'static str,
     /// Replaces the payload when it carried a one-time secret.
     pub scrubbed: Option<String>,
+    /// Whether it sent an invitation, whose delivery is an event.
+    pub invitation: bool,
 }
 
-/// Records jobs done, in one statement. `locked_by` keeps the worker (instance and claim) that
-/// did each, to trace a delivery to the instance whose log tells more.
-pub async fn complete_all(db: &Db, done: &[DoneJob]) -> Result<(), sqlx::Error> {
+/// Records jobs done, in one statement; returns the ids recorded (a job whose lease passed to
+/// another worker is not, nor one recorded already). `locked_by` keeps the worker (instance and claim) that did each, to
+/// trace a delivery to the instance whose log tells more.
+pub async fn complete_all<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    key: &ServerKey,
+    done: &[DoneJob],
+) -> Result<Vec<i64>, sqlx::Error> {
     if done.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     // `done.column1` and so on: the names SQL gives the columns of a VALUES list.
     let rows: Vec<String> =
@@ -77,35 +84,38 @@ pub async fn complete_all(db: &Db, done: &[DoneJob]) -> Result<(), sqlx::Error> 
         "UPDATE outbox_jobs SET status = 'done', delivery = done.column3, done_at = $1, locked_until = NULL,
                 last_error = NULL, payload = COALESCE(done.column4, outbox_jobs.payload)
          FROM (VALUES {}) AS done
-         WHERE outbox_jobs.id = done.column1 AND outbox_jobs.locked_by = done.column2",
+         WHERE outbox_jobs.id = done.column1 AND outbox_jobs.locked_by = done.column2
+           AND outbox_jobs.status = 'running'
+         RETURNING outbox_jobs.id",
         rows.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(now_ms());
+    let mut query = sqlx::query_scalar(&sql).bind(now_ms());
     for job in done {
-        let scrubbed = job.scrubbed.as_deref().map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p));
+        let scrubbed = job.scrubbed.as_deref().map(|p| key.seal(sealing::OUTBOX_PAYLOAD, p));
         query = query.bind(job.id).bind(job.worker.as_str()).bind(job.delivery).bind(scrubbed);
     }
-    query.execute(&db.outbox_pool).await?;
-    Ok(())
+    query.fetch_all(executor).await
 }
 
 /// Records a failed attempt: due again after `retry_in_ms`, or failed for good when none are left.
 /// `scrubbed` replaces the payload if the job fails for good and carried a one-time code, which
-/// no retry could still use.
-pub async fn fail(
-    db: &Db,
+/// no retry could still use. Returns whether it failed for good (false too when the worker no
+/// longer held the job).
+pub async fn fail<'e>(
+    executor: impl sqlx::Executor<'e, Database = Any>,
+    key: &ServerKey,
     job: &ClaimedJob,
     worker: &str,
     error: &str,
     retry_in_ms: Option<i64>,
     scrubbed: Option<&str>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let now = now_ms();
     let (status, run_at) = match retry_in_ms {
         Some(delay) if job.attempts < job.max_attempts => (JobStatus::Queued, now + delay),
         _ => (JobStatus::Failed, now),
     };
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE outbox_jobs SET status = $3, run_at = $4, last_error = $5, locked_by = NULL, locked_until = NULL,
                 done_at = CASE WHEN $3 = 'failed' THEN $4 ELSE NULL END,
                 payload = CASE WHEN $3 = 'failed' THEN COALESCE($6, payload) ELSE payload END
@@ -116,10 +126,10 @@ pub async fn fail(
     .bind(status)
     .bind(run_at)
     .bind(error)
-    .bind(scrubbed.map(|p| db.key.seal(sealing::OUTBOX_PAYLOAD, p)))
-    .execute(&db.outbox_pool)
+    .bind(scrubbed.map(|p| key.seal(sealing::OUTBOX_PAYLOAD, p)))
+    .execute(executor)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1 && status == JobStatus::Failed)
 }
 
 /// Hands back what any claim of `instance` still holds (graceful shutdown): those named

@@ -97,11 +97,13 @@ async fn recorded_check_if_migrated(pool: &AnyPool) -> anyhow::Result<Option<(St
 
 /// Every sealed column with a BIGINT `id`: (table, column, associated data). Session data is
 /// sealed too, but sessions are ended rather than re-sealed (see `reseal`).
-const SEALED: [(&str, &str, Column); 4] = [
+const SEALED: [(&str, &str, Column); 6] = [
     ("accounts", "totp_secret", sealing::TOTP_SECRET),
     ("connectors", "agent_secret", sealing::AGENT_SECRET),
     ("connectors", "credentials", sealing::CREDENTIALS),
     ("outbox_jobs", "payload", sealing::OUTBOX_PAYLOAD),
+    ("webhook_endpoints", "secret", sealing::WEBHOOK_SECRET),
+    ("webhook_endpoints", "previous_secret", sealing::WEBHOOK_SECRET),
 ];
 const CHECK_TEXT: &str = "onboard secret key check";
 const PAGE: i64 = 500;

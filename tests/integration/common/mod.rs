@@ -5,6 +5,7 @@
 pub mod chat_fakes;
 pub mod fakes;
 pub mod smtp;
+pub mod webhook_receiver;
 
 use onboard::domain::EmailAddress;
 use onboard::server::{db, AppState, Application, Settings};

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 mod agent;
 mod approvals;
 mod chat_users;
+mod events;
 mod policies;
 mod slack;
 mod teams;
