@@ -60,7 +60,8 @@ async fn server(name: &str, workers: usize, url: &str) -> (AppState, (i64, i64),
         .unwrap();
     tx.commit().await.unwrap();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    (state, membership(listened).await, membership(quiet).await)
+    let (listened, quiet) = (membership(listened).await, membership(quiet).await);
+    (state, listened, quiet)
 }
 
 /// `BATCH` transactions, 32 at once, each queuing `member.paused` for `membership` of `org`.
