@@ -87,22 +87,28 @@ pub async fn queue(
     event_type: EventType,
     delivery_id: i64,
 ) -> Result<i64, sqlx::Error> {
-    let payload = JobPayload::Webhook(WebhookJob { delivery_id });
-    let json = serde_json::to_string(&payload).expect("job payloads always serialize");
     db::outbox::enqueue(
         tx,
         key,
         &db::outbox::NewJob {
             org_id: Some(org_id),
             kind: JobKind::Webhook,
-            // Not the address: a receiver's URL may carry its own token.
-            recipient: &format!("Webhook endpoint #{endpoint_id}"),
+            recipient: &recipient(endpoint_id),
             subject: event_type.key(),
-            payload: &json,
+            payload: &job_payload(delivery_id),
             max_attempts: DELIVERY_ATTEMPTS,
         },
     )
     .await
+}
+
+/// Whom a delivery's outbox job names: not the address, which may carry the receiver's token.
+fn recipient(endpoint_id: i64) -> String {
+    format!("Webhook endpoint #{endpoint_id}")
+}
+
+fn job_payload(delivery_id: i64) -> String {
+    serde_json::to_string(&JobPayload::Webhook(WebhookJob { delivery_id })).expect("job payloads always serialize")
 }
 
 /// What an event is about: its facts are read in the change's transaction, as they stand after
@@ -140,19 +146,35 @@ pub async fn emit(
     }
 }
 
-/// `invitation.sent` for each of these new invitations of one organization, each its own event.
+/// `invitation.sent` for each of these new invitations of one organization, each its own event,
+/// written a statement per table and endpoint however many there are (a batch's part holds
+/// 5,000).
 pub async fn invitations_sent(
     tx: &mut Transaction<'static, Any>,
-    key: &ServerKey,
+    db: &db::Db,
     org_id: i64,
     invitation_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
-    let endpoints = listeners(tx, org_id, EventType::InvitationSent).await?;
+    let event_type = EventType::InvitationSent;
+    let endpoints = listeners(tx, org_id, event_type).await?;
     if endpoints.is_empty() || invitation_ids.is_empty() {
         return Ok(());
     }
-    for invitation in db::invitations::event_data(tx, invitation_ids).await? {
-        emit_to(tx, key, org_id, &endpoints, EventType::InvitationSent, &invitation.data).await?;
+    let now = now_ms();
+    let events: Vec<(String, String)> = db::invitations::event_data(tx, invitation_ids)
+        .await?
+        .into_iter()
+        .map(|invitation| (message_id(), body(event_type, now, &invitation.data)))
+        .collect();
+    for endpoint_id in endpoints {
+        let deliveries =
+            db::webhook_endpoints::add_deliveries(tx, db.backend, org_id, endpoint_id, event_type, &events).await?;
+        let recipient = recipient(endpoint_id);
+        let jobs: Vec<(String, String, String)> = deliveries
+            .into_iter()
+            .map(|delivery_id| (recipient.clone(), event_type.key().to_string(), job_payload(delivery_id)))
+            .collect();
+        db::outbox::enqueue_all(tx, db.backend, &db.key, org_id, JobKind::Webhook, DELIVERY_ATTEMPTS, &jobs).await?;
     }
     Ok(())
 }

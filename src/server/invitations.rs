@@ -181,7 +181,7 @@ async fn invite(
         },
     )
     .await?;
-    events::invitations_sent(tx, &state.db.key, caller.org_id, &[made]).await?;
+    events::invitations_sent(tx, &state.db, caller.org_id, &[made]).await?;
     Ok(())
 }
 
@@ -301,7 +301,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
         if made.is_empty() {
             return Err(AppError::Conflict(format!("{address} was invited or joined meanwhile.")));
         }
-        events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &made).await?;
+        events::invitations_sent(&mut tx, &state.db, caller.org_id, &made).await?;
     }
     let what = format!("{} → {address}", target.email);
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.fixed", &what).await?;

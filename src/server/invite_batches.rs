@@ -144,7 +144,7 @@ pub async fn store_new_batch(
         let items = preparing.await.map_err(|_| AppError::Internal)?;
         next = parts.next().map(prepare);
         let made = db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
-        events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &made).await?;
+        events::invitations_sent(&mut tx, &state.db, caller.org_id, &made).await?;
         invited += made.len();
     }
     let from = if sheet.is_some() { " from a spreadsheet" } else { "" };
@@ -244,7 +244,7 @@ async fn store_deferred_parts(
             return Ok(false);
         }
         let made = db::invite_batches::store_batch(&mut tx, state.db.backend, &target, &items).await?;
-        events::invitations_sent(&mut tx, &state.db.key, batch.org_id, &made).await?;
+        events::invitations_sent(&mut tx, &state.db, batch.org_id, &made).await?;
         tx.commit().await?;
         state.outbox_wake.notify_waiters();
         from = to;

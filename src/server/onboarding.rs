@@ -230,7 +230,7 @@ pub async fn send(
                 },
             )
             .await?;
-            super::events::invitations_sent(&mut tx, &state.db.key, caller.org_id, &[made]).await?;
+            super::events::invitations_sent(&mut tx, &state.db, caller.org_id, &[made]).await?;
         }
     }
     let detail = format!("{}: {} recipient(s)", audience.name, audience.rows.len());

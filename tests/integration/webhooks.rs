@@ -144,6 +144,21 @@ async fn endpoints_hear_the_events_they_subscribe_to_signed_the_standard_webhook
     // One event, one webhook-id, whichever endpoint hears it.
     assert_eq!(paused_delivery.id, r.of("all", "member.paused")[0].id);
 
+    // Someone with an account already joins: activated, not registered.
+    w.app.organization_with_owner("Globex", "gus@globex.example", PASSWORD).await;
+    let invite_gus =
+        [("emails", "gus@globex.example"), ("area", &w.general.to_string()), ("role", &w.member_role.to_string())];
+    w.owner.call("send_invites", &invite_gus).await.unwrap();
+    w.app.eventually("Gus's invitation arrives", || async { !w.sink.to("gus@globex.example").is_empty() }).await;
+    let gus_token = w.sink.to("gus@globex.example")[0].registration_token().unwrap();
+    let gus = w.app.visitor();
+    gus.sign_in("gus@globex.example", PASSWORD).await.unwrap();
+    let joined = gus.call("join_organization", &[("token", &gus_token), ("eula", &eula), ("accept", "on")]).await;
+    assert_eq!(joined.unwrap(), "SignedIn");
+    w.app.eventually("the join is told", || async { r.of("all", "member.activated").len() == 2 }).await;
+    assert_eq!(checked(&r.of("all", "member.activated")[1], &secret)["email"], "gus@globex.example");
+    assert_eq!(r.of("all", "member.registered").len(), 1, "joining is no registration");
+
     // An onboarding message reaches Bo, whose invitation is then revoked: delivered, expired.
     w.owner
         .call(

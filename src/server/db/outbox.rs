@@ -1,7 +1,7 @@
 //! The outbox: durable jobs (emails now, chat sends later) that survive restarts and are done
 //! once even with several app instances on one PostgreSQL database.
 
-use super::{now_ms, Db};
+use super::{now_ms, Backend, Db};
 use crate::domain::outbox::{JobKind, JobStatus};
 use crate::domain::outbox::{OutboxJob, OutboxStatusCounts};
 use crate::server::sealing::{self, ServerKey};
@@ -36,6 +36,41 @@ pub async fn enqueue(
     .bind(now)
     .fetch_one(&mut **tx)
     .await
+}
+
+/// Jobs of one kind for one organization in one statement, each `(recipient, subject, payload)`
+/// with its payload sealed here: the many outbox jobs of a batch.
+pub async fn enqueue_all(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    key: &ServerKey,
+    org_id: i64,
+    kind: JobKind,
+    max_attempts: i64,
+    jobs: &[(String, String, String)],
+) -> Result<(), sqlx::Error> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        r: &'a str,
+        s: &'a str,
+        p: String,
+    }
+    let rows: Vec<Row> =
+        jobs.iter().map(|(r, s, payload)| Row { r, s, p: key.seal(sealing::OUTBOX_PAYLOAD, payload) }).collect();
+    let now = now_ms();
+    sqlx::query(&format!(
+        "INSERT INTO outbox_jobs (org_id, kind, recipient, subject, payload, status, attempts, max_attempts, run_at, created_at)
+         SELECT $1, $2, value ->> 'r', value ->> 's', value ->> 'p', 'queued', 0, $3, $4, $4 FROM {}",
+        backend.json_rows(5, false)
+    ))
+    .bind(org_id)
+    .bind(kind)
+    .bind(max_attempts)
+    .bind(now)
+    .bind(serde_json::to_string(&rows).expect("strings serialize"))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[derive(Debug, sqlx::FromRow)]

@@ -1,7 +1,7 @@
 //! Webhook endpoints (Settings › Webhooks) and their deliveries: one row per event and endpoint,
 //! which the outbox sends and whose last attempt the delivery log shows.
 
-use super::{now_ms, Db};
+use super::{now_ms, Backend, Db};
 use crate::domain::events::{
     read_event_types, stored_event_types, CheckedEndpoint, DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint,
     DISABLE_AFTER_MS, MAX_ENDPOINTS, ROTATION_OVERLAP_MS,
@@ -201,6 +201,36 @@ pub async fn add_delivery(tx: &mut Transaction<'static, Any>, d: &NewDelivery<'_
     .bind(d.payload)
     .bind(now_ms())
     .fetch_one(&mut **tx)
+    .await
+}
+
+/// Deliveries of many events of one type to one endpoint, `(message_id, payload)` each, in one
+/// statement (a batch's invitations): the ids made, in no particular order.
+pub async fn add_deliveries(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    org_id: i64,
+    endpoint_id: i64,
+    event_type: EventType,
+    events: &[(String, String)],
+) -> Result<Vec<i64>, sqlx::Error> {
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        m: &'a str,
+        p: &'a str,
+    }
+    let rows: Vec<Row> = events.iter().map(|(m, p)| Row { m, p }).collect();
+    sqlx::query_scalar(&format!(
+        "INSERT INTO webhook_deliveries (org_id, endpoint_id, message_id, event_type, payload, created_at)
+         SELECT $1, $2, value ->> 'm', $3, value ->> 'p', $4 FROM {} RETURNING id",
+        backend.json_rows(5, false)
+    ))
+    .bind(org_id)
+    .bind(endpoint_id)
+    .bind(event_type)
+    .bind(now_ms())
+    .bind(serde_json::to_string(&rows).expect("strings serialize"))
+    .fetch_all(&mut **tx)
     .await
 }
 
