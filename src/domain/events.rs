@@ -282,6 +282,11 @@ pub fn stored_event_types(types: &[EventType]) -> String {
     format!(",{},", keys.join(","))
 }
 
+/// The LIKE pattern that finds `event_type` in a column of [`stored_event_types`].
+pub fn subscribed_pattern(event_type: EventType) -> String {
+    format!("%,{},%", event_type.key())
+}
+
 /// The event types a column holds; a key this version does not know is skipped.
 pub fn read_event_types(stored: &str) -> Vec<EventType> {
     stored.split(',').filter_map(EventType::parse).collect()

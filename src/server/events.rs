@@ -187,9 +187,18 @@ pub async fn invitation_outcomes(
     event_type: EventType,
     job_ids: &[i64],
 ) -> Result<(), sqlx::Error> {
+    // A batch of done jobs is mostly one organization's: its listeners are looked up once.
+    let mut listening: Vec<(i64, Vec<i64>)> = Vec::new();
     for invitation in db::invitations::listened_by_jobs(tx, job_ids, event_type).await? {
-        let endpoints = listeners(tx, invitation.org_id, event_type).await?;
-        emit_to(tx, key, invitation.org_id, &endpoints, event_type, &invitation.data).await?;
+        let org_id = invitation.org_id;
+        let at = match listening.iter().position(|(org, _)| *org == org_id) {
+            Some(at) => at,
+            None => {
+                listening.push((org_id, listeners(tx, org_id, event_type).await?));
+                listening.len() - 1
+            }
+        };
+        emit_to(tx, key, org_id, &listening[at].1, event_type, &invitation.data).await?;
     }
     Ok(())
 }

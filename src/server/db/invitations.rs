@@ -258,7 +258,7 @@ pub async fn listened_by_jobs(
          ORDER BY i.id",
         super::parameters(2, job_ids.len())
     );
-    let mut query = sqlx::query_as(&sql).bind(format!("%,{},%", event_type.key()));
+    let mut query = sqlx::query_as(&sql).bind(crate::domain::events::subscribed_pattern(event_type));
     for id in job_ids {
         query = query.bind(id);
     }

@@ -3,8 +3,8 @@
 
 use super::{now_ms, Backend, Db};
 use crate::domain::events::{
-    read_event_types, stored_event_types, CheckedEndpoint, DeliveryStatus, EventType, WebhookDelivery, WebhookEndpoint,
-    DISABLE_AFTER_MS, MAX_ENDPOINTS, ROTATION_OVERLAP_MS,
+    read_event_types, stored_event_types, subscribed_pattern, CheckedEndpoint, DeliveryStatus, EventType,
+    WebhookDelivery, WebhookEndpoint, DISABLE_AFTER_MS, MAX_ENDPOINTS, ROTATION_OVERLAP_MS,
 };
 use crate::server::sealing::{self, ServerKey};
 use crate::server::secret::Secret;
@@ -175,7 +175,7 @@ pub async fn subscribed(
         "SELECT id FROM webhook_endpoints WHERE org_id = $1 AND disabled_at IS NULL AND event_types LIKE $2 ORDER BY id",
     )
     .bind(org_id)
-    .bind(format!("%,{},%", event_type.key()))
+    .bind(subscribed_pattern(event_type))
     .fetch_all(&mut **tx)
     .await
 }
