@@ -10,6 +10,7 @@ pub mod invites;
 pub mod onboarding;
 pub mod outbox;
 pub mod profile;
+pub mod provisioning;
 pub mod registration;
 pub mod settings;
 pub mod users;

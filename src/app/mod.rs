@@ -13,6 +13,7 @@ mod not_found;
 mod onboarding;
 mod outbox;
 mod profile;
+mod provisioning;
 mod register;
 mod set_password;
 mod settings;
@@ -146,6 +147,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/chat-users/:id") view={Lazy::<pages::ChatUser>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/microsoftteams-mappings") view={Lazy::<pages::TeamsMappings>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/settings/webhooks") view={Lazy::<pages::Webhooks>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/provisioning") view={Lazy::<pages::Provisioning>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -200,5 +202,6 @@ mod pages {
         ChatUser => chat_users::ChatUserPage,
         TeamsMappings => identity::TeamsMappingsPage,
         Webhooks => webhooks::WebhooksPage,
+        Provisioning => provisioning::ProvisioningPage,
     }
 }

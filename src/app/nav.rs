@@ -53,6 +53,12 @@ pub const NAV: &[NavItem] = &[
         permissions: &[Permission::IdentityConfigure],
     },
     NavItem { group: SETTINGS, label: "Webhooks", href: "/settings/webhooks", permissions: &[Permission::OrgSettings] },
+    NavItem {
+        group: SETTINGS,
+        label: "Provisioning",
+        href: "/settings/provisioning",
+        permissions: &[Permission::OrgSettings],
+    },
     NavItem { group: SETTINGS, label: "Outbox", href: "/outbox", permissions: &[Permission::OrgSettings] },
 ];
 

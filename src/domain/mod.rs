@@ -22,6 +22,7 @@ pub mod onboarding;
 pub mod outbox;
 pub mod password;
 pub mod permissions;
+pub mod provisioning;
 pub mod query;
 pub mod reminders;
 pub mod second_factor;

@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/{provider}/start", get(super::oauth::start_route))
         .route("/oauth/{provider}/callback", get(super::oauth::callback_route))
         .route("/webhooks/{key}", axum::routing::post(super::webhooks::receive_route))
+        .nest("/scim/v2", super::scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, auth::provide_request_context, move || shell(options.clone()))
         .merge(build_files)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

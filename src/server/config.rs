@@ -172,6 +172,8 @@ pub struct SecuritySettings {
     pub max_failed_sign_ins_per_account: i64,
     pub max_failed_sign_ins_per_ip: i64,
     pub throttle_window_minutes: i64,
+    /// Requests one SCIM provisioning token may make per minute.
+    pub scim_requests_per_minute: i64,
     pub session_days: i64,
     /// The server key secrets at rest are sealed with: 32 bytes in base64. Empty: read from
     /// `secret_key_file`. Several instances on one PostgreSQL database must share it.

@@ -150,38 +150,43 @@ pub fn new_registration_link(state: &AppState) -> (String, String) {
     (format!("{}/register/{}", state.settings.public_base(), token.expose()), token_hash)
 }
 
-/// One invitation with a fresh token and its email in the outbox.
+/// Who an invitation is from: the account of record, and the name its email gives.
+pub struct Inviter<'a> {
+    pub account_id: i64,
+    pub name: &'a str,
+}
+
+/// One invitation to the organization `org` with a fresh token and its email in the outbox.
 #[allow(clippy::too_many_arguments)]
-async fn invite(
+pub async fn invite(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     state: &AppState,
-    caller: &Caller,
     org: &crate::api::settings::types::OrgGeneral,
-    inviter: &str,
+    inviter: &Inviter<'_>,
     membership_id: i64,
     batch_id: Option<i64>,
     email: &str,
     expires_at: i64,
 ) -> Result<(), AppError> {
-    let (invitation, token_hash) = invitation(state, org, inviter, email, expires_at);
-    let job = enqueue_invitation(tx, state, caller.org_id, invitation).await?;
-    let next_reminder_at = db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?;
+    let (invitation, token_hash) = invitation(state, org, inviter.name, email, expires_at);
+    let job = enqueue_invitation(tx, state, org.id, invitation).await?;
+    let next_reminder_at = db::reminders::first_due(&state.db, org.id, expires_at, now_ms()).await?;
     let made = db::invitations::create(
         tx,
         &db::invitations::NewInvitation {
-            org_id: caller.org_id,
+            org_id: org.id,
             membership_id,
             batch_id,
             email,
             token_hash: &token_hash,
-            invited_by: caller.account_id,
+            invited_by: inviter.account_id,
             expires_at,
             outbox_job_id: job,
             next_reminder_at,
         },
     )
     .await?;
-    events::invitations_sent(tx, &state.db, caller.org_id, &[made]).await?;
+    events::invitations_sent(tx, &state.db, org.id, &[made]).await?;
     Ok(())
 }
 
@@ -206,8 +211,8 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
         )
         .await?;
     }
-    invite(&mut tx, state, caller, &general, &inviter_name(caller), membership_id, None, &target.email, expires_at)
-        .await?;
+    let inviter = Inviter { account_id: caller.account_id, name: &inviter_name(caller) };
+    invite(&mut tx, state, &general, &inviter, membership_id, None, &target.email, expires_at).await?;
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.resent", &target.email).await?;
     tx.commit().await?;
     state.outbox_wake.notify_waiters();
@@ -260,8 +265,8 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     }
     if same {
         let batch = Some(failed.batch_id);
-        invite(&mut tx, state, caller, &general, &inviter, failed.membership_id, batch, &target.email, expires_at)
-            .await?;
+        let from = Inviter { account_id: caller.account_id, name: &inviter };
+        invite(&mut tx, state, &general, &from, failed.membership_id, batch, &target.email, expires_at).await?;
     } else {
         let role = db::roles::get(&mut tx, caller.org_id, failed.role_id).await?.ok_or(AppError::NotFound)?;
         if !may_grant(&caller.permissions, &role.permission_set()) {

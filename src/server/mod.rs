@@ -29,6 +29,7 @@ pub mod outbox;
 pub mod phone;
 pub mod registration;
 pub mod reminders;
+pub mod scim;
 pub mod sealing;
 pub mod secret;
 pub mod seed;

@@ -195,10 +195,40 @@ const PROTECTED: &[(&str, bool, &[&str], &[(&str, &str)])] = &[
     ("replay_webhook_delivery", false, &["org.settings"], &[("id", "{delivery}")]),
     ("webhook_deliveries", true, &["org.settings"], &[("endpoint", "{webhook}")]),
     ("delete_webhook_endpoint", false, &["org.settings"], &[("id", "{spare_webhook}")]),
+    ("provisioning", true, &["org.settings"], &[]),
+    (
+        "create_scim_token",
+        false,
+        &["org.settings"],
+        &[(
+            "form",
+            r#"{"name": "Hijacked", "service_area_id": {area}, "role_id": {member_role}, "send_invitations": true}"#,
+        )],
+    ),
+    (
+        "update_scim_token",
+        false,
+        &["org.settings"],
+        &[
+            ("id", "{scim_token}"),
+            (
+                "form",
+                r#"{"name": "Hijacked", "service_area_id": {area}, "role_id": {member_role}, "send_invitations": true}"#,
+            ),
+        ],
+    ),
+    ("delete_scim_token", false, &["org.settings"], &[("id", "{spare_scim_token}")]),
 ];
 
 /// Server functions that take their arguments as one JSON object; each argument above is JSON.
-const JSON_INPUT: &[&str] = &["save_connector", "decide_access", "create_webhook_endpoint", "update_webhook_endpoint"];
+const JSON_INPUT: &[&str] = &[
+    "save_connector",
+    "decide_access",
+    "create_webhook_endpoint",
+    "update_webhook_endpoint",
+    "create_scim_token",
+    "update_scim_token",
+];
 
 struct Ids {
     batch: i64,
@@ -224,6 +254,8 @@ struct Ids {
     webhook: i64,
     spare_webhook: i64,
     delivery: i64,
+    scim_token: i64,
+    spare_scim_token: i64,
 }
 
 async fn call(
@@ -237,6 +269,8 @@ async fn call(
         .iter()
         .map(|(k, v)| {
             let v = v
+                .replace("{spare_scim_token}", &ids.spare_scim_token.to_string())
+                .replace("{scim_token}", &ids.scim_token.to_string())
                 .replace("{spare_webhook}", &ids.spare_webhook.to_string())
                 .replace("{webhook}", &ids.webhook.to_string())
                 .replace("{delivery}", &ids.delivery.to_string())
@@ -397,7 +431,14 @@ async fn acme(app: &TestApp) -> (i64, Ids) {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
+    let scim = |name: &str| serde_json::json!({ "form": { "name": name, "service_area_id": area, "role_id": member_role, "send_invitations": true } });
+    let scim_token =
+        owner.call_json("create_scim_token", &scim("Entra ID")).await.unwrap()["token_id"].as_i64().unwrap();
+    let spare_scim_token =
+        owner.call_json("create_scim_token", &scim("Okta")).await.unwrap()["token_id"].as_i64().unwrap();
     let ids = Ids {
+        scim_token,
+        spare_scim_token,
         webhook,
         spare_webhook,
         delivery,
@@ -513,7 +554,10 @@ async fn owners_of_another_organization_cannot_touch_this_one(backend: Backend) 
         if names_an_acme_row {
             // Another organization's rows are not found, or not accepted as a choice.
             assert!(
-                matches!(answer, Err((404, AppError::NotFound)) | Err((422, AppError::Invalid { .. }))),
+                matches!(
+                    answer,
+                    Err((404, AppError::NotFound)) | Err((422, AppError::Invalid { .. } | AppError::InvalidFields(_)))
+                ),
                 "{endpoint}: {answer:?}"
             );
         } else {
@@ -616,7 +660,7 @@ async fn custom_roles_with_partial_permissions_reach_exactly_their_functions(bac
 }
 
 /// The OAuth routes act only for a signed-in member; webhooks only for a known connector's key.
-async fn oauth_and_webhook_routes_refuse_strangers(backend: Backend) {
+async fn oauth_webhook_and_scim_routes_refuse_strangers(backend: Backend) {
     let app = start(backend).await;
     acme(&app).await;
     let stranger = app.visitor();
@@ -633,6 +677,8 @@ async fn oauth_and_webhook_routes_refuse_strangers(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(webhook.status().as_u16(), 404);
+    let scim = stranger.client.get(format!("{}/scim/v2/Users", app.base)).send().await.unwrap();
+    assert_eq!(scim.status().as_u16(), 401);
     app.stop().await;
 }
 
@@ -644,7 +690,7 @@ crate::on_both_databases!(
     a_member_yet_to_accept_a_new_agreement_is_refused_by_every_protected_function,
     a_paused_member_is_signed_out_at_their_next_request,
     custom_roles_with_partial_permissions_reach_exactly_their_functions,
-    oauth_and_webhook_routes_refuse_strangers,
+    oauth_webhook_and_scim_routes_refuse_strangers,
     // Cross-organization invitations.
     an_invitation_to_an_existing_account_never_sets_its_credentials,
     joining_while_signed_in_as_someone_else_is_refused,

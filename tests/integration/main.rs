@@ -14,6 +14,7 @@ mod onboarding;
 mod outbox;
 mod pages;
 mod reminders;
+mod scim;
 mod secrets;
 mod security;
 mod settings;

@@ -153,6 +153,11 @@ pub async fn delete_service_area(id: i64) -> Result<(), AppError> {
         }
         Some(_) => {}
     }
+    if let Some(token) = db::scim_tokens::using(&mut change, caller.org_id, Some(id), None).await?.first() {
+        return Err(AppError::Conflict(format!(
+            "The provisioning token “{token}” creates people in this service area. Choose another area for it first."
+        )));
+    }
     db::service_areas::delete(&mut change, caller.org_id, id).await?;
     change.commit("service_area.deleted", &format!("#{id}")).await
 }
@@ -222,6 +227,11 @@ pub async fn delete_role(id: i64) -> Result<(), AppError> {
         return Err(AppError::Conflict(format!(
             "{} role still has {} member(s). Give them another role first.",
             role.name, role.members
+        )));
+    }
+    if let Some(token) = db::scim_tokens::using(&mut change, caller.org_id, None, Some(id)).await?.first() {
+        return Err(AppError::Conflict(format!(
+            "The provisioning token “{token}” gives this role to the people it creates. Choose another role for it first."
         )));
     }
     db::roles::delete(&mut change, caller.org_id, id).await?;

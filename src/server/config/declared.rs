@@ -82,6 +82,7 @@ pub const SETTINGS: &[Setting] = &[
     number("security.max_failed_sign_ins_per_account", "ONBOARD_MAX_FAILED_SIGN_INS_PER_ACCOUNT", "5"),
     number("security.max_failed_sign_ins_per_ip", "ONBOARD_MAX_FAILED_SIGN_INS_PER_IP", "30"),
     number("security.throttle_window_minutes", "ONBOARD_THROTTLE_WINDOW_MINUTES", "15"),
+    number("security.scim_requests_per_minute", "ONBOARD_SCIM_REQUESTS_PER_MINUTE", "1200"),
     number("security.session_days", "ONBOARD_SESSION_DAYS", "14"),
     one("security.secret_key", "ONBOARD_SECRET_KEY", ""),
     one("security.secret_key_file", "ONBOARD_SECRET_KEY_FILE", ""),

@@ -24,6 +24,7 @@ pub mod password_links;
 pub mod registrations;
 pub mod reminders;
 pub mod roles;
+pub mod scim_tokens;
 pub mod sealing;
 pub mod service_areas;
 pub mod sessions;

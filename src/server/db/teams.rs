@@ -133,10 +133,11 @@ pub async fn create(tx: &mut Transaction<'static, Any>, org_id: i64, name: &str)
 }
 
 pub async fn rename(tx: &mut Transaction<'static, Any>, org_id: i64, id: i64, name: &str) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE teams SET name = $3 WHERE id = $2 AND org_id = $1")
+    let done = sqlx::query("UPDATE teams SET name = $3, modified_at = $4 WHERE id = $2 AND org_id = $1")
         .bind(org_id)
         .bind(id)
         .bind(name)
+        .bind(now_ms())
         .execute(&mut **tx)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -201,4 +202,155 @@ pub async fn remove_member(
 /// Every team of the organization: (id, name). An import checks its rows' team names against them.
 pub async fn all(db: &Db, org_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
     sqlx::query_as("SELECT id, name FROM teams WHERE org_id = $1").bind(org_id).fetch_all(&db.pool).await
+}
+
+/// A team as SCIM shows it, as a Group (`server::scim::groups`).
+#[derive(Debug, sqlx::FromRow)]
+pub struct ProvisionedTeam {
+    pub id: i64,
+    pub name: String,
+    pub scim_external_id: Option<String>,
+    pub created_at: i64,
+    pub modified_at: Option<i64>,
+}
+
+const PROVISIONED: &str = "SELECT id, name, scim_external_id, created_at, modified_at FROM teams";
+
+pub async fn provisioned(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+) -> Result<Option<ProvisionedTeam>, sqlx::Error> {
+    sqlx::query_as(&format!("{PROVISIONED} WHERE org_id = $1 AND id = $2"))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// One page of the organization's teams by id, and how many there are.
+pub async fn provisioned_page(
+    db: &Db,
+    org_id: i64,
+    offset: i64,
+    count: i64,
+) -> Result<(Vec<ProvisionedTeam>, i64), sqlx::Error> {
+    let rows = sqlx::query_as(&format!("{PROVISIONED} WHERE org_id = $1 ORDER BY id LIMIT $2 OFFSET $3"))
+        .bind(org_id)
+        .bind(count)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+    let total =
+        sqlx::query_scalar("SELECT COUNT(*) FROM teams WHERE org_id = $1").bind(org_id).fetch_one(&db.pool).await?;
+    Ok((rows, total))
+}
+
+pub async fn provisioned_by_ids(db: &Db, org_id: i64, ids: &[i64]) -> Result<Vec<ProvisionedTeam>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{PROVISIONED} WHERE org_id = $1 AND id IN ({}) ORDER BY id", super::parameters(2, ids.len()));
+    let mut query = sqlx::query_as(&sql).bind(org_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(&db.pool).await
+}
+
+/// The ids of the organization's teams named `name` in any case (index `teams_by_name`), or
+/// with this `externalId`.
+pub async fn provisioned_ids(db: &Db, org_id: i64, by_name: bool, value: &str) -> Result<Vec<i64>, sqlx::Error> {
+    let sql = if by_name {
+        "SELECT id FROM teams WHERE org_id = $1 AND LOWER(name) = LOWER($2)"
+    } else {
+        "SELECT id FROM teams WHERE org_id = $1 AND scim_external_id = $2"
+    };
+    sqlx::query_scalar(sql).bind(org_id).bind(value).fetch_all(&db.pool).await
+}
+
+/// Each member of a team: the membership's id and address, by address.
+pub async fn member_ids(db: &Db, team_id: i64) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT membership_id, email FROM team_members WHERE team_id = $1 ORDER BY email")
+        .bind(team_id)
+        .fetch_all(&db.pool)
+        .await
+}
+
+/// Saves the client's id for a team and notes the change.
+pub async fn set_external_id(
+    tx: &mut Transaction<'static, Any>,
+    id: i64,
+    external_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE teams SET scim_external_id = $2, modified_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(external_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Creates a team unless one of the organization's teams has the name in any case (one
+/// conditional statement, as SCIM compares displayName in any case); `None` when one has.
+pub async fn create_distinct(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    name: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO teams (org_id, name, created_at, modified_at) SELECT $1, $2, $3, $3
+         WHERE NOT EXISTS (SELECT 1 FROM teams WHERE org_id = $1 AND LOWER(name) = LOWER($2))
+         RETURNING id",
+    )
+    .bind(org_id)
+    .bind(name)
+    .bind(now_ms())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Renames a team unless another of the organization's teams has the name in any case; false
+/// when one has.
+pub async fn rename_distinct(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    id: i64,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE teams SET name = $3, modified_at = $4 WHERE id = $2 AND org_id = $1
+         AND NOT EXISTS (SELECT 1 FROM teams WHERE org_id = $1 AND id <> $2 AND LOWER(name) = LOWER($3))",
+    )
+    .bind(org_id)
+    .bind(id)
+    .bind(name)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Notes that the team changed now (SCIM's `meta.lastModified`).
+pub async fn touch(tx: &mut Transaction<'static, Any>, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE teams SET modified_at = $2 WHERE id = $1").bind(id).bind(now_ms()).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Takes members off a team (all of them when `membership_ids` is `None`); returns how many left.
+pub async fn remove_members(
+    tx: &mut Transaction<'static, Any>,
+    team_id: i64,
+    membership_ids: Option<&[i64]>,
+) -> Result<u64, sqlx::Error> {
+    let Some(ids) = membership_ids else {
+        let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1").bind(team_id).execute(&mut **tx).await?;
+        return Ok(done.rows_affected());
+    };
+    let mut removed = 0;
+    for id in ids {
+        removed += u64::from(remove_member(tx, team_id, *id).await?);
+    }
+    Ok(removed)
 }

@@ -60,9 +60,18 @@ pub const OWNER_PASSWORD: &str = "a long enough passphrase";
 
 impl Acme {
     pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Acme on a server whose settings `adjust` changes first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Self {
         let sink = smtp::SmtpSink::start().await;
         let url = sink.url();
-        let app = TestApp::start_with(backend, |s| s.mail.smtp_url = onboard::server::secret::Secret::new(&url)).await;
+        let app = TestApp::start_with(backend, |s| {
+            s.mail.smtp_url = onboard::server::secret::Secret::new(&url);
+            adjust(s);
+        })
+        .await;
         let (org, _) = app.organization_with_owner("Acme", "owner@acme.example", OWNER_PASSWORD).await;
         let owner = app.visitor();
         owner.sign_in("owner@acme.example", OWNER_PASSWORD).await.unwrap();
