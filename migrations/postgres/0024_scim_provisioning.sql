@@ -21,8 +21,8 @@ CREATE INDEX scim_tokens_org ON scim_tokens (org_id);
 
 -- The client's own id (`externalId`), and its `userName` for the member where that is not the
 -- member's email address as Onboard writes it (Entra ID may send a UPN or a GUID). SCIM compares
--- userName in any case (RFC 7643 §4.1.1), so a member's userName (this, else the email address)
--- is unique in the organization in any case, and looked up lower-cased.
+-- userName in any case (RFC 7643 §4.1.1), so it is unique in the organization in any case, and
+-- looked up lower-cased. (That it is no other member's address is checked by provisioning.)
 ALTER TABLE memberships ADD COLUMN scim_external_id TEXT;
 ALTER TABLE memberships ADD COLUMN scim_user_name TEXT;
 -- When a provisioning client or an admin last changed the membership (SCIM `meta.lastModified`).
@@ -31,7 +31,7 @@ ALTER TABLE memberships ADD COLUMN modified_at BIGINT;
 -- does provisioning make them active again, so it never undoes an admin's pause.
 ALTER TABLE memberships ADD COLUMN scim_deactivated_at BIGINT;
 CREATE INDEX memberships_scim_external_id ON memberships (org_id, scim_external_id) WHERE scim_external_id IS NOT NULL;
-CREATE UNIQUE INDEX memberships_scim_user_name ON memberships (org_id, LOWER(COALESCE(scim_user_name, email)));
+CREATE UNIQUE INDEX memberships_scim_user_name ON memberships (org_id, LOWER(scim_user_name)) WHERE scim_user_name IS NOT NULL;
 
 ALTER TABLE teams ADD COLUMN scim_external_id TEXT;
 ALTER TABLE teams ADD COLUMN modified_at BIGINT;

@@ -19,11 +19,18 @@ pub fn ProvisioningPage() -> impl IntoView {
     let adding = RwSignal::new(false);
     // The token just made: shown until dismissed, and never again.
     let shown = RwSignal::new(None::<ShownToken>);
+    // The form that had focus goes; focus moves to the token, which screen readers then read.
+    let token_field = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         if let Some(Ok(token)) = create.value().get() {
             adding.set(false);
             shown.set(Some(token));
             changed.update(|n| *n += 1);
+        }
+    });
+    Effect::new(move |_| {
+        if let (Some(_), Some(field)) = (shown.get(), token_field.get()) {
+            let _ = field.focus();
         }
     });
     let on_create = Callback::new(move |form: TokenForm| {
@@ -46,9 +53,13 @@ pub fn ProvisioningPage() -> impl IntoView {
                     <input id="shown-base-url" class="webhook-url" readonly
                         prop:value=move || shown.get().map(|s| s.base_url).unwrap_or_default()/>
                     <label for="shown-token">"Secret token"</label>
-                    <input id="shown-token" class="webhook-url" readonly
+                    <input id="shown-token" class="webhook-url" readonly node_ref=token_field
                         prop:value=move || shown.get().map(|s| s.token).unwrap_or_default()/>
-                    <button type="button" class="button-quiet" on:click=move |_| shown.set(None)>"I have copied it"</button>
+                    // Forgotten by the page too, not only hidden.
+                    <button type="button" class="button-quiet" on:click=move |_| {
+                        shown.set(None);
+                        create.value().set(None);
+                    }>"I have copied it"</button>
                 </section>
             </Show>
             <Loaded resource=page let:page>
@@ -177,8 +188,8 @@ fn TokenCard(token: ScimToken, areas: Vec<ServiceArea>, roles: Vec<Role>, change
         }
     });
     let heading_id = format!("token-{id}-heading");
-    // Each card's buttons are named alike; the token's name tells them apart.
-    let (described, labelled_by) = (heading_id.clone(), heading_id.clone());
+    // Each card's buttons would be named alike: the token's name tells them apart.
+    let (described, labelled_by, name) = (heading_id.clone(), heading_id.clone(), token.name.clone());
     let on_update = Callback::new(move |form: TokenForm| {
         update.dispatch(UpdateScimToken { id, form });
     });
@@ -204,16 +215,17 @@ fn TokenCard(token: ScimToken, areas: Vec<ServiceArea>, roles: Vec<Role>, change
             </Show>
             <FormError error=action_error(delete) all=true/>
             <div class="connector-actions">
-                <button type="button" class="button-quiet" aria-describedby=described.clone() on:click=move |_| editing.set(true)>"Edit"</button>
-                <button type="button" class="button-quiet" aria-describedby=described on:click=move |_| confirming.set(true)>"Delete"</button>
+                <button type="button" class="button-quiet" aria-label=format!("Edit {name}") on:click=move |_| editing.set(true)>"Edit"</button>
+                <button type="button" class="button-quiet" aria-label=format!("Delete {name}") on:click=move |_| confirming.set(true)>"Delete"</button>
             </div>
             <Show when=move || confirming.get()>
                 <p role="alert">
                     "Delete this token? Its identity provider can no longer provision until given a new one. "
-                    <button type="button" class="button-danger" on:click=move |_| { delete.dispatch(DeleteScimToken { id }); }>
+                    <button type="button" class="button-danger" aria-describedby=described.clone()
+                        on:click=move |_| { delete.dispatch(DeleteScimToken { id }); }>
                         "Yes, delete"
                     </button>
-                    <button type="button" class="button-quiet" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    <button type="button" class="button-quiet" aria-describedby=described.clone() on:click=move |_| confirming.set(false)>"Cancel"</button>
                 </p>
             </Show>
         </article>

@@ -156,6 +156,23 @@ pub struct Inviter<'a> {
     pub name: &'a str,
 }
 
+/// When a fresh invitation lapses, and when its first automatic reminder falls due. Read before
+/// the transaction that sends it, so that transaction needs no second connection.
+#[derive(Clone, Copy)]
+pub struct Lifetime {
+    pub expires_at: i64,
+    pub next_reminder_at: Option<i64>,
+}
+
+impl Lifetime {
+    /// A lifetime starting now, by the organization's settings.
+    pub async fn starting_now(db: &db::Db, org: &crate::api::settings::types::OrgGeneral) -> Result<Self, sqlx::Error> {
+        let now = now_ms();
+        let expires_at = now + org.invite_lifetime_days * DAY_MS;
+        Ok(Lifetime { expires_at, next_reminder_at: db::reminders::first_due(db, org.id, expires_at, now).await? })
+    }
+}
+
 /// One invitation to the organization `org` with a fresh token and its email in the outbox.
 #[allow(clippy::too_many_arguments)]
 pub async fn invite(
@@ -166,11 +183,11 @@ pub async fn invite(
     membership_id: i64,
     batch_id: Option<i64>,
     email: &str,
-    expires_at: i64,
+    lifetime: &Lifetime,
 ) -> Result<(), AppError> {
+    let Lifetime { expires_at, next_reminder_at } = *lifetime;
     let (invitation, token_hash) = invitation(state, org, inviter.name, email, expires_at);
     let job = enqueue_invitation(tx, state, org.id, invitation).await?;
-    let next_reminder_at = db::reminders::first_due(&state.db, org.id, expires_at, now_ms()).await?;
     let made = db::invitations::create(
         tx,
         &db::invitations::NewInvitation {
@@ -200,7 +217,7 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
         return Err(AppError::Conflict(format!("{} has already registered.", target.email)));
     }
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
-    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    let lifetime = Lifetime::starting_now(&state.db, &general).await?;
     if status == Some(MembershipStatus::Expired) {
         db::memberships::change_status(
             &mut tx,
@@ -212,7 +229,7 @@ pub async fn resend(state: &AppState, caller: &Caller, membership_id: i64) -> Re
         .await?;
     }
     let inviter = Inviter { account_id: caller.account_id, name: &inviter_name(caller) };
-    invite(&mut tx, state, &general, &inviter, membership_id, None, &target.email, expires_at).await?;
+    invite(&mut tx, state, &general, &inviter, membership_id, None, &target.email, &lifetime).await?;
     db::audit::record(&mut tx, caller.org_id, caller.account_id, "invitation.resent", &target.email).await?;
     tx.commit().await?;
     state.outbox_wake.notify_waiters();
@@ -244,7 +261,8 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     // Two fixes to the same new address must not both pass the check below.
     db::organizations::lock(&mut tx, state.db.backend, caller.org_id).await?;
     let general = db::organizations::general(&state.db, caller.org_id).await?.ok_or(AppError::NotFound)?;
-    let expires_at = now_ms() + general.invite_lifetime_days * DAY_MS;
+    let lifetime = Lifetime::starting_now(&state.db, &general).await?;
+    let expires_at = lifetime.expires_at;
     let inviter = inviter_name(caller);
     // The account's address, which is in today's form even when the invitation's is older.
     let same = address.as_str() == target.email;
@@ -266,7 +284,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
     if same {
         let batch = Some(failed.batch_id);
         let from = Inviter { account_id: caller.account_id, name: &inviter };
-        invite(&mut tx, state, &general, &from, failed.membership_id, batch, &target.email, expires_at).await?;
+        invite(&mut tx, state, &general, &from, failed.membership_id, batch, &target.email, &lifetime).await?;
     } else {
         let role = db::roles::get(&mut tx, caller.org_id, failed.role_id).await?.ok_or(AppError::NotFound)?;
         if !may_grant(&caller.permissions, &role.permission_set()) {
@@ -298,7 +316,7 @@ pub async fn fix_failed(state: &AppState, caller: &Caller, invitation_id: i64, e
             inviter: caller.account_id,
             expires_at,
             max_attempts: state.settings.outbox.max_attempts,
-            next_reminder_at: db::reminders::first_due(&state.db, caller.org_id, expires_at, now_ms()).await?,
+            next_reminder_at: lifetime.next_reminder_at,
         };
         let invitee = db::invite_batches::Invitee::pasted(address.as_str().to_owned(), failed.area_id, failed.role_id);
         let item = batch_item(state, &general, &inviter, invitee, expires_at);

@@ -410,6 +410,15 @@ async fn okta_provisions_with_put_and_pathless_patches(backend: Backend) {
     assert_eq!(status_of(&w, &id).await, "pending");
     assert_eq!(w.sink.to("test.user@okta.local").len(), 1, "held again, not sent");
 
+    // A user created inactive (a disabled account assigned in the directory) is on record, not
+    // invited; made active, the invitation waits for the admin as this token holds them.
+    let disabled = json!({"userName": "disabled@okta.local", "active": false});
+    let made = okta.post("/Users", disabled).await;
+    let disabled_id = made.body["id"].as_str().unwrap().to_string();
+    assert_eq!((made.body["active"].as_bool(), status_of(&w, &disabled_id).await.as_str()), (Some(false), "expired"));
+    assert_eq!(okta.patch(&format!("/Users/{disabled_id}"), active(true)).await.body["active"], true);
+    assert_eq!(status_of(&w, &disabled_id).await, "pending");
+
     // Provisioning undoes only its own deactivation: a member an admin paused stays paused
     // when Okta pushes the profile again with "active": true.
     let grace = w.app.add_member(w.org, "grace@acme.example", PASSWORD, "Member").await;
@@ -420,6 +429,13 @@ async fn okta_provisions_with_put_and_pathless_patches(backend: Backend) {
     let push = json!({"userName": "grace@acme.example", "name": {"givenName": "Grace", "familyName": "Hopper"}, "active": true});
     let pushed = okta.put(&format!("/Users/{grace_id}"), push).await;
     assert_eq!((pushed.status, pushed.body["active"].as_bool()), (StatusCode::OK, Some(false)), "{}", pushed.body);
+    assert_eq!(status_of(&w, &grace_id).await, "inactive");
+    // Nor when provisioning paused her once, and an admin resumed and paused her since.
+    w.owner.call("resume_member", &[("id", &grace_id)]).await.unwrap();
+    okta.patch(&format!("/Users/{grace_id}"), active(false)).await;
+    w.owner.call("resume_member", &[("id", &grace_id)]).await.unwrap();
+    w.owner.call("pause_member", &[("id", &grace_id)]).await.unwrap();
+    assert_eq!(okta.patch(&format!("/Users/{grace_id}"), active(true)).await.body["active"], false);
     assert_eq!(status_of(&w, &grace_id).await, "inactive");
 
     // The Owner is a user too; the last active Owner is never paused or removed.
@@ -503,6 +519,15 @@ async fn a_token_acts_with_its_makers_permissions_while_they_have_them(backend: 
         client.get(&find("member@acme.example")).await.body["Resources"][0]["id"].as_str().unwrap().to_string();
     assert_eq!(client.patch(&format!("/Users/{member_id}"), off).await.status, StatusCode::OK);
     assert_eq!(status_of(&w, &member_id).await, "inactive");
+
+    // The role the token gives comes to manage settings: it creates nobody with it.
+    let member_role = w.member_role.to_string();
+    let widen = [("id", member_role.as_str()), ("permission", "org.settings"), ("granted", "true")];
+    w.owner.call("set_role_permission", &widen).await.unwrap();
+    assert_eq!(error(&client.post("/Users", json!({"userName": "new@acme.example"})).await), (403, None));
+    let narrow = [("id", member_role.as_str()), ("permission", "org.settings"), ("granted", "false")];
+    w.owner.call("set_role_permission", &narrow).await.unwrap();
+    assert_eq!(client.post("/Users", json!({"userName": "new@acme.example"})).await.status, StatusCode::CREATED);
 
     // The keeper is paused: their token stops with them.
     let keeper_membership =

@@ -231,7 +231,7 @@ pub async fn store_batch(
          ON CONFLICT (org_id, account_id) DO UPDATE SET status = 'pending', service_area_id = excluded.service_area_id,
              role_id = excluded.role_id, invited_by = excluded.invited_by, full_name = excluded.full_name,
              prefill_first_name = excluded.prefill_first_name, prefill_last_name = excluded.prefill_last_name,
-             prefill_mobile = excluded.prefill_mobile
+             prefill_mobile = excluded.prefill_mobile, scim_deactivated_at = NULL
          WHERE memberships.status = 'expired'
          RETURNING email, id",
         backend.json_rows(4, false)

@@ -101,8 +101,10 @@ pub async fn change_status(
     from: MembershipStatus,
     to: MembershipStatus,
 ) -> Result<bool, sqlx::Error> {
+    // Whoever changes the status owns it now: provisioning sets its mark again after its own.
     let done = sqlx::query(
-        "UPDATE memberships SET status = $4, modified_at = $5 WHERE id = $2 AND org_id = $1 AND status = $3",
+        "UPDATE memberships SET status = $4, modified_at = $5, scim_deactivated_at = NULL
+         WHERE id = $2 AND org_id = $1 AND status = $3",
     )
     .bind(org_id)
     .bind(id)
@@ -232,6 +234,23 @@ pub async fn provisioned_page(
 }
 
 /// These members of the organization, by id; ids of other organizations' are left out.
+/// Which of these ids are memberships of the organization, in the transaction.
+pub async fn of_organization(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("SELECT id FROM memberships WHERE org_id = $1 AND id IN ({})", super::parameters(2, ids.len()));
+    let mut query = sqlx::query_scalar(&sql).bind(org_id);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.fetch_all(&mut **tx).await
+}
+
 pub async fn provisioned_by_ids(db: &Db, org_id: i64, ids: &[i64]) -> Result<Vec<Provisioned>, sqlx::Error> {
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -248,9 +267,9 @@ pub async fn provisioned_by_ids(db: &Db, org_id: i64, ids: &[i64]) -> Result<Vec
 /// What a SCIM filter term can look a member up by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookUp<'a> {
-    /// The client's `userName`, in any case: the name kept where it is not the email address,
-    /// else the email address (index `memberships_scim_user_name`). `email` is the name in
-    /// canonical form where it is an address (an international domain is kept in ASCII).
+    /// The client's `userName`, in any case: the name kept where it is not the email address
+    /// (index `memberships_scim_user_name`), else the email address. `email` is the name in
+    /// canonical form where it is an address (lower-cased, an international domain in ASCII).
     UserName {
         name: &'a str,
         email: &'a str,
@@ -268,7 +287,8 @@ pub async fn provisioned_ids(db: &Db, org_id: i64, by: LookUp<'_>) -> Result<Vec
         LookUp::UserName { name, email } => {
             return sqlx::query_scalar(
                 "SELECT id FROM memberships
-                 WHERE org_id = $1 AND LOWER(COALESCE(scim_user_name, email)) IN (LOWER($2), LOWER($3))",
+                 WHERE org_id = $1 AND LOWER(scim_user_name) = LOWER($2) AND scim_user_name IS NOT NULL
+                 UNION SELECT id FROM memberships WHERE org_id = $1 AND email = $3 AND scim_user_name IS NULL",
             )
             .bind(org_id)
             .bind(name)
@@ -318,7 +338,7 @@ pub struct ProvisionedFields {
 
 /// Makes the membership Pending, new or brought back from Expired; `None` when the account is
 /// already Pending, Active or Inactive here (one conditional statement). A `userName` another
-/// member has (as theirs, or as their address) fails the unique index `memberships_scim_user_name`.
+/// member has fails the unique index `memberships_scim_user_name`.
 pub async fn provision(tx: &mut Transaction<'static, Any>, m: &NewProvisioned<'_>) -> Result<Option<i64>, sqlx::Error> {
     let now = super::now_ms();
     let f = m.fields;

@@ -122,6 +122,8 @@ pub struct ScimClient {
     /// The permissions the token acts with: its maker's role's, while they are an Active member
     /// of the organization; `None` once they are not.
     pub creator_permissions: Option<String>,
+    /// The permissions of the role it gives, as they stand now.
+    pub role_permissions: String,
     pub last_used_at: Option<i64>,
 }
 
@@ -129,8 +131,8 @@ pub struct ScimClient {
 pub async fn by_hash(db: &Db, token_hash: &str) -> Result<Option<ScimClient>, sqlx::Error> {
     sqlx::query_as(
         "SELECT t.id AS token_id, t.org_id, t.name, t.service_area_id, t.role_id, t.send_invitations, t.created_by,
-                r.permissions AS creator_permissions, t.last_used_at
-         FROM scim_tokens t
+                r.permissions AS creator_permissions, tr.permissions AS role_permissions, t.last_used_at
+         FROM scim_tokens t JOIN roles tr ON tr.id = t.role_id
          LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.created_by AND m.status = 'active'
          LEFT JOIN roles r ON r.id = m.role_id
          WHERE t.token_hash = $1",

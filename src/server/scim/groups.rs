@@ -120,9 +120,9 @@ pub async fn read(
     Ok(scim_json(StatusCode::OK, &with_members(&state, team, query.without_members).await?))
 }
 
-/// The organization's members a change names, by User id. Errors: 400 `invalidValue` naming
-/// the first id that is not a member of this organization.
-async fn members_named(state: &AppState, org_id: i64, ids: &[String]) -> Result<Vec<i64>, ScimError> {
+/// The organization's members a change names, by User id, read in the change's transaction.
+/// Errors: 400 `invalidValue` naming the first id that is not a member of this organization.
+async fn members_named(p: &mut Provisioning, ids: &[String]) -> Result<Vec<i64>, ScimError> {
     let mut wanted = Vec::with_capacity(ids.len());
     for id in ids {
         let member = resource_id(id).ok_or_else(|| ScimError::value(format!("“{id}” is not a user id.")))?;
@@ -132,7 +132,7 @@ async fn members_named(state: &AppState, org_id: i64, ids: &[String]) -> Result<
     wanted.dedup();
     let mut found = Vec::with_capacity(wanted.len());
     for chunk in wanted.chunks(500) {
-        found.extend(db::memberships::provisioned_by_ids(&state.db, org_id, chunk).await?.into_iter().map(|m| m.id));
+        found.extend(db::memberships::of_organization(&mut p.tx, p.client.org_id, chunk).await?);
     }
     if let Some(missing) = wanted.iter().find(|id| !found.contains(id)) {
         return Err(ScimError::value(format!("There is no user {missing} in this organization.")));
@@ -152,6 +152,8 @@ async fn apply(
     if let Some(name) = &change.display_name {
         let name = rules::name(name, "displayName").map_err(ScimError::value)?;
         if name != team.name {
+            // Two renames or creates at once on PostgreSQL would each miss the other's name.
+            db::organizations::lock(&mut p.tx, state.db.backend, org_id).await?;
             if !db::teams::rename_distinct(&mut p.tx, org_id, team.id, &name).await.map_err(name_taken)? {
                 return Err(name_taken_error());
             }
@@ -162,7 +164,7 @@ async fn apply(
         db::teams::set_external_id(&mut p.tx, team.id, external_id.as_deref()).await?;
     }
     if let Some(members) = &change.members {
-        let ids = members_named(state, org_id, members).await?;
+        let ids = members_named(p, members).await?;
         let left = db::teams::remove_members(&mut p.tx, team.id, None).await?;
         let joined = db::teams::add_members(&mut p.tx, team.id, &ids).await?;
         done.push(format!("members replaced ({joined} now, {left} before)"));
@@ -178,7 +180,7 @@ async fn apply(
         done.push(format!("{left} left"));
     }
     if !change.add_members.is_empty() {
-        let ids = members_named(state, org_id, &change.add_members).await?;
+        let ids = members_named(p, &change.add_members).await?;
         let joined = db::teams::add_members(&mut p.tx, team.id, &ids).await?;
         done.push(format!("{joined} joined"));
     }
@@ -197,6 +199,7 @@ pub async fn create(
     let name =
         rules::name(change.display_name.as_deref().unwrap_or_default(), "displayName").map_err(ScimError::value)?;
     let mut p = Provisioning::begin(&state, &client).await?;
+    db::organizations::lock(&mut p.tx, state.db.backend, client.org_id).await?;
     let id = db::teams::create_distinct(&mut p.tx, client.org_id, &name).await.map_err(name_taken)?;
     let id = id.ok_or_else(name_taken_error)?;
     let team = db::teams::provisioned(&mut p.tx, client.org_id, id).await?.ok_or_else(ScimError::internal)?;

@@ -534,7 +534,8 @@ fn names_other_email(path: &str) -> bool {
             .is_ok_and(|terms| terms.iter().any(|t| t.attribute == "type" && !t.value.eq_ignore_ascii_case("work")))
 }
 
-/// The email a list of emails names: the primary one, else the work one, else the first.
+/// The email a list of emails names: the primary one, else the work one, else the first without
+/// a type. Others (home, …) are not the one Onboard invites. Errors: 400 `invalidValue`.
 fn chosen_email(emails: &Value) -> Result<Option<String>, ScimError> {
     let emails = match emails {
         Value::Array(list) => list.as_slice(),
@@ -548,16 +549,16 @@ fn chosen_email(emails: &Value) -> Result<Option<String>, ScimError> {
             return Err(ScimError::value("Each email must be an object with a value."));
         };
         let primary = attribute(email, "primary").map(|p| boolean("primary", p)).transpose()?.unwrap_or(false);
-        let kind = text(email, "type")?.unwrap_or_default();
+        let kind = text(email, "type")?.unwrap_or_default().to_ascii_lowercase();
         if let Some(value) = text(email, "value")?.filter(|v| !v.is_empty()) {
-            entries.push((primary, kind.eq_ignore_ascii_case("work"), value));
+            entries.push((primary, kind, bounded("emails.value", &value, MAX_IDENTIFIER_CHARS)?));
         }
     }
     let pick = entries
         .iter()
         .find(|(primary, _, _)| *primary)
-        .or_else(|| entries.iter().find(|(_, work, _)| *work))
-        .or(entries.first());
+        .or_else(|| entries.iter().find(|(_, kind, _)| kind == "work"))
+        .or_else(|| entries.iter().find(|(_, kind, _)| kind.is_empty()));
     Ok(pick.map(|(_, _, value)| value.clone()))
 }
 

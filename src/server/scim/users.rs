@@ -17,7 +17,7 @@ use crate::domain::{EmailAddress, MembershipStatus};
 use crate::server::db::memberships::{LookUp, NewProvisioned, Provisioned, ProvisionedFields};
 use crate::server::db::scim_tokens::ScimClient;
 use crate::server::events::{self, About};
-use crate::server::invitations::{invite, Inviter};
+use crate::server::invitations::{invite, Inviter, Lifetime};
 use crate::server::{db, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -162,6 +162,11 @@ pub async fn create(
         first_name,
         last_name,
     };
+    ensure_may_give_role(&client)?;
+    if let Some(user_name) = &fields.user_name {
+        ensure_user_name_free(&state, &client, user_name, None).await?;
+    }
+    let sending = Sending::read(&state, &client, change.active != Some(false)).await?;
     let mut p = Provisioning::begin(&state, &client).await?;
     let account_id = db::accounts::find_or_create(&mut p.tx, &address).await?;
     let new = NewProvisioned {
@@ -175,11 +180,7 @@ pub async fn create(
     let id = match db::memberships::provision(&mut p.tx, &new).await {
         Ok(Some(id)) => id,
         Ok(None) => return Err(ScimError::uniqueness(format!("{address} is already a member of this organization."))),
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(ScimError::uniqueness(
-                "Another member of this organization has that userName, as theirs or as their email address.",
-            ))
-        }
+        Err(e) if db::is_unique_violation(&e) => return Err(user_name_taken()),
         Err(e) => return Err(e.into()),
     };
     let what = if change.active == Some(false) {
@@ -192,9 +193,10 @@ pub async fn create(
             MembershipStatus::Expired,
         )
         .await?;
+        db::memberships::mark_deactivated(&mut p.tx, id, true).await?;
         "created inactive"
-    } else if client.send_invitations {
-        send_invitation(&mut p, &state, id, address.as_str()).await?;
+    } else if let Some(sending) = &sending {
+        send_invitation(&mut p, &state, sending, id, address.as_str()).await?;
         "created and invited"
     } else {
         "created, invitation held"
@@ -211,22 +213,76 @@ pub async fn create(
     Ok(response)
 }
 
+/// What sending an invitation needs: the organization's settings and the invitation's lifetime,
+/// read before the change's transaction (which then needs no second connection); `None` when
+/// the token holds invitations or nothing is to be sent.
+struct Sending {
+    general: crate::domain::settings::OrgGeneral,
+    lifetime: Lifetime,
+}
+
+impl Sending {
+    async fn read(state: &AppState, client: &ScimClient, wanted: bool) -> Result<Option<Self>, ScimError> {
+        if !(wanted && client.send_invitations) {
+            return Ok(None);
+        }
+        let general = db::organizations::general(&state.db, client.org_id).await?.ok_or_else(ScimError::internal)?;
+        let lifetime = Lifetime::starting_now(&state.db, &general).await?;
+        Ok(Some(Sending { general, lifetime }))
+    }
+}
+
 /// Invites the member now, as the organization's sender (the email names no admin: nobody
 /// clicked Invite).
 async fn send_invitation(
     p: &mut Provisioning,
     state: &AppState,
+    sending: &Sending,
     membership_id: i64,
     email: &str,
 ) -> Result<(), ScimError> {
-    let general = db::organizations::general(&state.db, p.client.org_id).await?.ok_or_else(ScimError::internal)?;
-    let expires_at = db::now_ms() + general.invite_lifetime_days * crate::domain::time::DAY_MS;
-    let name = if general.sender_name.trim().is_empty() { general.name.clone() } else { general.sender_name.clone() };
-    let inviter = Inviter { account_id: p.client.created_by, name: &name };
-    invite(&mut p.tx, state, &general, &inviter, membership_id, None, email, expires_at).await.map_err(|e| {
+    let general = &sending.general;
+    let name = if general.sender_name.trim().is_empty() { &general.name } else { &general.sender_name };
+    let inviter = Inviter { account_id: p.client.created_by, name };
+    invite(&mut p.tx, state, general, &inviter, membership_id, None, email, &sending.lifetime).await.map_err(|e| {
         tracing::error!(error = %e, "inviting a provisioned user failed");
         ScimError::internal()
     })
+}
+
+fn user_name_taken() -> ScimError {
+    ScimError::uniqueness("Another member of this organization has that userName, as theirs or as their email address.")
+}
+
+/// Refuses a `userName` another member has, as theirs or as their address (`member` is the
+/// one it is for, when it exists). The unique index keeps two clients' names apart at once;
+/// this read keeps a name from being someone's address. Errors: 409 `uniqueness`.
+async fn ensure_user_name_free(
+    state: &AppState,
+    client: &ScimClient,
+    user_name: &str,
+    member: Option<i64>,
+) -> Result<(), ScimError> {
+    let email = EmailAddress::parse(user_name).ok();
+    let by = LookUp::UserName { name: user_name, email: email.as_ref().map_or(user_name, EmailAddress::as_str) };
+    let holders = db::memberships::provisioned_ids(&state.db, client.org_id, by).await?;
+    if holders.iter().any(|id| Some(*id) != member) {
+        return Err(user_name_taken());
+    }
+    Ok(())
+}
+
+/// Refuses to create people when the token's role has come to hold more than its maker may
+/// grant, or the organization's settings (it was checked when saved; roles change). Errors: 403.
+fn ensure_may_give_role(client: &ScimClient) -> Result<(), ScimError> {
+    let role = crate::domain::PermissionSet::parse(&client.role_permissions);
+    let authority = client.authority();
+    if role.contains(crate::domain::Permission::OrgSettings) || role.iter().any(|p| !authority.contains(p)) {
+        return Err(ScimError::forbidden(
+            "This token's role now holds permissions it may not give; an admin must choose another role for it in Settings › Provisioning.",
+        ));
+    }
+    Ok(())
 }
 
 pub async fn replace(
@@ -255,6 +311,10 @@ pub async fn patch(
 /// Applies a PUT or PATCH and answers the user as it now stands (200, as Okta expects).
 async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserChange) -> Result<Response, ScimError> {
     let member_id = resource_id(id).ok_or_else(|| not_found(id))?;
+    if let Some(user_name) = change.user_name.as_deref().filter(|u| !u.is_empty()) {
+        ensure_user_name_free(state, client, user_name, Some(member_id)).await?;
+    }
+    let sending = Sending::read(state, client, change.active == Some(true)).await?;
     let mut p = Provisioning::begin(state, client).await?;
     let current = db::memberships::provisioned(&mut p.tx, state.db.backend, client.org_id, member_id)
         .await?
@@ -282,11 +342,7 @@ async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserCha
         last_name,
     };
     match db::memberships::update_provisioned(&mut p.tx, client.org_id, member_id, &fields).await {
-        Err(e) if db::is_unique_violation(&e) => {
-            return Err(ScimError::uniqueness(
-                "Another member of this organization has that userName, as theirs or as their email address.",
-            ))
-        }
+        Err(e) if db::is_unique_violation(&e) => return Err(user_name_taken()),
         other => other?,
     }
     let details = change.user_name.is_some()
@@ -296,7 +352,7 @@ async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserCha
         || change.display_name.is_some();
     let mut what = if details { vec!["details"] } else { Vec::new() };
     if let Some(active) = change.active {
-        if let Some(done) = set_active(&mut p, state, &current, active).await? {
+        if let Some(done) = set_active(&mut p, state, sending.as_ref(), &current, active).await? {
             what.push(done);
         }
     }
@@ -315,6 +371,7 @@ async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserCha
 async fn set_active(
     p: &mut Provisioning,
     state: &AppState,
+    sending: Option<&Sending>,
     member: &Provisioned,
     active: bool,
 ) -> Result<Option<&'static str>, ScimError> {
@@ -341,8 +398,8 @@ async fn set_active(
                 return Err(ScimError::conflict(format!("{} changed meanwhile; retry.", member.email)));
             }
             db::memberships::mark_deactivated(&mut p.tx, member.id, false).await?;
-            if p.client.send_invitations {
-                send_invitation(p, state, member.id, &member.email).await?;
+            if let Some(sending) = sending {
+                send_invitation(p, state, sending, member.id, &member.email).await?;
                 return Ok(Some("invited again"));
             }
             return Ok(Some("made pending, invitation held"));
