@@ -125,9 +125,12 @@ fn scim(c: &mut Criterion) {
             })
         })
     });
-    // Registered members (every fifth id from the seed's pattern): paused, then resumed.
+    // Registered Members (the Owner is the last, and may not be paused): paused, then resumed.
     let member_ids: Vec<i64> = rt.block_on(async {
-        sqlx::query_scalar("SELECT id FROM memberships WHERE status = 'active' ORDER BY id LIMIT $1")
+        sqlx::query_scalar(
+            "SELECT m.id FROM memberships m JOIN roles r ON r.id = m.role_id
+             WHERE m.status = 'active' AND r.name = 'Member' ORDER BY m.id LIMIT $1",
+        )
             .bind(BATCH as i64)
             .fetch_all(&_state.db.pool)
             .await
