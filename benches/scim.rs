@@ -83,7 +83,7 @@ where
 
 fn scim(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (_state, base, held, sent) = rt.block_on(server());
+    let (state, base, held, sent) = rt.block_on(server());
     let http = reqwest::Client::new();
     let next = AtomicU64::new(0);
     let mut group = c.benchmark_group("SCIM /Users (SQLite, 100,000 members, 16 in flight)");
@@ -131,10 +131,10 @@ fn scim(c: &mut Criterion) {
             "SELECT m.id FROM memberships m JOIN roles r ON r.id = m.role_id
              WHERE m.status = 'active' AND r.name = 'Member' ORDER BY m.id LIMIT $1",
         )
-            .bind(BATCH as i64)
-            .fetch_all(&_state.db.pool)
-            .await
-            .unwrap()
+        .bind(BATCH as i64)
+        .fetch_all(&state.db.pool)
+        .await
+        .unwrap()
     });
     group.bench_function("PATCH active false, then true (two requests each)", |b| {
         b.iter_custom(|iters| {
