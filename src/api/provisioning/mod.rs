@@ -29,13 +29,10 @@ pub async fn provisioning() -> Result<ProvisioningPage, AppError> {
     })
 }
 
-/// Whether a token may give people this role: one the caller may grant, and not one that
-/// manages the organization's settings (whoever runs the identity provider would hold it).
+/// Whether a token the caller makes may give people this role (`scim::may_give`).
 #[cfg(feature = "ssr")]
 fn may_be_given(caller: &auth::Caller, role: &crate::domain::settings::Role) -> bool {
-    let permissions = role.permission_set();
-    crate::server::invitations::may_grant(&caller.permissions, &permissions)
-        && !permissions.contains(Permission::OrgSettings)
+    crate::server::scim::may_give(&caller.permissions, &role.permission_set())
 }
 
 /// Checks a token's form against the organization: its area must be one of them, and its role

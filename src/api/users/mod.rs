@@ -76,10 +76,7 @@ async fn change_status(id: i64, from: MembershipStatus, to: MembershipStatus, ac
         return Err(AppError::Conflict("You cannot pause or resume yourself.".into()));
     }
     auth::ensure_outranks(&caller, &target.email, &target.permissions)?;
-    if to != MembershipStatus::Active
-        && db::memberships::is_owner(&mut change, id).await?
-        && db::memberships::other_active_owners(&mut change, caller.org_id, id).await? == 0
-    {
+    if to != MembershipStatus::Active && db::memberships::is_last_active_owner(&mut change, caller.org_id, id).await? {
         return Err(AppError::Conflict(format!(
             "{} is the last active Owner of this organization, so they cannot be paused.",
             target.email

@@ -72,6 +72,16 @@ pub async fn other_active_owners(
     .await
 }
 
+/// Whether the membership is the organization's only active Owner: it may be neither paused
+/// nor removed. Counted as [`other_active_owners`] counts, after locking the organization's row.
+pub async fn is_last_active_owner(
+    tx: &mut Transaction<'static, Any>,
+    org_id: i64,
+    membership_id: i64,
+) -> Result<bool, sqlx::Error> {
+    Ok(is_owner(tx, membership_id).await? && other_active_owners(tx, org_id, membership_id).await? == 0)
+}
+
 #[derive(Debug, sqlx::FromRow)]
 pub struct Target {
     pub account_id: i64,

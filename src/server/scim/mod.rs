@@ -89,6 +89,13 @@ impl ScimClient {
     }
 }
 
+/// Whether a token whose maker holds `maker` may give people `role`: only what the maker may
+/// grant (`invitations::may_grant`), and never the organization's settings, which whoever runs
+/// the identity provider would then hold.
+pub fn may_give(maker: &PermissionSet, role: &PermissionSet) -> bool {
+    super::invitations::may_grant(maker, role) && !role.contains(Permission::OrgSettings)
+}
+
 /// A change a token makes: one transaction that records it in the audit log, under the token's
 /// name, before it commits.
 struct Provisioning {

@@ -13,11 +13,11 @@
 use super::protocol::{self, list_response, scim_json, ScimError, UserChange, USER_SCHEMA};
 use super::{location, resource_id, timestamp, ListQuery, Matches, Provisioning};
 use crate::domain::events::EventType;
-use crate::domain::{EmailAddress, MembershipStatus};
+use crate::domain::{EmailAddress, MembershipStatus, PermissionSet};
 use crate::server::db::memberships::{LookUp, NewProvisioned, Provisioned, ProvisionedFields};
 use crate::server::db::scim_tokens::ScimClient;
 use crate::server::events::{self, About};
-use crate::server::invitations::{invite, Inviter, Lifetime};
+use crate::server::invitations::{invite, may_grant, Inviter, Lifetime};
 use crate::server::{db, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -275,9 +275,7 @@ async fn ensure_user_name_free(
 /// Refuses to create people when the token's role has come to hold more than its maker may
 /// grant, or the organization's settings (it was checked when saved; roles change). Errors: 403.
 fn ensure_may_give_role(client: &ScimClient) -> Result<(), ScimError> {
-    let role = crate::domain::PermissionSet::parse(&client.role_permissions);
-    let authority = client.authority();
-    if role.contains(crate::domain::Permission::OrgSettings) || role.iter().any(|p| !authority.contains(p)) {
+    if !super::may_give(&client.authority(), &PermissionSet::parse(&client.role_permissions)) {
         return Err(ScimError::forbidden(
             "This token's role now holds permissions it may not give; an admin must choose another role for it in Settings › Provisioning.",
         ));
@@ -311,7 +309,10 @@ pub async fn patch(
 /// Applies a PUT or PATCH and answers the user as it now stands (200, as Okta expects).
 async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserChange) -> Result<Response, ScimError> {
     let member_id = resource_id(id).ok_or_else(|| not_found(id))?;
-    if let Some(user_name) = change.user_name.as_deref().filter(|u| !u.is_empty()) {
+    if change.user_name.as_deref() == Some("") {
+        return Err(ScimError::value("userName cannot be empty."));
+    }
+    if let Some(user_name) = &change.user_name {
         ensure_user_name_free(state, client, user_name, Some(member_id)).await?;
     }
     let sending = Sending::read(state, client, change.active == Some(true)).await?;
@@ -326,9 +327,6 @@ async fn update(state: &AppState, client: &ScimClient, id: &str, change: UserCha
                 current.email
             )));
         }
-    }
-    if change.user_name.as_deref() == Some("") {
-        return Err(ScimError::value("userName cannot be empty."));
     }
     let (first_name, last_name) = names(&change, &current.first_name, &current.last_name);
     let user_name = match &change.user_name {
@@ -417,8 +415,7 @@ async fn set_active(
 /// Refuses to change someone whose role holds a permission the token's maker lacks, as the app
 /// refuses its admins (`auth::ensure_outranks`). Errors: 403.
 fn ensure_may_change(p: &Provisioning, member: &Provisioned) -> Result<(), ScimError> {
-    let authority = p.client.authority();
-    if crate::domain::PermissionSet::parse(&member.permissions).iter().any(|perm| !authority.contains(perm)) {
+    if !may_grant(&p.client.authority(), &PermissionSet::parse(&member.permissions)) {
         return Err(ScimError::forbidden(format!(
             "{} has permissions the admin who made this token does not have, so provisioning cannot change them.",
             member.email
@@ -430,10 +427,7 @@ fn ensure_may_change(p: &Provisioning, member: &Provisioned) -> Result<(), ScimE
 /// Refuses to take away the organization's last active Owner. Errors: 409.
 async fn ensure_not_last_owner(p: &mut Provisioning, member: &Provisioned, verb: &str) -> Result<(), ScimError> {
     let active = member.status == MembershipStatus::Active.key();
-    if active
-        && db::memberships::is_owner(&mut p.tx, member.id).await?
-        && db::memberships::other_active_owners(&mut p.tx, p.client.org_id, member.id).await? == 0
-    {
+    if active && db::memberships::is_last_active_owner(&mut p.tx, p.client.org_id, member.id).await? {
         return Err(ScimError::conflict(format!(
             "{} is the last active Owner of this organization, so they cannot be {verb}.",
             member.email
